@@ -1,0 +1,52 @@
+"""Commands: what people (or the workflow's own timers) ask a case to do. Each names its actor."""
+
+from pydantic import Field, JsonValue
+
+from domain.model import Actor, AgeBand, Cohort, Person, ReferralSource, Setting, Strict
+from domain.outcomes import ClosureOutcome, Disclosure
+
+
+class Command(Strict):
+    actor: Actor
+
+
+class OpenCase(Command):
+    site: str = Field(min_length=1, max_length=40)
+    setting: Setting
+    source: ReferralSource
+    external_ref: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9/._-]+$",
+        description="Custody number or court case number",
+    )
+    age_band: AgeBand
+    cohorts: tuple[Cohort, ...] = ()
+    person: Person = Person()
+
+
+class CompleteTask(Command):
+    task_id: str = Field(min_length=1, max_length=64)
+    outcome: dict[str, JsonValue]
+
+
+class ClaimTask(Command):
+    task_id: str = Field(min_length=1, max_length=64)
+
+
+class ShareInformation(Command):
+    disclosure: Disclosure
+
+
+class WithdrawConsent(Command):
+    reason: str = Field(min_length=3, max_length=1000)
+
+
+class CloseCase(Command):
+    outcome: ClosureOutcome
+
+
+class MarkOverdue(Command):
+    """Sent by the case workflow's SLA timer, never by a person."""
+
+    task_id: str

@@ -1,0 +1,140 @@
+"""Site and contract configuration: operating hours, SLAs, instruments, staff.
+
+The models only; workers/settings.py reads them from TOML. A case carries its site's config from
+the moment it opens, so a later config change never alters a running history.
+"""
+
+from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+
+from domain.errors import RuleViolation
+from domain.model import AgeBand, Role, Setting, Strict
+from domain.tasks import TaskKind
+
+
+class OperatingHours(Strict):
+    """When the service is staffed; SLA clocks only run while it is. No opens/closes means 24 hours."""
+
+    timezone: str = "Europe/London"
+    days: tuple[int, ...] = Field(default=(0, 1, 2, 3, 4, 5, 6), description="0 is Monday")
+    opens: time | None = None
+    closes: time | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _weekdays(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(day not in range(7) for day in value):
+            raise ValueError("days must be weekday numbers 0 (Monday) to 6, at least one")
+        return tuple(sorted(set(value)))
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> "OperatingHours":
+        if (self.opens is None) != (self.closes is None):
+            raise ValueError("give both opens and closes, or neither for 24 hours")
+        if self.opens is not None and self.closes is not None and self.opens >= self.closes:
+            raise ValueError("opens must be before closes")
+        return self
+
+    @property
+    def always_open(self) -> bool:
+        return self.opens is None and len(self.days) == 7
+
+
+class Instrument(Strict):
+    id: str = Field(min_length=1, max_length=64)
+    version: str = Field(min_length=1, max_length=32)
+    age_bands: tuple[AgeBand, ...] = (AgeBand.ADULT, AgeBand.CHILD)
+
+
+DEFAULT_SCREENING_SLA_MINUTES: dict[Setting, int] = {
+    Setting.CUSTODY: 120,
+    Setting.VOLUNTARY_ATTENDANCE: 120,
+    Setting.MAGISTRATES_COURT: 180,
+    Setting.YOUTH_COURT: 180,
+    Setting.CROWN_COURT: 180,
+    Setting.COMMUNITY: 2 * 24 * 60,
+}
+
+DEFAULT_TASK_SLA_MINUTES: dict[TaskKind, int] = {
+    TaskKind.ASSESSMENT: 24 * 60,
+    TaskKind.SHARE_INFORMATION: 24 * 60,
+    TaskKind.REFERRAL_DECISION: 2 * 24 * 60,
+    TaskKind.CLOSURE: 7 * 24 * 60,
+}
+
+
+class SiteConfig(Strict):
+    site_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    name: str
+    settings: tuple[Setting, ...] = tuple(Setting)
+    operating_hours: OperatingHours = OperatingHours()
+    screening_sla_minutes: dict[Setting, int] = Field(default_factory=lambda: dict(DEFAULT_SCREENING_SLA_MINUTES))
+    task_sla_minutes: dict[TaskKind, int] = Field(default_factory=lambda: dict(DEFAULT_TASK_SLA_MINUTES))
+    follow_up_offsets_days: tuple[int, ...] = (14, 42)
+    screening_instruments: tuple[Instrument, ...] = ()
+    assessment_instruments: tuple[Instrument, ...] = ()
+
+    @field_validator("screening_sla_minutes", "task_sla_minutes")
+    @classmethod
+    def _positive(cls, value: dict[str, int]) -> dict[str, int]:
+        if any(minutes <= 0 for minutes in value.values()):
+            raise ValueError("every SLA must be a positive number of minutes")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> "SiteConfig":
+        missing = [str(s) for s in self.settings if s not in self.screening_sla_minutes]
+        if missing:
+            raise ValueError(f"no screening SLA for settings: {', '.join(missing)}")
+        return self
+
+    def sla_minutes(self, kind: TaskKind, setting: Setting) -> int:
+        if kind in (TaskKind.CONSENT, TaskKind.SCREENING):
+            return self.screening_sla_minutes[setting]
+        return self.task_sla_minutes.get(kind, DEFAULT_TASK_SLA_MINUTES[kind])
+
+
+class StaffMember(Strict):
+    staff_id: str = Field(pattern=r"^[A-Za-z0-9._:-]+$")
+    role: Role
+    sites: tuple[str, ...]
+
+
+class PathwayConfig(Strict):
+    sites: dict[str, SiteConfig]
+    staff: tuple[StaffMember, ...] = ()
+
+    @model_validator(mode="after")
+    def _keys_match(self) -> "PathwayConfig":
+        for key, site in self.sites.items():
+            if key != site.site_id:
+                raise ValueError(f"site {key!r} has site_id {site.site_id!r}")
+        for member in self.staff:
+            unknown = [s for s in member.sites if s not in self.sites]
+            if unknown:
+                raise ValueError(f"staff {member.staff_id} names unknown sites {unknown}")
+        return self
+
+    def site(self, site_id: str) -> SiteConfig:
+        try:
+            return self.sites[site_id]
+        except KeyError:
+            known = ", ".join(sorted(self.sites))
+            raise RuleViolation("unknown_site", f"there is no site {site_id!r} (known: {known})") from None
+
+    def staff_member(self, staff_id: str) -> StaffMember:
+        for member in self.staff:
+            if member.staff_id == staff_id:
+                return member
+        raise RuleViolation("unknown_staff", f"there is no staff member {staff_id!r}")

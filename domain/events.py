@@ -1,0 +1,155 @@
+"""Domain events: the facts of a case, in the past tense, each with a schema version.
+
+`Event` is a discriminated union on `type`; `EventEnvelope` adds identity, order, time and actor.
+The store adds recorded_at and the hash chain (see store/).
+"""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from domain.model import Actor, AgeBand, Cohort, Person, ReferralSource, Setting, Stage, Strict
+from domain.outcomes import (
+    AssessmentOutcome,
+    ClosureReason,
+    ConsentScope,
+    Disclosure,
+    JusticeOutcome,
+    LawfulBasis,
+    ReferralRequest,
+    ScreeningOutcome,
+)
+from domain.tasks import Task
+
+
+class DomainEvent(Strict):
+    schema_version: int = 1
+
+
+class CaseOpened(DomainEvent):
+    type: Literal["CaseOpened"] = "CaseOpened"
+    site: str
+    setting: Setting
+    source: ReferralSource
+    external_ref: str
+    age_band: AgeBand
+    cohorts: tuple[Cohort, ...] = ()
+    person: Person = Person()
+
+
+class StageEntered(DomainEvent):
+    type: Literal["StageEntered"] = "StageEntered"
+    stage: Stage
+    previous: Stage | None
+
+
+class ConsentRecorded(DomainEvent):
+    type: Literal["ConsentRecorded"] = "ConsentRecorded"
+    decision: Literal["given", "declined"]
+    scope: tuple[ConsentScope, ...] = ()
+
+
+class ConsentWithdrawn(DomainEvent):
+    type: Literal["ConsentWithdrawn"] = "ConsentWithdrawn"
+    reason: str
+
+
+class SafeguardingOverrideRecorded(DomainEvent):
+    type: Literal["SafeguardingOverrideRecorded"] = "SafeguardingOverrideRecorded"
+    lawful_basis: LawfulBasis
+    justification: str
+
+
+class ScreeningRecorded(DomainEvent):
+    type: Literal["ScreeningRecorded"] = "ScreeningRecorded"
+    outcome: ScreeningOutcome
+
+
+class AssessmentRecorded(DomainEvent):
+    type: Literal["AssessmentRecorded"] = "AssessmentRecorded"
+    outcome: AssessmentOutcome
+
+
+class InformationShared(DomainEvent):
+    type: Literal["InformationShared"] = "InformationShared"
+    disclosure: Disclosure
+
+
+class TaskOpened(DomainEvent):
+    type: Literal["TaskOpened"] = "TaskOpened"
+    task: Task
+
+
+class TaskClaimed(DomainEvent):
+    type: Literal["TaskClaimed"] = "TaskClaimed"
+    task_id: str
+    assignee: str
+
+
+class TaskCompleted(DomainEvent):
+    type: Literal["TaskCompleted"] = "TaskCompleted"
+    task_id: str
+
+
+class TaskCancelled(DomainEvent):
+    type: Literal["TaskCancelled"] = "TaskCancelled"
+    task_id: str
+    reason: str
+
+
+class TaskBecameOverdue(DomainEvent):
+    type: Literal["TaskBecameOverdue"] = "TaskBecameOverdue"
+    task_id: str
+
+
+class ReferralMade(DomainEvent):
+    type: Literal["ReferralMade"] = "ReferralMade"
+    referral_id: str
+    request: ReferralRequest
+
+
+class CaseClosed(DomainEvent):
+    type: Literal["CaseClosed"] = "CaseClosed"
+    reason: ClosureReason
+    justice_outcome: JusticeOutcome | None = None
+    note: str = ""
+
+
+Event = Annotated[
+    CaseOpened
+    | StageEntered
+    | ConsentRecorded
+    | ConsentWithdrawn
+    | SafeguardingOverrideRecorded
+    | ScreeningRecorded
+    | AssessmentRecorded
+    | InformationShared
+    | TaskOpened
+    | TaskClaimed
+    | TaskCompleted
+    | TaskCancelled
+    | TaskBecameOverdue
+    | ReferralMade
+    | CaseClosed,
+    Field(discriminator="type"),
+]
+
+
+class EventEnvelope(Strict):
+    """One event of a case stream, as the workflow decided it."""
+
+    event_id: str
+    case_id: str
+    seq: int = Field(ge=1)
+    occurred_at: datetime
+    actor: Actor
+    event: Event
+
+
+class StoredEvent(EventEnvelope):
+    """An envelope as the store holds it: when it was written and its place in the hash chain."""
+
+    recorded_at: datetime
+    prev_hash: str
+    hash: str

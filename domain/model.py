@@ -1,0 +1,81 @@
+"""Vocabulary shared by events, tasks and commands."""
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    """Base for every domain model: unknown fields are an error and values never change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Stage(StrEnum):
+    IDENTIFIED = "identified"
+    SCREENING = "screening"
+    ASSESSMENT = "assessment"
+    INFORMATION_SHARING = "information_sharing"
+    REFERRAL = "referral"
+    SUPPORT = "support"
+    FOLLOW_UP = "follow_up"
+    CLOSED = "closed"
+
+
+class Setting(StrEnum):
+    CUSTODY = "custody"
+    VOLUNTARY_ATTENDANCE = "voluntary_attendance"
+    MAGISTRATES_COURT = "magistrates_court"
+    YOUTH_COURT = "youth_court"
+    CROWN_COURT = "crown_court"
+    COMMUNITY = "community"
+
+
+class ReferralSource(StrEnum):
+    CUSTODY_STAFF = "custody_staff"
+    COURT_STAFF = "court_staff"
+    YOUTH_OFFENDING_TEAM = "youth_offending_team"
+    PROBATION = "probation"
+    OTHER_AGENCY = "other_agency"
+    SELF_REFERRAL = "self_referral"
+
+
+class AgeBand(StrEnum):
+    CHILD = "child"  # 10-17: the youth variant of the pathway
+    ADULT = "adult"
+
+
+class Cohort(StrEnum):
+    WOMENS_PATHWAY = "womens_pathway"
+    VETERAN = "veteran"
+    CARE_LEAVER = "care_leaver"
+
+
+class Role(StrEnum):
+    PRACTITIONER = "practitioner"
+    LINK_WORKER = "link_worker"
+    TEAM_LEAD = "team_lead"
+    AUDITOR = "auditor"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+    SYSTEM = "system"  # the workflow itself: timers, escalations
+
+
+class Actor(Strict):
+    """Who did something. `staff_id` is an opaque staff identifier, never a name."""
+
+    staff_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    role: Role
+
+
+SYSTEM_ACTOR = Actor(staff_id="pathway", role=Role.SYSTEM)
+
+
+class Person(Strict):
+    """The person the episode is about. Every field is personal data."""
+
+    name: str | None = Field(default=None, max_length=200)
+    date_of_birth: date | None = None
+    address: str | None = Field(default=None, max_length=500)
+    nhs_number: str | None = Field(default=None, pattern=r"^\d{10}$")

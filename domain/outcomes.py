@@ -1,0 +1,215 @@
+"""What a completed task records: one pydantic model per task kind.
+
+Their JSON schemas are what forms and `pathway task schema KIND` show, so every field carries a
+description a practitioner understands.
+"""
+
+from enum import StrEnum
+from typing import Literal, Self
+
+from pydantic import Field, JsonValue, model_validator
+
+from domain.model import Strict
+
+
+class Urgency(StrEnum):
+    ROUTINE = "routine"
+    URGENT = "urgent"
+    EMERGENCY = "emergency"
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class VulnerabilityDomain(StrEnum):
+    MENTAL_HEALTH = "mental_health"
+    LEARNING_DISABILITY = "learning_disability"
+    AUTISM = "autism"
+    ADHD = "adhd"
+    SUBSTANCE_MISUSE = "substance_misuse"
+    ALCOHOL = "alcohol"
+    SELF_HARM_OR_SUICIDE = "self_harm_or_suicide"
+    SPEECH_LANGUAGE_COMMUNICATION = "speech_language_communication"
+    TRAUMA = "trauma"
+    BRAIN_INJURY = "brain_injury"
+    PHYSICAL_HEALTH = "physical_health"
+    HOUSING = "housing"
+    DEBT = "debt"
+    DOMESTIC_ABUSE = "domestic_abuse"
+
+
+class ServiceType(StrEnum):
+    MENTAL_HEALTH = "mental_health"
+    SUBSTANCE_MISUSE = "substance_misuse"
+    HOUSING = "housing"
+    DEBT_ADVICE = "debt_advice"
+    LEARNING_DISABILITY = "learning_disability"
+    WOMENS_CENTRE = "womens_centre"
+    DOMESTIC_ABUSE_SUPPORT = "domestic_abuse_support"
+    VETERANS_SUPPORT = "veterans_support"
+    GP_REGISTRATION = "gp_registration"
+    WELLBEING = "wellbeing"
+
+
+class ConsentScope(StrEnum):
+    ASSESSMENT = "assessment"
+    SHARE_POLICE = "share_police"
+    SHARE_COURT = "share_court"
+    SHARE_PROBATION = "share_probation"
+    SHARE_CPS = "share_cps"
+    SHARE_DEFENCE = "share_defence"
+    RESEARCH = "research"
+
+
+class LawfulBasis(StrEnum):
+    """UK GDPR grounds for processing or sharing without (or beyond) consent."""
+
+    CONSENT = "consent"
+    VITAL_INTERESTS = "vital_interests"
+    SAFEGUARDING = "safeguarding"
+    PUBLIC_TASK = "public_task"
+    LEGAL_OBLIGATION = "legal_obligation"
+
+
+class Recipient(StrEnum):
+    CUSTODY_SERGEANT = "custody_sergeant"
+    CPS = "cps"
+    COURT = "court"
+    PROBATION = "probation"
+    DEFENCE = "defence"
+    YOUTH_OFFENDING_TEAM = "youth_offending_team"
+
+
+# Which consent scope a disclosure to each recipient needs when its lawful basis is consent.
+CONSENT_SCOPE_FOR_RECIPIENT: dict[Recipient, ConsentScope] = {
+    Recipient.CUSTODY_SERGEANT: ConsentScope.SHARE_POLICE,
+    Recipient.CPS: ConsentScope.SHARE_CPS,
+    Recipient.COURT: ConsentScope.SHARE_COURT,
+    Recipient.PROBATION: ConsentScope.SHARE_PROBATION,
+    Recipient.DEFENCE: ConsentScope.SHARE_DEFENCE,
+    Recipient.YOUTH_OFFENDING_TEAM: ConsentScope.SHARE_PROBATION,
+}
+
+
+class ClosureReason(StrEnum):
+    PATHWAY_COMPLETE = "pathway_complete"
+    CONSENT_DECLINED = "consent_declined"
+    NO_NEEDS_IDENTIFIED = "no_needs_identified"
+    RELEASED_BEFORE_CONTACT = "released_before_contact"
+    TRANSFERRED = "transferred"
+    DECLINED_SUPPORT = "declined_support"
+    RECORD_MADE_IN_ERROR = "record_made_in_error"
+    OTHER = "other"
+
+
+class JusticeOutcome(StrEnum):
+    NO_FURTHER_ACTION = "no_further_action"
+    COMMUNITY_RESOLUTION = "community_resolution"
+    CAUTION = "caution"
+    CONDITIONAL_CAUTION = "conditional_caution"
+    CHARGED_BAILED = "charged_bailed"
+    CHARGED_REMANDED = "charged_remanded"
+    ADJOURNED = "adjourned"
+    COMMUNITY_ORDER = "community_order"
+    COMMUNITY_ORDER_WITH_TREATMENT_REQUIREMENT = "community_order_with_treatment_requirement"
+    CUSTODIAL_SENTENCE = "custodial_sentence"
+    HOSPITAL_ORDER = "hospital_order"
+    NOT_KNOWN = "not_known"
+
+
+class SafeguardingOverride(Strict):
+    lawful_basis: LawfulBasis = Field(description="The lawful basis for going ahead without consent")
+    justification: str = Field(min_length=10, max_length=2000, description="Why the risk justifies it")
+
+    @model_validator(mode="after")
+    def _not_consent(self) -> Self:
+        if self.lawful_basis is LawfulBasis.CONSENT:
+            raise ValueError("a safeguarding override cannot rest on consent")
+        return self
+
+
+class ConsentOutcome(Strict):
+    decision: Literal["given", "declined"] = Field(description="What the person decided")
+    scope: list[ConsentScope] = Field(default_factory=list, description="What the consent covers")
+    safeguarding_override: SafeguardingOverride | None = Field(
+        default=None, description="Only when consent is declined: carry on because of a safeguarding risk"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.decision == "given" and not self.scope:
+            raise ValueError("consent given must name at least one scope")
+        if self.decision == "declined" and self.scope:
+            raise ValueError("declined consent has no scope")
+        if self.decision == "given" and self.safeguarding_override is not None:
+            raise ValueError("a safeguarding override is only recorded when consent is declined")
+        return self
+
+
+class ScreeningOutcome(Strict):
+    instrument: str = Field(min_length=1, max_length=64, description="Screening instrument id")
+    instrument_version: str = Field(min_length=1, max_length=32)
+    urgency: Urgency
+    domains: list[VulnerabilityDomain] = Field(default_factory=list, description="Vulnerabilities flagged")
+    risk_level: RiskLevel
+    assessment_needed: bool = Field(description="Whether a full assessment should follow")
+    note: str = Field(default="", max_length=4000)
+
+
+class Vulnerability(Strict):
+    domain: VulnerabilityDomain
+    severity: Literal["mild", "moderate", "severe"]
+
+
+class AssessmentOutcome(Strict):
+    instrument: str = Field(min_length=1, max_length=64, description="Assessment instrument id")
+    instrument_version: str = Field(min_length=1, max_length=32)
+    answers: dict[str, JsonValue] = Field(default_factory=dict, description="Item responses by item id")
+    score: int | None = None
+    vulnerabilities: list[Vulnerability] = Field(default_factory=list)
+    safeguarding_actions: list[str] = Field(default_factory=list)
+    recommended_services: list[ServiceType] = Field(default_factory=list)
+
+
+class Disclosure(Strict):
+    recipient: Recipient
+    purpose: str = Field(min_length=3, max_length=500, description="What the recipient needs it for")
+    lawful_basis: LawfulBasis
+    summary: str = Field(min_length=1, max_length=4000, description="What was shared")
+
+
+class ShareInformationOutcome(Strict):
+    disclosures: list[Disclosure] = Field(default_factory=list)
+    reason_if_none: str | None = Field(default=None, max_length=1000, description="Why nothing was shared")
+
+    @model_validator(mode="after")
+    def _something_or_why(self) -> Self:
+        if not self.disclosures and not self.reason_if_none:
+            raise ValueError("give a reason when nothing is shared")
+        return self
+
+
+class ReferralRequest(Strict):
+    service: ServiceType
+    reason: str = Field(min_length=3, max_length=1000)
+    urgency: Urgency = Urgency.ROUTINE
+
+
+class ReferralDecisionOutcome(Strict):
+    referrals: list[ReferralRequest] = Field(default_factory=list)
+    reason_if_none: str | None = Field(default=None, max_length=1000, description="Why no referral is made")
+
+    @model_validator(mode="after")
+    def _something_or_why(self) -> Self:
+        if not self.referrals and not self.reason_if_none:
+            raise ValueError("give a reason when no referral is made")
+        return self
+
+
+class ClosureOutcome(Strict):
+    reason: ClosureReason
+    justice_outcome: JusticeOutcome | None = Field(default=None, description="If known")
+    note: str = Field(default="", max_length=4000)

@@ -1,0 +1,347 @@
+"""The pathway rules: given a case's state and a command, the events it produces, or the rule it breaks.
+
+`decide` is pure. Ids and time come in through `DecisionContext` so the workflow can supply
+deterministic ones (`workflow.uuid4()`, `workflow.now()`).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.commands import (
+    ClaimTask,
+    CloseCase,
+    Command,
+    CompleteTask,
+    MarkOverdue,
+    OpenCase,
+    ShareInformation,
+    WithdrawConsent,
+)
+from domain.config import SiteConfig
+from domain.errors import RuleViolation
+from domain.events import (
+    AssessmentRecorded,
+    CaseClosed,
+    CaseOpened,
+    ConsentRecorded,
+    ConsentWithdrawn,
+    DomainEvent,
+    InformationShared,
+    ReferralMade,
+    SafeguardingOverrideRecorded,
+    ScreeningRecorded,
+    StageEntered,
+    TaskBecameOverdue,
+    TaskCancelled,
+    TaskClaimed,
+    TaskCompleted,
+    TaskOpened,
+)
+from domain.model import Actor, AgeBand, Role, Setting, Stage
+from domain.outcomes import (
+    CONSENT_SCOPE_FOR_RECIPIENT,
+    AssessmentOutcome,
+    ClosureOutcome,
+    ClosureReason,
+    ConsentOutcome,
+    ConsentScope,
+    Disclosure,
+    LawfulBasis,
+    ReferralDecisionOutcome,
+    ScreeningOutcome,
+    ShareInformationOutcome,
+    Urgency,
+)
+from domain.sla import add_service_minutes
+from domain.state import CaseState
+from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus, parse_outcome
+
+# The stages a case may move to from each stage. Closing is allowed from every open stage.
+TRANSITIONS: dict[Stage, frozenset[Stage]] = {
+    Stage.IDENTIFIED: frozenset({Stage.SCREENING}),
+    Stage.SCREENING: frozenset({Stage.ASSESSMENT, Stage.INFORMATION_SHARING}),
+    Stage.ASSESSMENT: frozenset({Stage.INFORMATION_SHARING}),
+    Stage.INFORMATION_SHARING: frozenset({Stage.REFERRAL}),
+    Stage.REFERRAL: frozenset({Stage.SUPPORT, Stage.FOLLOW_UP}),
+    Stage.SUPPORT: frozenset({Stage.FOLLOW_UP}),
+    Stage.FOLLOW_UP: frozenset(),
+    Stage.CLOSED: frozenset(),
+}
+
+CLOSING_ROLES = (Role.PRACTITIONER, Role.TEAM_LEAD)
+SHARING_ROLES = (Role.PRACTITIONER, Role.TEAM_LEAD)
+
+
+@dataclass(frozen=True)
+class DecisionContext:
+    now: datetime
+    new_id: Callable[[], str]
+    site: SiteConfig
+
+
+def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[DomainEvent]:
+    """The events `command` produces on `state`; raises RuleViolation naming the rule it breaks."""
+    match command:
+        case OpenCase():
+            return _open_case(state, command, ctx)
+    _require(state.is_open, "case_not_open", f"case {state.case_id} is {_stage_words(state)}")
+    match command:
+        case CompleteTask():
+            return _complete_task(state, command, ctx)
+        case ClaimTask():
+            return _claim_task(state, command)
+        case ShareInformation():
+            _require_role(command.actor, SHARING_ROLES, "share information")
+            _require(
+                state.may_proceed_without_consent,
+                "sharing_requires_consent",
+                "information can only be shared after consent is given or a safeguarding override recorded",
+            )
+            _check_disclosure(state, command.disclosure)
+            return [InformationShared(disclosure=command.disclosure)]
+        case WithdrawConsent():
+            _require(state.consent == "given", "consent_not_given", "there is no consent to withdraw")
+            return [ConsentWithdrawn(reason=command.reason)]
+        case CloseCase():
+            _require_role(command.actor, CLOSING_ROLES, "close a case")
+            return _close(state, command.outcome, "case closed")
+        case MarkOverdue():
+            task = _open_task(state, command.task_id)
+            _require(not task.overdue, "already_overdue", f"task {task.task_id} is already overdue")
+            _require(ctx.now >= task.due_at, "not_yet_due", f"task {task.task_id} is not due until {task.due_at}")
+            return [TaskBecameOverdue(task_id=task.task_id)]
+    raise RuleViolation("unknown_command", f"{type(command).__name__} is not a case command")
+
+
+def _open_case(state: CaseState, command: OpenCase, ctx: DecisionContext) -> list[DomainEvent]:
+    _require(state.stage is None, "case_already_open", f"case {state.case_id} is already open")
+    site = ctx.site
+    _require(command.site == site.site_id, "wrong_site", f"this case belongs to site {site.site_id}")
+    _require(
+        command.setting in site.settings,
+        "setting_not_served",
+        f"site {site.site_id} does not operate in the {command.setting} setting",
+    )
+    _require(
+        command.setting is not Setting.YOUTH_COURT or command.age_band is AgeBand.CHILD,
+        "youth_court_is_for_children",
+        "the youth court setting is only for children (10-17)",
+    )
+    _require(command.actor.role is not Role.AUDITOR, "auditors_read_only", "auditors cannot open cases")
+    opened = CaseOpened(
+        site=command.site,
+        setting=command.setting,
+        source=command.source,
+        external_ref=command.external_ref,
+        age_band=command.age_band,
+        cohorts=tuple(dict.fromkeys(command.cohorts)),
+        person=command.person,
+    )
+    return [
+        opened,
+        StageEntered(stage=Stage.SCREENING, previous=Stage.IDENTIFIED),
+        _new_task(ctx, TaskKind.CONSENT, command.setting, Urgency.URGENT),
+    ]
+
+
+def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext) -> list[DomainEvent]:
+    task = _open_task(state, command.task_id)
+    _require_role(command.actor, CANDIDATE_ROLES[task.kind], f"complete a {task.kind} task")
+    _require(
+        task.assignee in (None, command.actor.staff_id) or command.actor.role is Role.TEAM_LEAD,
+        "task_assigned_to_other",
+        f"task {task.task_id} is assigned to {task.assignee}",
+    )
+    outcome = parse_outcome(task.kind, command.outcome)
+    done = TaskCompleted(task_id=task.task_id)
+    match outcome:
+        case ConsentOutcome():
+            return _after_consent(state, task, outcome, done, ctx)
+        case ScreeningOutcome():
+            return _after_screening(state, outcome, done, ctx)
+        case AssessmentOutcome():
+            _require_consent_for_assessment(state)
+            _require_instrument(state, ctx.site, outcome.instrument, outcome.instrument_version, "assessment")
+            return [
+                AssessmentRecorded(outcome=outcome),
+                done,
+                *_enter(state, Stage.INFORMATION_SHARING),
+                _new_task(ctx, TaskKind.SHARE_INFORMATION, _setting(state), _priority(state)),
+            ]
+        case ShareInformationOutcome():
+            for disclosure in outcome.disclosures:
+                _check_disclosure(state, disclosure)
+            return [
+                *(InformationShared(disclosure=d) for d in outcome.disclosures),
+                done,
+                *_enter(state, Stage.REFERRAL),
+                _new_task(ctx, TaskKind.REFERRAL_DECISION, _setting(state), _priority(state)),
+            ]
+        case ReferralDecisionOutcome():
+            return [
+                *(ReferralMade(referral_id=ctx.new_id(), request=r) for r in outcome.referrals),
+                done,
+                _new_task(ctx, TaskKind.CLOSURE, _setting(state), Urgency.ROUTINE),
+            ]
+        case ClosureOutcome():
+            return _close(state, outcome, "case closed", completed=done)
+    raise RuleViolation("unknown_task_kind", f"tasks of kind {task.kind} cannot be completed here")
+
+
+def _after_consent(
+    state: CaseState, task: Task, outcome: ConsentOutcome, done: TaskCompleted, ctx: DecisionContext
+) -> list[DomainEvent]:
+    recorded = ConsentRecorded(decision=outcome.decision, scope=tuple(dict.fromkeys(outcome.scope)))
+    # Screening keeps the SLA deadline the consent task started: both count from identification.
+    screening = _new_task(ctx, TaskKind.SCREENING, _setting(state), task.priority, due_at=task.due_at)
+    if outcome.decision == "given":
+        return [recorded, done, screening]
+    if outcome.safeguarding_override is not None:
+        override = SafeguardingOverrideRecorded(
+            lawful_basis=outcome.safeguarding_override.lawful_basis,
+            justification=outcome.safeguarding_override.justification,
+        )
+        return [recorded, override, done, screening]
+    closure = ClosureOutcome(reason=ClosureReason.CONSENT_DECLINED)
+    return [recorded, *_close(state, closure, "consent declined", completed=done)]
+
+
+def _after_screening(
+    state: CaseState, outcome: ScreeningOutcome, done: TaskCompleted, ctx: DecisionContext
+) -> list[DomainEvent]:
+    _require(
+        state.may_proceed_without_consent,
+        "screening_requires_consent",
+        "screening can only be recorded after consent is given or a safeguarding override recorded",
+    )
+    _require_instrument(state, ctx.site, outcome.instrument, outcome.instrument_version, "screening")
+    if outcome.assessment_needed:
+        _require_consent_for_assessment(state)
+        next_stage, next_kind = Stage.ASSESSMENT, TaskKind.ASSESSMENT
+    else:
+        next_stage, next_kind = Stage.INFORMATION_SHARING, TaskKind.SHARE_INFORMATION
+    return [
+        ScreeningRecorded(outcome=outcome),
+        done,
+        *_enter(state, next_stage),
+        _new_task(ctx, next_kind, _setting(state), outcome.urgency),
+    ]
+
+
+def _claim_task(state: CaseState, command: ClaimTask) -> list[DomainEvent]:
+    task = _open_task(state, command.task_id)
+    _require_role(command.actor, CANDIDATE_ROLES[task.kind], f"claim a {task.kind} task")
+    if task.assignee == command.actor.staff_id:
+        return []  # claiming your own task again changes nothing
+    _require(
+        task.assignee is None or command.actor.role is Role.TEAM_LEAD,
+        "task_assigned_to_other",
+        f"task {task.task_id} is assigned to {task.assignee}; a team lead can reassign it",
+    )
+    return [TaskClaimed(task_id=task.task_id, assignee=command.actor.staff_id)]
+
+
+def _close(
+    state: CaseState, outcome: ClosureOutcome, why: str, completed: TaskCompleted | None = None
+) -> list[DomainEvent]:
+    done_id = completed.task_id if completed else None
+    cancelled: list[DomainEvent] = [
+        TaskCancelled(task_id=task.task_id, reason=why) for task in state.open_tasks if task.task_id != done_id
+    ]
+    head: list[DomainEvent] = [completed] if completed else []
+    closed = CaseClosed(reason=outcome.reason, justice_outcome=outcome.justice_outcome, note=outcome.note)
+    return [*head, *cancelled, closed]
+
+
+def _check_disclosure(state: CaseState, disclosure: Disclosure) -> None:
+    if disclosure.lawful_basis is not LawfulBasis.CONSENT:
+        return
+    needed = CONSENT_SCOPE_FOR_RECIPIENT[disclosure.recipient]
+    _require(
+        state.consent == "given" and needed in state.consent_scope,
+        "disclosure_needs_consent",
+        f"sharing with {disclosure.recipient} on the basis of consent needs consent scope {needed}",
+    )
+
+
+def _require_consent_for_assessment(state: CaseState) -> None:
+    _require(
+        state.safeguarding_override or (state.consent == "given" and ConsentScope.ASSESSMENT in state.consent_scope),
+        "assessment_requires_consent",
+        "an assessment needs consent that covers assessment, or a safeguarding override",
+    )
+
+
+def _require_instrument(state: CaseState, site: SiteConfig, instrument: str, version: str, what: str) -> None:
+    configured = site.assessment_instruments if what == "assessment" else site.screening_instruments
+    if not configured:
+        return
+    allowed = [i for i in configured if state.age_band in i.age_bands]
+    _require(
+        any(i.id == instrument and i.version == version for i in allowed),
+        "instrument_not_configured",
+        f"{instrument} {version} is not a {what} instrument of site {site.site_id} for "
+        f"{state.age_band}s (configured: {', '.join(f'{i.id} {i.version}' for i in allowed) or 'none'})",
+    )
+
+
+def _enter(state: CaseState, stage: Stage) -> list[StageEntered]:
+    current = state.stage
+    assert current is not None  # decide() only reaches here for open cases
+    _require(
+        stage in TRANSITIONS[current],
+        "stage_transition",
+        f"a case cannot move from {current} to {stage}",
+    )
+    return [StageEntered(stage=stage, previous=current)]
+
+
+def _new_task(
+    ctx: DecisionContext, kind: TaskKind, setting: Setting, priority: Urgency, due_at: datetime | None = None
+) -> TaskOpened:
+    due = due_at or add_service_minutes(ctx.site.operating_hours, ctx.now, ctx.site.sla_minutes(kind, setting))
+    task = Task(
+        task_id=ctx.new_id(),
+        kind=kind,
+        site=ctx.site.site_id,
+        candidate_roles=CANDIDATE_ROLES[kind],
+        priority=priority,
+        due_at=due,
+        opened_at=ctx.now,
+    )
+    return TaskOpened(task=task)
+
+
+def _open_task(state: CaseState, task_id: str) -> Task:
+    task = state.tasks.get(task_id)
+    _require(task is not None, "task_unknown", f"case {state.case_id} has no task {task_id}")
+    assert task is not None
+    _require(task.status is TaskStatus.OPEN, "task_not_open", f"task {task_id} is already {task.status}")
+    return task
+
+
+def _require_role(actor: Actor, roles: tuple[Role, ...], action: str) -> None:
+    _require(
+        actor.role in roles,
+        "role_not_allowed",
+        f"a {actor.role} cannot {action} (allowed: {', '.join(roles)})",
+    )
+
+
+def _setting(state: CaseState) -> Setting:
+    assert state.setting is not None
+    return state.setting
+
+
+def _priority(state: CaseState) -> Urgency:
+    return state.screening.urgency if state.screening else Urgency.ROUTINE
+
+
+def _stage_words(state: CaseState) -> str:
+    return "closed" if state.stage is Stage.CLOSED else "not open yet"
+
+
+def _require(condition: bool, rule: str, message: str) -> None:
+    if not condition:
+        raise RuleViolation(rule, message)

@@ -1,0 +1,163 @@
+"""A case's state: a pure fold over its events. Total: it never refuses a stored event."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import reduce
+from typing import Literal
+
+from pydantic import Field
+
+from domain.events import (
+    AssessmentRecorded,
+    CaseClosed,
+    CaseOpened,
+    ConsentRecorded,
+    ConsentWithdrawn,
+    EventEnvelope,
+    InformationShared,
+    ReferralMade,
+    SafeguardingOverrideRecorded,
+    ScreeningRecorded,
+    StageEntered,
+    TaskBecameOverdue,
+    TaskCancelled,
+    TaskClaimed,
+    TaskCompleted,
+    TaskOpened,
+)
+from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Stage, Strict
+from domain.outcomes import (
+    AssessmentOutcome,
+    ClosureReason,
+    ConsentScope,
+    Disclosure,
+    JusticeOutcome,
+    ReferralRequest,
+    ScreeningOutcome,
+)
+from domain.tasks import Task, TaskStatus
+
+ConsentStatus = Literal["not_asked", "given", "declined", "withdrawn"]
+
+
+class Referral(Strict):
+    referral_id: str
+    request: ReferralRequest
+    made_at: datetime
+
+
+class CaseState(Strict):
+    case_id: str
+    version: int = 0  # seq of the last event folded in
+    stage: Stage | None = None
+    site: str = ""
+    setting: Setting | None = None
+    source: ReferralSource | None = None
+    external_ref: str = ""
+    age_band: AgeBand | None = None
+    cohorts: tuple[Cohort, ...] = ()
+    person: Person = Person()
+    opened_at: datetime | None = None
+    consent: ConsentStatus = "not_asked"
+    consent_scope: tuple[ConsentScope, ...] = ()
+    safeguarding_override: bool = False
+    screening: ScreeningOutcome | None = None
+    assessment: AssessmentOutcome | None = None
+    disclosures: tuple[Disclosure, ...] = ()
+    referrals: tuple[Referral, ...] = ()
+    tasks: dict[str, Task] = Field(default_factory=dict)
+    closed_at: datetime | None = None
+    close_reason: ClosureReason | None = None
+    justice_outcome: JusticeOutcome | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage is not None and self.stage is not Stage.CLOSED
+
+    @property
+    def open_tasks(self) -> list[Task]:
+        return [task for task in self.tasks.values() if task.status is TaskStatus.OPEN]
+
+    @property
+    def overdue(self) -> bool:
+        return any(task.overdue for task in self.open_tasks)
+
+    @property
+    def next_due(self) -> datetime | None:
+        return min((task.due_at for task in self.open_tasks), default=None)
+
+    @property
+    def may_proceed_without_consent(self) -> bool:
+        return self.consent == "given" or self.safeguarding_override
+
+
+def empty_state(case_id: str) -> CaseState:
+    return CaseState(case_id=case_id)
+
+
+def fold(case_id: str, envelopes: Sequence[EventEnvelope]) -> CaseState:
+    return reduce(apply, envelopes, empty_state(case_id))
+
+
+def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
+    """The state after one more event."""
+    event = envelope.event
+    at = envelope.occurred_at
+    changes: dict[str, object] = {"version": envelope.seq}
+    match event:
+        case CaseOpened():
+            changes |= {
+                "stage": Stage.IDENTIFIED,
+                "site": event.site,
+                "setting": event.setting,
+                "source": event.source,
+                "external_ref": event.external_ref,
+                "age_band": event.age_band,
+                "cohorts": event.cohorts,
+                "person": event.person,
+                "opened_at": at,
+            }
+        case StageEntered():
+            changes["stage"] = event.stage
+        case ConsentRecorded():
+            changes |= {"consent": event.decision, "consent_scope": event.scope}
+        case ConsentWithdrawn():
+            changes |= {"consent": "withdrawn", "consent_scope": ()}
+        case SafeguardingOverrideRecorded():
+            changes["safeguarding_override"] = True
+        case ScreeningRecorded():
+            changes["screening"] = event.outcome
+        case AssessmentRecorded():
+            changes["assessment"] = event.outcome
+        case InformationShared():
+            changes["disclosures"] = (*state.disclosures, event.disclosure)
+        case ReferralMade():
+            referral = Referral(referral_id=event.referral_id, request=event.request, made_at=at)
+            changes["referrals"] = (*state.referrals, referral)
+        case TaskOpened():
+            changes["tasks"] = {**state.tasks, event.task.task_id: event.task}
+        case TaskClaimed():
+            changes["tasks"] = _with_task(state, event.task_id, assignee=event.assignee)
+        case TaskCompleted():
+            changes["tasks"] = _with_task(
+                state, event.task_id, status=TaskStatus.COMPLETED, closed_at=at, closed_by=envelope.actor.staff_id
+            )
+        case TaskCancelled():
+            changes["tasks"] = _with_task(state, event.task_id, status=TaskStatus.CANCELLED, closed_at=at)
+        case TaskBecameOverdue():
+            changes["tasks"] = _with_task(state, event.task_id, overdue=True)
+        case CaseClosed():
+            changes |= {
+                "stage": Stage.CLOSED,
+                "closed_at": at,
+                "close_reason": event.reason,
+                "justice_outcome": event.justice_outcome,
+            }
+    return state.model_copy(update=changes)
+
+
+def _with_task(state: CaseState, task_id: str, **changes: object) -> dict[str, Task]:
+    task = state.tasks.get(task_id)
+    if task is None:  # the fold stays total: an event about an unknown task changes nothing
+        return state.tasks
+    return {**state.tasks, task_id: task.model_copy(update=changes)}

@@ -1,0 +1,88 @@
+"""Human tasks: what the workflow asks people to do, and the outcome model of each kind."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from domain.errors import RuleViolation
+from domain.model import Role, Strict
+from domain.outcomes import (
+    AssessmentOutcome,
+    ClosureOutcome,
+    ConsentOutcome,
+    ReferralDecisionOutcome,
+    ScreeningOutcome,
+    ShareInformationOutcome,
+    Urgency,
+)
+
+
+class TaskKind(StrEnum):
+    CONSENT = "consent"
+    SCREENING = "screening"
+    ASSESSMENT = "assessment"
+    SHARE_INFORMATION = "share_information"
+    REFERRAL_DECISION = "referral_decision"
+    CLOSURE = "closure"
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+OUTCOME_MODELS: dict[TaskKind, type[BaseModel]] = {
+    TaskKind.CONSENT: ConsentOutcome,
+    TaskKind.SCREENING: ScreeningOutcome,
+    TaskKind.ASSESSMENT: AssessmentOutcome,
+    TaskKind.SHARE_INFORMATION: ShareInformationOutcome,
+    TaskKind.REFERRAL_DECISION: ReferralDecisionOutcome,
+    TaskKind.CLOSURE: ClosureOutcome,
+}
+
+# Who may complete a task of each kind. A team lead can always step in for their team.
+CANDIDATE_ROLES: dict[TaskKind, tuple[Role, ...]] = {
+    TaskKind.CONSENT: (Role.PRACTITIONER, Role.TEAM_LEAD),
+    TaskKind.SCREENING: (Role.PRACTITIONER, Role.TEAM_LEAD),
+    TaskKind.ASSESSMENT: (Role.PRACTITIONER, Role.TEAM_LEAD),
+    TaskKind.SHARE_INFORMATION: (Role.PRACTITIONER, Role.TEAM_LEAD),
+    TaskKind.REFERRAL_DECISION: (Role.PRACTITIONER, Role.TEAM_LEAD),
+    TaskKind.CLOSURE: (Role.PRACTITIONER, Role.TEAM_LEAD),
+}
+
+
+class Task(Strict):
+    task_id: str
+    kind: TaskKind
+    site: str
+    candidate_roles: tuple[Role, ...]
+    priority: Urgency = Urgency.ROUTINE
+    due_at: datetime
+    opened_at: datetime
+    assignee: str | None = None
+    status: TaskStatus = TaskStatus.OPEN
+    overdue: bool = False
+    closed_at: datetime | None = None
+    closed_by: str | None = Field(default=None, description="Staff id of whoever completed it")
+
+
+def outcome_schema(kind: TaskKind) -> dict[str, Any]:
+    return OUTCOME_MODELS[kind].model_json_schema()
+
+
+def parse_outcome(kind: TaskKind, outcome: dict[str, Any]) -> BaseModel:
+    """Validate a raw outcome against its kind's model; the error lists every bad field."""
+    try:
+        return OUTCOME_MODELS[kind].model_validate(outcome)
+    except ValidationError as error:
+        problems = "; ".join(_describe(problem) for problem in error.errors())
+        raise RuleViolation("outcome_invalid", f"the {kind} outcome is not valid: {problems}") from None
+
+
+def _describe(problem: Any) -> str:
+    where = ".".join(str(part) for part in problem["loc"])
+    message = str(problem["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message

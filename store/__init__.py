@@ -1,0 +1,1 @@
+"""The event store (the system of record) and its projections, through SQLAlchemy."""

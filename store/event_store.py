@@ -1,0 +1,303 @@
+"""The event store: idempotent, hash-chained appends with projections updated in the same transaction."""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import delete, event, insert, select
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from domain.events import EventEnvelope, StoredEvent
+from domain.state import CaseState, fold
+from store import schema
+from store.hashing import GENESIS_HASH, canonical_json, chain_hash
+from store.projections import case_record, task_records
+from store.records import CaseRecord, TaskRecord
+
+_stored_event = TypeAdapter(StoredEvent)
+
+
+class AppendConflict(Exception):
+    """The stream does not continue where the caller expected: another writer, or a lost event."""
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    case_id: str
+    events: int
+    ok: bool
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+class EventStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def connect(cls, url: str) -> "EventStore":
+        if url.startswith("sqlite"):
+            engine = create_async_engine(url, connect_args={"timeout": 30})
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_async_engine(url, pool_pre_ping=True)
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def migrate(self) -> None:
+        from store.migrate import upgrade_to_head
+
+        async with self.engine.begin() as conn:
+            await conn.run_sync(upgrade_to_head)
+
+    async def append(self, case_id: str, envelopes: Sequence[EventEnvelope]) -> int:
+        """Append to a case stream; returns the stream's version. The same events again are a no-op."""
+        if not envelopes:
+            raise ValueError("nothing to append")
+        if any(e.case_id != case_id for e in envelopes):
+            raise ValueError("every event must belong to the stream it is appended to")
+        try:
+            async with self.engine.begin() as conn:
+                return await self._append(conn, case_id, envelopes)
+        except IntegrityError:
+            # A concurrent writer got there first; it may have been our own earlier attempt.
+            async with self.engine.connect() as conn:
+                if await self._already_appended(conn, case_id, envelopes):
+                    return await self._version(conn, case_id)
+            raise AppendConflict(f"stream {case_id} changed while appending seq {envelopes[0].seq}") from None
+
+    async def _append(self, conn: AsyncConnection, case_id: str, envelopes: Sequence[EventEnvelope]) -> int:
+        if await self._already_appended(conn, case_id, envelopes):
+            return await self._version(conn, case_id)
+        head = (
+            await conn.execute(
+                select(schema.events.c.seq, schema.events.c.hash)
+                .where(schema.events.c.case_id == case_id)
+                .order_by(schema.events.c.seq.desc())
+                .limit(1)
+            )
+        ).first()
+        version, prev_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+        expected = list(range(version + 1, version + 1 + len(envelopes)))
+        if [e.seq for e in envelopes] != expected:
+            raise AppendConflict(
+                f"stream {case_id} is at version {version}; cannot append seqs {[e.seq for e in envelopes]}"
+            )
+        recorded_at = datetime.now(UTC)
+        rows = []
+        for envelope in envelopes:
+            body = canonical_json(_body(envelope, recorded_at))
+            digest = chain_hash(prev_hash, body)
+            rows.append(_event_row(envelope, recorded_at, body, prev_hash, digest))
+            prev_hash = digest
+        await conn.execute(insert(schema.events), rows)
+        state = fold(case_id, await self._read(conn, case_id))
+        await self._project(conn, state)
+        return state.version
+
+    async def _already_appended(self, conn: AsyncConnection, case_id: str, envelopes: Sequence[EventEnvelope]) -> bool:
+        ids = [e.event_id for e in envelopes]
+        found = {
+            row.event_id: (row.case_id, row.seq)
+            for row in await conn.execute(
+                select(schema.events.c.event_id, schema.events.c.case_id, schema.events.c.seq).where(
+                    schema.events.c.event_id.in_(ids)
+                )
+            )
+        }
+        if not found:
+            return False
+        if len(found) != len(ids) or any(found.get(e.event_id) != (case_id, e.seq) for e in envelopes):
+            raise AppendConflict(f"events {ids} are partly or differently recorded in stream {case_id}")
+        return True
+
+    async def _version(self, conn: AsyncConnection, case_id: str) -> int:
+        row = (
+            await conn.execute(
+                select(schema.events.c.seq)
+                .where(schema.events.c.case_id == case_id)
+                .order_by(schema.events.c.seq.desc())
+                .limit(1)
+            )
+        ).first()
+        return row.seq if row else 0
+
+    async def _read(self, conn: AsyncConnection, case_id: str) -> list[StoredEvent]:
+        result = await conn.execute(
+            select(schema.events.c.body, schema.events.c.prev_hash, schema.events.c.hash)
+            .where(schema.events.c.case_id == case_id)
+            .order_by(schema.events.c.seq)
+        )
+        return [_stored(row) for row in result]
+
+    async def _project(self, conn: AsyncConnection, state: CaseState) -> None:
+        case_row = case_record(state).model_dump()
+        case_row["cohorts"] = ",".join(case_row["cohorts"])
+        await conn.execute(delete(schema.cases).where(schema.cases.c.case_id == state.case_id))
+        await conn.execute(insert(schema.cases), [case_row])
+        await conn.execute(delete(schema.tasks).where(schema.tasks.c.case_id == state.case_id))
+        task_rows = []
+        for record in task_records(state):
+            row = record.model_dump()
+            row["candidate_roles"] = ",".join(row["candidate_roles"])
+            task_rows.append(row)
+        if task_rows:
+            await conn.execute(insert(schema.tasks), task_rows)
+
+    async def read_stream(self, case_id: str) -> list[StoredEvent]:
+        async with self.engine.connect() as conn:
+            return await self._read(conn, case_id)
+
+    async def case_state(self, case_id: str) -> CaseState:
+        """The case as a fresh fold of its stored events."""
+        return fold(case_id, await self.read_stream(case_id))
+
+    async def case_ids(self) -> list[str]:
+        async with self.engine.connect() as conn:
+            result = await conn.execute(select(schema.events.c.case_id).distinct().order_by(schema.events.c.case_id))
+            return [row.case_id for row in result]
+
+    async def get_case(self, case_id: str) -> CaseRecord | None:
+        cases = await self.list_cases(case_id=case_id)
+        return cases[0] if cases else None
+
+    async def list_cases(
+        self, *, case_id: str | None = None, stage: str | None = None, site: str | None = None
+    ) -> list[CaseRecord]:
+        query = select(schema.cases).order_by(schema.cases.c.opened_at, schema.cases.c.case_id)
+        if case_id is not None:
+            query = query.where(schema.cases.c.case_id == case_id)
+        if stage is not None:
+            query = query.where(schema.cases.c.stage == stage)
+        if site is not None:
+            query = query.where(schema.cases.c.site == site)
+        async with self.engine.connect() as conn:
+            return [_case_from_row(row) for row in await conn.execute(query)]
+
+    async def get_task(self, task_id: str) -> TaskRecord | None:
+        tasks = await self.list_tasks(task_id=task_id, status=None)
+        return tasks[0] if tasks else None
+
+    async def list_tasks(
+        self,
+        *,
+        task_id: str | None = None,
+        case_id: str | None = None,
+        site: str | None = None,
+        status: str | None = "open",
+        overdue: bool | None = None,
+    ) -> list[TaskRecord]:
+        query = select(schema.tasks).order_by(schema.tasks.c.due_at, schema.tasks.c.task_id)
+        filters: dict[str, Any] = {
+            "task_id": task_id,
+            "case_id": case_id,
+            "site": site,
+            "status": status,
+            "overdue": overdue,
+        }
+        for column, value in filters.items():
+            if value is not None:
+                query = query.where(schema.tasks.c[column] == value)
+        async with self.engine.connect() as conn:
+            return [_task_from_row(row) for row in await conn.execute(query)]
+
+    async def verify_chain(self, case_id: str) -> ChainReport:
+        """Recompute the stream's hash chain and sequence; report the first event that does not fit."""
+        async with self.engine.connect() as conn:
+            rows = list(
+                await conn.execute(
+                    select(schema.events).where(schema.events.c.case_id == case_id).order_by(schema.events.c.seq)
+                )
+            )
+        prev_hash = GENESIS_HASH
+        for expected_seq, row in enumerate(rows, start=1):
+            problem = _chain_problem(row, expected_seq, prev_hash)
+            if problem:
+                return ChainReport(case_id, len(rows), ok=False, first_bad_seq=row.seq, problem=problem)
+            prev_hash = row.hash
+        return ChainReport(case_id, len(rows), ok=True)
+
+    async def projection_differences(self, case_id: str) -> list[str]:
+        """Where the stored projections differ from a fresh fold of the events (empty when they agree)."""
+        state = await self.case_state(case_id)
+        differences = []
+        expected_case = case_record(state) if state.stage else None
+        actual_case = await self.get_case(case_id)
+        if expected_case != actual_case:
+            differences.append(f"cases row: stored {actual_case} but the events say {expected_case}")
+        expected_tasks = {t.task_id: t for t in task_records(state)}
+        actual_tasks = {t.task_id: t for t in await self.list_tasks(case_id=case_id, status=None)}
+        for task_id in sorted(expected_tasks.keys() | actual_tasks.keys()):
+            expected, actual = expected_tasks.get(task_id), actual_tasks.get(task_id)
+            if expected != actual:
+                differences.append(f"task {task_id}: stored {actual} but the events say {expected}")
+        return differences
+
+
+def _body(envelope: EventEnvelope, recorded_at: datetime) -> dict[str, Any]:
+    body = envelope.model_dump(mode="json")
+    body["recorded_at"] = recorded_at.isoformat().replace("+00:00", "Z")
+    return body
+
+
+def _event_row(
+    envelope: EventEnvelope, recorded_at: datetime, body: str, prev_hash: str, digest: str
+) -> dict[str, Any]:
+    return {
+        "event_id": envelope.event_id,
+        "case_id": envelope.case_id,
+        "seq": envelope.seq,
+        "type": envelope.event.type,
+        "schema_version": envelope.event.schema_version,
+        "occurred_at": envelope.occurred_at,
+        "recorded_at": recorded_at,
+        "actor_id": envelope.actor.staff_id,
+        "actor_role": envelope.actor.role,
+        "body": body,
+        "prev_hash": prev_hash,
+        "hash": digest,
+    }
+
+
+def _chain_problem(row: Row[Any], expected_seq: int, prev_hash: str) -> str | None:
+    if row.seq != expected_seq:
+        return f"sequence gap: expected seq {expected_seq}, found {row.seq}"
+    if row.prev_hash != prev_hash:
+        return "prev_hash does not match the hash of the event before it"
+    if chain_hash(prev_hash, row.body) != row.hash:
+        return "hash does not match the event's content: the event was altered"
+    stored = _stored(row)
+    columns = (row.event_id, row.case_id, row.seq, row.type)
+    if columns != (stored.event_id, stored.case_id, stored.seq, stored.event.type):
+        return "indexed columns disagree with the hashed event body"
+    return None
+
+
+def _stored(row: Row[Any]) -> StoredEvent:
+    return _stored_event.validate_python(json.loads(row.body) | {"prev_hash": row.prev_hash, "hash": row.hash})
+
+
+def _case_from_row(row: Row[Any]) -> CaseRecord:
+    data = dict(row._mapping)
+    data["cohorts"] = tuple(filter(None, data["cohorts"].split(",")))
+    return CaseRecord.model_validate(data)
+
+
+def _task_from_row(row: Row[Any]) -> TaskRecord:
+    data = dict(row._mapping)
+    data["candidate_roles"] = tuple(filter(None, data["candidate_roles"].split(",")))
+    return TaskRecord.model_validate(data)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
