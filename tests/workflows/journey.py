@@ -1,0 +1,77 @@
+"""Valid outcomes and a driver that takes a case through the standard journey via CaseCommands."""
+
+from typing import Any
+
+from domain.commands import OpenCase
+from domain.model import Actor, AgeBand, ReferralSource, Role, Setting
+from domain.state import CaseState
+from domain.tasks import TaskKind
+from workers.cases import CaseCommands
+
+PRACTITIONER = Actor(staff_id="pr-001", role=Role.PRACTITIONER)
+TEAM_LEAD = Actor(staff_id="tl-001", role=Role.TEAM_LEAD)
+
+OUTCOMES: dict[TaskKind, dict[str, Any]] = {
+    TaskKind.CONSENT: {"decision": "given", "scope": ["assessment", "share_court", "share_police"]},
+    TaskKind.SCREENING: {
+        "instrument": "ld-screen",
+        "instrument_version": "2019",
+        "urgency": "urgent",
+        "domains": ["mental_health", "housing"],
+        "risk_level": "medium",
+        "assessment_needed": True,
+    },
+    TaskKind.ASSESSMENT: {
+        "instrument": "ld-assess",
+        "instrument_version": "2019",
+        "answers": {"q1": 3, "q2": "yes"},
+        "score": 14,
+        "vulnerabilities": [{"domain": "mental_health", "severity": "moderate"}],
+        "recommended_services": ["mental_health", "housing"],
+    },
+    TaskKind.SHARE_INFORMATION: {
+        "disclosures": [
+            {
+                "recipient": "court",
+                "purpose": "bail decision",
+                "lawful_basis": "consent",
+                "summary": "Needs support from community mental health services.",
+            }
+        ]
+    },
+    TaskKind.REFERRAL_DECISION: {
+        "referrals": [{"service": "mental_health", "reason": "moderate depression", "urgency": "routine"}]
+    },
+    TaskKind.CLOSURE: {"reason": "pathway_complete", "justice_outcome": "charged_bailed"},
+}
+
+
+def open_case(ref: str, setting: Setting = Setting.CUSTODY, site: str = "demo") -> OpenCase:
+    return OpenCase(
+        actor=PRACTITIONER,
+        site=site,
+        setting=setting,
+        source=ReferralSource.CUSTODY_STAFF,
+        external_ref=ref,
+        age_band=AgeBand.ADULT,
+    )
+
+
+def open_task(state: CaseState, kind: TaskKind) -> str:
+    matches = [t.task_id for t in state.open_tasks if t.kind is kind]
+    assert len(matches) == 1, f"expected one open {kind} task, found {state.open_tasks}"
+    return matches[0]
+
+
+async def complete(cases: CaseCommands, state: CaseState, kind: TaskKind) -> CaseState:
+    return await cases.complete_task(open_task(state, kind), OUTCOMES[kind], PRACTITIONER)
+
+
+JOURNEY = [
+    TaskKind.CONSENT,
+    TaskKind.SCREENING,
+    TaskKind.ASSESSMENT,
+    TaskKind.SHARE_INFORMATION,
+    TaskKind.REFERRAL_DECISION,
+    TaskKind.CLOSURE,
+]

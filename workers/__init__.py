@@ -1,0 +1,1 @@
+"""Process wiring: settings, configuration, the Temporal client, logging and the worker."""

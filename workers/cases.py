@@ -1,0 +1,134 @@
+"""Sending commands to case workflows from outside (CLI, API, demo seeding) and reading the store.
+
+Starting a case uses update-with-start on an id derived from site + external reference
+(domain/identity.py): the first start creates the workflow and opens the case in one round trip;
+a repeat finds the running workflow (USE_EXISTING) and its open_case handler answers with the
+existing case. A closed case's workflow cannot be started again (REJECT_DUPLICATE), so a repeat
+after closure answers from the event store.
+"""
+
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.commands import ClaimTask, CloseCase, CompleteTask, OpenCase, ShareInformation, WithdrawConsent
+from domain.config import PathwayConfig
+from domain.errors import RuleViolation
+from domain.identity import case_id_for
+from domain.model import Actor
+from domain.state import CaseState
+from store.event_store import EventStore
+from workflows.case_workflow import CaseInput, CaseResult, CaseWorkflow
+
+
+class CommandRejected(Exception):
+    """A command the case refused, with the rule it broke; nothing was recorded."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+@dataclass
+class CaseCommands:
+    client: Client
+    store: EventStore
+    config: PathwayConfig
+    case_id_key: bytes
+    task_queue: str
+
+    def actor(self, staff_id: str) -> Actor:
+        try:
+            member = self.config.staff_member(staff_id)
+        except RuleViolation as violation:
+            raise CommandRejected(violation.rule, violation.message) from None
+        return Actor(staff_id=member.staff_id, role=member.role)
+
+    async def start_case(self, command: OpenCase) -> CaseState:
+        try:
+            site = self.config.site(command.site)
+        except RuleViolation as violation:
+            raise CommandRejected(violation.rule, violation.message) from None
+        case_id = case_id_for(self.case_id_key, command.site, command.external_ref)
+        start = WithStartWorkflowOperation(
+            CaseWorkflow.run,
+            CaseInput(case_id=case_id, site=site),
+            id=case_id,
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=f"L&D case at {command.site} ({command.setting})",
+        )
+        try:
+            return await _rejections(
+                self.client.execute_update_with_start_workflow(
+                    CaseWorkflow.open_case, command, start_workflow_operation=start
+                )
+            )
+        except WorkflowAlreadyStartedError:
+            return await self.store.case_state(case_id)
+
+    async def complete_task(self, task_id: str, outcome: dict[str, Any], actor: Actor) -> CaseState:
+        case_id = await self._case_of_task(task_id)
+        command = CompleteTask(actor=actor, task_id=task_id, outcome=outcome)
+        return await self._send(case_id, self._handle(case_id).execute_update(CaseWorkflow.complete_task, command))
+
+    async def claim_task(self, task_id: str, actor: Actor) -> CaseState:
+        case_id = await self._case_of_task(task_id)
+        command = ClaimTask(actor=actor, task_id=task_id)
+        return await self._send(case_id, self._handle(case_id).execute_update(CaseWorkflow.claim_task, command))
+
+    async def share_information(self, case_id: str, command: ShareInformation) -> CaseState:
+        return await self._send(case_id, self._handle(case_id).execute_update(CaseWorkflow.share_information, command))
+
+    async def withdraw_consent(self, case_id: str, command: WithdrawConsent) -> CaseState:
+        return await self._send(case_id, self._handle(case_id).execute_update(CaseWorkflow.withdraw_consent, command))
+
+    async def close_case(self, case_id: str, command: CloseCase) -> CaseState:
+        return await self._send(case_id, self._handle(case_id).execute_update(CaseWorkflow.close_case, command))
+
+    async def _send(self, case_id: str, call: Awaitable[CaseState]) -> CaseState:
+        try:
+            return await _rejections(call)
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+        # No running workflow: the case is closed (its record is in the store) or never existed.
+        record = await self.store.get_case(case_id)
+        if record is None:
+            raise CommandRejected("case_unknown", f"there is no case {case_id}")
+        raise CommandRejected("case_not_open", f"case {case_id} is {record.stage}")
+
+    async def _case_of_task(self, task_id: str) -> str:
+        task = await self.store.get_task(task_id)
+        if task is None:
+            raise CommandRejected("task_unknown", f"there is no task {task_id}")
+        return task.case_id
+
+    def _handle(self, case_id: str) -> WorkflowHandle[CaseWorkflow, CaseResult]:
+        return self.client.get_workflow_handle_for(CaseWorkflow.run, case_id)
+
+
+async def _rejections(call: Awaitable[CaseState]) -> CaseState:
+    """Await a workflow call, turning a refused command into CommandRejected."""
+    try:
+        return await call
+    except WorkflowUpdateFailedError as failure:
+        cause = failure.cause
+        if isinstance(cause, ApplicationError) and cause.type == "RuleViolation":
+            rule = str(cause.details[0]) if cause.details else "rule_violation"
+            raise CommandRejected(rule, cause.message) from None
+        if isinstance(cause, ApplicationError):
+            raise CommandRejected("invalid_command", cause.message) from None
+        raise

@@ -1,0 +1,65 @@
+"""Runtime settings (environment variables PATHWAY_*) and the site configuration file."""
+
+import secrets
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.config import PathwayConfig
+
+SHIPPED_CONFIG = Path(__file__).parent / "pathway.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PATHWAY_")
+
+    data_dir: Path = Path(".pathway")
+    temporal_address: str = "localhost:7233"
+    namespace: str = "default"
+    task_queue: str = "pathway-cases"
+    database_url: str | None = None
+    config_file: Path = SHIPPED_CONFIG
+    # Secret that makes case ids opaque (see domain/identity.py); dev mode keeps one in the data dir.
+    id_key: str | None = None
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'pathway.db'}"
+
+    @cached_property
+    def case_id_key(self) -> bytes:
+        if self.id_key:
+            return self.id_key.encode()
+        key_file = self.data_dir / "case-id.key"
+        if not key_file.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip().encode()
+
+    @cached_property
+    def pathway_config(self) -> PathwayConfig:
+        return load_config(self.config_file)
+
+
+class ConfigError(Exception):
+    pass
+
+
+def load_config(path: Path) -> PathwayConfig:
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except OSError as error:
+        raise ConfigError(f"cannot read configuration {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"configuration {path} is not valid TOML: {error}") from None
+    try:
+        return PathwayConfig.model_validate(raw)
+    except ValueError as error:
+        raise ConfigError(f"configuration {path} is not valid: {error}") from None

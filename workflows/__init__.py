@@ -1,0 +1,1 @@
+"""Temporal workflows: they orchestrate (timers, waits) and turn validated commands into domain events."""

@@ -1,0 +1,198 @@
+"""CaseWorkflow: one Liaison and Diversion episode, from identification to closure.
+
+The workflow is the single writer of its case's event stream. Every command is an Update whose
+validator runs the pure pathway rules, so a refused command never enters the history; the handler
+decides the events again under a lock (commands on one case are serialised), appends them through an
+idempotent activity, applies them and returns the new state.
+"""
+
+import asyncio
+import itertools
+from datetime import timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.store_activities import AppendEventsInput, StoreActivities
+    from domain.commands import (
+        ClaimTask,
+        CloseCase,
+        Command,
+        CompleteTask,
+        MarkOverdue,
+        OpenCase,
+        ShareInformation,
+        WithdrawConsent,
+    )
+    from domain.config import SiteConfig
+    from domain.errors import RuleViolation
+    from domain.model import SYSTEM_ACTOR
+    from domain.rules import DecisionContext, decide
+    from domain.state import CaseState, empty_state
+    from domain.stream import apply_all, envelop
+    from workflows import search_attributes
+
+APPEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=["AppendConflict"],
+)
+
+
+class CaseInput(BaseModel):
+    case_id: str
+    site: SiteConfig
+    snapshot: CaseState | None = None  # set when a long case continues as new
+
+
+class CaseResult(BaseModel):
+    case_id: str
+    version: int
+    close_reason: str | None
+
+
+@workflow.defn
+class CaseWorkflow:
+    @workflow.init
+    def __init__(self, input: CaseInput) -> None:
+        self._site = input.site
+        self._state = input.snapshot or empty_state(input.case_id)
+        self._lock = asyncio.Lock()
+        self._changed = False
+
+    @workflow.run
+    async def run(self, input: CaseInput) -> CaseResult:
+        await workflow.wait_condition(lambda: self._state.stage is not None)
+        while self._state.is_open:
+            await self._wait_for_change_or_deadline()
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(CaseInput(case_id=self._state.case_id, site=self._site, snapshot=self._state))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return CaseResult(
+            case_id=self._state.case_id, version=self._state.version, close_reason=self._state.close_reason
+        )
+
+    @workflow.query
+    def state(self) -> CaseState:
+        return self._state
+
+    @workflow.update
+    async def open_case(self, command: OpenCase) -> CaseState:
+        if self._state.stage is not None:
+            return self._state  # the same referral started again: the existing case answers
+        return await self._execute(command)
+
+    @open_case.validator
+    def validate_open_case(self, command: OpenCase) -> None:
+        if self._state.stage is not None:
+            if (command.site, command.external_ref) != (self._state.site, self._state.external_ref):
+                raise ApplicationError("this case was opened for another referral", type="RuleViolation")
+            return
+        self._validate(command)
+
+    @workflow.update
+    async def complete_task(self, command: CompleteTask) -> CaseState:
+        return await self._execute(command)
+
+    @complete_task.validator
+    def validate_complete_task(self, command: CompleteTask) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def claim_task(self, command: ClaimTask) -> CaseState:
+        return await self._execute(command)
+
+    @claim_task.validator
+    def validate_claim_task(self, command: ClaimTask) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def share_information(self, command: ShareInformation) -> CaseState:
+        return await self._execute(command)
+
+    @share_information.validator
+    def validate_share_information(self, command: ShareInformation) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def withdraw_consent(self, command: WithdrawConsent) -> CaseState:
+        return await self._execute(command)
+
+    @withdraw_consent.validator
+    def validate_withdraw_consent(self, command: WithdrawConsent) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def close_case(self, command: CloseCase) -> CaseState:
+        return await self._execute(command)
+
+    @close_case.validator
+    def validate_close_case(self, command: CloseCase) -> None:
+        self._validate(command)
+
+    def _validate(self, command: Command) -> None:
+        # Validators must not touch workflow randomness (a rejected update leaves no history to
+        # replay it from), so ids here are placeholders; the handler decides again with real ones.
+        placeholders = (f"validation-{n}" for n in itertools.count())
+        context = DecisionContext(now=workflow.now(), new_id=lambda: next(placeholders), site=self._site)
+        try:
+            decide(self._state, command, context)
+        except RuleViolation as violation:
+            raise _rejection(violation) from None
+
+    async def _execute(self, command: Command) -> CaseState:
+        async with self._lock:
+            context = DecisionContext(now=workflow.now(), new_id=self._new_id, site=self._site)
+            try:
+                events = decide(self._state, command, context)
+            except RuleViolation as violation:  # the state moved on between validation and now
+                raise _rejection(violation) from None
+            if not events:
+                return self._state
+            envelopes = envelop(self._state, events, command.actor, context.now, self._new_id)
+            await workflow.execute_activity_method(
+                StoreActivities.append_events,
+                AppendEventsInput(case_id=self._state.case_id, events=envelopes),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=APPEND_RETRY,
+                summary=f"record {', '.join(type(e).__name__ for e in events)}",
+            )
+            self._state = apply_all(self._state, envelopes)
+            changes = search_attributes.updates(workflow.info().typed_search_attributes, self._state)
+            if changes:
+                workflow.upsert_search_attributes(changes)
+            self._changed = True
+            return self._state
+
+    async def _wait_for_change_or_deadline(self) -> None:
+        pending = [t for t in self._state.open_tasks if not t.overdue]
+        deadline = min((t.due_at for t in pending), default=None)
+        if deadline is None:
+            await workflow.wait_condition(self._should_wake)
+        elif deadline > workflow.now():
+            try:
+                await workflow.wait_condition(
+                    self._should_wake,
+                    timeout=deadline - workflow.now(),
+                    timeout_summary="task SLA deadline",
+                )
+            except TimeoutError:
+                pass
+        self._changed = False
+        for task in pending:
+            if task.due_at <= workflow.now() and task.task_id in {t.task_id for t in self._state.open_tasks}:
+                await self._execute(MarkOverdue(actor=SYSTEM_ACTOR, task_id=task.task_id))
+
+    def _should_wake(self) -> bool:
+        return self._changed or workflow.info().is_continue_as_new_suggested()
+
+    def _new_id(self) -> str:
+        return str(workflow.uuid4())
+
+
+def _rejection(violation: RuleViolation) -> ApplicationError:
+    return ApplicationError(violation.message, violation.rule, type="RuleViolation", non_retryable=True)
