@@ -66,11 +66,15 @@ class EventStore:
         try:
             async with self.engine.begin() as conn:
                 return await self._append(conn, case_id, envelopes)
-        except IntegrityError:
-            # A concurrent writer got there first; it may have been our own earlier attempt.
+        except (IntegrityError, AppendConflict) as error:
+            # A concurrent writer got there first; it may have been our own earlier attempt. It may also
+            # have committed between our duplicate check and our read of the head (so we saw a moved-on
+            # stream rather than a unique violation): look again, now that it has committed.
             async with self.engine.connect() as conn:
                 if await self._already_appended(conn, case_id, envelopes):
                     return await self._version(conn, case_id)
+            if isinstance(error, AppendConflict):
+                raise
             raise AppendConflict(f"stream {case_id} changed while appending seq {envelopes[0].seq}") from None
 
     async def _append(self, conn: AsyncConnection, case_id: str, envelopes: Sequence[EventEnvelope]) -> int:
@@ -274,8 +278,29 @@ def _chain_problem(row: Row[Any], expected_seq: int, prev_hash: str) -> str | No
     if chain_hash(prev_hash, row.body) != row.hash:
         return "hash does not match the event's content: the event was altered"
     stored = _stored(row)
-    columns = (row.event_id, row.case_id, row.seq, row.type)
-    if columns != (stored.event_id, stored.case_id, stored.seq, stored.event.type):
+    columns = (
+        row.event_id,
+        row.case_id,
+        row.seq,
+        row.type,
+        row.schema_version,
+        row.occurred_at,
+        row.recorded_at,
+        row.actor_id,
+        row.actor_role,
+    )
+    in_body = (
+        stored.event_id,
+        stored.case_id,
+        stored.seq,
+        stored.event.type,
+        stored.event.schema_version,
+        stored.occurred_at,
+        stored.recorded_at,
+        stored.actor.staff_id,
+        stored.actor.role,
+    )
+    if columns != in_body:
         return "indexed columns disagree with the hashed event body"
     return None
 

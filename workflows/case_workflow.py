@@ -7,6 +7,7 @@ idempotent activity, applies them and returns the new state.
 """
 
 import asyncio
+import contextlib
 import itertools
 from datetime import timedelta
 
@@ -174,14 +175,12 @@ class CaseWorkflow:
         if deadline is None:
             await workflow.wait_condition(self._should_wake)
         elif deadline > workflow.now():
-            try:
+            with contextlib.suppress(TimeoutError):  # the deadline came before any change
                 await workflow.wait_condition(
                     self._should_wake,
                     timeout=deadline - workflow.now(),
                     timeout_summary="task SLA deadline",
                 )
-            except TimeoutError:
-                pass
         self._changed = False
         for task in pending:
             if task.due_at <= workflow.now() and task.task_id in {t.task_id for t in self._state.open_tasks}:

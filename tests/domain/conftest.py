@@ -2,33 +2,14 @@ from datetime import time
 
 import pytest
 
-from domain.config import Instrument, OperatingHours, SiteConfig
-from domain.model import AgeBand, Setting
+from domain.config import OperatingHours, SiteConfig
 from domain.tasks import TaskKind
 from tests.domain.support import (
-    ADULT_ASSESSMENT,
-    CHILD_ASSESSMENT,
-    SCREENING_INSTRUMENT,
-    SITE_ID,
     Case,
     consent_given,
+    make_site,
     open_case,
 )
-
-
-def make_site(operating_hours: OperatingHours | None = None) -> SiteConfig:
-    """The test site: every setting but community, default SLAs, one screening and two assessment instruments."""
-    return SiteConfig(
-        site_id=SITE_ID,
-        name="Demo liaison and diversion service",
-        settings=tuple(s for s in Setting if s is not Setting.COMMUNITY),
-        operating_hours=operating_hours or OperatingHours(),
-        screening_instruments=(Instrument(id=SCREENING_INSTRUMENT[0], version=SCREENING_INSTRUMENT[1]),),
-        assessment_instruments=(
-            Instrument(id=ADULT_ASSESSMENT[0], version=ADULT_ASSESSMENT[1], age_bands=(AgeBand.ADULT,)),
-            Instrument(id=CHILD_ASSESSMENT[0], version=CHILD_ASSESSMENT[1], age_bands=(AgeBand.CHILD,)),
-        ),
-    )
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import JsonValue
 
 from domain.commands import ClaimTask, Command, CompleteTask, OpenCase
-from domain.config import SiteConfig
+from domain.config import Instrument, OperatingHours, SiteConfig
 from domain.events import DomainEvent, EventEnvelope
 from domain.model import Actor, AgeBand, Cohort, ReferralSource, Role, Setting, Stage
 from domain.outcomes import (
@@ -33,7 +33,7 @@ from domain.outcomes import (
 from domain.rules import DecisionContext, decide
 from domain.state import CaseState, empty_state
 from domain.stream import apply_all, envelop
-from domain.tasks import Task, TaskKind, TaskStatus
+from domain.tasks import Task, TaskKind
 
 # A Monday morning in winter (GMT, so UTC and London agree).
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -209,8 +209,16 @@ def open_task_kinds(state: CaseState) -> list[TaskKind]:
     return sorted(task.kind for task in state.open_tasks)
 
 
-def statuses(state: CaseState) -> dict[TaskKind, list[TaskStatus]]:
-    result: dict[TaskKind, list[TaskStatus]] = {}
-    for task in state.tasks.values():
-        result.setdefault(task.kind, []).append(task.status)
-    return result
+def make_site(operating_hours: OperatingHours | None = None) -> SiteConfig:
+    """The test site: every setting but community, default SLAs, one screening and two assessment instruments."""
+    return SiteConfig(
+        site_id=SITE_ID,
+        name="Demo liaison and diversion service",
+        settings=tuple(s for s in Setting if s is not Setting.COMMUNITY),
+        operating_hours=operating_hours or OperatingHours(),
+        screening_instruments=(Instrument(id=SCREENING_INSTRUMENT[0], version=SCREENING_INSTRUMENT[1]),),
+        assessment_instruments=(
+            Instrument(id=ADULT_ASSESSMENT[0], version=ADULT_ASSESSMENT[1], age_bands=(AgeBand.ADULT,)),
+            Instrument(id=CHILD_ASSESSMENT[0], version=CHILD_ASSESSMENT[1], age_bands=(AgeBand.CHILD,)),
+        ),
+    )

@@ -27,7 +27,7 @@ from domain.commands import (
 from domain.config import SiteConfig
 from domain.errors import RuleViolation
 from domain.events import CaseClosed, CaseOpened, EventEnvelope, StageEntered
-from domain.model import SYSTEM_ACTOR, Actor, AgeBand, ReferralSource, Setting, Stage
+from domain.model import SYSTEM_ACTOR, AgeBand, ReferralSource, Setting, Stage
 from domain.outcomes import (
     AssessmentOutcome,
     ClosureOutcome,
@@ -53,7 +53,6 @@ from domain.rules import TRANSITIONS, DecisionContext, decide
 from domain.state import CaseState, apply, empty_state, fold
 from domain.stream import envelop
 from domain.tasks import TaskKind, TaskStatus
-from tests.domain.conftest import make_site
 from tests.domain.support import (
     ADULT_ASSESSMENT,
     AUDITOR,
@@ -67,6 +66,7 @@ from tests.domain.support import (
     TEAM_LEAD,
     Ids,
     dump,
+    make_site,
 )
 
 SITE: SiteConfig = make_site()
@@ -110,14 +110,13 @@ override = st.builds(
     lawful_basis=st.sampled_from([b for b in LawfulBasis if b is not LawfulBasis.CONSENT]),
     justification=texts,
 )
-consent_outcomes = st.one_of(
-    st.builds(
-        ConsentOutcome,
-        decision=st.just("given"),
-        scope=st.lists(st.sampled_from(ConsentScope), min_size=1, max_size=4),
-    ),
-    st.builds(ConsentOutcome, decision=st.just("declined"), safeguarding_override=st.none() | override),
+consent_given = st.builds(
+    ConsentOutcome,
+    decision=st.just("given"),
+    scope=st.lists(st.sampled_from(ConsentScope), min_size=1, max_size=4),
 )
+consent_declined = st.builds(ConsentOutcome, decision=st.just("declined"), safeguarding_override=st.none() | override)
+consent_outcomes = st.one_of(consent_given, consent_given, consent_declined)
 
 
 @st.composite
@@ -170,7 +169,9 @@ referral_outcomes = st.one_of(
     st.builds(
         ReferralDecisionOutcome,
         referrals=st.lists(
-            st.builds(ReferralRequest, service=st.sampled_from(ServiceType), reason=texts, urgency=st.sampled_from(Urgency)),
+            st.builds(
+                ReferralRequest, service=st.sampled_from(ServiceType), reason=texts, urgency=st.sampled_from(Urgency)
+            ),
             min_size=1,
             max_size=3,
         ),

@@ -49,7 +49,6 @@ from domain.outcomes import (
 from domain.rules import TRANSITIONS
 from domain.state import fold
 from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus
-from tests.domain.conftest import make_site
 from tests.domain.support import (
     ADULT_ASSESSMENT,
     AUDITOR,
@@ -66,6 +65,7 @@ from tests.domain.support import (
     consent_declined,
     consent_given,
     disclosure,
+    make_site,
     open_case,
     open_task_kinds,
     referral_decision,

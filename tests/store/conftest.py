@@ -60,6 +60,7 @@ class PostgresServer:
                 "The event store tests need a PostgreSQL server (CI requires it, so they fail rather than skip). "
                 "Start one on 127.0.0.1:5432 (user postgres, trust auth) or set PATHWAY_TEST_POSTGRES_URL."
             )
+        if self.failure is not None:
             pytest.fail(self.failure, pytrace=False)
         self.created.append(name)
         return self.admin_url.set(database=name).render_as_string(hide_password=False)

@@ -4,6 +4,7 @@ Events are produced exactly as the workflow produces them: `decide` on the curre
 to number them on from the state's version, then `EventStore.append`.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -62,8 +63,9 @@ def new_case_id() -> str:
 class StoreCase:
     """Drives one case through decide + envelop + EventStore.append, keeping the state and every envelope."""
 
-    def __init__(self, store: EventStore, site: SiteConfig = NORTH, now: datetime = NOW) -> None:
+    def __init__(self, store: EventStore, site: SiteConfig = NORTH, now: datetime = NOW, writers: int = 1) -> None:
         self.store = store
+        self.writers = writers
         self.site = site
         self.now = now
         self.case_id = new_case_id()
@@ -82,8 +84,9 @@ class StoreCase:
         envelopes = self.envelopes_for(command)
         if not envelopes:
             return []
-        version = await self.store.append(self.case_id, envelopes)
-        assert version == envelopes[-1].seq
+        # Like a retried activity whose attempts overlap: every writer appends the same batch.
+        versions = await asyncio.gather(*(self.store.append(self.case_id, envelopes) for _ in range(self.writers)))
+        assert versions == [envelopes[-1].seq] * self.writers
         self.state = apply_all(self.state, envelopes)
         self.envelopes.extend(envelopes)
         return envelopes
@@ -97,20 +100,22 @@ class StoreCase:
         assert len(tasks) == 1, f"expected one open {kind} task, found {tasks}"
         return tasks[0]
 
-    async def open(
-        self, setting: Setting = Setting.CUSTODY, cohorts: tuple[Cohort, ...] = ()
-    ) -> list[EventEnvelope]:
-        return await self.send(
-            OpenCase(
-                actor=PRACTITIONER,
-                site=self.site.site_id,
-                setting=setting,
-                source=ReferralSource.CUSTODY_STAFF,
-                external_ref="CUST/2026/0042",
-                age_band=AgeBand.ADULT,
-                cohorts=cohorts,
-            )
+    def open_command(self, setting: Setting = Setting.CUSTODY, cohorts: tuple[Cohort, ...] = ()) -> OpenCase:
+        return OpenCase(
+            actor=PRACTITIONER,
+            site=self.site.site_id,
+            setting=setting,
+            source=ReferralSource.CUSTODY_STAFF,
+            external_ref="CUST/2026/0042",
+            age_band=AgeBand.ADULT,
+            cohorts=cohorts,
         )
+
+    def envelopes_for_open(self) -> list[EventEnvelope]:
+        return self.envelopes_for(self.open_command())
+
+    async def open(self, setting: Setting = Setting.CUSTODY, cohorts: tuple[Cohort, ...] = ()) -> list[EventEnvelope]:
+        return await self.send(self.open_command(setting, cohorts))
 
     async def complete(
         self, kind: TaskKind, outcome: dict[str, JsonValue], actor: Actor = PRACTITIONER
@@ -130,7 +135,9 @@ def dump(model: Any) -> dict[str, JsonValue]:
 
 
 CONSENT_GIVEN = dump(
-    ConsentOutcome(decision="given", scope=[ConsentScope.ASSESSMENT, ConsentScope.SHARE_POLICE, ConsentScope.SHARE_COURT])
+    ConsentOutcome(
+        decision="given", scope=[ConsentScope.ASSESSMENT, ConsentScope.SHARE_POLICE, ConsentScope.SHARE_COURT]
+    )
 )
 SCREENING = dump(
     ScreeningOutcome(

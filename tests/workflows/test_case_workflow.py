@@ -29,7 +29,7 @@ async def accepted_updates(client: Client, case_id: str) -> int:
 async def test_a_case_goes_from_identification_to_closure(cases: CaseCommands, sqlite_store: EventStore) -> None:
     state = await cases.start_case(open_case(f"CUST-{uuid.uuid4().hex[:8]}"))
     assert state.stage is Stage.SCREENING
-    stages = [state.stage]
+    stages: list[Stage | None] = [state.stage]
     for kind in JOURNEY:
         state = await complete(cases, state, kind)
         stages.append(state.stage)
@@ -113,9 +113,7 @@ async def test_bad_commands_are_refused_and_leave_no_trace(cases: CaseCommands) 
         cases, state.case_id, "outcome_invalid", cases.complete_task(consent_task, unknown_field, PRACTITIONER)
     )
     wrong_type = {"decision": "given", "scope": "everything"}
-    await rejected(
-        cases, state.case_id, "outcome_invalid", cases.complete_task(consent_task, wrong_type, PRACTITIONER)
-    )
+    await rejected(cases, state.case_id, "outcome_invalid", cases.complete_task(consent_task, wrong_type, PRACTITIONER))
     link_worker = cases.actor("lw-001")
     await rejected(
         cases,

