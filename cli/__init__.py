@@ -1,0 +1,1 @@
+"""The `pathway` command line."""

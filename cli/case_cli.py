@@ -1,0 +1,168 @@
+"""`pathway case ...`: start, show, list and close cases."""
+
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from cli.runtime import open_commands, open_store, print_json, refuse, run, settings_from
+from domain.commands import CloseCase, OpenCase
+from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Stage
+from domain.outcomes import ClosureOutcome, ClosureReason, JusticeOutcome
+from domain.state import CaseState
+from store.records import CaseRecord
+
+app = typer.Typer(help="Start, find and close cases.", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+StaffOption = Annotated[str, typer.Option("--as", help="Your staff id (see the staff list in the config).")]
+
+
+@app.command("start")
+def start(
+    ctx: typer.Context,
+    site: Annotated[str, typer.Option(help="Site id, e.g. demo.")],
+    setting: Annotated[Setting, typer.Option(help="Where the person was identified.")],
+    source: Annotated[ReferralSource, typer.Option(help="Who raised the alert.")],
+    ref: Annotated[str, typer.Option(help="Custody number or court case number.")],
+    staff: StaffOption,
+    age_band: Annotated[AgeBand, typer.Option(help="child (10-17) or adult.")] = AgeBand.ADULT,
+    cohort: Annotated[list[Cohort] | None, typer.Option(help="Cohort flag; repeat for several.")] = None,
+    person_name: Annotated[str | None, typer.Option(help="The person's name.")] = None,
+    date_of_birth: Annotated[str | None, typer.Option(help="YYYY-MM-DD.")] = None,
+    address: Annotated[str | None, typer.Option()] = None,
+    nhs_number: Annotated[str | None, typer.Option(help="Ten digits.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Open a case for a person identified in custody, at court or in the community.
+
+    Starting the same site and reference again shows the existing case."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        async with open_commands(settings) as cases:
+            person = Person(
+                name=person_name,
+                date_of_birth=_date(date_of_birth),
+                address=address,
+                nhs_number=nhs_number,
+            )
+            opening = OpenCase(
+                actor=cases.actor(staff),
+                site=site,
+                setting=setting,
+                source=source,
+                external_ref=ref,
+                age_band=age_band,
+                cohorts=tuple(cohort or ()),
+                person=person,
+            )
+            state = await cases.start_case(opening)
+        _print_state(state, as_json)
+
+    run(command)
+
+
+@app.command("show")
+def show(ctx: typer.Context, case_id: str, as_json: JsonFlag = False) -> None:
+    """A case's summary, open tasks and timeline, from the event store."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        async with open_store(settings) as store:
+            events = await store.read_stream(case_id)
+            if not events:
+                refuse(f"there is no case {case_id}")
+            state = await store.case_state(case_id)
+        if as_json:
+            print_json({"state": state.model_dump(mode="json"), "events": [e.model_dump(mode="json") for e in events]})
+            return
+        _print_state(state, as_json=False)
+        typer.echo("timeline:")
+        for event in events:
+            typer.echo(
+                f"  {event.seq:>3}  {event.occurred_at:%Y-%m-%d %H:%M:%S}Z  {event.event.type:<28} "
+                f"by {event.actor.staff_id} ({event.actor.role})"
+            )
+
+    run(command)
+
+
+@app.command("list")
+def list_cases(
+    ctx: typer.Context,
+    stage: Annotated[Stage | None, typer.Option(help="Only cases at this stage.")] = None,
+    site: Annotated[str | None, typer.Option(help="Only cases of this site.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Cases from the case index, oldest first."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        async with open_store(settings) as store:
+            records = await store.list_cases(stage=stage, site=site)
+        if as_json:
+            print_json([r.model_dump(mode="json") for r in records])
+            return
+        for record in records:
+            typer.echo(_case_line(record))
+        typer.echo(f"{len(records)} case(s)")
+
+    run(command)
+
+
+@app.command("close")
+def close(
+    ctx: typer.Context,
+    case_id: str,
+    reason: Annotated[ClosureReason, typer.Option(help="Why the case closes.")],
+    staff: StaffOption,
+    justice_outcome: Annotated[JusticeOutcome | None, typer.Option(help="If known.")] = None,
+    note: Annotated[str, typer.Option()] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Close a case now (open tasks are cancelled)."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        async with open_commands(settings) as cases:
+            outcome = ClosureOutcome(reason=reason, justice_outcome=justice_outcome, note=note)
+            state = await cases.close_case(case_id, CloseCase(actor=cases.actor(staff), outcome=outcome))
+        _print_state(state, as_json)
+
+    run(command)
+
+
+def _date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        refuse(f"date of birth {text!r} is not a date in the form YYYY-MM-DD")
+    return None
+
+
+def _case_line(record: CaseRecord) -> str:
+    due = f"{record.next_due:%Y-%m-%d %H:%M}Z" if record.next_due else "-"
+    overdue = "OVERDUE" if record.overdue else ""
+    return f"{record.case_id}  {record.stage:<20} {record.site:<8} {record.setting:<20} next due {due} {overdue}"
+
+
+def _print_state(state: CaseState, as_json: bool) -> None:
+    if as_json:
+        print_json(state)
+        return
+    typer.echo(f"case {state.case_id}")
+    typer.echo(f"  stage {state.stage}, site {state.site}, setting {state.setting}, {state.age_band}")
+    if state.cohorts:
+        typer.echo(f"  cohorts: {', '.join(state.cohorts)}")
+    typer.echo(f"  consent: {state.consent}{' (safeguarding override)' if state.safeguarding_override else ''}")
+    if state.close_reason:
+        typer.echo(f"  closed: {state.close_reason}; justice outcome: {state.justice_outcome or 'not known'}")
+    for task in state.open_tasks:
+        flag = " OVERDUE" if task.overdue else ""
+        typer.echo(
+            f"  open task {task.task_id}  {task.kind:<18} due {task.due_at:%Y-%m-%d %H:%M}Z  "
+            f"{task.priority}  assignee {task.assignee or '-'}{flag}"
+        )

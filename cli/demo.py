@@ -1,0 +1,123 @@
+"""Demo cases at every stage of the pathway, so the dev stack has something to look at.
+
+Seeding is idempotent: each case is started by its reference (an existing one is found again) and
+only the tasks still open are completed, so an interrupted seed can simply run again.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from domain.commands import OpenCase
+from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting
+from domain.tasks import TaskKind
+from workers.cases import CaseCommands
+
+PRACTITIONER = "pr-001"
+
+ADULT_OUTCOMES: dict[TaskKind, dict[str, Any]] = {
+    TaskKind.CONSENT: {"decision": "given", "scope": ["assessment", "share_court", "share_police", "share_probation"]},
+    TaskKind.SCREENING: {
+        "instrument": "ld-screen",
+        "instrument_version": "2019",
+        "urgency": "urgent",
+        "domains": ["mental_health", "substance_misuse", "housing"],
+        "risk_level": "medium",
+        "assessment_needed": True,
+        "note": "Low mood, recent loss of tenancy.",
+    },
+    TaskKind.ASSESSMENT: {
+        "instrument": "ld-assess",
+        "instrument_version": "2019",
+        "answers": {"mood": 2, "sleep": 1, "alcohol_units_per_week": 40},
+        "score": 17,
+        "vulnerabilities": [
+            {"domain": "mental_health", "severity": "moderate"},
+            {"domain": "alcohol", "severity": "severe"},
+        ],
+        "safeguarding_actions": ["Custody sergeant told of self-harm risk"],
+        "recommended_services": ["mental_health", "substance_misuse", "housing"],
+    },
+    TaskKind.SHARE_INFORMATION: {
+        "disclosures": [
+            {
+                "recipient": "court",
+                "purpose": "bail decision",
+                "lawful_basis": "consent",
+                "summary": "Moderate depression and alcohol dependence; engaged with L&D; housing needed.",
+            }
+        ]
+    },
+    TaskKind.REFERRAL_DECISION: {
+        "referrals": [
+            {"service": "substance_misuse", "reason": "Alcohol dependence", "urgency": "urgent"},
+            {"service": "housing", "reason": "No fixed abode since losing tenancy", "urgency": "routine"},
+        ]
+    },
+    TaskKind.CLOSURE: {"reason": "pathway_complete", "justice_outcome": "community_order_with_treatment_requirement"},
+}
+
+CHILD_OUTCOMES: dict[TaskKind, dict[str, Any]] = {
+    **ADULT_OUTCOMES,
+    TaskKind.SCREENING: {**ADULT_OUTCOMES[TaskKind.SCREENING], "instrument": "chat-screen", "instrument_version": "4"},
+    TaskKind.ASSESSMENT: {**ADULT_OUTCOMES[TaskKind.ASSESSMENT], "instrument": "chat", "instrument_version": "4"},
+}
+
+JOURNEY = [
+    TaskKind.CONSENT,
+    TaskKind.SCREENING,
+    TaskKind.ASSESSMENT,
+    TaskKind.SHARE_INFORMATION,
+    TaskKind.REFERRAL_DECISION,
+    TaskKind.CLOSURE,
+]
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    ref: str
+    setting: Setting
+    steps: int  # how many journey tasks to complete
+    age_band: AgeBand = AgeBand.ADULT
+    cohorts: tuple[Cohort, ...] = ()
+    outcomes: dict[TaskKind, dict[str, Any]] = field(default_factory=lambda: ADULT_OUTCOMES)
+
+
+DEMO_CASES = [
+    DemoCase("DEMO-CUST-0001", Setting.CUSTODY, steps=0),
+    DemoCase("DEMO-CUST-0002", Setting.CUSTODY, steps=1, cohorts=(Cohort.VETERAN,)),
+    DemoCase("DEMO-MAG-0003", Setting.MAGISTRATES_COURT, steps=2),
+    DemoCase("DEMO-CUST-0004", Setting.CUSTODY, steps=3, cohorts=(Cohort.WOMENS_PATHWAY,)),
+    DemoCase("DEMO-YTH-0005", Setting.YOUTH_COURT, steps=4, age_band=AgeBand.CHILD, outcomes=CHILD_OUTCOMES),
+    DemoCase("DEMO-VA-0006", Setting.VOLUNTARY_ATTENDANCE, steps=5),
+    DemoCase("DEMO-CUST-0007", Setting.CUSTODY, steps=6),
+]
+
+
+async def seed_demo_cases(cases: CaseCommands, site: str = "demo") -> list[str]:
+    """Start the demo cases and move each to its stage; returns their case ids."""
+    actor = cases.actor(PRACTITIONER)
+    case_ids = []
+    for number, demo in enumerate(DEMO_CASES, start=1):
+        state = await cases.start_case(
+            OpenCase(
+                actor=actor,
+                site=site,
+                setting=demo.setting,
+                source=ReferralSource.COURT_STAFF if "court" in demo.setting else ReferralSource.CUSTODY_STAFF,
+                external_ref=demo.ref,
+                age_band=demo.age_band,
+                cohorts=demo.cohorts,
+                person=Person(name=f"Demo Person {number}", date_of_birth=_demo_birthday(demo.age_band, number)),
+            )
+        )
+        for kind in JOURNEY[: demo.steps]:
+            open_of_kind = [t for t in state.open_tasks if t.kind is kind]
+            if open_of_kind:
+                state = await cases.complete_task(open_of_kind[0].task_id, demo.outcomes[kind], actor)
+        case_ids.append(state.case_id)
+    return case_ids
+
+
+def _demo_birthday(age_band: AgeBand, number: int) -> date:
+    return date(2010, 1, number) if age_band is AgeBand.CHILD else date(1985, 6, number)

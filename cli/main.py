@@ -1,0 +1,71 @@
+"""The `pathway` command: dev stack, cases, tasks and audit."""
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli import audit_cli, case_cli, task_cli
+from cli.dev import run_dev
+from cli.runtime import settings_from
+from workers.logging import configure_logging
+from workers.settings import Settings
+from workers.worker import run_worker
+
+app = typer.Typer(
+    help="Pathway: Liaison and Diversion case workflows.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+app.add_typer(case_cli.app, name="case")
+app.add_typer(task_cli.app, name="task")
+app.add_typer(audit_cli.app, name="audit")
+
+
+@app.callback()
+def configure(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where dev data lives (default .pathway).", envvar="PATHWAY_DATA_DIR")
+    ] = None,
+) -> None:
+    settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    configure_logging(settings.log_format, "WARNING" if ctx.invoked_subcommand != "worker" else settings.log_level)
+    ctx.obj = settings
+
+
+@app.command("dev")
+def dev(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option(help="Temporal server port.")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Temporal UI port.")] = 8233,
+    seed: Annotated[bool, typer.Option(help="Seed demo cases on first start.")] = True,
+) -> None:
+    """Run the whole stack locally: Temporal dev server and UI, worker, demo cases."""
+    settings = settings_from(ctx).model_copy(update={"temporal_address": f"localhost:{port}"})
+    configure_logging(settings.log_format, "INFO")
+    asyncio.run(run_dev(settings, port, ui_port, seed))
+
+
+@app.command("worker")
+def worker(ctx: typer.Context) -> None:
+    """Run a worker against the configured Temporal cluster and store (production)."""
+    settings = settings_from(ctx)
+    asyncio.run(run_worker(settings, asyncio.Event()))
+
+
+def main() -> None:
+    try:
+        app()
+        status = 0
+    except SystemExit as exit_:
+        status = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except KeyboardInterrupt:
+        status = 130
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # temporalio's Rust core can abort the interpreter during teardown after a client or worker has
+    # run (sdk-python issue #300), turning a success into SIGABRT. Output is flushed and the status
+    # known, so leave without interpreter teardown.
+    os._exit(status)

@@ -1,0 +1,49 @@
+"""Helpers shared by the workflow tests: runs of a workflow id, and checks of a case's stored stream."""
+
+from dataclasses import dataclass
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHistory
+
+from domain.state import CaseState, fold
+from store.event_store import EventStore
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str
+    history: WorkflowHistory
+
+    @property
+    def last_event_type(self) -> EventType.ValueType:
+        return self.history.events[-1].event_type
+
+    def count(self, event_type: EventType.ValueType) -> int:
+        return sum(1 for e in self.history.events if e.event_type == event_type)
+
+
+async def runs_of(client: Client, workflow_id: str) -> list[Run]:
+    """Every run of `workflow_id`, first to last, following each run's continued_execution_run_id back."""
+    latest = await client.get_workflow_handle(workflow_id).describe()
+    runs: list[Run] = []
+    run_id = latest.run_id
+    while run_id:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        runs.append(Run(run_id, history))
+        started = history.events[0]
+        assert started.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+        run_id = started.workflow_execution_started_event_attributes.continued_execution_run_id
+    runs.reverse()
+    return runs
+
+
+async def assert_stream_is_sound(store: EventStore, case_id: str, state: CaseState) -> None:
+    """The stored stream is gapless, unique, chained, projected, and folds to `state`."""
+    stored = await store.read_stream(case_id)
+    assert [e.seq for e in stored] == list(range(1, len(stored) + 1))
+    assert len({e.event_id for e in stored}) == len(stored), "an event id was recorded twice"
+    chain = await store.verify_chain(case_id)
+    assert chain.ok, chain
+    assert await store.projection_differences(case_id) == []
+    assert fold(case_id, stored) == state
+    assert state.version == len(stored)
