@@ -11,6 +11,7 @@ from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Stage
 from domain.outcomes import ClosureOutcome, ClosureReason, JusticeOutcome
 from domain.state import CaseState
 from store.records import CaseRecord
+from workers.cases import actor_for
 
 app = typer.Typer(help="Start, find and close cases.", no_args_is_help=True)
 
@@ -40,23 +41,21 @@ def start(
     settings = settings_from(ctx)
 
     async def command() -> None:
+        # Everything that can be checked here is checked before anything is sent.
+        config = settings.pathway_config
+        config.site(site)
+        person = Person(name=person_name, date_of_birth=_date(date_of_birth), address=address, nhs_number=nhs_number)
+        opening = OpenCase(
+            actor=actor_for(config, staff),
+            site=site,
+            setting=setting,
+            source=source,
+            external_ref=ref,
+            age_band=age_band,
+            cohorts=tuple(cohort or ()),
+            person=person,
+        )
         async with open_commands(settings) as cases:
-            person = Person(
-                name=person_name,
-                date_of_birth=_date(date_of_birth),
-                address=address,
-                nhs_number=nhs_number,
-            )
-            opening = OpenCase(
-                actor=cases.actor(staff),
-                site=site,
-                setting=setting,
-                source=source,
-                external_ref=ref,
-                age_band=age_band,
-                cohorts=tuple(cohort or ()),
-                person=person,
-            )
             state = await cases.start_case(opening)
         _print_state(state, as_json)
 
@@ -125,9 +124,10 @@ def close(
     settings = settings_from(ctx)
 
     async def command() -> None:
+        outcome = ClosureOutcome(reason=reason, justice_outcome=justice_outcome, note=note)
+        closing = CloseCase(actor=actor_for(settings.pathway_config, staff), outcome=outcome)
         async with open_commands(settings) as cases:
-            outcome = ClosureOutcome(reason=reason, justice_outcome=justice_outcome, note=note)
-            state = await cases.close_case(case_id, CloseCase(actor=cases.actor(staff), outcome=outcome))
+            state = await cases.close_case(case_id, closing)
         _print_state(state, as_json)
 
     run(command)

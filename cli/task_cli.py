@@ -9,6 +9,7 @@ from cli.case_cli import JsonFlag, StaffOption
 from cli.runtime import open_commands, open_store, parse_json_object, print_json, run, settings_from
 from domain.tasks import TaskKind, outcome_schema
 from store.records import TaskRecord
+from workers.cases import actor_for
 
 app = typer.Typer(help="Work on tasks.", no_args_is_help=True)
 
@@ -55,8 +56,9 @@ def claim(ctx: typer.Context, task_id: str, staff: StaffOption, as_json: JsonFla
     settings = settings_from(ctx)
 
     async def command() -> None:
+        actor = actor_for(settings.pathway_config, staff)
         async with open_commands(settings) as cases:
-            state = await cases.claim_task(task_id, cases.actor(staff))
+            state = await cases.claim_task(task_id, actor)
         _print_result(state.tasks[task_id].model_dump(mode="json"), as_json, f"task {task_id} claimed by {staff}")
 
     run(command)
@@ -75,8 +77,9 @@ def complete(
     values = parse_json_object(outcome, "--outcome")
 
     async def command() -> None:
+        actor = actor_for(settings.pathway_config, staff)
         async with open_commands(settings) as cases:
-            state = await cases.complete_task(task_id, values, cases.actor(staff))
+            state = await cases.complete_task(task_id, values, actor)
         if as_json:
             print_json(state)
             return

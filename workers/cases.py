@@ -40,6 +40,15 @@ class CommandRejected(Exception):
         self.message = message
 
 
+def actor_for(config: PathwayConfig, staff_id: str) -> Actor:
+    """The actor a staff id stands for, from the staff directory in the configuration."""
+    try:
+        member = config.staff_member(staff_id)
+    except RuleViolation as violation:
+        raise CommandRejected(violation.rule, violation.message) from None
+    return Actor(staff_id=member.staff_id, role=member.role)
+
+
 @dataclass
 class CaseCommands:
     client: Client
@@ -49,11 +58,7 @@ class CaseCommands:
     task_queue: str
 
     def actor(self, staff_id: str) -> Actor:
-        try:
-            member = self.config.staff_member(staff_id)
-        except RuleViolation as violation:
-            raise CommandRejected(violation.rule, violation.message) from None
-        return Actor(staff_id=member.staff_id, role=member.role)
+        return actor_for(self.config, staff_id)
 
     async def start_case(self, command: OpenCase) -> CaseState:
         try:

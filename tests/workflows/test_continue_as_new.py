@@ -181,9 +181,14 @@ async def test_a_long_case_continues_as_new_without_losing_or_repeating_an_event
     completed = [r.count(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED) for r in runs]
     assert accepted == completed
     assert sum(accepted) == drive.accepted
-    # No run got far past the point where the server suggested handing over.
-    print([len(r.history.events) for r in runs], accepted)
-    assert max(len(r.history.events) for r in runs) < 3 * SUGGEST_AFTER_EVENTS
+    # A run hands over as soon as its handlers have finished, so it stays near the suggested size,
+    # unless it took several commands at once (the burst): it accepts every command that arrives
+    # while it waits for its handlers, before it continues as new.
+    sizes = [len(r.history.events) for r in runs]
+    assert all(size < 2 * SUGGEST_AFTER_EVENTS or n > 3 for size, n in zip(sizes, accepted, strict=True)), (
+        sizes,
+        accepted,
+    )
 
     # Each run started from exactly the fold of the events recorded before it.
     stored = await sqlite_store.read_stream(drive.case_id)

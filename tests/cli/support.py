@@ -1,0 +1,43 @@
+"""Running the real `pathway` command as a subprocess, without blocking the test's event loop
+(the test's own worker runs in that loop)."""
+
+import asyncio
+import json
+import os
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PATHWAY = str(Path(sys.executable).parent / "pathway")
+
+
+@dataclass
+class Completed:
+    status: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+async def pathway(*args: str, env: dict[str, str]) -> Completed:
+    process = await asyncio.create_subprocess_exec(
+        PATHWAY,
+        *args,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(120):
+        stdout, stderr = await process.communicate()
+    assert process.returncode is not None
+    return Completed(process.returncode, stdout.decode(), stderr.decode())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
