@@ -1,0 +1,79 @@
+"""`pathway dev` (what `make run` starts): demo cases the Temporal UI and CLI list, a clean stop,
+and the same cases after a restart."""
+
+import asyncio
+import json
+import os
+import signal
+import urllib.request
+from pathlib import Path
+
+from tests.cli.support import PATHWAY, free_port
+from workers.binaries import installed_binary
+
+READY = "pathway dev is ready"
+
+
+async def start_dev(data_dir: Path, port: int, ui_port: int, log: Path) -> asyncio.subprocess.Process:
+    process = await asyncio.create_subprocess_exec(
+        PATHWAY, "--data-dir", str(data_dir), "dev", "--port", str(port), "--ui-port", str(ui_port),
+        stdout=log.open("ab"), stderr=asyncio.subprocess.STDOUT, env={**os.environ},
+    )  # fmt: skip
+    async with asyncio.timeout(180):
+        while READY not in log.read_text():
+            assert process.returncode is None, log.read_text()
+            await asyncio.sleep(0.5)
+    return process
+
+
+async def stop_dev(process: asyncio.subprocess.Process) -> int:
+    process.send_signal(signal.SIGINT)
+    async with asyncio.timeout(60):
+        return await process.wait()
+
+
+async def workflow_ids(port: int, query: str) -> set[str]:
+    listing = await asyncio.create_subprocess_exec(
+        installed_binary("temporal"), "workflow", "list", "--address", f"localhost:{port}", "--query", query,
+        "--output", "json", stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, _ = await listing.communicate()
+    assert listing.returncode == 0
+    text = stdout.decode().strip()
+    rows = json.loads(text) if text.startswith("[") else [json.loads(line) for line in text.splitlines() if line]
+    return {row["execution"]["workflowId"] for row in rows}
+
+
+def ui_workflow_ids(ui_port: int) -> set[str]:
+    url = f"http://localhost:{ui_port}/api/v1/namespaces/default/workflows"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        body = json.load(response)
+    return {row["execution"]["workflowId"] for row in body["executions"]}
+
+
+async def test_dev_stack_runs_the_demo_and_keeps_it_across_a_restart(tmp_path: Path) -> None:
+    data_dir, log = tmp_path / "data", tmp_path / "dev.log"
+    port, ui_port = free_port(), free_port()
+    process = await start_dev(data_dir, port, ui_port, log)
+    try:
+        screening = await workflow_ids(port, "LdStage='screening'")
+        everything = await workflow_ids(port, "WorkflowType='CaseWorkflow'")
+        assert len(screening) >= 2 and screening < everything
+        stages = {stage for stage in ["screening", "assessment", "information_sharing", "referral"]}
+        for stage in stages:
+            assert await workflow_ids(port, f"LdStage='{stage}' AND LdSite='demo'"), stage
+        assert await asyncio.to_thread(ui_workflow_ids, ui_port) == everything
+    finally:
+        status = await stop_dev(process)
+    assert status == 0, log.read_text()[-2000:]
+    first_log = log.read_text()
+    assert "seeding demo cases" in first_log and "stopped; data kept" in first_log
+
+    log.write_text("")
+    process = await start_dev(data_dir, port, ui_port, log)
+    try:
+        assert await workflow_ids(port, "WorkflowType='CaseWorkflow'") == everything
+        assert await workflow_ids(port, "LdStage='screening'") == screening
+    finally:
+        assert await stop_dev(process) == 0
+    assert "seeding demo cases" not in log.read_text()
