@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 class Strict(BaseModel):
     """Base for every domain model: unknown fields are an error and values never change."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Surrounding whitespace is dropped, so a reason of only spaces counts as empty.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
 class Stage(StrEnum):

@@ -151,38 +151,40 @@ class ConsentOutcome(Strict):
 
 class ScreeningOutcome(Strict):
     instrument: str = Field(min_length=1, max_length=64, description="Screening instrument id")
-    instrument_version: str = Field(min_length=1, max_length=32)
-    urgency: Urgency
+    instrument_version: str = Field(min_length=1, max_length=32, description="Version of the instrument used")
+    urgency: Urgency = Field(description="How soon the person needs help")
     domains: list[VulnerabilityDomain] = Field(default_factory=list, description="Vulnerabilities flagged")
-    risk_level: RiskLevel
+    risk_level: RiskLevel = Field(description="Risk to self or others found at screening")
     assessment_needed: bool = Field(description="Whether a full assessment should follow")
-    note: str = Field(default="", max_length=4000)
+    note: str = Field(default="", max_length=4000, description="Anything the next practitioner should know")
 
 
 class Vulnerability(Strict):
-    domain: VulnerabilityDomain
-    severity: Literal["mild", "moderate", "severe"]
+    domain: VulnerabilityDomain = Field(description="Area of need")
+    severity: Literal["mild", "moderate", "severe"] = Field(description="How severe the need is")
 
 
 class AssessmentOutcome(Strict):
     instrument: str = Field(min_length=1, max_length=64, description="Assessment instrument id")
-    instrument_version: str = Field(min_length=1, max_length=32)
+    instrument_version: str = Field(min_length=1, max_length=32, description="Version of the instrument used")
     answers: dict[str, JsonValue] = Field(default_factory=dict, description="Item responses by item id")
-    score: int | None = None
-    vulnerabilities: list[Vulnerability] = Field(default_factory=list)
-    safeguarding_actions: list[str] = Field(default_factory=list)
-    recommended_services: list[ServiceType] = Field(default_factory=list)
+    score: int | None = Field(default=None, description="The instrument's total score, if it has one")
+    vulnerabilities: list[Vulnerability] = Field(default_factory=list, description="Needs found, with severity")
+    safeguarding_actions: list[str] = Field(default_factory=list, description="Actions taken to keep people safe")
+    recommended_services: list[ServiceType] = Field(
+        default_factory=list, description="Services the person should be referred to"
+    )
 
 
 class Disclosure(Strict):
-    recipient: Recipient
+    recipient: Recipient = Field(description="Who receives the information")
     purpose: str = Field(min_length=3, max_length=500, description="What the recipient needs it for")
-    lawful_basis: LawfulBasis
+    lawful_basis: LawfulBasis = Field(description="Consent, or the lawful basis for sharing without it")
     summary: str = Field(min_length=1, max_length=4000, description="What was shared")
 
 
 class ShareInformationOutcome(Strict):
-    disclosures: list[Disclosure] = Field(default_factory=list)
+    disclosures: list[Disclosure] = Field(default_factory=list, description="Each disclosure made")
     reason_if_none: str | None = Field(default=None, max_length=1000, description="Why nothing was shared")
 
     @model_validator(mode="after")
@@ -193,13 +195,13 @@ class ShareInformationOutcome(Strict):
 
 
 class ReferralRequest(Strict):
-    service: ServiceType
-    reason: str = Field(min_length=3, max_length=1000)
-    urgency: Urgency = Urgency.ROUTINE
+    service: ServiceType = Field(description="The kind of service to refer to")
+    reason: str = Field(min_length=3, max_length=1000, description="Why this referral is needed")
+    urgency: Urgency = Field(default=Urgency.ROUTINE, description="How soon the service should respond")
 
 
 class ReferralDecisionOutcome(Strict):
-    referrals: list[ReferralRequest] = Field(default_factory=list)
+    referrals: list[ReferralRequest] = Field(default_factory=list, description="Referrals to make")
     reason_if_none: str | None = Field(default=None, max_length=1000, description="Why no referral is made")
 
     @model_validator(mode="after")
@@ -210,6 +212,6 @@ class ReferralDecisionOutcome(Strict):
 
 
 class ClosureOutcome(Strict):
-    reason: ClosureReason
-    justice_outcome: JusticeOutcome | None = Field(default=None, description="If known")
-    note: str = Field(default="", max_length=4000)
+    reason: ClosureReason = Field(description="Why the case closes")
+    justice_outcome: JusticeOutcome | None = Field(default=None, description="The justice outcome, if known")
+    note: str = Field(default="", max_length=4000, description="Anything else the record should say")

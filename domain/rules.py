@@ -93,20 +93,24 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             return _claim_task(state, command)
         case ShareInformation():
             _require_role(command.actor, SHARING_ROLES, "share information")
+            # The same test as the share_information task: once consent has been asked, a disclosure
+            # needs consent that covers it or another lawful basis.
             _require(
-                state.may_proceed_without_consent,
+                state.consent != "not_asked",
                 "sharing_requires_consent",
-                "information can only be shared after consent is given or a safeguarding override recorded",
+                "information can only be shared once the person has been asked for consent",
             )
             _check_disclosure(state, command.disclosure)
             return [InformationShared(disclosure=command.disclosure)]
         case WithdrawConsent():
+            _require_role(command.actor, SHARING_ROLES, "record a withdrawal of consent")
             _require(state.consent == "given", "consent_not_given", "there is no consent to withdraw")
             return [ConsentWithdrawn(reason=command.reason)]
         case CloseCase():
             _require_role(command.actor, CLOSING_ROLES, "close a case")
             return _close(state, command.outcome, "case closed")
         case MarkOverdue():
+            _require_role(command.actor, (Role.SYSTEM,), "mark a task overdue")
             task = _open_task(state, command.task_id)
             _require(not task.overdue, "already_overdue", f"task {task.task_id} is already overdue")
             _require(ctx.now >= task.due_at, "not_yet_due", f"task {task.task_id} is not due until {task.due_at}")

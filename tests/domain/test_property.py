@@ -99,7 +99,7 @@ EXPECTED_RULES = {
     "not_yet_due",
 }
 
-texts = st.text(alphabet="abcdefghij klmnop", min_size=10, max_size=30)
+texts = st.text(alphabet="abcdefghijklmnop", min_size=10, max_size=30)
 any_instrument = st.sampled_from([SCREENING_INSTRUMENT, ADULT_ASSESSMENT, CHILD_ASSESSMENT, ("phq-9", "1")])
 screening_instruments = st.one_of(st.just(SCREENING_INSTRUMENT), any_instrument)
 assessment_instruments = st.one_of(st.sampled_from([ADULT_ASSESSMENT, CHILD_ASSESSMENT]), any_instrument)

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pydantic import JsonValue
+from pydantic import JsonValue, ValidationError
 
 from domain.commands import (
     ClaimTask,
@@ -44,6 +44,7 @@ from domain.outcomes import (
     LawfulBasis,
     Recipient,
     ServiceType,
+    ShareInformationOutcome,
     Urgency,
 )
 from domain.rules import TRANSITIONS
@@ -760,3 +761,34 @@ def test_close_case_by_team_lead_cancels_open_tasks(consented: Case) -> None:
 def test_auditors_never_complete_tasks_and_team_leads_always_may() -> None:
     assert Role.AUDITOR not in CANDIDATE_ROLES[TaskKind.CLOSURE]
     assert all(Role.TEAM_LEAD in roles for roles in CANDIDATE_ROLES.values())
+
+
+def test_only_practitioners_and_team_leads_record_a_withdrawal_of_consent(consented: Case) -> None:
+    for actor in (AUDITOR, LINK_WORKER, SYSTEM_ACTOR):
+        violation = refused(consented, WithdrawConsent(actor=actor, reason="changed their mind"))
+        assert violation.rule == "role_not_allowed"
+    assert consented.state.consent == "given"
+    assert types(consented.send(WithdrawConsent(actor=TEAM_LEAD, reason="changed their mind"))) == ["ConsentWithdrawn"]
+
+
+def test_only_the_workflow_marks_a_task_overdue(opened: Case) -> None:
+    task = opened.task(TaskKind.CONSENT)
+    opened.now = task.due_at
+    for actor in (PRACTITIONER, TEAM_LEAD, AUDITOR):
+        assert refused(opened, MarkOverdue(actor=actor, task_id=task.task_id)).rule == "role_not_allowed"
+    assert not opened.state.overdue
+
+
+def test_after_withdrawal_sharing_needs_another_lawful_basis_by_command_or_task(consented: Case) -> None:
+    consented.send(WithdrawConsent(actor=PRACTITIONER, reason="changed their mind"))
+    on_consent = ShareInformation(actor=PRACTITIONER, disclosure=disclosure(Recipient.COURT, LawfulBasis.CONSENT))
+    assert refused(consented, on_consent).rule == "disclosure_needs_consent"
+    on_safeguarding = on_consent.model_copy(
+        update={"disclosure": disclosure(Recipient.COURT, LawfulBasis.SAFEGUARDING)}
+    )
+    assert types(consented.send(on_safeguarding)) == ["InformationShared"]
+
+
+def test_a_reason_of_only_spaces_is_no_reason() -> None:
+    with pytest.raises(ValidationError, match="give a reason"):
+        ShareInformationOutcome(disclosures=[], reason_if_none="   ")

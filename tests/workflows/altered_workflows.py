@@ -1,0 +1,26 @@
+"""CaseWorkflow with a change that is not replay-safe, to show the golden histories catch such changes.
+
+Kept in its own module: the workflow sandbox re-imports the module a workflow class is defined in.
+"""
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.commands import Command
+    from domain.state import CaseState
+    from workflows.case_workflow import CaseInput, CaseResult, CaseWorkflow
+
+
+@workflow.defn(name="CaseWorkflow")
+class CaseWorkflowWithExtraTimer(CaseWorkflow):
+    """Waits a moment before recording every command: a timer the recorded histories never started."""
+
+    @workflow.run
+    async def run(self, input: CaseInput) -> CaseResult:
+        return await super().run(input)
+
+    async def _execute(self, command: Command) -> CaseState:
+        await workflow.sleep(timedelta(seconds=1), summary="settle")
+        return await super()._execute(command)
