@@ -9,6 +9,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from domain.commands import CloseCase
 from domain.model import Stage
 from domain.outcomes import ClosureOutcome, ClosureReason
+from domain.sla import add_service_minutes
 from domain.state import fold
 from domain.tasks import TaskKind
 from store.event_store import EventStore
@@ -165,3 +166,13 @@ async def test_a_command_with_unknown_fields_is_refused_before_the_history(cases
     assert "Failed decoding arguments" in str(refusal.value.cause), refusal.value.cause
     assert await accepted_updates(cases.client, state.case_id) == accepted_before
     assert len(await cases.store.read_stream(state.case_id)) == state.version
+
+
+async def test_due_times_count_only_the_sites_operating_hours(cases: CaseCommands) -> None:
+    # Site "north" is staffed 08:00-20:00 London time: the workflow computes due times in the sandbox
+    # with the site's time zone, e.g. an alert at 19:30 is due at 09:30 the next morning.
+    state = await cases.start_case(open_case(f"CUST-{uuid.uuid4().hex[:8]}", site="north"))
+    north = cases.config.site("north")
+    assert state.opened_at is not None
+    consent = state.tasks[open_task(state, TaskKind.CONSENT)]
+    assert consent.due_at == add_service_minutes(north.operating_hours, state.opened_at, 120)

@@ -50,6 +50,8 @@ async def test_an_unscreened_case_becomes_overdue_when_the_sla_passes(
         await env.sleep(timedelta(minutes=2))
         state = await handle.query(CaseWorkflow.state)
         assert state.overdue and state.tasks[consent.task_id].overdue
+        attributes = {key.name: value for key, value in (await handle.describe()).typed_search_attributes}
+        assert attributes["LdOverdue"] is True and attributes["LdStage"] == "screening"
 
         stored = await sqlite_store.read_stream(case_id)
         overdue = [e for e in stored if e.event.type == "TaskBecameOverdue"]
