@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from domain.commands import ClaimTask, Command, CompleteTask, MarkOverdue, OpenCase
 from domain.config import SiteConfig
 from domain.events import EventEnvelope
-from domain.model import Actor, AgeBand, Cohort, ReferralSource, Role, Setting
+from domain.model import SYSTEM_ACTOR, Actor, AgeBand, Cohort, ReferralSource, Role, Setting
 from domain.outcomes import (
     AssessmentOutcome,
     ClosureOutcome,
@@ -126,7 +126,7 @@ class StoreCase:
         return await self.send(ClaimTask(actor=actor, task_id=self.task(kind).task_id))
 
     async def mark_overdue(self, kind: TaskKind) -> list[EventEnvelope]:
-        return await self.send(MarkOverdue(actor=TEAM_LEAD, task_id=self.task(kind).task_id))
+        return await self.send(MarkOverdue(actor=SYSTEM_ACTOR, task_id=self.task(kind).task_id))
 
 
 def dump(model: Any) -> dict[str, JsonValue]:

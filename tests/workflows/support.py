@@ -1,12 +1,14 @@
 """Helpers shared by the workflow tests: runs of a workflow id, and checks of a case's stored stream."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
 from domain.state import CaseState, fold
 from store.event_store import EventStore
+from workflows.search_attributes import ALL_KEYS, desired
 
 
 @dataclass(frozen=True)
@@ -47,3 +49,20 @@ async def assert_stream_is_sound(store: EventStore, case_id: str, state: CaseSta
     assert await store.projection_differences(case_id) == []
     assert fold(case_id, stored) == state
     assert state.version == len(stored)
+
+
+async def assert_search_attributes_match(client: Client, state: CaseState) -> None:
+    """The latest run's search attributes say what the case's state says they should."""
+    description = await client.get_workflow_handle(state.case_id).describe()
+    ours = {key.name for key in ALL_KEYS}  # not the server's own, such as BuildIds
+    actual = {key.name: _comparable(value) for key, value in description.typed_search_attributes if key.name in ours}
+    wanted = {name: _comparable(value) for name, value in desired(state).items() if value is not None}
+    assert actual == wanted, (actual, wanted)
+
+
+def _comparable(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, tuple):
+        return list(value)
+    return value

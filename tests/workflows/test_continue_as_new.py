@@ -23,7 +23,7 @@ from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import case_commands, start_dev_server
 from tests.workflows.journey import JOURNEY, OUTCOMES, PRACTITIONER, TEAM_LEAD, open_case, open_task
-from tests.workflows.support import Run, assert_stream_is_sound, runs_of
+from tests.workflows.support import Run, assert_search_attributes_match, assert_stream_is_sound, runs_of
 from workers.cases import CaseCommands, CommandRejected
 from workers.client import data_converter
 from workers.worker import build_worker
@@ -95,10 +95,11 @@ class Driver:
         return self.cases.client.get_workflow_handle_for(CaseWorkflow.run, self.case_id)
 
     async def check_live_state(self) -> None:
-        """The latest run answers with exactly the fold of the stored stream."""
+        """The latest run answers with exactly the fold of the stored stream, and is listed by it."""
         queried = await self.handle().query(CaseWorkflow.state)
         assert queried == self.state
         assert queried == fold(self.case_id, await self.cases.store.read_stream(self.case_id))
+        await assert_search_attributes_match(self.cases.client, queried)
 
     async def claim_reassign_complete(self, kind: TaskKind, claimer: Actor, completer: Actor) -> None:
         assert self.state is not None

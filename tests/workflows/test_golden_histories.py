@@ -107,4 +107,3 @@ async def test_the_golden_history_detects_a_change_that_is_not_replay_safe() -> 
         failure = result.replay_failure
         assert isinstance(failure, NondeterminismError), (history.workflow_id, failure)
         assert "Timer machine does not handle this event" in str(failure), failure
-
