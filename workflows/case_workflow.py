@@ -9,7 +9,7 @@ idempotent activity, applies them and returns the new state.
 import asyncio
 import contextlib
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -62,7 +62,6 @@ class CaseWorkflow:
         self._site = input.site
         self._state = input.snapshot or empty_state(input.case_id)
         self._lock = asyncio.Lock()
-        self._changed = False
 
     @workflow.run
     async def run(self, input: CaseInput) -> CaseResult:
@@ -147,47 +146,56 @@ class CaseWorkflow:
 
     async def _execute(self, command: Command) -> CaseState:
         async with self._lock:
-            context = DecisionContext(now=workflow.now(), new_id=self._new_id, site=self._site)
             try:
-                events = decide(self._state, command, context)
+                return await self._record(command)
             except RuleViolation as violation:  # the state moved on between validation and now
                 raise _rejection(violation) from None
-            if not events:
-                return self._state
-            envelopes = envelop(self._state, events, command.actor, context.now, self._new_id)
-            await workflow.execute_activity_method(
-                StoreActivities.append_events,
-                AppendEventsInput(case_id=self._state.case_id, events=envelopes),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=APPEND_RETRY,
-                summary=f"record {', '.join(type(e).__name__ for e in events)}",
-            )
-            self._state = apply_all(self._state, envelopes)
-            changes = search_attributes.updates(workflow.info().typed_search_attributes, self._state)
-            if changes:
-                workflow.upsert_search_attributes(changes)
-            self._changed = True
+
+    async def _record(self, command: Command) -> CaseState:
+        """Decide, append, apply. Callers hold the lock."""
+        context = DecisionContext(now=workflow.now(), new_id=self._new_id, site=self._site)
+        events = decide(self._state, command, context)
+        if not events:
             return self._state
+        envelopes = envelop(self._state, events, command.actor, context.now, self._new_id)
+        await workflow.execute_activity_method(
+            StoreActivities.append_events,
+            AppendEventsInput(case_id=self._state.case_id, events=envelopes),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=APPEND_RETRY,
+            summary=f"record {', '.join(type(e).__name__ for e in events)}",
+        )
+        self._state = apply_all(self._state, envelopes)
+        changes = search_attributes.updates(workflow.info().typed_search_attributes, self._state)
+        if changes:
+            workflow.upsert_search_attributes(changes)
+        return self._state
 
     async def _wait_for_change_or_deadline(self) -> None:
-        pending = [t for t in self._state.open_tasks if not t.overdue]
-        deadline = min((t.due_at for t in pending), default=None)
+        """Sleep until the next SLA deadline, waking early only when that deadline moves."""
+        deadline = self._next_deadline()
+
+        def should_wake() -> bool:
+            return (
+                not self._state.is_open
+                or self._next_deadline() != deadline
+                or workflow.info().is_continue_as_new_suggested()
+            )
+
         if deadline is None:
-            await workflow.wait_condition(self._should_wake)
+            await workflow.wait_condition(should_wake)
         elif deadline > workflow.now():
             with contextlib.suppress(TimeoutError):  # the deadline came before any change
                 await workflow.wait_condition(
-                    self._should_wake,
-                    timeout=deadline - workflow.now(),
-                    timeout_summary="task SLA deadline",
+                    should_wake, timeout=deadline - workflow.now(), timeout_summary="task SLA deadline"
                 )
-        self._changed = False
-        for task in pending:
-            if task.due_at <= workflow.now() and task.task_id in {t.task_id for t in self._state.open_tasks}:
-                await self._execute(MarkOverdue(actor=SYSTEM_ACTOR, task_id=task.task_id))
+        async with self._lock:
+            for task in self._state.open_tasks:
+                if not task.overdue and task.due_at <= workflow.now():
+                    await self._record(MarkOverdue(actor=SYSTEM_ACTOR, task_id=task.task_id))
 
-    def _should_wake(self) -> bool:
-        return self._changed or workflow.info().is_continue_as_new_suggested()
+    def _next_deadline(self) -> datetime | None:
+        return min((t.due_at for t in self._state.open_tasks if not t.overdue), default=None)
 
     def _new_id(self) -> str:
         return str(workflow.uuid4())
