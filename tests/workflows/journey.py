@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from cli.demo import JOURNEY as JOURNEY
 from domain.commands import OpenCase
 from domain.model import Actor, AgeBand, ReferralSource, Role, Setting
 from domain.state import CaseState
@@ -65,13 +66,3 @@ def open_task(state: CaseState, kind: TaskKind) -> str:
 
 async def complete(cases: CaseCommands, state: CaseState, kind: TaskKind) -> CaseState:
     return await cases.complete_task(open_task(state, kind), OUTCOMES[kind], PRACTITIONER)
-
-
-JOURNEY = [
-    TaskKind.CONSENT,
-    TaskKind.SCREENING,
-    TaskKind.ASSESSMENT,
-    TaskKind.SHARE_INFORMATION,
-    TaskKind.REFERRAL_DECISION,
-    TaskKind.CLOSURE,
-]
