@@ -9,9 +9,13 @@ import asyncio
 import contextlib
 import signal
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
+import structlog
 import typer
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from temporalio.client import Client
 
 from cli.demo import seed_demo_cases
@@ -21,14 +25,40 @@ from workers.cases import CaseCommands
 from workers.client import connect
 from workers.settings import Settings
 from workers.temporal_setup import ensure_search_attributes
-from workers.worker import build_worker
+from workers.worker import build_worker, notifier_for
+
+log = structlog.get_logger(__name__)
 
 SEEDED_MARKER = "demo-seeded"
 
 
-async def run_dev(settings: Settings, port: int, ui_port: int, seed: bool) -> None:
+class MailFolder:
+    """A local SMTP server's handler that keeps each message as an .eml file, so a person can watch
+    reminders and escalations arrive."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        assert isinstance(envelope.content, bytes)
+        name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}.eml"
+        (self.folder / name).write_bytes(envelope.content)
+        subject = next(
+            (line for line in envelope.content.decode(errors="replace").splitlines() if line.startswith("Subject:")), ""
+        )
+        log.info(
+            "mail delivered", recipients=len(envelope.rcpt_tos), subject=subject.removeprefix("Subject: "), file=name
+        )
+        return "250 Message accepted for delivery"
+
+
+async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, seed: bool) -> None:
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
+    mail = Controller(MailFolder(data_dir / "mail"), hostname="127.0.0.1", port=smtp_port)
+    mail.start()
+    settings = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": smtp_port})
     server = _start_temporal(data_dir, settings.namespace, port, ui_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -39,7 +69,7 @@ async def run_dev(settings: Settings, port: int, ui_port: int, seed: bool) -> No
         client = await _wait_for_temporal(settings, server)
         await ensure_search_attributes(client, settings.namespace)
         await store.migrate()
-        async with build_worker(client, store, settings.task_queue):
+        async with build_worker(client, store, settings.task_queue, notifier_for(settings, store)):
             marker = data_dir / SEEDED_MARKER
             if seed and not marker.exists():
                 typer.echo("seeding demo cases ...")
@@ -53,12 +83,13 @@ async def run_dev(settings: Settings, port: int, ui_port: int, seed: bool) -> No
                 seeded = await seed_demo_cases(commands)
                 marker.write_text("\n".join(seeded) + "\n")
             cases = await store.list_cases()
-            _print_banner(settings, port, ui_port, len(cases))
+            _print_banner(settings, port, ui_port, smtp_port, len(cases))
             await stop.wait()
             typer.echo("stopping ...")
     finally:
         await store.close()
         _stop_temporal(server)
+        mail.stop()
     typer.echo("stopped; data kept in " + str(data_dir))
 
 
@@ -108,7 +139,7 @@ def _stop_temporal(server: subprocess.Popen[bytes]) -> None:
         server.wait()
 
 
-def _print_banner(settings: Settings, port: int, ui_port: int, cases: int) -> None:
+def _print_banner(settings: Settings, port: int, ui_port: int, smtp_port: int, cases: int) -> None:
     typer.echo(
         "\n".join(
             [
@@ -118,6 +149,7 @@ def _print_banner(settings: Settings, port: int, ui_port: int, cases: int) -> No
                 f"  Temporal UI       http://localhost:{ui_port}",
                 f"  worker            task queue {settings.task_queue}",
                 f"  event store       {settings.store_url}",
+                f"  mail (SMTP sink)  localhost:{smtp_port}, messages in {settings.data_dir / 'mail'}",
                 f"  data directory    {settings.data_dir.resolve()}  ({cases} cases)",
                 "Try: pathway case list   |   pathway task list   |   "
                 "temporal workflow list --query \"LdStage='screening'\"",

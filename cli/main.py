@@ -40,12 +40,13 @@ def dev(
     ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Temporal server port.")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal UI port.")] = 8233,
+    smtp_port: Annotated[int, typer.Option(help="Port of the local mail sink for notifications.")] = 2525,
     seed: Annotated[bool, typer.Option(help="Seed demo cases on first start.")] = True,
 ) -> None:
     """Run the whole stack locally: Temporal dev server and UI, worker, demo cases."""
     settings = settings_from(ctx).model_copy(update={"temporal_address": f"localhost:{port}"})
     configure_logging(settings.log_format, "INFO")
-    asyncio.run(run_dev(settings, port, ui_port, seed))
+    asyncio.run(run_dev(settings, port, ui_port, smtp_port, seed))
 
 
 @app.command("worker")

@@ -50,3 +50,15 @@ class MarkOverdue(Command):
     """Sent by the case workflow's SLA timer, never by a person."""
 
     task_id: str
+
+
+class SendReminder(Command):
+    """Sent by the case workflow's timer when a task's reminder time comes."""
+
+    task_id: str
+
+
+class EscalateTask(Command):
+    """Sent by the case workflow's timer when a task is still open past its escalation time."""
+
+    task_id: str

@@ -74,6 +74,16 @@ DEFAULT_TASK_SLA_MINUTES: dict[TaskKind, int] = {
 }
 
 
+DEFAULT_REMINDER_BEFORE_MINUTES: dict[TaskKind, int] = {
+    TaskKind.CONSENT: 30,
+    TaskKind.SCREENING: 30,
+    TaskKind.ASSESSMENT: 120,
+    TaskKind.SHARE_INFORMATION: 120,
+    TaskKind.REFERRAL_DECISION: 240,
+    TaskKind.CLOSURE: 24 * 60,
+}
+
+
 class SiteConfig(Strict):
     site_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
     name: str
@@ -81,11 +91,15 @@ class SiteConfig(Strict):
     operating_hours: OperatingHours = OperatingHours()
     screening_sla_minutes: dict[Setting, int] = Field(default_factory=lambda: dict(DEFAULT_SCREENING_SLA_MINUTES))
     task_sla_minutes: dict[TaskKind, int] = Field(default_factory=lambda: dict(DEFAULT_TASK_SLA_MINUTES))
+    # A reminder this long before a task is due (none if the task opens closer to its due time than
+    # that), and an escalation to the team lead this long after it passes.
+    reminder_before_minutes: dict[TaskKind, int] = Field(default_factory=lambda: dict(DEFAULT_REMINDER_BEFORE_MINUTES))
+    escalate_after_minutes: int = Field(default=0, ge=0)
     follow_up_offsets_days: tuple[int, ...] = (14, 42)
     screening_instruments: tuple[Instrument, ...] = ()
     assessment_instruments: tuple[Instrument, ...] = ()
 
-    @field_validator("screening_sla_minutes", "task_sla_minutes")
+    @field_validator("screening_sla_minutes", "task_sla_minutes", "reminder_before_minutes")
     @classmethod
     def _positive(cls, value: dict[str, int]) -> dict[str, int]:
         if any(minutes <= 0 for minutes in value.values()):
@@ -104,11 +118,15 @@ class SiteConfig(Strict):
             return self.screening_sla_minutes[setting]
         return self.task_sla_minutes.get(kind, DEFAULT_TASK_SLA_MINUTES[kind])
 
+    def reminder_minutes(self, kind: TaskKind) -> int:
+        return self.reminder_before_minutes.get(kind, DEFAULT_REMINDER_BEFORE_MINUTES[kind])
+
 
 class StaffMember(Strict):
     staff_id: str = Field(pattern=r"^[A-Za-z0-9._:-]+$")
     role: Role
     sites: tuple[str, ...]
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$", description="Work address for reminders")
 
 
 class PathwayConfig(Strict):
@@ -132,6 +150,9 @@ class PathwayConfig(Strict):
         except KeyError:
             known = ", ".join(sorted(self.sites))
             raise RuleViolation("unknown_site", f"there is no site {site_id!r} (known: {known})") from None
+
+    def staff_at(self, site: str, roles: tuple[Role, ...]) -> list[StaffMember]:
+        return [m for m in self.staff if site in m.sites and m.role in roles]
 
     def staff_member(self, staff_id: str) -> StaffMember:
         for member in self.staff:

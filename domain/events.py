@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from domain.model import Actor, AgeBand, Cohort, Person, ReferralSource, Setting, Stage, Strict
+from domain.model import Actor, AgeBand, Cohort, Person, ReferralSource, Role, Setting, Stage, Strict
 from domain.outcomes import (
     AssessmentOutcome,
     ClosureReason,
@@ -103,6 +103,17 @@ class TaskBecameOverdue(DomainEvent):
     task_id: str
 
 
+class ReminderSent(DomainEvent):
+    type: Literal["ReminderSent"] = "ReminderSent"
+    task_id: str
+
+
+class TaskEscalated(DomainEvent):
+    type: Literal["TaskEscalated"] = "TaskEscalated"
+    task_id: str
+    to_role: Role = Role.TEAM_LEAD
+
+
 class ReferralMade(DomainEvent):
     type: Literal["ReferralMade"] = "ReferralMade"
     referral_id: str
@@ -130,6 +141,8 @@ Event = Annotated[
     | TaskCompleted
     | TaskCancelled
     | TaskBecameOverdue
+    | ReminderSent
+    | TaskEscalated
     | ReferralMade
     | CaseClosed,
     Field(discriminator="type"),

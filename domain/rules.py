@@ -6,15 +6,17 @@ deterministic ones (`workflow.uuid4()`, `workflow.now()`).
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain.commands import (
     ClaimTask,
     CloseCase,
     Command,
     CompleteTask,
+    EscalateTask,
     MarkOverdue,
     OpenCase,
+    SendReminder,
     ShareInformation,
     WithdrawConsent,
 )
@@ -29,6 +31,7 @@ from domain.events import (
     DomainEvent,
     InformationShared,
     ReferralMade,
+    ReminderSent,
     SafeguardingOverrideRecorded,
     ScreeningRecorded,
     StageEntered,
@@ -36,6 +39,7 @@ from domain.events import (
     TaskCancelled,
     TaskClaimed,
     TaskCompleted,
+    TaskEscalated,
     TaskOpened,
 )
 from domain.model import Actor, AgeBand, Role, Setting, Stage
@@ -110,11 +114,17 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             _require_role(command.actor, CLOSING_ROLES, "close a case")
             return _close(state, command.outcome, "case closed")
         case MarkOverdue():
-            _require_role(command.actor, (Role.SYSTEM,), "mark a task overdue")
-            task = _open_task(state, command.task_id)
+            task = _timer_task(state, command, ctx.now, task_due=True)
             _require(not task.overdue, "already_overdue", f"task {task.task_id} is already overdue")
-            _require(ctx.now >= task.due_at, "not_yet_due", f"task {task.task_id} is not due until {task.due_at}")
             return [TaskBecameOverdue(task_id=task.task_id)]
+        case SendReminder():
+            task = _timer_task(state, command, ctx.now, task_due=False, at=_remind_at)
+            _require(not task.reminded and not task.overdue, "reminder_not_needed", f"task {task.task_id} needs none")
+            return [ReminderSent(task_id=task.task_id)]
+        case EscalateTask():
+            task = _timer_task(state, command, ctx.now, task_due=False, at=_escalate_at)
+            _require(not task.escalated, "already_escalated", f"task {task.task_id} is already escalated")
+            return [TaskEscalated(task_id=task.task_id)]
     raise RuleViolation("unknown_command", f"{type(command).__name__} is not a case command")
 
 
@@ -305,6 +315,7 @@ def _new_task(
     ctx: DecisionContext, kind: TaskKind, setting: Setting, priority: Urgency, due_at: datetime | None = None
 ) -> TaskOpened:
     due = due_at or add_service_minutes(ctx.site.operating_hours, ctx.now, ctx.site.sla_minutes(kind, setting))
+    remind_at = due - timedelta(minutes=ctx.site.reminder_minutes(kind))
     task = Task(
         task_id=ctx.new_id(),
         kind=kind,
@@ -313,8 +324,36 @@ def _new_task(
         priority=priority,
         due_at=due,
         opened_at=ctx.now,
+        remind_at=remind_at if remind_at > ctx.now else None,
+        escalate_at=due + timedelta(minutes=ctx.site.escalate_after_minutes),
     )
     return TaskOpened(task=task)
+
+
+def _timer_task(
+    state: CaseState,
+    command: MarkOverdue | SendReminder | EscalateTask,
+    now: datetime,
+    task_due: bool,
+    at: Callable[[Task], datetime | None] = lambda task: task.due_at,
+) -> Task:
+    """The open task a timer command is about, checked to be the workflow's and to be time."""
+    _require_role(command.actor, (Role.SYSTEM,), f"send {type(command).__name__}")
+    task = _open_task(state, command.task_id)
+    when = at(task)
+    _require(when is not None, "no_such_deadline", f"task {task.task_id} has no such deadline")
+    assert when is not None
+    rule = "not_yet_due" if task_due else "not_yet_time"
+    _require(now >= when, rule, f"task {task.task_id}: not until {when}")
+    return task
+
+
+def _remind_at(task: Task) -> datetime | None:
+    return task.remind_at
+
+
+def _escalate_at(task: Task) -> datetime | None:
+    return task.escalate_at
 
 
 def _open_task(state: CaseState, task_id: str) -> Task:

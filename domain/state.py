@@ -16,6 +16,7 @@ from domain.events import (
     EventEnvelope,
     InformationShared,
     ReferralMade,
+    ReminderSent,
     SafeguardingOverrideRecorded,
     ScreeningRecorded,
     StageEntered,
@@ -23,6 +24,7 @@ from domain.events import (
     TaskCancelled,
     TaskClaimed,
     TaskCompleted,
+    TaskEscalated,
     TaskOpened,
 )
 from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Stage, Strict
@@ -146,6 +148,10 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
             changes["tasks"] = _with_task(state, event.task_id, status=TaskStatus.CANCELLED, closed_at=at)
         case TaskBecameOverdue():
             changes["tasks"] = _with_task(state, event.task_id, overdue=True)
+        case ReminderSent():
+            changes["tasks"] = _with_task(state, event.task_id, reminded=True)
+        case TaskEscalated():
+            changes["tasks"] = _with_task(state, event.task_id, escalated=True)
         case CaseClosed():
             changes |= {
                 "stage": Stage.CLOSED,

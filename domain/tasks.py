@@ -65,6 +65,10 @@ class Task(Strict):
     assignee: str | None = None
     status: TaskStatus = TaskStatus.OPEN
     overdue: bool = False
+    remind_at: datetime | None = Field(default=None, description="When to remind whoever should do it")
+    reminded: bool = False
+    escalate_at: datetime | None = Field(default=None, description="When an unfinished task goes to the team lead")
+    escalated: bool = False
     closed_at: datetime | None = None
     closed_by: str | None = Field(default=None, description="Staff id of whoever completed it")
 

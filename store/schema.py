@@ -97,3 +97,22 @@ tasks = Table(
     Column("closed_by", String(64), nullable=True),
     Index("ix_tasks_site_status_due", "site", "status", "due_at"),
 )
+
+# Messages to staff (reminders, escalations). Not case events: the event that caused each one
+# (ReminderSent, TaskEscalated) is in the stream and its id is the notification id.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("notification_id", String(36), primary_key=True),
+    Column("case_id", String(64), nullable=False, index=True),
+    Column("task_id", String(36), nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("recipients", Text, nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=True),
+)

@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities.mailer import SmtpMailer
+from activities.notifications import NotificationActivities
 from store.event_store import EventStore
+from store.notifications import NotificationLog
 from workers.binaries import installed_binary
 from workers.cases import CaseCommands
 from workers.client import data_converter
@@ -19,6 +24,7 @@ from workers.worker import build_worker
 from workflows.search_attributes import ALL_KEYS
 
 TEST_CASE_ID_KEY = b"test-case-id-key"
+INBOX_URL = "http://inbox.test"
 
 _exit_status = 0
 
@@ -62,6 +68,12 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[EventStore]:
     await store.close()
 
 
+def worker_for(client: Client, store: EventStore, task_queue: str, mailer: SmtpMailer | None = None) -> Worker:
+    """A worker as production builds it, with the shipped configuration; mail goes to `mailer` if given."""
+    notifier = NotificationActivities(NotificationLog(store.engine), load_config(SHIPPED_CONFIG), mailer, INBOX_URL)
+    return build_worker(client, store, task_queue, notifier)
+
+
 def case_commands(env: WorkflowEnvironment, store: EventStore, task_queue: str) -> CaseCommands:
     return CaseCommands(
         client=env.client,
@@ -76,5 +88,5 @@ def case_commands(env: WorkflowEnvironment, store: EventStore, task_queue: str) 
 async def cases(temporal_env: WorkflowEnvironment, sqlite_store: EventStore) -> AsyncIterator[CaseCommands]:
     """Case commands against a worker running on its own task queue for this test."""
     task_queue = f"cases-{uuid.uuid4()}"
-    async with build_worker(temporal_env.client, sqlite_store, task_queue):
+    async with worker_for(temporal_env.client, sqlite_store, task_queue):
         yield case_commands(temporal_env, sqlite_store, task_queue)

@@ -24,6 +24,14 @@ class Settings(BaseSettings):
     config_file: Path = SHIPPED_CONFIG
     # Secret that makes case ids opaque (see domain/identity.py); dev mode keeps one in the data dir.
     id_key: str | None = None
+    # Where notifications go. Without an SMTP host they are recorded but not sent.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "pathway@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    inbox_url: str = "http://localhost:8000"
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 

@@ -6,8 +6,11 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.mailer import SmtpMailer
+from activities.notifications import NotificationActivities
 from activities.store_activities import StoreActivities
 from store.event_store import EventStore
+from store.notifications import NotificationLog
 from workers.client import connect
 from workers.logging import configure_logging
 from workers.settings import Settings
@@ -16,13 +19,27 @@ from workflows.case_workflow import CaseWorkflow
 log = structlog.get_logger(__name__)
 
 
-def build_worker(client: Client, store: EventStore, task_queue: str) -> Worker:
+def build_worker(client: Client, store: EventStore, task_queue: str, notifier: NotificationActivities) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[CaseWorkflow],
-        activities=[StoreActivities(store).append_events],
+        activities=[StoreActivities(store).append_events, notifier.notify_staff],
     )
+
+
+def notifier_for(settings: Settings, store: EventStore) -> NotificationActivities:
+    mailer = None
+    if settings.smtp_host:
+        mailer = SmtpMailer(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            use_tls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+        )
+    return NotificationActivities(NotificationLog(store.engine), settings.pathway_config, mailer, settings.inbox_url)
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
@@ -31,7 +48,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     await store.migrate()
     client = await connect(settings)
     try:
-        async with build_worker(client, store, settings.task_queue):
+        async with build_worker(client, store, settings.task_queue, notifier_for(settings, store)):
             log.info("worker started", task_queue=settings.task_queue, namespace=settings.namespace)
             await stop.wait()
     finally:

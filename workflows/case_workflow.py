@@ -9,28 +9,29 @@ idempotent activity, applies them and returns the new state.
 import asyncio
 import contextlib
 import itertools
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.notifications import NotificationActivities, NotificationRequest
     from activities.store_activities import AppendEventsInput, StoreActivities
     from domain.commands import (
         ClaimTask,
         CloseCase,
         Command,
         CompleteTask,
-        MarkOverdue,
         OpenCase,
         ShareInformation,
         WithdrawConsent,
     )
     from domain.config import SiteConfig
+    from domain.deadlines import commands_due, next_deadline
     from domain.errors import RuleViolation
-    from domain.model import SYSTEM_ACTOR
+    from domain.events import EventEnvelope, ReminderSent, TaskEscalated
     from domain.rules import DecisionContext, decide
     from domain.state import CaseState, empty_state
     from domain.stream import apply_all, envelop
@@ -40,6 +41,10 @@ APPEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(seconds=30),
     non_retryable_error_types=["AppendConflict"],
+)
+# A mail server that stays down for about a day gives up; the notification stays "failed" in the table.
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5), maximum_interval=timedelta(hours=1), maximum_attempts=30
 )
 
 
@@ -62,6 +67,7 @@ class CaseWorkflow:
         self._site = input.site
         self._state = input.snapshot or empty_state(input.case_id)
         self._lock = asyncio.Lock()
+        self._notifying: list[asyncio.Task[None]] = []
 
     @workflow.run
     async def run(self, input: CaseInput) -> CaseResult:
@@ -69,9 +75,9 @@ class CaseWorkflow:
         while self._state.is_open:
             await self._wait_for_change_or_deadline()
             if workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._all_finished()
                 workflow.continue_as_new(CaseInput(case_id=self._state.case_id, site=self._site, snapshot=self._state))
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._all_finished()
         return CaseResult(
             case_id=self._state.case_id, version=self._state.version, close_reason=self._state.close_reason
         )
@@ -147,16 +153,17 @@ class CaseWorkflow:
     async def _execute(self, command: Command) -> CaseState:
         async with self._lock:
             try:
-                return await self._record(command)
+                await self._record(command)
+                return self._state
             except RuleViolation as violation:  # the state moved on between validation and now
                 raise _rejection(violation) from None
 
-    async def _record(self, command: Command) -> CaseState:
-        """Decide, append, apply. Callers hold the lock."""
+    async def _record(self, command: Command) -> list[EventEnvelope]:
+        """Decide, append, apply; returns what was recorded. Callers hold the lock."""
         context = DecisionContext(now=workflow.now(), new_id=self._new_id, site=self._site)
         events = decide(self._state, command, context)
         if not events:
-            return self._state
+            return []
         envelopes = envelop(self._state, events, command.actor, context.now, self._new_id)
         await workflow.execute_activity_method(
             StoreActivities.append_events,
@@ -169,16 +176,16 @@ class CaseWorkflow:
         changes = search_attributes.updates(workflow.info().typed_search_attributes, self._state)
         if changes:
             workflow.upsert_search_attributes(changes)
-        return self._state
+        return envelopes
 
     async def _wait_for_change_or_deadline(self) -> None:
-        """Sleep until the next SLA deadline, waking early only when that deadline moves."""
-        deadline = self._next_deadline()
+        """Sleep until the next reminder, due time or escalation, waking early only when it moves."""
+        deadline = next_deadline(self._state)
 
         def should_wake() -> bool:
             return (
                 not self._state.is_open
-                or self._next_deadline() != deadline
+                or next_deadline(self._state) != deadline
                 or workflow.info().is_continue_as_new_suggested()
             )
 
@@ -187,15 +194,48 @@ class CaseWorkflow:
         elif deadline > workflow.now():
             with contextlib.suppress(TimeoutError):  # the deadline came before any change
                 await workflow.wait_condition(
-                    should_wake, timeout=deadline - workflow.now(), timeout_summary="task SLA deadline"
+                    should_wake,
+                    timeout=deadline - workflow.now(),
+                    timeout_summary="task reminder, due time or escalation",
                 )
         async with self._lock:
-            for task in self._state.open_tasks:
-                if not task.overdue and task.due_at <= workflow.now():
-                    await self._record(MarkOverdue(actor=SYSTEM_ACTOR, task_id=task.task_id))
+            while due := commands_due(self._state, workflow.now()):
+                for envelope in await self._record(due[0]):
+                    if isinstance(envelope.event, ReminderSent | TaskEscalated):
+                        self._notifying.append(asyncio.create_task(self._notify(envelope)))
 
-    def _next_deadline(self) -> datetime | None:
-        return min((t.due_at for t in self._state.open_tasks if not t.overdue), default=None)
+    async def _notify(self, envelope: EventEnvelope) -> None:
+        event = envelope.event
+        assert isinstance(event, ReminderSent | TaskEscalated)
+        task = self._state.tasks[event.task_id]
+        request = NotificationRequest(
+            notification_id=envelope.event_id,
+            case_id=self._state.case_id,
+            task_id=task.task_id,
+            kind="reminder" if isinstance(event, ReminderSent) else "escalation",
+            task_kind=task.kind,
+            site=task.site,
+            due_at=task.due_at,
+            assignee=task.assignee,
+            candidate_roles=task.candidate_roles,
+        )
+        try:
+            await workflow.execute_activity_method(
+                NotificationActivities.notify_staff,
+                request,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=NOTIFY_RETRY,
+                summary=f"{request.kind}: {task.kind} task",
+            )
+        except ActivityError:
+            # The notifications table says it failed and why; the case itself goes on.
+            workflow.logger.warning("notification failed", extra={"case_id": self._state.case_id})
+
+    async def _all_finished(self) -> None:
+        """Before the run ends or continues as new: no update handler or notification still running."""
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and all(task.done() for task in self._notifying)
+        )
 
     def _new_id(self) -> str:
         return str(workflow.uuid4())

@@ -9,8 +9,8 @@ from temporalio.testing import WorkflowEnvironment
 from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.cli.support import pathway
+from tests.conftest import worker_for
 from tests.workflows.journey import JOURNEY, OUTCOMES
-from workers.worker import build_worker
 
 
 async def test_a_case_goes_through_the_cli_from_identification_to_closure(
@@ -31,7 +31,7 @@ async def test_a_case_goes_through_the_cli_from_identification_to_closure(
         "--ref", ref, "--as", "pr-001", "--person-name", "Alex Example", "--date-of-birth", "1990-04-01",
         "--cohort", "veteran", "--json",
     ]  # fmt: skip
-    async with build_worker(temporal_env.client, store, task_queue):
+    async with worker_for(temporal_env.client, store, task_queue):
         started = await pathway(*start, env=env)
         assert started.status == 0, started.stderr
         case = started.json()

@@ -17,6 +17,7 @@ READY = "pathway dev is ready"
 async def start_dev(data_dir: Path, port: int, ui_port: int, log: Path) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
         PATHWAY, "--data-dir", str(data_dir), "dev", "--port", str(port), "--ui-port", str(ui_port),
+        "--smtp-port", str(free_port()),
         stdout=log.open("ab"), stderr=asyncio.subprocess.STDOUT, env={**os.environ},
     )  # fmt: skip
     async with asyncio.timeout(180):

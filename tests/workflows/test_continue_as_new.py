@@ -21,12 +21,11 @@ from domain.outcomes import Disclosure, LawfulBasis, Recipient
 from domain.state import CaseState, fold
 from domain.tasks import TaskKind
 from store.event_store import EventStore
-from tests.conftest import case_commands, start_dev_server
+from tests.conftest import case_commands, start_dev_server, worker_for
 from tests.workflows.journey import JOURNEY, OUTCOMES, PRACTITIONER, TEAM_LEAD, open_case, open_task
 from tests.workflows.support import Run, assert_search_attributes_match, assert_stream_is_sound, runs_of
 from workers.cases import CaseCommands, CommandRejected
 from workers.client import data_converter
-from workers.worker import build_worker
 from workflows.case_workflow import CaseInput, CaseResult, CaseWorkflow
 
 SUGGEST_AFTER_EVENTS = 30
@@ -45,7 +44,7 @@ async def early_can_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def long_cases(early_can_env: WorkflowEnvironment, sqlite_store: EventStore) -> AsyncIterator[CaseCommands]:
     task_queue = f"cases-can-{uuid.uuid4()}"
-    async with build_worker(early_can_env.client, sqlite_store, task_queue):
+    async with worker_for(early_can_env.client, sqlite_store, task_queue):
         yield case_commands(early_can_env, sqlite_store, task_queue)
 
 

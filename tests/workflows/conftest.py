@@ -1,0 +1,65 @@
+"""Fixtures for workflow tests: the time-skipping server and a local SMTP server that keeps what it gets."""
+
+import asyncio
+import email
+import email.policy
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+import pytest
+import pytest_asyncio
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from temporalio.testing import WorkflowEnvironment
+
+from activities.mailer import SmtpMailer
+from tests.cli.support import free_port
+from workers.binaries import installed_binary
+from workers.client import data_converter
+from workers.temporal_setup import ensure_search_attributes
+
+
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=data_converter(), test_server_existing_path=installed_binary("temporal-test-server")
+    )
+    await ensure_search_attributes(env.client, env.client.namespace)
+    yield env
+    await env.shutdown()
+
+
+@dataclass
+class Mailbox:
+    """Messages a real SMTP server (aiosmtpd, on localhost) received."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    mailer: SmtpMailer | None = None
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        assert isinstance(envelope.content, bytes)
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def about(self, case_id: str) -> list[EmailMessage]:
+        return [m for m in self.messages if case_id in m.get_content()]
+
+    async def wait_for(self, case_id: str, count: int) -> list[EmailMessage]:
+        async with asyncio.timeout(20):
+            while len(self.about(case_id)) < count:
+                await asyncio.sleep(0.1)
+        return self.about(case_id)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    box.mailer = SmtpMailer(host="127.0.0.1", port=port, sender="pathway@test")
+    yield box
+    controller.stop()
