@@ -25,7 +25,7 @@ from workers.cases import CaseCommands
 from workers.client import connect
 from workers.settings import Settings
 from workers.temporal_setup import ensure_search_attributes
-from workers.worker import build_worker, notifier_for
+from workers.worker import worker_from_settings
 
 log = structlog.get_logger(__name__)
 
@@ -69,7 +69,7 @@ async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, s
         client = await _wait_for_temporal(settings, server)
         await ensure_search_attributes(client, settings.namespace)
         await store.migrate()
-        async with build_worker(client, store, settings.task_queue, notifier_for(settings, store)):
+        async with worker_from_settings(client, store, settings):
             marker = data_dir / SEEDED_MARKER
             if seed and not marker.exists():
                 typer.echo("seeding demo cases ...")

@@ -1,9 +1,11 @@
 """Commands: what people (or the workflow's own timers) ask a case to do. Each names its actor."""
 
+from typing import Literal
+
 from pydantic import Field, JsonValue
 
 from domain.model import Actor, AgeBand, Cohort, Person, ReferralSource, Setting, Strict
-from domain.outcomes import ClosureOutcome, Disclosure
+from domain.outcomes import ClosureOutcome, Disclosure, ReferralStatus
 
 
 class Command(Strict):
@@ -44,6 +46,31 @@ class WithdrawConsent(Command):
 
 class CloseCase(Command):
     outcome: ClosureOutcome
+
+
+class RecordReferralOutcome(Command):
+    referral_id: str = Field(min_length=1, max_length=64)
+    status: ReferralStatus
+    reason: str = Field(default="", max_length=1000, description="Required when the service rejects it")
+
+
+class RecordReferralSent(Command):
+    """Sent by the referral's workflow once the service has the referral."""
+
+    referral_id: str
+    channel: Literal["email", "http"]
+
+
+class ChaseReferral(Command):
+    """Sent by the referral's workflow when the service has not answered in time."""
+
+    referral_id: str
+
+
+class EscalateReferral(Command):
+    """Sent by the referral's workflow when the service has still not answered after the chase."""
+
+    referral_id: str
 
 
 class MarkOverdue(Command):

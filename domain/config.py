@@ -4,13 +4,15 @@ The models only; workers/settings.py reads them from TOML. A case carries its si
 the moment it opens, so a later config change never alters a running history.
 """
 
-from datetime import time
+from datetime import date, time
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
 from domain.errors import RuleViolation
 from domain.model import AgeBand, Role, Setting, Strict
+from domain.outcomes import ServiceType
 from domain.tasks import TaskKind
 
 
@@ -70,6 +72,7 @@ DEFAULT_TASK_SLA_MINUTES: dict[TaskKind, int] = {
     TaskKind.ASSESSMENT: 24 * 60,
     TaskKind.SHARE_INFORMATION: 24 * 60,
     TaskKind.REFERRAL_DECISION: 2 * 24 * 60,
+    TaskKind.CHASE_REFERRAL: 24 * 60,
     TaskKind.CLOSURE: 7 * 24 * 60,
 }
 
@@ -80,8 +83,58 @@ DEFAULT_REMINDER_BEFORE_MINUTES: dict[TaskKind, int] = {
     TaskKind.ASSESSMENT: 120,
     TaskKind.SHARE_INFORMATION: 120,
     TaskKind.REFERRAL_DECISION: 240,
+    TaskKind.CHASE_REFERRAL: 240,
     TaskKind.CLOSURE: 24 * 60,
 }
+
+
+class WorkingCalendar(Strict):
+    """Which days count as working days; the loader adds England and Wales bank holidays."""
+
+    timezone: str = "Europe/London"
+    working_days: tuple[int, ...] = Field(default=(0, 1, 2, 3, 4), description="0 is Monday")
+    holidays: tuple[date, ...] = ()
+    bank_holidays: bool = Field(default=True, description="Add England and Wales bank holidays")
+
+    @field_validator("working_days")
+    @classmethod
+    def _weekdays(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(day not in range(7) for day in value):
+            raise ValueError("working_days must be weekday numbers 0 (Monday) to 6, at least one")
+        return tuple(sorted(set(value)))
+
+
+class ReferralTimings(Strict):
+    """When an unanswered referral is chased and then escalated, counted from when it was sent."""
+
+    chase_after: int = Field(default=2, gt=0)
+    escalate_after: int = Field(default=4, gt=0)
+    unit: Literal["working_days", "minutes"] = "working_days"
+
+    @model_validator(mode="after")
+    def _escalate_after_chase(self) -> "ReferralTimings":
+        if self.escalate_after <= self.chase_after:
+            raise ValueError("escalate_after must come after chase_after")
+        return self
+
+
+class Service(Strict):
+    """A service in the directory: what it offers, which sites it covers, how referrals reach it."""
+
+    service_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: str
+    type: ServiceType
+    sites: tuple[str, ...]
+    delivery: Literal["email", "http"]
+    address: str = Field(description="Email address, or the URL to POST referrals to")
+
+    @model_validator(mode="after")
+    def _address_fits_delivery(self) -> "Service":
+        if self.delivery == "email" and "@" not in self.address:
+            raise ValueError(f"service {self.service_id}: {self.address!r} is not an email address")
+        if self.delivery == "http" and not self.address.startswith(("http://", "https://")):
+            raise ValueError(f"service {self.service_id}: {self.address!r} is not an http(s) URL")
+        return self
 
 
 class SiteConfig(Strict):
@@ -95,6 +148,10 @@ class SiteConfig(Strict):
     # that), and an escalation to the team lead this long after it passes.
     reminder_before_minutes: dict[TaskKind, int] = Field(default_factory=lambda: dict(DEFAULT_REMINDER_BEFORE_MINUTES))
     escalate_after_minutes: int = Field(default=0, ge=0)
+    calendar: WorkingCalendar = WorkingCalendar()
+    referral_timings: ReferralTimings = ReferralTimings()
+    # The directory's services that cover this site; filled in from PathwayConfig.services.
+    services: tuple[Service, ...] = ()
     follow_up_offsets_days: tuple[int, ...] = (14, 42)
     screening_instruments: tuple[Instrument, ...] = ()
     assessment_instruments: tuple[Instrument, ...] = ()
@@ -132,6 +189,7 @@ class StaffMember(Strict):
 class PathwayConfig(Strict):
     sites: dict[str, SiteConfig]
     staff: tuple[StaffMember, ...] = ()
+    services: tuple[Service, ...] = ()
 
     @model_validator(mode="after")
     def _keys_match(self) -> "PathwayConfig":
@@ -142,6 +200,21 @@ class PathwayConfig(Strict):
             unknown = [s for s in member.sites if s not in self.sites]
             if unknown:
                 raise ValueError(f"staff {member.staff_id} names unknown sites {unknown}")
+        ids = [service.service_id for service in self.services]
+        if len(ids) != len(set(ids)):
+            raise ValueError("service ids must be unique")
+        for service in self.services:
+            unknown = [s for s in service.sites if s not in self.sites]
+            if unknown:
+                raise ValueError(f"service {service.service_id} names unknown sites {unknown}")
+        return self
+
+    @model_validator(mode="after")
+    def _services_per_site(self) -> "PathwayConfig":
+        for key, site in self.sites.items():
+            covering = tuple(s for s in self.services if key in s.sites)
+            if covering != site.services:
+                self.sites[key] = site.model_copy(update={"services": covering})
         return self
 
     def site(self, site_id: str) -> SiteConfig:

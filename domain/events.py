@@ -18,6 +18,7 @@ from domain.outcomes import (
     JusticeOutcome,
     LawfulBasis,
     ReferralRequest,
+    ReferralStatus,
     ScreeningOutcome,
 )
 from domain.tasks import Task
@@ -120,6 +121,29 @@ class ReferralMade(DomainEvent):
     request: ReferralRequest
 
 
+class ReferralSent(DomainEvent):
+    type: Literal["ReferralSent"] = "ReferralSent"
+    referral_id: str
+    channel: Literal["email", "http"]
+
+
+class ReferralOutcomeRecorded(DomainEvent):
+    type: Literal["ReferralOutcomeRecorded"] = "ReferralOutcomeRecorded"
+    referral_id: str
+    status: ReferralStatus
+    reason: str = ""
+
+
+class ReferralChased(DomainEvent):
+    type: Literal["ReferralChased"] = "ReferralChased"
+    referral_id: str
+
+
+class ReferralEscalated(DomainEvent):
+    type: Literal["ReferralEscalated"] = "ReferralEscalated"
+    referral_id: str
+
+
 class CaseClosed(DomainEvent):
     type: Literal["CaseClosed"] = "CaseClosed"
     reason: ClosureReason
@@ -144,6 +168,10 @@ Event = Annotated[
     | ReminderSent
     | TaskEscalated
     | ReferralMade
+    | ReferralSent
+    | ReferralOutcomeRecorded
+    | ReferralChased
+    | ReferralEscalated
     | CaseClosed,
     Field(discriminator="type"),
 ]

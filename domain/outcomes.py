@@ -194,8 +194,27 @@ class ShareInformationOutcome(Strict):
         return self
 
 
+class ReferralStatus(StrEnum):
+    """drafted -> sent -> accepted | rejected | declined_by_person; accepted -> attended | did_not_attend;
+    attended -> engaged | disengaged; any answered status -> closed."""
+
+    DRAFTED = "drafted"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DECLINED_BY_PERSON = "declined_by_person"
+    ATTENDED = "attended"
+    DID_NOT_ATTEND = "did_not_attend"
+    ENGAGED = "engaged"
+    DISENGAGED = "disengaged"
+    CLOSED = "closed"
+
+
 class ReferralRequest(Strict):
     service: ServiceType = Field(description="The kind of service to refer to")
+    service_id: str | None = Field(
+        default=None, max_length=64, description="A particular service from the directory; default: the site's one"
+    )
     reason: str = Field(min_length=3, max_length=1000, description="Why this referral is needed")
     urgency: Urgency = Field(default=Urgency.ROUTINE, description="How soon the service should respond")
 
@@ -208,6 +227,18 @@ class ReferralDecisionOutcome(Strict):
     def _something_or_why(self) -> Self:
         if not self.referrals and not self.reason_if_none:
             raise ValueError("give a reason when no referral is made")
+        return self
+
+
+class ChaseReferralOutcome(Strict):
+    answer: Literal["accepted", "rejected", "no_answer_yet"] = Field(description="What the service said")
+    reason: str = Field(default="", max_length=1000, description="The service's reason, if it rejected")
+    note: str = Field(default="", max_length=4000)
+
+    @model_validator(mode="after")
+    def _reason_for_rejection(self) -> Self:
+        if self.answer == "rejected" and not self.reason:
+            raise ValueError("give the service's reason for rejecting the referral")
         return self
 
 

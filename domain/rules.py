@@ -9,13 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain.commands import (
+    ChaseReferral,
     ClaimTask,
     CloseCase,
     Command,
     CompleteTask,
+    EscalateReferral,
     EscalateTask,
     MarkOverdue,
     OpenCase,
+    RecordReferralOutcome,
+    RecordReferralSent,
     SendReminder,
     ShareInformation,
     WithdrawConsent,
@@ -30,7 +34,11 @@ from domain.events import (
     ConsentWithdrawn,
     DomainEvent,
     InformationShared,
+    ReferralChased,
+    ReferralEscalated,
     ReferralMade,
+    ReferralOutcomeRecorded,
+    ReferralSent,
     ReminderSent,
     SafeguardingOverrideRecorded,
     ScreeningRecorded,
@@ -46,6 +54,7 @@ from domain.model import Actor, AgeBand, Role, Setting, Stage
 from domain.outcomes import (
     CONSENT_SCOPE_FOR_RECIPIENT,
     AssessmentOutcome,
+    ChaseReferralOutcome,
     ClosureOutcome,
     ClosureReason,
     ConsentOutcome,
@@ -53,12 +62,14 @@ from domain.outcomes import (
     Disclosure,
     LawfulBasis,
     ReferralDecisionOutcome,
+    ReferralRequest,
+    ReferralStatus,
     ScreeningOutcome,
     ShareInformationOutcome,
     Urgency,
 )
 from domain.sla import add_service_minutes
-from domain.state import CaseState
+from domain.state import CaseState, Referral, referral
 from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus, parse_outcome
 
 # The stages a case may move to from each stage. Closing is allowed from every open stage.
@@ -73,7 +84,26 @@ TRANSITIONS: dict[Stage, frozenset[Stage]] = {
     Stage.CLOSED: frozenset(),
 }
 
+# A referral's lifecycle: which answers may follow which (drafted -> sent is the workflow's own).
+REFERRAL_TRANSITIONS: dict[ReferralStatus, frozenset[ReferralStatus]] = {
+    ReferralStatus.DRAFTED: frozenset({ReferralStatus.SENT}),
+    ReferralStatus.SENT: frozenset(
+        {ReferralStatus.ACCEPTED, ReferralStatus.REJECTED, ReferralStatus.DECLINED_BY_PERSON}
+    ),
+    ReferralStatus.ACCEPTED: frozenset(
+        {ReferralStatus.ATTENDED, ReferralStatus.DID_NOT_ATTEND, ReferralStatus.DECLINED_BY_PERSON}
+    ),
+    ReferralStatus.DID_NOT_ATTEND: frozenset({ReferralStatus.ATTENDED, ReferralStatus.DISENGAGED}),
+    ReferralStatus.ATTENDED: frozenset({ReferralStatus.ENGAGED, ReferralStatus.DISENGAGED}),
+    ReferralStatus.ENGAGED: frozenset({ReferralStatus.DISENGAGED, ReferralStatus.CLOSED}),
+    ReferralStatus.DISENGAGED: frozenset({ReferralStatus.CLOSED}),
+    ReferralStatus.REJECTED: frozenset({ReferralStatus.CLOSED}),
+    ReferralStatus.DECLINED_BY_PERSON: frozenset({ReferralStatus.CLOSED}),
+    ReferralStatus.CLOSED: frozenset(),
+}
+
 CLOSING_ROLES = (Role.PRACTITIONER, Role.TEAM_LEAD)
+REFERRAL_ROLES = (Role.PRACTITIONER, Role.LINK_WORKER, Role.TEAM_LEAD)
 SHARING_ROLES = (Role.PRACTITIONER, Role.TEAM_LEAD)
 
 
@@ -110,6 +140,43 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             _require_role(command.actor, SHARING_ROLES, "record a withdrawal of consent")
             _require(state.consent == "given", "consent_not_given", "there is no consent to withdraw")
             return [ConsentWithdrawn(reason=command.reason)]
+        case RecordReferralOutcome():
+            _require_role(command.actor, REFERRAL_ROLES, "record a referral outcome")
+            return _referral_outcome(state, command.referral_id, command.status, command.reason)
+        case RecordReferralSent():
+            _require_role(command.actor, (Role.SYSTEM,), "record a referral as sent")
+            sent = _referral(state, command.referral_id)
+            _require(
+                sent.status is ReferralStatus.DRAFTED,
+                "referral_already_sent",
+                f"referral {sent.referral_id} is {sent.status}",
+            )
+            return [ReferralSent(referral_id=sent.referral_id, channel=command.channel)]
+        case ChaseReferral():
+            _require_role(command.actor, (Role.SYSTEM,), "chase a referral")
+            chased = _referral(state, command.referral_id)
+            _require(
+                chased.status is ReferralStatus.SENT and not chased.chased,
+                "referral_not_chaseable",
+                f"referral {chased.referral_id} needs no chase",
+            )
+            chase = _new_task(
+                ctx, TaskKind.CHASE_REFERRAL, _setting(state), chased.request.urgency, referral_id=chased.referral_id
+            )
+            return [ReferralChased(referral_id=chased.referral_id), chase]
+        case EscalateReferral():
+            _require_role(command.actor, (Role.SYSTEM,), "escalate a referral")
+            late = _referral(state, command.referral_id)
+            _require(
+                late.status is ReferralStatus.SENT and not late.escalated,
+                "referral_not_escalatable",
+                f"referral {late.referral_id} needs no escalation",
+            )
+            chase_tasks = [t for t in state.open_tasks if t.referral_id == late.referral_id and not t.escalated]
+            return [
+                ReferralEscalated(referral_id=late.referral_id),
+                *(TaskEscalated(task_id=t.task_id) for t in chase_tasks),
+            ]
         case CloseCase():
             _require_role(command.actor, CLOSING_ROLES, "close a case")
             return _close(state, command.outcome, "case closed")
@@ -193,11 +260,19 @@ def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext
                 _new_task(ctx, TaskKind.REFERRAL_DECISION, _setting(state), _priority(state)),
             ]
         case ReferralDecisionOutcome():
+            requests = [_with_service(ctx.site, request) for request in outcome.referrals]
             return [
-                *(ReferralMade(referral_id=ctx.new_id(), request=r) for r in outcome.referrals),
+                *(ReferralMade(referral_id=ctx.new_id(), request=r) for r in requests),
                 done,
                 _new_task(ctx, TaskKind.CLOSURE, _setting(state), Urgency.ROUTINE),
             ]
+        case ChaseReferralOutcome():
+            assert task.referral_id is not None
+            if outcome.answer == "no_answer_yet":
+                return [done]
+            answer = ReferralStatus.ACCEPTED if outcome.answer == "accepted" else ReferralStatus.REJECTED
+            answered = _referral_outcome(state, task.referral_id, answer, outcome.reason)
+            return [done, *(e for e in answered if not isinstance(e, TaskCancelled))]
         case ClosureOutcome():
             return _close(state, outcome, "case closed", completed=done)
     raise RuleViolation("unknown_task_kind", f"tasks of kind {task.kind} cannot be completed here")
@@ -240,6 +315,54 @@ def _after_screening(
         done,
         *_enter(state, next_stage),
         _new_task(ctx, next_kind, _setting(state), outcome.urgency),
+    ]
+
+
+def _with_service(site: SiteConfig, request: ReferralRequest) -> ReferralRequest:
+    """The request with the directory service it goes to; refused if none covers the site."""
+    offered = [s for s in site.services if s.type is request.service]
+    if request.service_id is not None:
+        chosen = [s for s in offered if s.service_id == request.service_id]
+        _require(
+            bool(chosen),
+            "service_not_available",
+            f"service {request.service_id} is not a {request.service} service covering site {site.site_id}",
+        )
+    else:
+        chosen = offered
+        _require(bool(chosen), "service_not_available", f"no {request.service} service covers site {site.site_id}")
+    return request.model_copy(update={"service_id": chosen[0].service_id})
+
+
+def _referral(state: CaseState, referral_id: str) -> Referral:
+    found = referral(state, referral_id)
+    _require(found is not None, "referral_unknown", f"case {state.case_id} has no referral {referral_id}")
+    assert found is not None
+    return found
+
+
+def _referral_outcome(state: CaseState, referral_id: str, status: ReferralStatus, reason: str) -> list[DomainEvent]:
+    current = _referral(state, referral_id)
+    _require(
+        current.status is not ReferralStatus.DRAFTED,
+        "referral_not_sent",
+        f"referral {referral_id} has not been sent yet, so there can be no answer to it",
+    )
+    _require(
+        status in REFERRAL_TRANSITIONS[current.status],
+        "referral_transition",
+        f"a referral that is {current.status} cannot become {status}",
+    )
+    _require(
+        status is not ReferralStatus.REJECTED or bool(reason),
+        "reason_required",
+        "give the service's reason for rejecting the referral",
+    )
+    # An answer makes any open chase of this referral pointless.
+    chases = [t for t in state.open_tasks if t.referral_id == referral_id]
+    return [
+        ReferralOutcomeRecorded(referral_id=referral_id, status=status, reason=reason),
+        *(TaskCancelled(task_id=t.task_id, reason="the service answered") for t in chases),
     ]
 
 
@@ -312,7 +435,12 @@ def _enter(state: CaseState, stage: Stage) -> list[StageEntered]:
 
 
 def _new_task(
-    ctx: DecisionContext, kind: TaskKind, setting: Setting, priority: Urgency, due_at: datetime | None = None
+    ctx: DecisionContext,
+    kind: TaskKind,
+    setting: Setting,
+    priority: Urgency,
+    due_at: datetime | None = None,
+    referral_id: str | None = None,
 ) -> TaskOpened:
     due = due_at or add_service_minutes(ctx.site.operating_hours, ctx.now, ctx.site.sla_minutes(kind, setting))
     remind_at = due - timedelta(minutes=ctx.site.reminder_minutes(kind))
@@ -324,6 +452,7 @@ def _new_task(
         priority=priority,
         due_at=due,
         opened_at=ctx.now,
+        referral_id=referral_id,
         remind_at=remind_at if remind_at > ctx.now else None,
         escalate_at=due + timedelta(minutes=ctx.site.escalate_after_minutes),
     )

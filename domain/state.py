@@ -15,7 +15,11 @@ from domain.events import (
     ConsentWithdrawn,
     EventEnvelope,
     InformationShared,
+    ReferralChased,
+    ReferralEscalated,
     ReferralMade,
+    ReferralOutcomeRecorded,
+    ReferralSent,
     ReminderSent,
     SafeguardingOverrideRecorded,
     ScreeningRecorded,
@@ -35,6 +39,7 @@ from domain.outcomes import (
     Disclosure,
     JusticeOutcome,
     ReferralRequest,
+    ReferralStatus,
     ScreeningOutcome,
 )
 from domain.tasks import Task, TaskStatus
@@ -46,6 +51,15 @@ class Referral(Strict):
     referral_id: str
     request: ReferralRequest
     made_at: datetime
+    status: ReferralStatus = ReferralStatus.DRAFTED
+    sent_at: datetime | None = None
+    reason: str = ""
+    chased: bool = False
+    escalated: bool = False
+
+    @property
+    def awaiting_answer(self) -> bool:
+        return self.status in (ReferralStatus.DRAFTED, ReferralStatus.SENT)
 
 
 class CaseState(Strict):
@@ -136,6 +150,14 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
         case ReferralMade():
             referral = Referral(referral_id=event.referral_id, request=event.request, made_at=at)
             changes["referrals"] = (*state.referrals, referral)
+        case ReferralSent():
+            changes["referrals"] = _with_referral(state, event.referral_id, status=ReferralStatus.SENT, sent_at=at)
+        case ReferralOutcomeRecorded():
+            changes["referrals"] = _with_referral(state, event.referral_id, status=event.status, reason=event.reason)
+        case ReferralChased():
+            changes["referrals"] = _with_referral(state, event.referral_id, chased=True)
+        case ReferralEscalated():
+            changes["referrals"] = _with_referral(state, event.referral_id, escalated=True)
         case TaskOpened():
             changes["tasks"] = {**state.tasks, event.task.task_id: event.task}
         case TaskClaimed():
@@ -160,6 +182,14 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
                 "justice_outcome": event.justice_outcome,
             }
     return state.model_copy(update=changes)
+
+
+def _with_referral(state: CaseState, referral_id: str, **changes: object) -> tuple[Referral, ...]:
+    return tuple(r.model_copy(update=changes) if r.referral_id == referral_id else r for r in state.referrals)
+
+
+def referral(state: CaseState, referral_id: str) -> Referral | None:
+    return next((r for r in state.referrals if r.referral_id == referral_id), None)
 
 
 def _with_task(state: CaseState, task_id: str, **changes: object) -> dict[str, Task]:

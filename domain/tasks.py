@@ -10,6 +10,7 @@ from domain.errors import RuleViolation
 from domain.model import Role, Strict
 from domain.outcomes import (
     AssessmentOutcome,
+    ChaseReferralOutcome,
     ClosureOutcome,
     ConsentOutcome,
     ReferralDecisionOutcome,
@@ -25,6 +26,7 @@ class TaskKind(StrEnum):
     ASSESSMENT = "assessment"
     SHARE_INFORMATION = "share_information"
     REFERRAL_DECISION = "referral_decision"
+    CHASE_REFERRAL = "chase_referral"
     CLOSURE = "closure"
 
 
@@ -40,6 +42,7 @@ OUTCOME_MODELS: dict[TaskKind, type[BaseModel]] = {
     TaskKind.ASSESSMENT: AssessmentOutcome,
     TaskKind.SHARE_INFORMATION: ShareInformationOutcome,
     TaskKind.REFERRAL_DECISION: ReferralDecisionOutcome,
+    TaskKind.CHASE_REFERRAL: ChaseReferralOutcome,
     TaskKind.CLOSURE: ClosureOutcome,
 }
 
@@ -50,6 +53,7 @@ CANDIDATE_ROLES: dict[TaskKind, tuple[Role, ...]] = {
     TaskKind.ASSESSMENT: (Role.PRACTITIONER, Role.TEAM_LEAD),
     TaskKind.SHARE_INFORMATION: (Role.PRACTITIONER, Role.TEAM_LEAD),
     TaskKind.REFERRAL_DECISION: (Role.PRACTITIONER, Role.TEAM_LEAD),
+    TaskKind.CHASE_REFERRAL: (Role.LINK_WORKER, Role.PRACTITIONER, Role.TEAM_LEAD),
     TaskKind.CLOSURE: (Role.PRACTITIONER, Role.TEAM_LEAD),
 }
 
@@ -63,6 +67,7 @@ class Task(Strict):
     due_at: datetime
     opened_at: datetime
     assignee: str | None = None
+    referral_id: str | None = Field(default=None, description="The referral a chase task is about")
     status: TaskStatus = TaskStatus.OPEN
     overdue: bool = False
     remind_at: datetime | None = Field(default=None, description="When to remind whoever should do it")

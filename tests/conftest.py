@@ -13,9 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.mailer import SmtpMailer
-from activities.notifications import NotificationActivities
 from store.event_store import EventStore
-from store.notifications import NotificationLog
 from workers.binaries import installed_binary
 from workers.cases import CaseCommands
 from workers.client import data_converter
@@ -70,8 +68,7 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[EventStore]:
 
 def worker_for(client: Client, store: EventStore, task_queue: str, mailer: SmtpMailer | None = None) -> Worker:
     """A worker as production builds it, with the shipped configuration; mail goes to `mailer` if given."""
-    notifier = NotificationActivities(NotificationLog(store.engine), load_config(SHIPPED_CONFIG), mailer, INBOX_URL)
-    return build_worker(client, store, task_queue, notifier)
+    return build_worker(client, store, task_queue, load_config(SHIPPED_CONFIG), mailer, INBOX_URL)
 
 
 def case_commands(env: WorkflowEnvironment, store: EventStore, task_queue: str) -> CaseCommands:

@@ -21,7 +21,15 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.commands import ClaimTask, CloseCase, CompleteTask, OpenCase, ShareInformation, WithdrawConsent
+from domain.commands import (
+    ClaimTask,
+    CloseCase,
+    CompleteTask,
+    OpenCase,
+    RecordReferralOutcome,
+    ShareInformation,
+    WithdrawConsent,
+)
 from domain.config import PathwayConfig
 from domain.errors import RuleViolation
 from domain.identity import case_id_for
@@ -99,6 +107,11 @@ class CaseCommands:
 
     async def withdraw_consent(self, case_id: str, command: WithdrawConsent) -> CaseState:
         return await self._send(case_id, self._handle(case_id).execute_update(CaseWorkflow.withdraw_consent, command))
+
+    async def record_referral_outcome(self, case_id: str, command: RecordReferralOutcome) -> CaseState:
+        return await self._send(
+            case_id, self._handle(case_id).execute_update(CaseWorkflow.record_referral_outcome, command)
+        )
 
     async def close_case(self, case_id: str, command: CloseCase) -> CaseState:
         return await self._send(case_id, self._handle(case_id).execute_update(CaseWorkflow.close_case, command))

@@ -2,10 +2,12 @@
 
 import secrets
 import tomllib
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+import holidays
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.config import PathwayConfig
@@ -68,6 +70,21 @@ def load_config(path: Path) -> PathwayConfig:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"configuration {path} is not valid TOML: {error}") from None
     try:
-        return PathwayConfig.model_validate(raw)
+        config = PathwayConfig.model_validate(raw)
     except ValueError as error:
         raise ConfigError(f"configuration {path} is not valid: {error}") from None
+    return with_bank_holidays(config)
+
+
+def with_bank_holidays(config: PathwayConfig, today: date | None = None) -> PathwayConfig:
+    """Add England and Wales bank holidays (from the maintained `holidays` package) to every site
+    calendar that asks for them, from last year to five years ahead."""
+    year = (today or date.today()).year
+    bank_holidays = set(holidays.country_holidays("GB", subdiv="ENG", years=range(year - 1, year + 6)))
+    sites = {}
+    for key, site in config.sites.items():
+        calendar = site.calendar
+        if calendar.bank_holidays:
+            calendar = calendar.model_copy(update={"holidays": tuple(sorted(bank_holidays | set(calendar.holidays)))})
+        sites[key] = site.model_copy(update={"calendar": calendar})
+    return config.model_copy(update={"sites": sites})

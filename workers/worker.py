@@ -8,27 +8,37 @@ from temporalio.worker import Worker
 
 from activities.mailer import SmtpMailer
 from activities.notifications import NotificationActivities
+from activities.referrals import ReferralActivities
 from activities.store_activities import StoreActivities
+from domain.config import PathwayConfig
 from store.event_store import EventStore
 from store.notifications import NotificationLog
 from workers.client import connect
 from workers.logging import configure_logging
 from workers.settings import Settings
 from workflows.case_workflow import CaseWorkflow
+from workflows.referral_workflow import ReferralWorkflow
 
 log = structlog.get_logger(__name__)
 
 
-def build_worker(client: Client, store: EventStore, task_queue: str, notifier: NotificationActivities) -> Worker:
+def build_worker(
+    client: Client, store: EventStore, task_queue: str, config: PathwayConfig, mailer: SmtpMailer | None, inbox_url: str
+) -> Worker:
+    outbox = NotificationLog(store.engine)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow],
-        activities=[StoreActivities(store).append_events, notifier.notify_staff],
+        workflows=[CaseWorkflow, ReferralWorkflow],
+        activities=[
+            StoreActivities(store).append_events,
+            NotificationActivities(outbox, config, mailer, inbox_url).notify_staff,
+            ReferralActivities(outbox, mailer, inbox_url).send_referral,
+        ],
     )
 
 
-def notifier_for(settings: Settings, store: EventStore) -> NotificationActivities:
+def worker_from_settings(client: Client, store: EventStore, settings: Settings) -> Worker:
     mailer = None
     if settings.smtp_host:
         mailer = SmtpMailer(
@@ -39,7 +49,7 @@ def notifier_for(settings: Settings, store: EventStore) -> NotificationActivitie
             username=settings.smtp_username,
             password=settings.smtp_password,
         )
-    return NotificationActivities(NotificationLog(store.engine), settings.pathway_config, mailer, settings.inbox_url)
+    return build_worker(client, store, settings.task_queue, settings.pathway_config, mailer, settings.inbox_url)
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
@@ -48,7 +58,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     await store.migrate()
     client = await connect(settings)
     try:
-        async with build_worker(client, store, settings.task_queue, notifier_for(settings, store)):
+        async with worker_from_settings(client, store, settings):
             log.info("worker started", task_queue=settings.task_queue, namespace=settings.namespace)
             await stop.wait()
     finally:

@@ -14,28 +14,48 @@ from datetime import timedelta
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities, NotificationRequest
     from activities.store_activities import AppendEventsInput, StoreActivities
     from domain.commands import (
+        ChaseReferral,
         ClaimTask,
         CloseCase,
         Command,
         CompleteTask,
+        EscalateReferral,
         OpenCase,
+        RecordReferralOutcome,
+        RecordReferralSent,
         ShareInformation,
         WithdrawConsent,
     )
     from domain.config import SiteConfig
     from domain.deadlines import commands_due, next_deadline
     from domain.errors import RuleViolation
-    from domain.events import EventEnvelope, ReminderSent, TaskEscalated
+    from domain.events import (
+        CaseClosed,
+        EventEnvelope,
+        ReferralMade,
+        ReferralOutcomeRecorded,
+        ReminderSent,
+        TaskEscalated,
+    )
+    from domain.model import SYSTEM_ACTOR
+    from domain.outcomes import ReferralStatus
     from domain.rules import DecisionContext, decide
     from domain.state import CaseState, empty_state
     from domain.stream import apply_all, envelop
     from workflows import search_attributes
+    from workflows.referral_workflow import (
+        CASE_PROGRESS_SIGNAL,
+        ReferralInput,
+        ReferralProgress,
+        ReferralWorkflow,
+        referral_workflow_id,
+    )
 
 APPEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -46,6 +66,10 @@ APPEND_RETRY = RetryPolicy(
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5), maximum_interval=timedelta(hours=1), maximum_attempts=30
 )
+
+
+# The first answer to a referral: after it there is nothing to chase.
+ANSWERS = (ReferralStatus.ACCEPTED, ReferralStatus.REJECTED, ReferralStatus.DECLINED_BY_PERSON)
 
 
 class CaseInput(BaseModel):
@@ -133,6 +157,14 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
+    async def record_referral_outcome(self, command: RecordReferralOutcome) -> CaseState:
+        return await self._execute(command)
+
+    @record_referral_outcome.validator
+    def validate_record_referral_outcome(self, command: RecordReferralOutcome) -> None:
+        self._validate(command)
+
+    @workflow.update
     async def close_case(self, command: CloseCase) -> CaseState:
         return await self._execute(command)
 
@@ -173,6 +205,7 @@ class CaseWorkflow:
             summary=f"record {', '.join(type(e).__name__ for e in events)}",
         )
         self._state = apply_all(self._state, envelopes)
+        await self._act_on(envelopes)
         changes = search_attributes.updates(workflow.info().typed_search_attributes, self._state)
         if changes:
             workflow.upsert_search_attributes(changes)
@@ -200,9 +233,71 @@ class CaseWorkflow:
                 )
         async with self._lock:
             while due := commands_due(self._state, workflow.now()):
-                for envelope in await self._record(due[0]):
-                    if isinstance(envelope.event, ReminderSent | TaskEscalated):
-                        self._notifying.append(asyncio.create_task(self._notify(envelope)))
+                await self._record(due[0])
+
+    @workflow.signal(name=CASE_PROGRESS_SIGNAL)
+    async def referral_progress(self, progress: ReferralProgress) -> None:
+        """A referral's workflow reports that it sent the referral, or that a chase or escalation is due."""
+        command: Command
+        match progress.kind:
+            case "sent":
+                assert progress.channel is not None
+                command = RecordReferralSent(
+                    actor=SYSTEM_ACTOR, referral_id=progress.referral_id, channel=progress.channel
+                )
+            case "chase_due":
+                command = ChaseReferral(actor=SYSTEM_ACTOR, referral_id=progress.referral_id)
+            case "escalation_due":
+                command = EscalateReferral(actor=SYSTEM_ACTOR, referral_id=progress.referral_id)
+        async with self._lock:
+            try:
+                await self._record(command)
+            except RuleViolation as violation:
+                # E.g. the answer came in the moment the chase fell due: nothing to chase any more.
+                workflow.logger.info("referral progress not recorded", extra={"rule": violation.rule})
+
+    async def _act_on(self, envelopes: list[EventEnvelope]) -> None:
+        """What recorded events set going: referral workflows, their stopping, notifications."""
+        for envelope in envelopes:
+            event = envelope.event
+            if isinstance(event, ReminderSent | TaskEscalated):
+                self._notifying.append(asyncio.create_task(self._notify(envelope)))
+            elif isinstance(event, ReferralMade):
+                await self._start_referral(event)
+            elif isinstance(event, ReferralOutcomeRecorded) and event.status in ANSWERS:
+                await self._stop_chasing(event.referral_id)
+            elif isinstance(event, CaseClosed):
+                for waiting in self._state.referrals:
+                    if waiting.awaiting_answer:
+                        await self._stop_chasing(waiting.referral_id)
+
+    async def _start_referral(self, made: ReferralMade) -> None:
+        service = next(s for s in self._site.services if s.service_id == made.request.service_id)
+        await workflow.start_child_workflow(
+            ReferralWorkflow.run,
+            ReferralInput(
+                case_id=self._state.case_id,
+                referral_id=made.referral_id,
+                service=service,
+                request=made.request,
+                calendar=self._site.calendar,
+                timings=self._site.referral_timings,
+            ),
+            id=referral_workflow_id(self._state.case_id, made.referral_id),
+            # A case that continues as new must not take its referrals down with the old run.
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            static_summary=f"referral to {service.service_id} ({service.type})",
+        )
+
+    async def _stop_chasing(self, referral_id: str) -> None:
+        child = workflow.get_external_workflow_handle_for(
+            ReferralWorkflow.run, referral_workflow_id(self._state.case_id, referral_id)
+        )
+        try:
+            await child.signal(ReferralWorkflow.stop_chasing)
+        except FailureError:
+            # Already gone (an operator terminated it, say): there is nothing left to stop.
+            workflow.logger.warning("referral workflow not found", extra={"case_id": self._state.case_id})
 
     async def _notify(self, envelope: EventEnvelope) -> None:
         event = envelope.event

@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import JsonValue
 
 from domain.commands import ClaimTask, Command, CompleteTask, OpenCase
-from domain.config import Instrument, OperatingHours, SiteConfig
+from domain.config import Instrument, OperatingHours, Service, SiteConfig
 from domain.events import DomainEvent, EventEnvelope
 from domain.model import Actor, AgeBand, Cohort, ReferralSource, Role, Setting, Stage
 from domain.outcomes import (
@@ -220,5 +220,16 @@ def make_site(operating_hours: OperatingHours | None = None) -> SiteConfig:
         assessment_instruments=(
             Instrument(id=ADULT_ASSESSMENT[0], version=ADULT_ASSESSMENT[1], age_bands=(AgeBand.ADULT,)),
             Instrument(id=CHILD_ASSESSMENT[0], version=CHILD_ASSESSMENT[1], age_bands=(AgeBand.CHILD,)),
+        ),
+        services=tuple(
+            Service(
+                service_id=f"{service_type}-1",
+                name=f"Test {service_type} service",
+                type=service_type,
+                sites=(SITE_ID,),
+                delivery="email",
+                address=f"{service_type}@services.test",
+            )
+            for service_type in ServiceType
         ),
     )

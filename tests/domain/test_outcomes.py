@@ -36,6 +36,7 @@ EXPECTED_REQUIRED: dict[TaskKind, set[str]] = {
     TaskKind.ASSESSMENT: {"instrument", "instrument_version"},
     TaskKind.SHARE_INFORMATION: set(),
     TaskKind.REFERRAL_DECISION: set(),
+    TaskKind.CHASE_REFERRAL: {"answer"},
     TaskKind.CLOSURE: {"reason"},
 }
 
@@ -95,6 +96,7 @@ VALID: dict[TaskKind, dict[str, Any]] = {
     TaskKind.ASSESSMENT: {"instrument": "chat", "instrument_version": "4", "answers": {"q1": [1, 2], "q2": None}},
     TaskKind.SHARE_INFORMATION: {"disclosures": [DISCLOSURE]},
     TaskKind.REFERRAL_DECISION: {"referrals": [{"service": "housing", "reason": "sofa surfing"}]},
+    TaskKind.CHASE_REFERRAL: {"answer": "rejected", "reason": "outside our area"},
     TaskKind.CLOSURE: {"reason": "pathway_complete", "justice_outcome": "caution"},
 }
 

@@ -30,6 +30,7 @@ from domain.events import CaseClosed, CaseOpened, EventEnvelope, StageEntered
 from domain.model import SYSTEM_ACTOR, AgeBand, ReferralSource, Setting, Stage
 from domain.outcomes import (
     AssessmentOutcome,
+    ChaseReferralOutcome,
     ClosureOutcome,
     ClosureReason,
     ConsentOutcome,
@@ -178,6 +179,10 @@ referral_outcomes = st.one_of(
     ),
     st.builds(ReferralDecisionOutcome, reason_if_none=texts),
 )
+chase_outcomes = st.one_of(
+    st.builds(ChaseReferralOutcome, answer=st.sampled_from(["accepted", "no_answer_yet"])),
+    st.builds(ChaseReferralOutcome, answer=st.just("rejected"), reason=texts),
+)
 closure_outcomes = st.builds(
     ClosureOutcome,
     reason=st.sampled_from(ClosureReason),
@@ -190,6 +195,7 @@ VALID_OUTCOMES: dict[TaskKind, st.SearchStrategy[object]] = {
     TaskKind.ASSESSMENT: assessment_outcomes(),
     TaskKind.SHARE_INFORMATION: share_outcomes,
     TaskKind.REFERRAL_DECISION: referral_outcomes,
+    TaskKind.CHASE_REFERRAL: chase_outcomes,
     TaskKind.CLOSURE: closure_outcomes,
 }
 

@@ -14,7 +14,7 @@ from pydantic import JsonValue
 from sqlalchemy import func, select
 
 from domain.commands import ClaimTask, Command, CompleteTask, MarkOverdue, OpenCase
-from domain.config import SiteConfig
+from domain.config import Service, SiteConfig
 from domain.events import EventEnvelope
 from domain.model import SYSTEM_ACTOR, Actor, AgeBand, Cohort, ReferralSource, Role, Setting
 from domain.outcomes import (
@@ -45,8 +45,24 @@ from store.event_store import EventStore
 # A Monday morning in winter (GMT, so UTC and London agree).
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
-NORTH = SiteConfig(site_id="north", name="North L&D")
-SOUTH = SiteConfig(site_id="south", name="South L&D")
+
+def _site(site_id: str, name: str) -> SiteConfig:
+    services = tuple(
+        Service(
+            service_id=f"{site_id}-{kind}",
+            name=f"{kind} service",
+            type=kind,
+            sites=(site_id,),
+            delivery="email",
+            address=f"{kind}@{site_id}.test",
+        )
+        for kind in ServiceType
+    )
+    return SiteConfig(site_id=site_id, name=name, services=services)
+
+
+NORTH = _site("north", "North L&D")
+SOUTH = _site("south", "South L&D")
 
 PRACTITIONER = Actor(staff_id="prac-1", role=Role.PRACTITIONER)
 TEAM_LEAD = Actor(staff_id="lead-1", role=Role.TEAM_LEAD)

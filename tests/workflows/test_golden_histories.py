@@ -24,13 +24,14 @@ from tests.workflows.journey import JOURNEY, OUTCOMES, PRACTITIONER, complete, o
 from workers.cases import CaseCommands, CommandRejected
 from workers.client import data_converter
 from workflows.case_workflow import CaseWorkflow
+from workflows.referral_workflow import ReferralWorkflow
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 JOURNEY_HISTORY = HISTORIES / "case_workflow_journey.json"
 RECORDING = os.environ.get("PATHWAY_RECORD_HISTORIES") == "1"
 
 # Every workflow type the worker runs (workers/worker.py) must have a golden history.
-WORKFLOWS: list[type] = [CaseWorkflow]
+WORKFLOWS: list[type] = [CaseWorkflow, ReferralWorkflow]
 
 
 def workflow_type(history: WorkflowHistory) -> str:

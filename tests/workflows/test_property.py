@@ -70,6 +70,7 @@ VALID_OUTCOMES: dict[TaskKind, list[dict[str, Any]]] = {
         OUTCOMES[TaskKind.REFERRAL_DECISION],
         {"referrals": [], "reason_if_none": "Already engaged with services."},
     ],
+    TaskKind.CHASE_REFERRAL: [{"answer": "no_answer_yet"}, {"answer": "rejected", "reason": "full"}],
     TaskKind.CLOSURE: [OUTCOMES[TaskKind.CLOSURE], {"reason": "declined_support"}],
 }
 
@@ -126,7 +127,7 @@ def invalid_outcome(kind: TaskKind, variant: int) -> dict[str, Any]:
     others = [k for k in TaskKind if k is not kind]
     return pick(
         [
-            OUTCOMES[pick(others, variant)],
+            VALID_OUTCOMES[pick(others, variant)][0],
             {},
             {**VALID_OUTCOMES[kind][0], "shoe_size": 9},
             {**VALID_OUTCOMES[kind][0], "decision": "maybe"},

@@ -1,0 +1,103 @@
+"""Sending a referral to a service, by email or HTTP POST, exactly once per referral id.
+
+The outbound message is logged in the notifications table under the referral id, so a retried
+activity finds the earlier delivery and does not send again. An email carries only a link to the
+referral; an HTTP delivery carries the referral itself and the referral id as its Idempotency-Key.
+"""
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+
+from pydantic import BaseModel
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.mailer import SmtpMailer
+from domain.config import Service
+from domain.outcomes import ReferralRequest
+from store.notifications import NotificationLog
+
+
+class SendReferralInput(BaseModel):
+    referral_id: str
+    case_id: str
+    service: Service
+    request: ReferralRequest
+
+
+class SendReferralResult(BaseModel):
+    channel: str
+    status: str
+
+
+class ReferralActivities:
+    def __init__(self, log: NotificationLog, mailer: SmtpMailer | None, inbox_url: str) -> None:
+        self._log = log
+        self._mailer = mailer
+        self._inbox_url = inbox_url.rstrip("/")
+
+    @activity.defn(name="send_referral")
+    async def send_referral(self, input: SendReferralInput) -> SendReferralResult:
+        service = input.service
+        subject, body = self._message(input)
+        record = await self._log.record(
+            input.referral_id, input.case_id, None, f"referral_{service.delivery}", [service.address], subject, body
+        )
+        if record.status == "sent":
+            return SendReferralResult(channel=service.delivery, status="sent")
+        try:
+            if service.delivery == "email":
+                await self._email(input, subject, body)
+            else:
+                await asyncio.to_thread(_post, service.address, body, input.referral_id)
+        except Exception as error:
+            await self._log.mark(input.referral_id, "failed", f"{type(error).__name__}: {error}")
+            raise
+        await self._log.mark(input.referral_id, "sent")
+        activity.logger.info("referral sent", extra={"case_id": input.case_id, "service_id": service.service_id})
+        return SendReferralResult(channel=service.delivery, status="sent")
+
+    async def _email(self, input: SendReferralInput, subject: str, body: str) -> None:
+        if self._mailer is None:
+            # Retryable on purpose: once an operator configures SMTP, the referral goes out.
+            raise ApplicationError("no SMTP server is configured, so email referrals cannot be sent")
+        await self._mailer.send([input.service.address], subject, body, input.referral_id)
+
+    def _message(self, input: SendReferralInput) -> tuple[str, str]:
+        link = f"{self._inbox_url}/referrals/{input.referral_id}"
+        if input.service.delivery == "http":
+            payload = {
+                "referral_id": input.referral_id,
+                "case_reference": input.case_id,
+                "service_id": input.service.service_id,
+                "service_type": input.service.type,
+                "urgency": input.request.urgency,
+                "reason": input.request.reason,
+                "link": link,
+            }
+            return f"referral {input.referral_id}", json.dumps(payload, sort_keys=True)
+        subject = f"New {input.request.urgency} referral to {input.service.name}"
+        body = (
+            f"The Liaison and Diversion service has referred someone to {input.service.name}.\n\n"
+            f"Referral: {input.referral_id}\nUrgency: {input.request.urgency}\n"
+            f"Read it and answer (accept or reject) here: {link}\n"
+        )
+        return subject, body
+
+
+def _post(url: str, body: str, idempotency_key: str) -> None:
+    request = urllib.request.Request(
+        url,
+        data=body.encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Idempotency-Key": idempotency_key},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+    except urllib.error.HTTPError as error:
+        if 400 <= error.code < 500 and error.code not in (408, 429):
+            raise ApplicationError(f"the service refused the referral: HTTP {error.code}", non_retryable=True) from None
+        raise

@@ -1,0 +1,152 @@
+"""Referrals to services, on the time-skipping server: sent by email, answered, chased and escalated.
+
+The demo site's referral timings are minutes (chase after 6, escalate after 12) so this runs fast;
+working days are tested in tests/domain/test_calendar.py."""
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from domain.commands import CompleteTask, RecordReferralOutcome
+from domain.outcomes import ReferralStatus
+from domain.state import CaseState
+from domain.tasks import TaskKind
+from store.event_store import EventStore
+from tests.conftest import worker_for
+from tests.workflows.conftest import Mailbox, stop_workflows
+from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
+from tests.workflows.test_golden_histories import HISTORIES, RECORDING
+from workers.settings import SHIPPED_CONFIG, load_config
+from workflows.case_workflow import CaseInput, CaseResult, CaseWorkflow
+from workflows.referral_workflow import ReferralWorkflow, referral_workflow_id
+
+SITE = load_config(SHIPPED_CONFIG).site("demo")
+LINK_WORKER = load_config(SHIPPED_CONFIG).staff_member("lw-001")
+TWO_REFERRALS = {
+    "referrals": [
+        {"service": "mental_health", "reason": "low mood and anxiety", "urgency": "urgent"},
+        {"service": "housing", "reason": "no fixed abode"},
+    ]
+}
+
+
+async def to_referral_decision(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle[CaseWorkflow, CaseResult]:
+    case_id = f"case-{uuid.uuid4()}"
+    handle = await env.client.start_workflow(
+        CaseWorkflow.run, CaseInput(case_id=case_id, site=SITE), id=case_id, task_queue=task_queue
+    )
+    state = await handle.execute_update(CaseWorkflow.open_case, open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
+    for kind in (TaskKind.CONSENT, TaskKind.SCREENING, TaskKind.ASSESSMENT, TaskKind.SHARE_INFORMATION):
+        state = await complete(handle, state, kind, OUTCOMES[kind])
+    return handle
+
+
+async def complete(
+    handle: WorkflowHandle[CaseWorkflow, CaseResult], state: CaseState, kind: TaskKind, outcome: dict[str, Any]
+) -> CaseState:
+    command = CompleteTask(actor=PRACTITIONER, task_id=open_task(state, kind), outcome=outcome)
+    return await handle.execute_update(CaseWorkflow.complete_task, command)
+
+
+async def test_two_referrals_one_answered_one_chased_then_escalated(
+    time_skipping_env: WorkflowEnvironment, sqlite_store: EventStore, mailbox: Mailbox
+) -> None:
+    env = time_skipping_env
+    task_queue = f"referrals-{uuid.uuid4()}"
+    async with worker_for(env.client, sqlite_store, task_queue, mailbox.mailer):
+        handle = await to_referral_decision(env, task_queue)
+        state = await complete(
+            handle, await handle.query(CaseWorkflow.state), TaskKind.REFERRAL_DECISION, TWO_REFERRALS
+        )
+        mental_health, housing = state.referrals
+        assert (mental_health.request.service_id, housing.request.service_id) == ("demo-cmht", "demo-housing")
+
+        await env.sleep(timedelta(seconds=5))
+        to_services = [m for m in mailbox.messages if m["To"].endswith("@services.pathway.test")]
+        assert sorted(m["To"] for m in to_services) == ["cmht@services.pathway.test", "housing@services.pathway.test"]
+        assert all(f"http://inbox.test/referrals/{r.referral_id}" in m.get_content() for r, m in [
+            (mental_health, next(m for m in to_services if m["To"].startswith("cmht"))),
+            (housing, next(m for m in to_services if m["To"].startswith("housing"))),
+        ])  # fmt: skip
+        state = await handle.query(CaseWorkflow.state)
+        assert [r.status for r in state.referrals] == [ReferralStatus.SENT, ReferralStatus.SENT]
+
+        # The mental health team answers within the hour; nobody answers for housing.
+        accept = RecordReferralOutcome(
+            actor=PRACTITIONER, referral_id=mental_health.referral_id, status=ReferralStatus.ACCEPTED
+        )
+        await handle.execute_update(CaseWorkflow.record_referral_outcome, accept)
+        await env.sleep(timedelta(minutes=7))
+        state = await handle.query(CaseWorkflow.state)
+        chase = state.tasks[open_task(state, TaskKind.CHASE_REFERRAL)]
+        assert chase.referral_id == housing.referral_id and "link_worker" in chase.candidate_roles
+        assert [r.chased for r in state.referrals] == [False, True]
+
+        await env.sleep(timedelta(minutes=6))  # past the escalation time, still unanswered
+        state = await handle.query(CaseWorkflow.state)
+        assert state.referrals[1].escalated and state.tasks[chase.task_id].escalated
+        escalations = await mailbox.wait_for(handle.id, 1)
+        assert any(m["Subject"].startswith("Escalation: chase referral task") for m in escalations)
+        assert all(m["To"] == "tl-001@demo.pathway.test" for m in escalations if "Escalation" in m["Subject"])
+
+        # The link worker gets through to housing: accepted; then the person engages with mental health.
+        answered = CompleteTask(
+            actor=PRACTITIONER.model_copy(update={"staff_id": LINK_WORKER.staff_id, "role": LINK_WORKER.role}),
+            task_id=chase.task_id,
+            outcome={"answer": "accepted"},
+        )
+        await handle.execute_update(CaseWorkflow.complete_task, answered)
+        for status in (ReferralStatus.ATTENDED, ReferralStatus.ENGAGED):
+            step = RecordReferralOutcome(actor=PRACTITIONER, referral_id=mental_health.referral_id, status=status)
+            state = await handle.execute_update(CaseWorkflow.record_referral_outcome, step)
+        assert [r.status for r in state.referrals] == [ReferralStatus.ENGAGED, ReferralStatus.ACCEPTED]
+
+        for referral in (mental_health, housing):
+            child = env.client.get_workflow_handle_for(
+                ReferralWorkflow.run, referral_workflow_id(handle.id, referral.referral_id)
+            )
+            result = await child.result()
+            assert result.sent and result.chased == (referral is housing) and result.escalated == (referral is housing)
+        assert (await sqlite_store.verify_chain(handle.id)).ok
+        assert await sqlite_store.projection_differences(handle.id) == []
+        if RECORDING:
+            history = await env.client.get_workflow_handle(
+                referral_workflow_id(handle.id, housing.referral_id)
+            ).fetch_history()
+            (HISTORIES / "referral_workflow_chased.json").write_text(history.to_json() + "\n")
+        await stop_workflows(env, handle.id)
+
+
+@pytest.mark.parametrize(
+    ("status", "rule"),
+    [(ReferralStatus.ATTENDED, "referral_transition"), (ReferralStatus.REJECTED, "reason_required")],
+)
+async def test_bad_referral_outcomes_are_refused(
+    time_skipping_env: WorkflowEnvironment,
+    sqlite_store: EventStore,
+    mailbox: Mailbox,
+    status: ReferralStatus,
+    rule: str,
+) -> None:
+    env = time_skipping_env
+    task_queue = f"referrals-{uuid.uuid4()}"
+    async with worker_for(env.client, sqlite_store, task_queue, mailbox.mailer):
+        handle = await to_referral_decision(env, task_queue)
+        state = await complete(
+            handle, await handle.query(CaseWorkflow.state), TaskKind.REFERRAL_DECISION, TWO_REFERRALS
+        )
+        await env.sleep(timedelta(seconds=5))
+        before = len(await sqlite_store.read_stream(handle.id))
+        command = RecordReferralOutcome(actor=PRACTITIONER, referral_id=state.referrals[0].referral_id, status=status)
+        with pytest.raises(WorkflowUpdateFailedError) as refusal:
+            await handle.execute_update(CaseWorkflow.record_referral_outcome, command)
+        cause = refusal.value.cause
+        assert isinstance(cause, ApplicationError) and cause.details == (rule,)
+        assert len(await sqlite_store.read_stream(handle.id)) == before
+        children = [referral_workflow_id(handle.id, r.referral_id) for r in state.referrals]
+        await stop_workflows(env, handle.id, *children)

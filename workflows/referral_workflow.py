@@ -1,0 +1,110 @@
+"""ReferralWorkflow: one referral to one service, a child of its case.
+
+It sends the referral (an idempotent activity), then waits for the service's answer: when none has
+come by the chase time it asks the case to open a chase task, and by the escalation time to escalate.
+The case workflow stays the single writer of the case's events: this workflow reports progress to
+it by signal, and the case signals back once the referral is answered or the case closes.
+"""
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.referrals import ReferralActivities, SendReferralInput
+    from domain.calendar import after
+    from domain.config import ReferralTimings, Service, WorkingCalendar
+    from domain.outcomes import ReferralRequest
+
+SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(hours=1))
+CASE_PROGRESS_SIGNAL = "referral_progress"
+
+
+class ReferralInput(BaseModel):
+    case_id: str
+    referral_id: str
+    service: Service
+    request: ReferralRequest
+    calendar: WorkingCalendar
+    timings: ReferralTimings
+
+
+class ReferralProgress(BaseModel):
+    referral_id: str
+    kind: Literal["sent", "chase_due", "escalation_due"]
+    channel: Literal["email", "http"] | None = None
+
+
+class ReferralResult(BaseModel):
+    referral_id: str
+    sent: bool
+    chased: bool
+    escalated: bool
+
+
+def referral_workflow_id(case_id: str, referral_id: str) -> str:
+    return f"{case_id}-referral-{referral_id}"
+
+
+@workflow.defn
+class ReferralWorkflow:
+    @workflow.init
+    def __init__(self, input: ReferralInput) -> None:
+        self._done = False
+
+    @workflow.run
+    async def run(self, input: ReferralInput) -> ReferralResult:
+        result = ReferralResult(referral_id=input.referral_id, sent=False, chased=False, escalated=False)
+        case = workflow.get_external_workflow_handle(input.case_id)
+        sending = asyncio.create_task(
+            workflow.execute_activity_method(
+                ReferralActivities.send_referral,
+                SendReferralInput(
+                    referral_id=input.referral_id, case_id=input.case_id, service=input.service, request=input.request
+                ),
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=SEND_RETRY,
+                summary=f"send referral to {input.service.service_id}",
+            )
+        )
+        await workflow.wait_condition(lambda: sending.done() or self._done)
+        if not sending.done():  # the case closed before the referral could be sent
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ActivityError):
+                await sending
+            return result
+        sent = sending.result()
+        await case.signal(
+            CASE_PROGRESS_SIGNAL, ReferralProgress(referral_id=input.referral_id, kind="sent", channel=sent.channel)
+        )
+        result = result.model_copy(update={"sent": True})
+        sent_at = workflow.now()
+        timings = input.timings
+        for kind, amount in (("chase_due", timings.chase_after), ("escalation_due", timings.escalate_after)):
+            if await self._answered_by(after(input.calendar, timings, sent_at, amount)):
+                return result
+            await case.signal(CASE_PROGRESS_SIGNAL, ReferralProgress(referral_id=input.referral_id, kind=kind))
+            result = result.model_copy(update={"chased" if kind == "chase_due" else "escalated": True})
+        await workflow.wait_condition(lambda: self._done)
+        return result
+
+    @workflow.signal
+    def stop_chasing(self) -> None:
+        """The service answered, or the case closed: nothing more to chase."""
+        self._done = True
+
+    async def _answered_by(self, deadline: datetime) -> bool:
+        if deadline > workflow.now():
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._done,
+                    timeout=deadline - workflow.now(),
+                    timeout_summary="wait for the service's answer",
+                )
+        return self._done
