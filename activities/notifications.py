@@ -3,7 +3,7 @@
 Messages carry an opaque case reference and a link to the inbox, never personal data.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel
@@ -78,7 +78,7 @@ class NotificationActivities:
 
     def render(self, request: NotificationRequest) -> tuple[str, str]:
         task = request.task_kind.replace("_", " ")
-        due = f"{request.due_at:%Y-%m-%d %H:%M} UTC"
+        due = f"{request.due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         link = f"{self._inbox_url}/tasks/{request.task_id}"
         if request.kind == "reminder":
             subject = f"Reminder: {task} task due {due}"

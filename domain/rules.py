@@ -5,8 +5,7 @@ deterministic ones (`workflow.uuid4()`, `workflow.now()`).
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from domain.commands import (
     ChaseReferral,
@@ -25,6 +24,15 @@ from domain.commands import (
     WithdrawConsent,
 )
 from domain.config import SiteConfig
+from domain.decisions import (
+    DecisionContext,
+    enter,
+    new_task,
+    open_task,
+    require,
+    require_role,
+    setting_of,
+)
 from domain.errors import RuleViolation
 from domain.events import (
     AssessmentRecorded,
@@ -48,9 +56,8 @@ from domain.events import (
     TaskClaimed,
     TaskCompleted,
     TaskEscalated,
-    TaskOpened,
 )
-from domain.model import Actor, AgeBand, Role, Setting, Stage
+from domain.model import AgeBand, Role, Setting, Stage
 from domain.outcomes import (
     CONSENT_SCOPE_FOR_RECIPIENT,
     AssessmentOutcome,
@@ -68,21 +75,8 @@ from domain.outcomes import (
     ShareInformationOutcome,
     Urgency,
 )
-from domain.sla import add_service_minutes
 from domain.state import CaseState, Referral, referral
-from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus, parse_outcome
-
-# The stages a case may move to from each stage. Closing is allowed from every open stage.
-TRANSITIONS: dict[Stage, frozenset[Stage]] = {
-    Stage.IDENTIFIED: frozenset({Stage.SCREENING}),
-    Stage.SCREENING: frozenset({Stage.ASSESSMENT, Stage.INFORMATION_SHARING}),
-    Stage.ASSESSMENT: frozenset({Stage.INFORMATION_SHARING}),
-    Stage.INFORMATION_SHARING: frozenset({Stage.REFERRAL}),
-    Stage.REFERRAL: frozenset({Stage.SUPPORT, Stage.FOLLOW_UP}),
-    Stage.SUPPORT: frozenset({Stage.FOLLOW_UP}),
-    Stage.FOLLOW_UP: frozenset(),
-    Stage.CLOSED: frozenset(),
-}
+from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, parse_outcome
 
 # A referral's lifecycle: which answers may follow which (drafted -> sent is the workflow's own).
 REFERRAL_TRANSITIONS: dict[ReferralStatus, frozenset[ReferralStatus]] = {
@@ -107,29 +101,22 @@ REFERRAL_ROLES = (Role.PRACTITIONER, Role.LINK_WORKER, Role.TEAM_LEAD)
 SHARING_ROLES = (Role.PRACTITIONER, Role.TEAM_LEAD)
 
 
-@dataclass(frozen=True)
-class DecisionContext:
-    now: datetime
-    new_id: Callable[[], str]
-    site: SiteConfig
-
-
 def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[DomainEvent]:
     """The events `command` produces on `state`; raises RuleViolation naming the rule it breaks."""
     match command:
         case OpenCase():
             return _open_case(state, command, ctx)
-    _require(state.is_open, "case_not_open", f"case {state.case_id} is {_stage_words(state)}")
+    require(state.is_open, "case_not_open", f"case {state.case_id} is {_stage_words(state)}")
     match command:
         case CompleteTask():
             return _complete_task(state, command, ctx)
         case ClaimTask():
             return _claim_task(state, command)
         case ShareInformation():
-            _require_role(command.actor, SHARING_ROLES, "share information")
+            require_role(command.actor, SHARING_ROLES, "share information")
             # The same test as the share_information task: once consent has been asked, a disclosure
             # needs consent that covers it or another lawful basis.
-            _require(
+            require(
                 state.consent != "not_asked",
                 "sharing_requires_consent",
                 "information can only be shared once the person has been asked for consent",
@@ -137,37 +124,37 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             _check_disclosure(state, command.disclosure)
             return [InformationShared(disclosure=command.disclosure)]
         case WithdrawConsent():
-            _require_role(command.actor, SHARING_ROLES, "record a withdrawal of consent")
-            _require(state.consent == "given", "consent_not_given", "there is no consent to withdraw")
+            require_role(command.actor, SHARING_ROLES, "record a withdrawal of consent")
+            require(state.consent == "given", "consent_not_given", "there is no consent to withdraw")
             return [ConsentWithdrawn(reason=command.reason)]
         case RecordReferralOutcome():
-            _require_role(command.actor, REFERRAL_ROLES, "record a referral outcome")
+            require_role(command.actor, REFERRAL_ROLES, "record a referral outcome")
             return _referral_outcome(state, command.referral_id, command.status, command.reason)
         case RecordReferralSent():
-            _require_role(command.actor, (Role.SYSTEM,), "record a referral as sent")
+            require_role(command.actor, (Role.SYSTEM,), "record a referral as sent")
             sent = _referral(state, command.referral_id)
-            _require(
+            require(
                 sent.status is ReferralStatus.DRAFTED,
                 "referral_already_sent",
                 f"referral {sent.referral_id} is {sent.status}",
             )
             return [ReferralSent(referral_id=sent.referral_id, channel=command.channel)]
         case ChaseReferral():
-            _require_role(command.actor, (Role.SYSTEM,), "chase a referral")
+            require_role(command.actor, (Role.SYSTEM,), "chase a referral")
             chased = _referral(state, command.referral_id)
-            _require(
+            require(
                 chased.status is ReferralStatus.SENT and not chased.chased,
                 "referral_not_chaseable",
                 f"referral {chased.referral_id} needs no chase",
             )
-            chase = _new_task(
-                ctx, TaskKind.CHASE_REFERRAL, _setting(state), chased.request.urgency, referral_id=chased.referral_id
+            chase = new_task(
+                ctx, TaskKind.CHASE_REFERRAL, setting_of(state), chased.request.urgency, referral_id=chased.referral_id
             )
             return [ReferralChased(referral_id=chased.referral_id), chase]
         case EscalateReferral():
-            _require_role(command.actor, (Role.SYSTEM,), "escalate a referral")
+            require_role(command.actor, (Role.SYSTEM,), "escalate a referral")
             late = _referral(state, command.referral_id)
-            _require(
+            require(
                 late.status is ReferralStatus.SENT and not late.escalated,
                 "referral_not_escalatable",
                 f"referral {late.referral_id} needs no escalation",
@@ -178,38 +165,38 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
                 *(TaskEscalated(task_id=t.task_id) for t in chase_tasks),
             ]
         case CloseCase():
-            _require_role(command.actor, CLOSING_ROLES, "close a case")
+            require_role(command.actor, CLOSING_ROLES, "close a case")
             return _close(state, command.outcome, "case closed")
         case MarkOverdue():
             task = _timer_task(state, command, ctx.now, task_due=True)
-            _require(not task.overdue, "already_overdue", f"task {task.task_id} is already overdue")
+            require(not task.overdue, "already_overdue", f"task {task.task_id} is already overdue")
             return [TaskBecameOverdue(task_id=task.task_id)]
         case SendReminder():
             task = _timer_task(state, command, ctx.now, task_due=False, at=_remind_at)
-            _require(not task.reminded and not task.overdue, "reminder_not_needed", f"task {task.task_id} needs none")
+            require(not task.reminded and not task.overdue, "reminder_not_needed", f"task {task.task_id} needs none")
             return [ReminderSent(task_id=task.task_id)]
         case EscalateTask():
             task = _timer_task(state, command, ctx.now, task_due=False, at=_escalate_at)
-            _require(not task.escalated, "already_escalated", f"task {task.task_id} is already escalated")
+            require(not task.escalated, "already_escalated", f"task {task.task_id} is already escalated")
             return [TaskEscalated(task_id=task.task_id)]
     raise RuleViolation("unknown_command", f"{type(command).__name__} is not a case command")
 
 
 def _open_case(state: CaseState, command: OpenCase, ctx: DecisionContext) -> list[DomainEvent]:
-    _require(state.stage is None, "case_already_open", f"case {state.case_id} is already open")
+    require(state.stage is None, "case_already_open", f"case {state.case_id} is already open")
     site = ctx.site
-    _require(command.site == site.site_id, "wrong_site", f"this case belongs to site {site.site_id}")
-    _require(
+    require(command.site == site.site_id, "wrong_site", f"this case belongs to site {site.site_id}")
+    require(
         command.setting in site.settings,
         "setting_not_served",
         f"site {site.site_id} does not operate in the {command.setting} setting",
     )
-    _require(
+    require(
         command.setting is not Setting.YOUTH_COURT or command.age_band is AgeBand.CHILD,
         "youth_court_is_for_children",
         "the youth court setting is only for children (10-17)",
     )
-    _require(command.actor.role is not Role.AUDITOR, "auditors_read_only", "auditors cannot open cases")
+    require(command.actor.role is not Role.AUDITOR, "auditors_read_only", "auditors cannot open cases")
     opened = CaseOpened(
         site=command.site,
         setting=command.setting,
@@ -222,14 +209,14 @@ def _open_case(state: CaseState, command: OpenCase, ctx: DecisionContext) -> lis
     return [
         opened,
         StageEntered(stage=Stage.SCREENING, previous=Stage.IDENTIFIED),
-        _new_task(ctx, TaskKind.CONSENT, command.setting, Urgency.URGENT),
+        new_task(ctx, TaskKind.CONSENT, command.setting, Urgency.URGENT),
     ]
 
 
 def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext) -> list[DomainEvent]:
-    task = _open_task(state, command.task_id)
-    _require_role(command.actor, CANDIDATE_ROLES[task.kind], f"complete a {task.kind} task")
-    _require(
+    task = open_task(state, command.task_id)
+    require_role(command.actor, CANDIDATE_ROLES[task.kind], f"complete a {task.kind} task")
+    require(
         task.assignee in (None, command.actor.staff_id) or command.actor.role is Role.TEAM_LEAD,
         "task_assigned_to_other",
         f"task {task.task_id} is assigned to {task.assignee}",
@@ -247,8 +234,8 @@ def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext
             return [
                 AssessmentRecorded(outcome=outcome),
                 done,
-                *_enter(state, Stage.INFORMATION_SHARING),
-                _new_task(ctx, TaskKind.SHARE_INFORMATION, _setting(state), _priority(state)),
+                *enter(state, Stage.INFORMATION_SHARING),
+                new_task(ctx, TaskKind.SHARE_INFORMATION, setting_of(state), _priority(state)),
             ]
         case ShareInformationOutcome():
             for disclosure in outcome.disclosures:
@@ -256,15 +243,15 @@ def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext
             return [
                 *(InformationShared(disclosure=d) for d in outcome.disclosures),
                 done,
-                *_enter(state, Stage.REFERRAL),
-                _new_task(ctx, TaskKind.REFERRAL_DECISION, _setting(state), _priority(state)),
+                *enter(state, Stage.REFERRAL),
+                new_task(ctx, TaskKind.REFERRAL_DECISION, setting_of(state), _priority(state)),
             ]
         case ReferralDecisionOutcome():
             requests = [_with_service(ctx.site, request) for request in outcome.referrals]
             return [
                 *(ReferralMade(referral_id=ctx.new_id(), request=r) for r in requests),
                 done,
-                _new_task(ctx, TaskKind.CLOSURE, _setting(state), Urgency.ROUTINE),
+                new_task(ctx, TaskKind.CLOSURE, setting_of(state), Urgency.ROUTINE),
             ]
         case ChaseReferralOutcome():
             assert task.referral_id is not None
@@ -283,7 +270,7 @@ def _after_consent(
 ) -> list[DomainEvent]:
     recorded = ConsentRecorded(decision=outcome.decision, scope=tuple(dict.fromkeys(outcome.scope)))
     # Screening keeps the SLA deadline the consent task started: both count from identification.
-    screening = _new_task(ctx, TaskKind.SCREENING, _setting(state), task.priority, due_at=task.due_at)
+    screening = new_task(ctx, TaskKind.SCREENING, setting_of(state), task.priority, due_at=task.due_at)
     if outcome.decision == "given":
         return [recorded, done, screening]
     if outcome.safeguarding_override is not None:
@@ -299,7 +286,7 @@ def _after_consent(
 def _after_screening(
     state: CaseState, outcome: ScreeningOutcome, done: TaskCompleted, ctx: DecisionContext
 ) -> list[DomainEvent]:
-    _require(
+    require(
         state.may_proceed_without_consent,
         "screening_requires_consent",
         "screening can only be recorded after consent is given or a safeguarding override recorded",
@@ -313,8 +300,8 @@ def _after_screening(
     return [
         ScreeningRecorded(outcome=outcome),
         done,
-        *_enter(state, next_stage),
-        _new_task(ctx, next_kind, _setting(state), outcome.urgency),
+        *enter(state, next_stage),
+        new_task(ctx, next_kind, setting_of(state), outcome.urgency),
     ]
 
 
@@ -323,37 +310,37 @@ def _with_service(site: SiteConfig, request: ReferralRequest) -> ReferralRequest
     offered = [s for s in site.services if s.type is request.service]
     if request.service_id is not None:
         chosen = [s for s in offered if s.service_id == request.service_id]
-        _require(
+        require(
             bool(chosen),
             "service_not_available",
             f"service {request.service_id} is not a {request.service} service covering site {site.site_id}",
         )
     else:
         chosen = offered
-        _require(bool(chosen), "service_not_available", f"no {request.service} service covers site {site.site_id}")
+        require(bool(chosen), "service_not_available", f"no {request.service} service covers site {site.site_id}")
     return request.model_copy(update={"service_id": chosen[0].service_id})
 
 
 def _referral(state: CaseState, referral_id: str) -> Referral:
     found = referral(state, referral_id)
-    _require(found is not None, "referral_unknown", f"case {state.case_id} has no referral {referral_id}")
+    require(found is not None, "referral_unknown", f"case {state.case_id} has no referral {referral_id}")
     assert found is not None
     return found
 
 
 def _referral_outcome(state: CaseState, referral_id: str, status: ReferralStatus, reason: str) -> list[DomainEvent]:
     current = _referral(state, referral_id)
-    _require(
+    require(
         current.status is not ReferralStatus.DRAFTED,
         "referral_not_sent",
         f"referral {referral_id} has not been sent yet, so there can be no answer to it",
     )
-    _require(
+    require(
         status in REFERRAL_TRANSITIONS[current.status],
         "referral_transition",
         f"a referral that is {current.status} cannot become {status}",
     )
-    _require(
+    require(
         status is not ReferralStatus.REJECTED or bool(reason),
         "reason_required",
         "give the service's reason for rejecting the referral",
@@ -367,11 +354,11 @@ def _referral_outcome(state: CaseState, referral_id: str, status: ReferralStatus
 
 
 def _claim_task(state: CaseState, command: ClaimTask) -> list[DomainEvent]:
-    task = _open_task(state, command.task_id)
-    _require_role(command.actor, CANDIDATE_ROLES[task.kind], f"claim a {task.kind} task")
+    task = open_task(state, command.task_id)
+    require_role(command.actor, CANDIDATE_ROLES[task.kind], f"claim a {task.kind} task")
     if task.assignee == command.actor.staff_id:
         return []  # claiming your own task again changes nothing
-    _require(
+    require(
         task.assignee is None or command.actor.role is Role.TEAM_LEAD,
         "task_assigned_to_other",
         f"task {task.task_id} is assigned to {task.assignee}; a team lead can reassign it",
@@ -395,7 +382,7 @@ def _check_disclosure(state: CaseState, disclosure: Disclosure) -> None:
     if disclosure.lawful_basis is not LawfulBasis.CONSENT:
         return
     needed = CONSENT_SCOPE_FOR_RECIPIENT[disclosure.recipient]
-    _require(
+    require(
         state.consent == "given" and needed in state.consent_scope,
         "disclosure_needs_consent",
         f"sharing with {disclosure.recipient} on the basis of consent needs consent scope {needed}",
@@ -403,7 +390,7 @@ def _check_disclosure(state: CaseState, disclosure: Disclosure) -> None:
 
 
 def _require_consent_for_assessment(state: CaseState) -> None:
-    _require(
+    require(
         state.safeguarding_override or (state.consent == "given" and ConsentScope.ASSESSMENT in state.consent_scope),
         "assessment_requires_consent",
         "an assessment needs consent that covers assessment, or a safeguarding override",
@@ -415,48 +402,12 @@ def _require_instrument(state: CaseState, site: SiteConfig, instrument: str, ver
     if not configured:
         return
     allowed = [i for i in configured if state.age_band in i.age_bands]
-    _require(
+    require(
         any(i.id == instrument and i.version == version for i in allowed),
         "instrument_not_configured",
         f"{instrument} {version} is not a {what} instrument of site {site.site_id} for "
         f"{state.age_band}s (configured: {', '.join(f'{i.id} {i.version}' for i in allowed) or 'none'})",
     )
-
-
-def _enter(state: CaseState, stage: Stage) -> list[StageEntered]:
-    current = state.stage
-    assert current is not None  # decide() only reaches here for open cases
-    _require(
-        stage in TRANSITIONS[current],
-        "stage_transition",
-        f"a case cannot move from {current} to {stage}",
-    )
-    return [StageEntered(stage=stage, previous=current)]
-
-
-def _new_task(
-    ctx: DecisionContext,
-    kind: TaskKind,
-    setting: Setting,
-    priority: Urgency,
-    due_at: datetime | None = None,
-    referral_id: str | None = None,
-) -> TaskOpened:
-    due = due_at or add_service_minutes(ctx.site.operating_hours, ctx.now, ctx.site.sla_minutes(kind, setting))
-    remind_at = due - timedelta(minutes=ctx.site.reminder_minutes(kind))
-    task = Task(
-        task_id=ctx.new_id(),
-        kind=kind,
-        site=ctx.site.site_id,
-        candidate_roles=CANDIDATE_ROLES[kind],
-        priority=priority,
-        due_at=due,
-        opened_at=ctx.now,
-        referral_id=referral_id,
-        remind_at=remind_at if remind_at > ctx.now else None,
-        escalate_at=due + timedelta(minutes=ctx.site.escalate_after_minutes),
-    )
-    return TaskOpened(task=task)
 
 
 def _timer_task(
@@ -467,13 +418,13 @@ def _timer_task(
     at: Callable[[Task], datetime | None] = lambda task: task.due_at,
 ) -> Task:
     """The open task a timer command is about, checked to be the workflow's and to be time."""
-    _require_role(command.actor, (Role.SYSTEM,), f"send {type(command).__name__}")
-    task = _open_task(state, command.task_id)
+    require_role(command.actor, (Role.SYSTEM,), f"send {type(command).__name__}")
+    task = open_task(state, command.task_id)
     when = at(task)
-    _require(when is not None, "no_such_deadline", f"task {task.task_id} has no such deadline")
+    require(when is not None, "no_such_deadline", f"task {task.task_id} has no such deadline")
     assert when is not None
     rule = "not_yet_due" if task_due else "not_yet_time"
-    _require(now >= when, rule, f"task {task.task_id}: not until {when}")
+    require(now >= when, rule, f"task {task.task_id}: not until {when}")
     return task
 
 
@@ -485,35 +436,9 @@ def _escalate_at(task: Task) -> datetime | None:
     return task.escalate_at
 
 
-def _open_task(state: CaseState, task_id: str) -> Task:
-    task = state.tasks.get(task_id)
-    _require(task is not None, "task_unknown", f"case {state.case_id} has no task {task_id}")
-    assert task is not None
-    _require(task.status is TaskStatus.OPEN, "task_not_open", f"task {task_id} is already {task.status}")
-    return task
-
-
-def _require_role(actor: Actor, roles: tuple[Role, ...], action: str) -> None:
-    _require(
-        actor.role in roles,
-        "role_not_allowed",
-        f"a {actor.role} cannot {action} (allowed: {', '.join(roles)})",
-    )
-
-
-def _setting(state: CaseState) -> Setting:
-    assert state.setting is not None
-    return state.setting
-
-
 def _priority(state: CaseState) -> Urgency:
     return state.screening.urgency if state.screening else Urgency.ROUTINE
 
 
 def _stage_words(state: CaseState) -> str:
     return "closed" if state.stage is Stage.CLOSED else "not open yet"
-
-
-def _require(condition: bool, rule: str, message: str) -> None:
-    if not condition:
-        raise RuleViolation(rule, message)

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.config import SiteConfig
     from domain.deadlines import commands_due, next_deadline
+    from domain.decisions import DecisionContext
     from domain.errors import RuleViolation
     from domain.events import (
         CaseClosed,
@@ -45,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.model import SYSTEM_ACTOR
     from domain.outcomes import ReferralStatus
-    from domain.rules import DecisionContext, decide
+    from domain.rules import decide
     from domain.state import CaseState, empty_state
     from domain.stream import apply_all, envelop
     from workflows import search_attributes

@@ -7,6 +7,7 @@ from pydantic import JsonValue
 
 from domain.commands import ClaimTask, Command, CompleteTask, OpenCase
 from domain.config import Instrument, OperatingHours, Service, SiteConfig
+from domain.decisions import DecisionContext
 from domain.events import DomainEvent, EventEnvelope
 from domain.model import Actor, AgeBand, Cohort, ReferralSource, Role, Setting, Stage
 from domain.outcomes import (
@@ -30,7 +31,7 @@ from domain.outcomes import (
     Vulnerability,
     VulnerabilityDomain,
 )
-from domain.rules import DecisionContext, decide
+from domain.rules import decide
 from domain.state import CaseState, empty_state
 from domain.stream import apply_all, envelop
 from domain.tasks import Task, TaskKind

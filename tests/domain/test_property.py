@@ -25,6 +25,7 @@ from domain.commands import (
     WithdrawConsent,
 )
 from domain.config import SiteConfig
+from domain.decisions import TRANSITIONS, DecisionContext
 from domain.errors import RuleViolation
 from domain.events import CaseClosed, CaseOpened, EventEnvelope, StageEntered
 from domain.model import SYSTEM_ACTOR, AgeBand, ReferralSource, Setting, Stage
@@ -50,7 +51,7 @@ from domain.outcomes import (
     Vulnerability,
     VulnerabilityDomain,
 )
-from domain.rules import TRANSITIONS, DecisionContext, decide
+from domain.rules import decide
 from domain.state import CaseState, apply, empty_state, fold
 from domain.stream import envelop
 from domain.tasks import TaskKind, TaskStatus

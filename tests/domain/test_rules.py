@@ -15,6 +15,7 @@ from domain.commands import (
     WithdrawConsent,
 )
 from domain.config import SiteConfig
+from domain.decisions import TRANSITIONS
 from domain.errors import RuleViolation
 from domain.events import (
     AssessmentRecorded,
@@ -47,7 +48,6 @@ from domain.outcomes import (
     ShareInformationOutcome,
     Urgency,
 )
-from domain.rules import TRANSITIONS
 from domain.state import fold
 from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus
 from tests.domain.support import (

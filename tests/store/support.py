@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from domain.commands import ClaimTask, Command, CompleteTask, MarkOverdue, OpenCase
 from domain.config import Service, SiteConfig
+from domain.decisions import DecisionContext
 from domain.events import EventEnvelope
 from domain.model import SYSTEM_ACTOR, Actor, AgeBand, Cohort, ReferralSource, Role, Setting
 from domain.outcomes import (
@@ -35,7 +36,7 @@ from domain.outcomes import (
     ShareInformationOutcome,
     Urgency,
 )
-from domain.rules import DecisionContext, decide
+from domain.rules import decide
 from domain.state import CaseState, empty_state
 from domain.stream import apply_all, envelop
 from domain.tasks import Task, TaskKind

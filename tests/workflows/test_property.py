@@ -20,10 +20,11 @@ from hypothesis import strategies as st
 from temporalio.api.enums.v1 import EventType
 
 from domain.commands import ClaimTask, CloseCase, Command, CompleteTask, ShareInformation, WithdrawConsent
+from domain.decisions import DecisionContext
 from domain.errors import RuleViolation
 from domain.model import Actor
 from domain.outcomes import ClosureOutcome, ClosureReason, Disclosure, LawfulBasis, Recipient
-from domain.rules import DecisionContext, decide
+from domain.rules import decide
 from domain.state import CaseState, fold
 from domain.tasks import Task, TaskKind, TaskStatus
 from tests.workflows.journey import OUTCOMES, open_case

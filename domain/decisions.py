@@ -1,0 +1,96 @@
+"""What every decision needs: its context (time, ids, site), the checks that name a broken rule, and
+the building blocks of events that several rule modules use (entering a stage, opening a task)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from domain.config import SiteConfig
+from domain.errors import RuleViolation
+from domain.events import StageEntered, TaskOpened
+from domain.model import Actor, Role, Setting, Stage
+from domain.outcomes import Urgency
+from domain.sla import add_service_minutes
+from domain.state import CaseState
+from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus
+
+# The stages a case may move to from each stage. Closing is allowed from every open stage.
+TRANSITIONS: dict[Stage, frozenset[Stage]] = {
+    Stage.IDENTIFIED: frozenset({Stage.SCREENING}),
+    Stage.SCREENING: frozenset({Stage.ASSESSMENT, Stage.INFORMATION_SHARING}),
+    Stage.ASSESSMENT: frozenset({Stage.INFORMATION_SHARING}),
+    Stage.INFORMATION_SHARING: frozenset({Stage.REFERRAL}),
+    Stage.REFERRAL: frozenset({Stage.SUPPORT, Stage.FOLLOW_UP}),
+    Stage.SUPPORT: frozenset({Stage.FOLLOW_UP}),
+    Stage.FOLLOW_UP: frozenset(),
+    Stage.CLOSED: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class DecisionContext:
+    now: datetime
+    new_id: Callable[[], str]
+    site: SiteConfig
+
+
+def enter(state: CaseState, stage: Stage) -> list[StageEntered]:
+    current = state.stage
+    assert current is not None  # decide() only reaches here for open cases
+    require(
+        stage in TRANSITIONS[current],
+        "stage_transition",
+        f"a case cannot move from {current} to {stage}",
+    )
+    return [StageEntered(stage=stage, previous=current)]
+
+
+def new_task(
+    ctx: DecisionContext,
+    kind: TaskKind,
+    setting: Setting,
+    priority: Urgency,
+    due_at: datetime | None = None,
+    referral_id: str | None = None,
+) -> TaskOpened:
+    due = due_at or add_service_minutes(ctx.site.operating_hours, ctx.now, ctx.site.sla_minutes(kind, setting))
+    remind_at = due - timedelta(minutes=ctx.site.reminder_minutes(kind))
+    task = Task(
+        task_id=ctx.new_id(),
+        kind=kind,
+        site=ctx.site.site_id,
+        candidate_roles=CANDIDATE_ROLES[kind],
+        priority=priority,
+        due_at=due,
+        opened_at=ctx.now,
+        referral_id=referral_id,
+        remind_at=remind_at if remind_at > ctx.now else None,
+        escalate_at=due + timedelta(minutes=ctx.site.escalate_after_minutes),
+    )
+    return TaskOpened(task=task)
+
+
+def open_task(state: CaseState, task_id: str) -> Task:
+    task = state.tasks.get(task_id)
+    require(task is not None, "task_unknown", f"case {state.case_id} has no task {task_id}")
+    assert task is not None
+    require(task.status is TaskStatus.OPEN, "task_not_open", f"task {task_id} is already {task.status}")
+    return task
+
+
+def require_role(actor: Actor, roles: tuple[Role, ...], action: str) -> None:
+    require(
+        actor.role in roles,
+        "role_not_allowed",
+        f"a {actor.role} cannot {action} (allowed: {', '.join(roles)})",
+    )
+
+
+def setting_of(state: CaseState) -> Setting:
+    assert state.setting is not None
+    return state.setting
+
+
+def require(condition: bool, rule: str, message: str) -> None:
+    if not condition:
+        raise RuleViolation(rule, message)
