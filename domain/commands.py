@@ -73,6 +73,16 @@ class EscalateReferral(Command):
     referral_id: str
 
 
+class EndSupport(Command):
+    """Sent by the case workflow's timer when the time-boxed link work runs out."""
+
+
+class OpenScheduledTask(Command):
+    """Sent by the case workflow's timer when a scheduled task's time comes."""
+
+    task_id: str
+
+
 class MarkOverdue(Command):
     """Sent by the case workflow's SLA timer, never by a person."""
 

@@ -4,7 +4,7 @@ The models only; workers/settings.py reads them from TOML. A case carries its si
 the moment it opens, so a later config change never alters a running history.
 """
 
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -73,6 +73,9 @@ DEFAULT_TASK_SLA_MINUTES: dict[TaskKind, int] = {
     TaskKind.SHARE_INFORMATION: 24 * 60,
     TaskKind.REFERRAL_DECISION: 2 * 24 * 60,
     TaskKind.CHASE_REFERRAL: 24 * 60,
+    TaskKind.CONTACT: 7 * 24 * 60,
+    TaskKind.DISENGAGEMENT_REVIEW: 2 * 24 * 60,
+    TaskKind.FOLLOW_UP: 2 * 24 * 60,
     TaskKind.CLOSURE: 7 * 24 * 60,
 }
 
@@ -84,6 +87,9 @@ DEFAULT_REMINDER_BEFORE_MINUTES: dict[TaskKind, int] = {
     TaskKind.SHARE_INFORMATION: 120,
     TaskKind.REFERRAL_DECISION: 240,
     TaskKind.CHASE_REFERRAL: 240,
+    TaskKind.CONTACT: 24 * 60,
+    TaskKind.DISENGAGEMENT_REVIEW: 240,
+    TaskKind.FOLLOW_UP: 240,
     TaskKind.CLOSURE: 24 * 60,
 }
 
@@ -152,6 +158,13 @@ class SiteConfig(Strict):
     referral_timings: ReferralTimings = ReferralTimings()
     # The directory's services that cover this site; filled in from PathwayConfig.services.
     services: tuple[Service, ...] = ()
+    # Community link work, in days. `day_length_minutes` is how long such a day lasts: 1440, or 1 on
+    # the demo site so that weeks of support pass in minutes.
+    support_days: int = Field(default=28, gt=0)
+    womens_support_days: int = Field(default=84, gt=0)
+    contact_every_days: int = Field(default=7, gt=0)
+    missed_contacts_for_review: int = Field(default=2, gt=0)
+    day_length_minutes: int = Field(default=24 * 60, gt=0)
     follow_up_offsets_days: tuple[int, ...] = (14, 42)
     screening_instruments: tuple[Instrument, ...] = ()
     assessment_instruments: tuple[Instrument, ...] = ()
@@ -174,6 +187,9 @@ class SiteConfig(Strict):
         if kind in (TaskKind.CONSENT, TaskKind.SCREENING):
             return self.screening_sla_minutes[setting]
         return self.task_sla_minutes.get(kind, DEFAULT_TASK_SLA_MINUTES[kind])
+
+    def days(self, count: int) -> timedelta:
+        return timedelta(minutes=count * self.day_length_minutes)
 
     def reminder_minutes(self, kind: TaskKind) -> int:
         return self.reminder_before_minutes.get(kind, DEFAULT_REMINDER_BEFORE_MINUTES[kind])

@@ -1,4 +1,5 @@
-"""A case's timer deadlines: reminders, due times and escalations of its open tasks.
+"""A case's timer deadlines: reminders, due times and escalations of its open tasks, the opening of
+scheduled tasks, and the end of time-boxed support.
 
 The case workflow sleeps until the earliest one and then sends the system command for each that
 has come; the rules decide the events, exactly as for a person's command.
@@ -7,9 +8,10 @@ has come; the rules decide the events, exactly as for a person's command.
 from datetime import datetime
 from typing import NamedTuple
 
-from domain.commands import Command, EscalateTask, MarkOverdue, SendReminder
+from domain.commands import Command, EndSupport, EscalateTask, MarkOverdue, OpenScheduledTask, SendReminder
 from domain.model import SYSTEM_ACTOR
 from domain.state import CaseState
+from domain.tasks import TaskStatus
 
 
 class Deadline(NamedTuple):
@@ -18,7 +20,15 @@ class Deadline(NamedTuple):
 
 
 def pending_deadlines(state: CaseState) -> list[Deadline]:
-    deadlines = []
+    deadlines: list[Deadline] = []
+    if not state.is_open:
+        return deadlines
+    support = state.support
+    if support is not None and support.ended_at is None:
+        deadlines.append(Deadline(support.ends_at, EndSupport(actor=SYSTEM_ACTOR)))
+    for task in state.tasks.values():
+        if task.status is TaskStatus.SCHEDULED and task.opens_at is not None:
+            deadlines.append(Deadline(task.opens_at, OpenScheduledTask(actor=SYSTEM_ACTOR, task_id=task.task_id)))
     for task in state.open_tasks:
         if task.remind_at and not task.reminded and not task.overdue:
             deadlines.append(Deadline(task.remind_at, SendReminder(actor=SYSTEM_ACTOR, task_id=task.task_id)))

@@ -52,11 +52,12 @@ def new_task(
     priority: Urgency,
     due_at: datetime | None = None,
     referral_id: str | None = None,
+    task_id: str | None = None,
 ) -> TaskOpened:
     due = due_at or add_service_minutes(ctx.site.operating_hours, ctx.now, ctx.site.sla_minutes(kind, setting))
     remind_at = due - timedelta(minutes=ctx.site.reminder_minutes(kind))
     task = Task(
-        task_id=ctx.new_id(),
+        task_id=task_id or ctx.new_id(),
         kind=kind,
         site=ctx.site.site_id,
         candidate_roles=CANDIDATE_ROLES[kind],

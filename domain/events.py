@@ -15,6 +15,7 @@ from domain.outcomes import (
     ClosureReason,
     ConsentScope,
     Disclosure,
+    GoalArea,
     JusticeOutcome,
     LawfulBasis,
     ReferralRequest,
@@ -144,6 +145,43 @@ class ReferralEscalated(DomainEvent):
     referral_id: str
 
 
+class TaskScheduled(DomainEvent):
+    """A task that opens by itself later (a follow-up call in two weeks, say)."""
+
+    type: Literal["TaskScheduled"] = "TaskScheduled"
+    task: Task
+
+
+class SupportStarted(DomainEvent):
+    type: Literal["SupportStarted"] = "SupportStarted"
+    goals: tuple[GoalArea, ...]
+    ends_at: datetime
+
+
+class ContactRecorded(DomainEvent):
+    type: Literal["ContactRecorded"] = "ContactRecorded"
+    attendance: Literal["attended", "late", "did_not_attend"]
+    goals_progressed: tuple[GoalArea, ...] = ()
+    note: str = ""
+
+
+class DisengagementReviewed(DomainEvent):
+    type: Literal["DisengagementReviewed"] = "DisengagementReviewed"
+    decision: Literal["continue", "pause", "end"]
+    reason: str
+
+
+class SupportEnded(DomainEvent):
+    type: Literal["SupportEnded"] = "SupportEnded"
+    reason: Literal["time_limit_reached", "ended_after_review"]
+
+
+class FollowUpRecorded(DomainEvent):
+    type: Literal["FollowUpRecorded"] = "FollowUpRecorded"
+    engaged_with_services: bool
+    concerns: str = ""
+
+
 class CaseClosed(DomainEvent):
     type: Literal["CaseClosed"] = "CaseClosed"
     reason: ClosureReason
@@ -172,6 +210,12 @@ Event = Annotated[
     | ReferralOutcomeRecorded
     | ReferralChased
     | ReferralEscalated
+    | TaskScheduled
+    | SupportStarted
+    | ContactRecorded
+    | DisengagementReviewed
+    | SupportEnded
+    | FollowUpRecorded
     | CaseClosed,
     Field(discriminator="type"),
 ]

@@ -219,9 +219,23 @@ class ReferralRequest(Strict):
     urgency: Urgency = Field(default=Urgency.ROUTINE, description="How soon the service should respond")
 
 
+class GoalArea(StrEnum):
+    HOUSING = "housing"
+    ADDICTIONS = "addictions"
+    DEBT = "debt"
+    WELLBEING = "wellbeing"
+    MENTAL_HEALTH = "mental_health"
+    PHYSICAL_HEALTH = "physical_health"
+    EMPLOYMENT = "employment"
+    RELATIONSHIPS = "relationships"
+
+
 class ReferralDecisionOutcome(Strict):
     referrals: list[ReferralRequest] = Field(default_factory=list, description="Referrals to make")
     reason_if_none: str | None = Field(default=None, max_length=1000, description="Why no referral is made")
+    link_work_goals: list[GoalArea] = Field(
+        default_factory=list, description="Goals for community link work; none means no link work"
+    )
 
     @model_validator(mode="after")
     def _something_or_why(self) -> Self:
@@ -240,6 +254,25 @@ class ChaseReferralOutcome(Strict):
         if self.answer == "rejected" and not self.reason:
             raise ValueError("give the service's reason for rejecting the referral")
         return self
+
+
+class ContactOutcome(Strict):
+    attendance: Literal["attended", "late", "did_not_attend"] = Field(description="Whether the person came")
+    goals_progressed: list[GoalArea] = Field(default_factory=list, description="Goals moved forward")
+    note: str = Field(default="", max_length=4000)
+    next_contact_in_days: int | None = Field(
+        default=None, ge=1, le=28, description="When to meet next (default: the site's contact interval)"
+    )
+
+
+class DisengagementReviewOutcome(Strict):
+    decision: Literal["continue", "pause", "end"] = Field(description="What happens to the support now")
+    reason: str = Field(min_length=3, max_length=1000, description="Why")
+
+
+class FollowUpOutcome(Strict):
+    engaged_with_services: bool = Field(description="Whether the person is engaged with the services referred to")
+    concerns: str = Field(default="", max_length=4000, description="Anything worrying")
 
 
 class ClosureOutcome(Strict):

@@ -13,10 +13,12 @@ from domain.commands import (
     CloseCase,
     Command,
     CompleteTask,
+    EndSupport,
     EscalateReferral,
     EscalateTask,
     MarkOverdue,
     OpenCase,
+    OpenScheduledTask,
     RecordReferralOutcome,
     RecordReferralSent,
     SendReminder,
@@ -57,6 +59,15 @@ from domain.events import (
     TaskCompleted,
     TaskEscalated,
 )
+from domain.link_work import (
+    after_contact,
+    after_follow_up,
+    after_review,
+    closure_gate,
+    end_support,
+    open_scheduled,
+    start_support,
+)
 from domain.model import AgeBand, Role, Setting, Stage
 from domain.outcomes import (
     CONSENT_SCOPE_FOR_RECIPIENT,
@@ -66,7 +77,10 @@ from domain.outcomes import (
     ClosureReason,
     ConsentOutcome,
     ConsentScope,
+    ContactOutcome,
     Disclosure,
+    DisengagementReviewOutcome,
+    FollowUpOutcome,
     LawfulBasis,
     ReferralDecisionOutcome,
     ReferralRequest,
@@ -167,6 +181,12 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
         case CloseCase():
             require_role(command.actor, CLOSING_ROLES, "close a case")
             return _close(state, command.outcome, "case closed")
+        case EndSupport():
+            require_role(command.actor, (Role.SYSTEM,), "end support")
+            return end_support(state, ctx, "time_limit_reached")
+        case OpenScheduledTask():
+            require_role(command.actor, (Role.SYSTEM,), "open a scheduled task")
+            return open_scheduled(state, command.task_id, ctx)
         case MarkOverdue():
             task = _timer_task(state, command, ctx.now, task_due=True)
             require(not task.overdue, "already_overdue", f"task {task.task_id} is already overdue")
@@ -248,11 +268,16 @@ def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext
             ]
         case ReferralDecisionOutcome():
             requests = [_with_service(ctx.site, request) for request in outcome.referrals]
-            return [
-                *(ReferralMade(referral_id=ctx.new_id(), request=r) for r in requests),
-                done,
-                new_task(ctx, TaskKind.CLOSURE, setting_of(state), Urgency.ROUTINE),
-            ]
+            made = [ReferralMade(referral_id=ctx.new_id(), request=r) for r in requests]
+            if outcome.link_work_goals:
+                return [*made, done, *start_support(state, outcome.link_work_goals, ctx)]
+            return [*made, done, new_task(ctx, TaskKind.CLOSURE, setting_of(state), Urgency.ROUTINE)]
+        case ContactOutcome():
+            return after_contact(state, outcome, done, ctx)
+        case DisengagementReviewOutcome():
+            return after_review(state, outcome, done, ctx)
+        case FollowUpOutcome():
+            return after_follow_up(state, outcome, done, ctx)
         case ChaseReferralOutcome():
             assert task.referral_id is not None
             if outcome.answer == "no_answer_yet":
@@ -369,6 +394,7 @@ def _claim_task(state: CaseState, command: ClaimTask) -> list[DomainEvent]:
 def _close(
     state: CaseState, outcome: ClosureOutcome, why: str, completed: TaskCompleted | None = None
 ) -> list[DomainEvent]:
+    closure_gate(state, outcome.reason)
     done_id = completed.task_id if completed else None
     cancelled: list[DomainEvent] = [
         TaskCancelled(task_id=task.task_id, reason=why) for task in state.open_tasks if task.task_id != done_id

@@ -13,7 +13,10 @@ from domain.events import (
     CaseOpened,
     ConsentRecorded,
     ConsentWithdrawn,
+    ContactRecorded,
+    DisengagementReviewed,
     EventEnvelope,
+    FollowUpRecorded,
     InformationShared,
     ReferralChased,
     ReferralEscalated,
@@ -24,12 +27,15 @@ from domain.events import (
     SafeguardingOverrideRecorded,
     ScreeningRecorded,
     StageEntered,
+    SupportEnded,
+    SupportStarted,
     TaskBecameOverdue,
     TaskCancelled,
     TaskClaimed,
     TaskCompleted,
     TaskEscalated,
     TaskOpened,
+    TaskScheduled,
 )
 from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Stage, Strict
 from domain.outcomes import (
@@ -37,6 +43,7 @@ from domain.outcomes import (
     ClosureReason,
     ConsentScope,
     Disclosure,
+    GoalArea,
     JusticeOutcome,
     ReferralRequest,
     ReferralStatus,
@@ -62,6 +69,25 @@ class Referral(Strict):
         return self.status in (ReferralStatus.DRAFTED, ReferralStatus.SENT)
 
 
+class Support(Strict):
+    """Time-boxed community link work."""
+
+    goals: tuple[GoalArea, ...]
+    started_at: datetime
+    ends_at: datetime
+    contacts: int = 0
+    missed_in_a_row: int = 0
+    goals_progressed: tuple[GoalArea, ...] = ()
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+
+
+class FollowUp(Strict):
+    engaged_with_services: bool
+    concerns: str
+    recorded_at: datetime
+
+
 class CaseState(Strict):
     case_id: str
     version: int = 0  # seq of the last event folded in
@@ -82,6 +108,8 @@ class CaseState(Strict):
     disclosures: tuple[Disclosure, ...] = ()
     referrals: tuple[Referral, ...] = ()
     tasks: dict[str, Task] = Field(default_factory=dict)
+    support: Support | None = None
+    follow_ups: tuple[FollowUp, ...] = ()
     closed_at: datetime | None = None
     close_reason: ClosureReason | None = None
     justice_outcome: JusticeOutcome | None = None
@@ -158,6 +186,29 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
             changes["referrals"] = _with_referral(state, event.referral_id, chased=True)
         case ReferralEscalated():
             changes["referrals"] = _with_referral(state, event.referral_id, escalated=True)
+        case TaskScheduled():
+            changes["tasks"] = {**state.tasks, event.task.task_id: event.task}
+        case SupportStarted():
+            changes["support"] = Support(goals=event.goals, started_at=at, ends_at=event.ends_at)
+        case ContactRecorded() if state.support:
+            missed = state.support.missed_in_a_row + 1 if event.attendance == "did_not_attend" else 0
+            progressed = tuple(dict.fromkeys((*state.support.goals_progressed, *event.goals_progressed)))
+            changes["support"] = state.support.model_copy(
+                update={
+                    "contacts": state.support.contacts + 1,
+                    "missed_in_a_row": missed,
+                    "goals_progressed": progressed,
+                }
+            )
+        case DisengagementReviewed() if state.support:
+            changes["support"] = state.support.model_copy(update={"missed_in_a_row": 0})
+        case SupportEnded() if state.support:
+            changes["support"] = state.support.model_copy(update={"ended_at": at, "end_reason": event.reason})
+        case FollowUpRecorded():
+            follow_up = FollowUp(
+                engaged_with_services=event.engaged_with_services, concerns=event.concerns, recorded_at=at
+            )
+            changes["follow_ups"] = (*state.follow_ups, follow_up)
         case TaskOpened():
             changes["tasks"] = {**state.tasks, event.task.task_id: event.task}
         case TaskClaimed():

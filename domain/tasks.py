@@ -13,6 +13,9 @@ from domain.outcomes import (
     ChaseReferralOutcome,
     ClosureOutcome,
     ConsentOutcome,
+    ContactOutcome,
+    DisengagementReviewOutcome,
+    FollowUpOutcome,
     ReferralDecisionOutcome,
     ScreeningOutcome,
     ShareInformationOutcome,
@@ -27,10 +30,14 @@ class TaskKind(StrEnum):
     SHARE_INFORMATION = "share_information"
     REFERRAL_DECISION = "referral_decision"
     CHASE_REFERRAL = "chase_referral"
+    CONTACT = "contact"
+    DISENGAGEMENT_REVIEW = "disengagement_review"
+    FOLLOW_UP = "follow_up"
     CLOSURE = "closure"
 
 
 class TaskStatus(StrEnum):
+    SCHEDULED = "scheduled"  # opens by itself at opens_at
     OPEN = "open"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
@@ -43,6 +50,9 @@ OUTCOME_MODELS: dict[TaskKind, type[BaseModel]] = {
     TaskKind.SHARE_INFORMATION: ShareInformationOutcome,
     TaskKind.REFERRAL_DECISION: ReferralDecisionOutcome,
     TaskKind.CHASE_REFERRAL: ChaseReferralOutcome,
+    TaskKind.CONTACT: ContactOutcome,
+    TaskKind.DISENGAGEMENT_REVIEW: DisengagementReviewOutcome,
+    TaskKind.FOLLOW_UP: FollowUpOutcome,
     TaskKind.CLOSURE: ClosureOutcome,
 }
 
@@ -54,6 +64,9 @@ CANDIDATE_ROLES: dict[TaskKind, tuple[Role, ...]] = {
     TaskKind.SHARE_INFORMATION: (Role.PRACTITIONER, Role.TEAM_LEAD),
     TaskKind.REFERRAL_DECISION: (Role.PRACTITIONER, Role.TEAM_LEAD),
     TaskKind.CHASE_REFERRAL: (Role.LINK_WORKER, Role.PRACTITIONER, Role.TEAM_LEAD),
+    TaskKind.CONTACT: (Role.LINK_WORKER, Role.TEAM_LEAD),
+    TaskKind.DISENGAGEMENT_REVIEW: (Role.LINK_WORKER, Role.TEAM_LEAD),
+    TaskKind.FOLLOW_UP: (Role.LINK_WORKER, Role.PRACTITIONER, Role.TEAM_LEAD),
     TaskKind.CLOSURE: (Role.PRACTITIONER, Role.TEAM_LEAD),
 }
 
@@ -66,6 +79,7 @@ class Task(Strict):
     priority: Urgency = Urgency.ROUTINE
     due_at: datetime
     opened_at: datetime
+    opens_at: datetime | None = Field(default=None, description="For a scheduled task: when it opens")
     assignee: str | None = None
     referral_id: str | None = Field(default=None, description="The referral a chase task is about")
     status: TaskStatus = TaskStatus.OPEN

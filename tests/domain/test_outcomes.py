@@ -37,6 +37,9 @@ EXPECTED_REQUIRED: dict[TaskKind, set[str]] = {
     TaskKind.SHARE_INFORMATION: set(),
     TaskKind.REFERRAL_DECISION: set(),
     TaskKind.CHASE_REFERRAL: {"answer"},
+    TaskKind.CONTACT: {"attendance"},
+    TaskKind.DISENGAGEMENT_REVIEW: {"decision", "reason"},
+    TaskKind.FOLLOW_UP: {"engaged_with_services"},
     TaskKind.CLOSURE: {"reason"},
 }
 
@@ -97,6 +100,9 @@ VALID: dict[TaskKind, dict[str, Any]] = {
     TaskKind.SHARE_INFORMATION: {"disclosures": [DISCLOSURE]},
     TaskKind.REFERRAL_DECISION: {"referrals": [{"service": "housing", "reason": "sofa surfing"}]},
     TaskKind.CHASE_REFERRAL: {"answer": "rejected", "reason": "outside our area"},
+    TaskKind.CONTACT: {"attendance": "late", "goals_progressed": ["housing"], "next_contact_in_days": 3},
+    TaskKind.DISENGAGEMENT_REVIEW: {"decision": "pause", "reason": "in hospital for two weeks"},
+    TaskKind.FOLLOW_UP: {"engaged_with_services": True, "concerns": "rent arrears"},
     TaskKind.CLOSURE: {"reason": "pathway_complete", "justice_outcome": "caution"},
 }
 

@@ -36,7 +36,11 @@ from domain.outcomes import (
     ClosureReason,
     ConsentOutcome,
     ConsentScope,
+    ContactOutcome,
     Disclosure,
+    DisengagementReviewOutcome,
+    FollowUpOutcome,
+    GoalArea,
     JusticeOutcome,
     LawfulBasis,
     Recipient,
@@ -197,6 +201,15 @@ VALID_OUTCOMES: dict[TaskKind, st.SearchStrategy[object]] = {
     TaskKind.SHARE_INFORMATION: share_outcomes,
     TaskKind.REFERRAL_DECISION: referral_outcomes,
     TaskKind.CHASE_REFERRAL: chase_outcomes,
+    TaskKind.CONTACT: st.builds(
+        ContactOutcome,
+        attendance=st.sampled_from(["attended", "late", "did_not_attend"]),
+        goals_progressed=st.lists(st.sampled_from(GoalArea), max_size=2),
+    ),
+    TaskKind.DISENGAGEMENT_REVIEW: st.builds(
+        DisengagementReviewOutcome, decision=st.sampled_from(["continue", "pause", "end"]), reason=texts
+    ),
+    TaskKind.FOLLOW_UP: st.builds(FollowUpOutcome, engaged_with_services=st.booleans(), concerns=texts),
     TaskKind.CLOSURE: closure_outcomes,
 }
 

@@ -72,6 +72,9 @@ VALID_OUTCOMES: dict[TaskKind, list[dict[str, Any]]] = {
         {"referrals": [], "reason_if_none": "Already engaged with services."},
     ],
     TaskKind.CHASE_REFERRAL: [{"answer": "no_answer_yet"}, {"answer": "rejected", "reason": "full"}],
+    TaskKind.CONTACT: [{"attendance": "attended"}, {"attendance": "did_not_attend"}],
+    TaskKind.DISENGAGEMENT_REVIEW: [{"decision": "end", "reason": "moved away"}],
+    TaskKind.FOLLOW_UP: [{"engaged_with_services": True}],
     TaskKind.CLOSURE: [OUTCOMES[TaskKind.CLOSURE], {"reason": "declined_support"}],
 }
 

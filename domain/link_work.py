@@ -1,0 +1,169 @@
+"""Community link work and follow-up: time-boxed support with contacts, a disengagement review after
+repeated missed contacts, follow-up checks at set offsets after support ends, and the closure gate."""
+
+from datetime import timedelta
+
+from domain.config import SiteConfig
+from domain.decisions import DecisionContext, enter, new_task, require, setting_of
+from domain.events import (
+    ContactRecorded,
+    DisengagementReviewed,
+    DomainEvent,
+    FollowUpRecorded,
+    StageEntered,
+    SupportEnded,
+    SupportStarted,
+    TaskCancelled,
+    TaskCompleted,
+    TaskOpened,
+    TaskScheduled,
+)
+from domain.model import Cohort, Stage
+from domain.outcomes import (
+    ClosureReason,
+    ContactOutcome,
+    DisengagementReviewOutcome,
+    FollowUpOutcome,
+    GoalArea,
+    ReferralStatus,
+    Urgency,
+)
+from domain.state import CaseState, Support
+from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus
+
+# Referral statuses that still wait for what came of the referral.
+WITHOUT_OUTCOME = (ReferralStatus.DRAFTED, ReferralStatus.SENT, ReferralStatus.ACCEPTED)
+
+
+def start_support(state: CaseState, goals: list[GoalArea], ctx: DecisionContext) -> list[DomainEvent]:
+    site = ctx.site
+    days = site.womens_support_days if Cohort.WOMENS_PATHWAY in state.cohorts else site.support_days
+    return [
+        *enter(state, Stage.SUPPORT),
+        SupportStarted(goals=tuple(dict.fromkeys(goals)), ends_at=ctx.now + site.days(days)),
+        _contact(state, ctx, site.contact_every_days),
+    ]
+
+
+def after_contact(
+    state: CaseState, outcome: ContactOutcome, done: TaskCompleted, ctx: DecisionContext
+) -> list[DomainEvent]:
+    support = _support(state)
+    recorded = ContactRecorded(
+        attendance=outcome.attendance, goals_progressed=tuple(outcome.goals_progressed), note=outcome.note
+    )
+    missed = support.missed_in_a_row + 1 if outcome.attendance == "did_not_attend" else 0
+    if missed >= ctx.site.missed_contacts_for_review:
+        review = new_task(ctx, TaskKind.DISENGAGEMENT_REVIEW, setting_of(state), Urgency.URGENT)
+        return [recorded, done, review]
+    return [recorded, done, *_next_contact(state, support, ctx, outcome.next_contact_in_days)]
+
+
+def after_review(
+    state: CaseState, outcome: DisengagementReviewOutcome, done: TaskCompleted, ctx: DecisionContext
+) -> list[DomainEvent]:
+    support = _support(state)
+    reviewed = DisengagementReviewed(decision=outcome.decision, reason=outcome.reason)
+    if outcome.decision == "end":
+        return [reviewed, done, *end_support(state, ctx, "ended_after_review", completed=done.task_id)]
+    interval = ctx.site.contact_every_days * (2 if outcome.decision == "pause" else 1)
+    return [reviewed, done, *_next_contact(state, support, ctx, interval)]
+
+
+def end_support(state: CaseState, ctx: DecisionContext, reason: str, completed: str | None = None) -> list[DomainEvent]:
+    """Support ends (time is up, or a review ended it): follow-ups are scheduled from now."""
+    support = _support(state)
+    require(support.ended_at is None, "support_already_ended", "the link-work support has already ended")
+    require(
+        reason == "ended_after_review" or ctx.now >= support.ends_at,
+        "not_yet_time",
+        f"the support runs until {support.ends_at}",
+    )
+    cancelled = [
+        TaskCancelled(task_id=t.task_id, reason="support ended")
+        for t in state.open_tasks
+        if t.kind in (TaskKind.CONTACT, TaskKind.DISENGAGEMENT_REVIEW) and t.task_id != completed
+    ]
+    follow_ups = [_scheduled_follow_up(state, ctx, offset) for offset in sorted(set(ctx.site.follow_up_offsets_days))]
+    ended = SupportEnded(reason="time_limit_reached" if reason == "time_limit_reached" else "ended_after_review")
+    stage: list[StageEntered] = enter(state, Stage.FOLLOW_UP)
+    if follow_ups:
+        return [*cancelled, ended, *stage, *follow_ups]
+    return [*cancelled, ended, *stage, new_task(ctx, TaskKind.CLOSURE, setting_of(state), Urgency.ROUTINE)]
+
+
+def open_scheduled(state: CaseState, task_id: str, ctx: DecisionContext) -> list[DomainEvent]:
+    task = state.tasks.get(task_id)
+    require(
+        task is not None and task.status is TaskStatus.SCHEDULED,
+        "task_not_scheduled",
+        f"case {state.case_id} has no scheduled task {task_id}",
+    )
+    assert task is not None and task.opens_at is not None
+    require(ctx.now >= task.opens_at, "not_yet_time", f"task {task_id} opens at {task.opens_at}")
+    return [new_task(ctx, task.kind, setting_of(state), task.priority, task_id=task.task_id)]
+
+
+def after_follow_up(
+    state: CaseState, outcome: FollowUpOutcome, done: TaskCompleted, ctx: DecisionContext
+) -> list[DomainEvent]:
+    recorded = FollowUpRecorded(engaged_with_services=outcome.engaged_with_services, concerns=outcome.concerns)
+    still_to_come = [
+        t
+        for t in state.tasks.values()
+        if t.kind is TaskKind.FOLLOW_UP
+        and t.status in (TaskStatus.SCHEDULED, TaskStatus.OPEN)
+        and t.task_id != done.task_id
+    ]
+    if still_to_come:
+        return [recorded, done]
+    return [recorded, done, new_task(ctx, TaskKind.CLOSURE, setting_of(state), Urgency.ROUTINE)]
+
+
+def closure_gate(state: CaseState, reason: ClosureReason) -> None:
+    """A case in which support was delivered closes only when every referral and the support have an
+    outcome. A record made in error can always be closed."""
+    if state.support is None or reason is ClosureReason.RECORD_MADE_IN_ERROR:
+        return
+    missing = [
+        f"the referral to {r.request.service_id} ({r.referral_id}) has no outcome yet (it is {r.status})"
+        for r in state.referrals
+        if r.status in WITHOUT_OUTCOME
+    ]
+    if state.support.ended_at is None:
+        missing.append("the link-work support has not ended")
+    require(not missing, "closure_gate", "the case cannot close yet: " + "; ".join(missing))
+
+
+def _next_contact(state: CaseState, support: Support, ctx: DecisionContext, in_days: int | None) -> list[TaskOpened]:
+    days = in_days or ctx.site.contact_every_days
+    if ctx.now + ctx.site.days(days) > support.ends_at:
+        return []  # the support ends first
+    return [_contact(state, ctx, days)]
+
+
+def _contact(state: CaseState, ctx: DecisionContext, in_days: int) -> TaskOpened:
+    return new_task(ctx, TaskKind.CONTACT, setting_of(state), Urgency.ROUTINE, due_at=ctx.now + ctx.site.days(in_days))
+
+
+def _scheduled_follow_up(state: CaseState, ctx: DecisionContext, offset_days: int) -> TaskScheduled:
+    site: SiteConfig = ctx.site
+    opens_at = ctx.now + site.days(offset_days)
+    scheduled = Task(
+        task_id=ctx.new_id(),
+        kind=TaskKind.FOLLOW_UP,
+        site=site.site_id,
+        candidate_roles=CANDIDATE_ROLES[TaskKind.FOLLOW_UP],
+        status=TaskStatus.SCHEDULED,
+        opens_at=opens_at,
+        opened_at=ctx.now,
+        # Provisional: the due time is set again, in operating hours, when the task opens.
+        due_at=opens_at + timedelta(minutes=site.sla_minutes(TaskKind.FOLLOW_UP, setting_of(state))),
+    )
+    return TaskScheduled(task=scheduled)
+
+
+def _support(state: CaseState) -> Support:
+    require(state.support is not None, "no_support", f"case {state.case_id} has no link-work support")
+    assert state.support is not None
+    return state.support
