@@ -87,6 +87,16 @@ class ReferralActivities:
         return subject, body
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirected POST would be replayed as a GET without the referral, so never follow one."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
+
+
 def _post(url: str, body: str, idempotency_key: str) -> None:
     request = urllib.request.Request(
         url,
@@ -95,9 +105,15 @@ def _post(url: str, body: str, idempotency_key: str) -> None:
         headers={"Content-Type": "application/json", "Idempotency-Key": idempotency_key},
     )
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with _NO_REDIRECTS.open(request, timeout=30) as response:
             response.read()
     except urllib.error.HTTPError as error:
+        if 300 <= error.code < 400:
+            where = error.headers.get("Location", "elsewhere")
+            raise ApplicationError(
+                f"the service's address redirects (HTTP {error.code} to {where}): correct it in the directory",
+                non_retryable=True,
+            ) from None
         if 400 <= error.code < 500 and error.code not in (408, 429):
             raise ApplicationError(f"the service refused the referral: HTTP {error.code}", non_retryable=True) from None
         raise

@@ -16,6 +16,14 @@ from domain.outcomes import ServiceType
 from domain.tasks import TaskKind
 
 
+def known_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
 class OperatingHours(Strict):
     """When the service is staffed; SLA clocks only run while it is. No opens/closes means 24 hours."""
 
@@ -27,11 +35,7 @@ class OperatingHours(Strict):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+        return known_timezone(value)
 
     @field_validator("days")
     @classmethod
@@ -101,6 +105,11 @@ class WorkingCalendar(Strict):
     working_days: tuple[int, ...] = Field(default=(0, 1, 2, 3, 4), description="0 is Monday")
     holidays: tuple[date, ...] = ()
     bank_holidays: bool = Field(default=True, description="Add England and Wales bank holidays")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return known_timezone(value)
 
     @field_validator("working_days")
     @classmethod

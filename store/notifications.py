@@ -1,5 +1,6 @@
 """The notifications table: what was sent to whom about which task, and whether it arrived."""
 
+import json
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -50,7 +51,7 @@ class NotificationLog:
             "case_id": case_id,
             "task_id": task_id,
             "kind": kind,
-            "recipients": ",".join(recipients),
+            "recipients": json.dumps(recipients),
             "subject": subject,
             "body": body,
             "status": "pending",
@@ -81,7 +82,7 @@ class NotificationLog:
         async with self._engine.connect() as conn:
             rows = [dict(row._mapping) for row in await conn.execute(query)]
         for row in rows:
-            row["recipients"] = tuple(filter(None, row["recipients"].split(",")))
+            row["recipients"] = tuple(json.loads(row["recipients"]))
         return [NotificationRecord.model_validate(row) for row in rows]
 
     async def mark(self, notification_id: str, status: NotificationStatus, error: str | None = None) -> None:

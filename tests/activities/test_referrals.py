@@ -425,11 +425,6 @@ async def test_an_unreachable_service_fails_retryably(log: NotificationLog) -> N
     assert recorded.error is not None and recorded.error.startswith("URLError: ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="urllib follows a 301/302/303 answer to a POST with a GET without the body, and the referral is "
-    "then recorded as sent although the service never received it (activities/referrals.py _post)",
-)
 async def test_a_redirect_never_turns_the_referral_into_a_get(log: NotificationLog, receiver: Receiver) -> None:
     receiver.redirects["/old"] = "/new"  # e.g. a service that moved, or http -> https
     input = referral_for(http_service(receiver.url("/old")))
@@ -451,11 +446,6 @@ async def test_a_redirect_never_turns_the_referral_into_a_get(log: NotificationL
         assert recorded.status == "sent"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/notifications.py keeps recipients comma-joined and splits them on read, so a URL with a "
-    "comma comes back as two recipients",
-)
 async def test_a_service_url_with_a_comma_is_recorded_whole(log: NotificationLog, receiver: Receiver) -> None:
     url = receiver.url("/referrals?teams=1,2")
     input = referral_for(http_service(url))

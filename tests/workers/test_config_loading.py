@@ -239,11 +239,6 @@ def test_invalid_calendar(tmp_path: Path, calendar: str, problem: str) -> None:
     assert problem in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="WorkingCalendar does not validate its time zone (OperatingHours does): the file loads and the "
-    "referral workflow later fails in domain/calendar.py with ZoneInfoNotFoundError",
-)
 def test_an_unknown_calendar_time_zone_is_refused(tmp_path: Path) -> None:
     message = refused(write(tmp_path, SITES + '\n[sites.demo.calendar]\ntimezone = "Mars/Olympus"\n'))
     assert "Mars/Olympus" in message
