@@ -59,8 +59,28 @@ ADULT_OUTCOMES: dict[TaskKind, dict[str, Any]] = {
 
 CHILD_OUTCOMES: dict[TaskKind, dict[str, Any]] = {
     **ADULT_OUTCOMES,
+    TaskKind.CONSENT: {**ADULT_OUTCOMES[TaskKind.CONSENT], "parent_or_guardian_involved": True},
     TaskKind.SCREENING: {**ADULT_OUTCOMES[TaskKind.SCREENING], "instrument": "chat-screen", "instrument_version": "4"},
     TaskKind.ASSESSMENT: {**ADULT_OUTCOMES[TaskKind.ASSESSMENT], "instrument": "chat", "instrument_version": "4"},
+}
+
+LINK_WORK_OUTCOMES: dict[TaskKind, dict[str, Any]] = {
+    **ADULT_OUTCOMES,
+    TaskKind.REFERRAL_DECISION: {
+        **ADULT_OUTCOMES[TaskKind.REFERRAL_DECISION],
+        "link_work_goals": ["housing", "addictions", "wellbeing"],
+    },
+}
+
+WOMENS_OUTCOMES: dict[TaskKind, dict[str, Any]] = {
+    **ADULT_OUTCOMES,
+    TaskKind.REFERRAL_DECISION: {
+        "referrals": [
+            {"service": "womens_centre", "reason": "Peer support and practical help", "urgency": "routine"},
+            {"service": "domestic_abuse_support", "reason": "Disclosed abuse by partner", "urgency": "urgent"},
+        ],
+        "link_work_goals": ["housing", "relationships", "wellbeing"],
+    },
 }
 
 JOURNEY = [
@@ -91,6 +111,10 @@ DEMO_CASES = [
     DemoCase("DEMO-YTH-0005", Setting.YOUTH_COURT, steps=4, age_band=AgeBand.CHILD, outcomes=CHILD_OUTCOMES),
     DemoCase("DEMO-VA-0006", Setting.VOLUNTARY_ATTENDANCE, steps=5),
     DemoCase("DEMO-CUST-0007", Setting.CUSTODY, steps=6),
+    # Link work: support for 28 demo "days" (minutes), then follow-ups; the housing referral is
+    # chased after 6 minutes and escalated after 12 unless someone records the service's answer.
+    DemoCase("DEMO-CUST-0008", Setting.CUSTODY, steps=5, outcomes=LINK_WORK_OUTCOMES),
+    DemoCase("DEMO-CUST-0009", Setting.CUSTODY, steps=5, cohorts=(Cohort.WOMENS_PATHWAY,), outcomes=WOMENS_OUTCOMES),
 ]
 
 

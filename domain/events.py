@@ -50,6 +50,7 @@ class ConsentRecorded(DomainEvent):
     type: Literal["ConsentRecorded"] = "ConsentRecorded"
     decision: Literal["given", "declined"]
     scope: tuple[ConsentScope, ...] = ()
+    parent_or_guardian_involved: bool | None = None
 
 
 class ConsentWithdrawn(DomainEvent):

@@ -137,6 +137,9 @@ class ConsentOutcome(Strict):
     safeguarding_override: SafeguardingOverride | None = Field(
         default=None, description="Only when consent is declined: carry on because of a safeguarding risk"
     )
+    parent_or_guardian_involved: bool | None = Field(
+        default=None, description="For a child (10-17): whether a parent or guardian was involved"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -196,7 +199,8 @@ class ShareInformationOutcome(Strict):
 
 class ReferralStatus(StrEnum):
     """drafted -> sent -> accepted | rejected | declined_by_person; accepted -> attended | did_not_attend;
-    attended -> engaged | disengaged; any answered status -> closed."""
+    did_not_attend -> attended | disengaged; attended -> engaged | disengaged; engaged, disengaged,
+    rejected and declined_by_person -> closed (domain/rules.py REFERRAL_TRANSITIONS)."""
 
     DRAFTED = "drafted"
     SENT = "sent"

@@ -7,6 +7,7 @@ deterministic ones (`workflow.uuid4()`, `workflow.now()`).
 from collections.abc import Callable
 from datetime import datetime
 
+from domain.cohorts import suggested_services
 from domain.commands import (
     ChaseReferral,
     ClaimTask,
@@ -58,6 +59,7 @@ from domain.events import (
     TaskClaimed,
     TaskCompleted,
     TaskEscalated,
+    TaskOpened,
 )
 from domain.link_work import (
     after_contact,
@@ -264,7 +266,7 @@ def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext
                 *(InformationShared(disclosure=d) for d in outcome.disclosures),
                 done,
                 *enter(state, Stage.REFERRAL),
-                new_task(ctx, TaskKind.REFERRAL_DECISION, setting_of(state), _priority(state)),
+                _referral_decision_task(state, ctx),
             ]
         case ReferralDecisionOutcome():
             requests = [_with_service(ctx.site, request) for request in outcome.referrals]
@@ -290,10 +292,24 @@ def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext
     raise RuleViolation("unknown_task_kind", f"tasks of kind {task.kind} cannot be completed here")
 
 
+def _referral_decision_task(state: CaseState, ctx: DecisionContext) -> TaskOpened:
+    opened = new_task(ctx, TaskKind.REFERRAL_DECISION, setting_of(state), _priority(state))
+    return TaskOpened(task=opened.task.model_copy(update={"suggested_services": suggested_services(state)}))
+
+
 def _after_consent(
     state: CaseState, task: Task, outcome: ConsentOutcome, done: TaskCompleted, ctx: DecisionContext
 ) -> list[DomainEvent]:
-    recorded = ConsentRecorded(decision=outcome.decision, scope=tuple(dict.fromkeys(outcome.scope)))
+    require(
+        state.age_band is not AgeBand.CHILD or outcome.parent_or_guardian_involved is not None,
+        "guardian_involvement_required",
+        "for a child, record whether a parent or guardian was involved in the consent",
+    )
+    recorded = ConsentRecorded(
+        decision=outcome.decision,
+        scope=tuple(dict.fromkeys(outcome.scope)),
+        parent_or_guardian_involved=outcome.parent_or_guardian_involved,
+    )
     # Screening keeps the SLA deadline the consent task started: both count from identification.
     screening = new_task(ctx, TaskKind.SCREENING, setting_of(state), task.priority, due_at=task.due_at)
     if outcome.decision == "given":

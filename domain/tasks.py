@@ -18,6 +18,7 @@ from domain.outcomes import (
     FollowUpOutcome,
     ReferralDecisionOutcome,
     ScreeningOutcome,
+    ServiceType,
     ShareInformationOutcome,
     Urgency,
 )
@@ -82,6 +83,9 @@ class Task(Strict):
     opens_at: datetime | None = Field(default=None, description="For a scheduled task: when it opens")
     assignee: str | None = None
     referral_id: str | None = Field(default=None, description="The referral a chase task is about")
+    suggested_services: tuple[ServiceType, ...] = Field(
+        default=(), description="For a referral decision: services the needs and cohorts point to"
+    )
     status: TaskStatus = TaskStatus.OPEN
     overdue: bool = False
     remind_at: datetime | None = Field(default=None, description="When to remind whoever should do it")

@@ -131,9 +131,9 @@ def dump(model: Any) -> dict[str, JsonValue]:
     return result
 
 
-def consent_given(*scope: ConsentScope) -> dict[str, JsonValue]:
+def consent_given(*scope: ConsentScope, guardian: bool | None = None) -> dict[str, JsonValue]:
     chosen = scope or (ConsentScope.ASSESSMENT, ConsentScope.SHARE_POLICE, ConsentScope.SHARE_COURT)
-    return dump(ConsentOutcome(decision="given", scope=list(chosen)))
+    return dump(ConsentOutcome(decision="given", scope=list(chosen), parent_or_guardian_involved=guardian))
 
 
 def consent_declined(override: LawfulBasis | None = None) -> dict[str, JsonValue]:

@@ -103,6 +103,7 @@ EXPECTED_RULES = {
     "consent_not_given",
     "already_overdue",
     "not_yet_due",
+    "guardian_involvement_required",
 }
 
 texts = st.text(alphabet="abcdefghijklmnop", min_size=10, max_size=30)
@@ -120,8 +121,15 @@ consent_given = st.builds(
     ConsentOutcome,
     decision=st.just("given"),
     scope=st.lists(st.sampled_from(ConsentScope), min_size=1, max_size=4),
+    # Mostly stated: for a child it must be.
+    parent_or_guardian_involved=st.booleans() | st.booleans() | st.none(),
 )
-consent_declined = st.builds(ConsentOutcome, decision=st.just("declined"), safeguarding_override=st.none() | override)
+consent_declined = st.builds(
+    ConsentOutcome,
+    decision=st.just("declined"),
+    safeguarding_override=st.none() | override,
+    parent_or_guardian_involved=st.booleans() | st.none(),
+)
 consent_outcomes = st.one_of(consent_given, consent_given, consent_declined)
 
 

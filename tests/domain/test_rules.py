@@ -657,7 +657,10 @@ def test_assessment_instrument_must_suit_the_age_band(consented: Case) -> None:
 
 def test_children_are_assessed_with_the_child_instrument(case: Case) -> None:
     case.send(open_case(Setting.YOUTH_COURT, AgeBand.CHILD))
-    case.complete(TaskKind.CONSENT, consent_given())
+    consent = CompleteTask(actor=PRACTITIONER, task_id=case.task(TaskKind.CONSENT).task_id, outcome=consent_given())
+    assert refused(case, consent).rule == "guardian_involvement_required"
+    case.complete(TaskKind.CONSENT, consent_given(guardian=True))
+    assert case.state.consent == "given"
     case.complete(TaskKind.SCREENING, screening())
     task_id = case.task(TaskKind.ASSESSMENT).task_id
     command = CompleteTask(actor=PRACTITIONER, task_id=task_id, outcome=assessment(ADULT_ASSESSMENT))

@@ -1,7 +1,6 @@
 """Fixtures for workflow tests: the time-skipping server and a local SMTP server that keeps what it gets."""
 
 import asyncio
-import contextlib
 import email
 import email.policy
 from collections.abc import AsyncIterator, Iterator
@@ -12,7 +11,6 @@ import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.mailer import SmtpMailer
@@ -22,22 +20,16 @@ from workers.client import data_converter
 from workers.temporal_setup import ensure_search_attributes
 
 
-@pytest_asyncio.fixture(scope="package", loop_scope="session")
+@pytest_asyncio.fixture(loop_scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server per test: time is one clock for the whole server, so a workflow another
+    test left running would hold it back (or be pushed forward) here."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=data_converter(), test_server_existing_path=installed_binary("temporal-test-server")
     )
     await ensure_search_attributes(env.client, env.client.namespace)
     yield env
     await env.shutdown()
-
-
-async def stop_workflows(env: WorkflowEnvironment, *workflow_ids: str) -> None:
-    """End what a test left running. On the time-skipping server a workflow whose timer fires with no
-    worker polling its task queue holds back time for every later test."""
-    for workflow_id in workflow_ids:
-        with contextlib.suppress(RPCError):  # already finished
-            await env.client.get_workflow_handle(workflow_id).terminate(reason="test finished")
 
 
 @dataclass

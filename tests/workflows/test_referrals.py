@@ -18,7 +18,7 @@ from domain.state import CaseState
 from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
-from tests.workflows.conftest import Mailbox, stop_workflows
+from tests.workflows.conftest import Mailbox
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING
 from workers.settings import SHIPPED_CONFIG, load_config
@@ -119,7 +119,6 @@ async def test_two_referrals_one_answered_one_chased_then_escalated(
                 referral_workflow_id(handle.id, housing.referral_id)
             ).fetch_history()
             (HISTORIES / "referral_workflow_chased.json").write_text(history.to_json() + "\n")
-        await stop_workflows(env, handle.id)
 
 
 @pytest.mark.parametrize(
@@ -148,5 +147,3 @@ async def test_bad_referral_outcomes_are_refused(
         cause = refusal.value.cause
         assert isinstance(cause, ApplicationError) and cause.details == (rule,)
         assert len(await sqlite_store.read_stream(handle.id)) == before
-        children = [referral_workflow_id(handle.id, r.referral_id) for r in state.referrals]
-        await stop_workflows(env, handle.id, *children)

@@ -14,7 +14,7 @@ from domain.tasks import TaskKind
 from store.event_store import EventStore
 from store.notifications import NotificationLog
 from tests.conftest import worker_for
-from tests.workflows.conftest import Mailbox, stop_workflows
+from tests.workflows.conftest import Mailbox
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING
 from workers.settings import SHIPPED_CONFIG, load_config
@@ -120,4 +120,3 @@ async def test_a_task_done_in_time_sends_nothing(
         assert reminded == {open_task(state, TaskKind.REFERRAL_DECISION)}
         messages = await mailbox.wait_for(handle.id, 2)
         assert all("referral decision task" in m["Subject"] for m in messages)
-        await stop_workflows(env, handle.id)

@@ -9,7 +9,6 @@ from domain.commands import CompleteTask
 from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
-from tests.workflows.conftest import stop_workflows
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
 from workers.settings import SHIPPED_CONFIG, load_config
 from workflows.case_workflow import CaseInput, CaseWorkflow
@@ -56,4 +55,3 @@ async def test_an_unscreened_case_becomes_overdue_when_the_sla_passes(
         screening = state.tasks[open_task(state, TaskKind.SCREENING)]
         assert screening.due_at == consent.due_at and screening.overdue
         assert await sqlite_store.projection_differences(case_id) == []
-        await stop_workflows(env, case_id)
