@@ -1,11 +1,12 @@
 """Commands: what people (or the workflow's own timers) ask a case to do. Each names its actor."""
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field, JsonValue
 
 from domain.model import Actor, AgeBand, Cohort, Person, ReferralSource, Setting, Strict
-from domain.outcomes import ClosureOutcome, Disclosure, ReferralStatus
+from domain.outcomes import ClosureOutcome, CourtReportPurpose, Disclosure, Recipient, ReferralStatus
 
 
 class Command(Strict):
@@ -46,6 +47,13 @@ class WithdrawConsent(Command):
 
 class CloseCase(Command):
     outcome: ClosureOutcome
+
+
+class RequestCourtReport(Command):
+    purpose: CourtReportPurpose
+    hearing_at: datetime
+    recipients: tuple[Recipient, ...] = Field(min_length=1)
+    due_at: datetime | None = Field(default=None, description="Default: the site's lead time before the hearing")
 
 
 class RecordReferralOutcome(Command):

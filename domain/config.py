@@ -80,6 +80,8 @@ DEFAULT_TASK_SLA_MINUTES: dict[TaskKind, int] = {
     TaskKind.CONTACT: 7 * 24 * 60,
     TaskKind.DISENGAGEMENT_REVIEW: 2 * 24 * 60,
     TaskKind.FOLLOW_UP: 2 * 24 * 60,
+    TaskKind.COURT_REPORT: 4 * 60,
+    TaskKind.HEARING_OUTCOME: 24 * 60,
     TaskKind.CLOSURE: 7 * 24 * 60,
 }
 
@@ -94,6 +96,8 @@ DEFAULT_REMINDER_BEFORE_MINUTES: dict[TaskKind, int] = {
     TaskKind.CONTACT: 24 * 60,
     TaskKind.DISENGAGEMENT_REVIEW: 240,
     TaskKind.FOLLOW_UP: 240,
+    TaskKind.COURT_REPORT: 60,
+    TaskKind.HEARING_OUTCOME: 240,
     TaskKind.CLOSURE: 24 * 60,
 }
 
@@ -163,6 +167,7 @@ class SiteConfig(Strict):
     # that), and an escalation to the team lead this long after it passes.
     reminder_before_minutes: dict[TaskKind, int] = Field(default_factory=lambda: dict(DEFAULT_REMINDER_BEFORE_MINUTES))
     escalate_after_minutes: int = Field(default=0, ge=0)
+    court_report_lead_minutes: int = Field(default=60, gt=0, description="A report is due this long before its hearing")
     calendar: WorkingCalendar = WorkingCalendar()
     referral_timings: ReferralTimings = ReferralTimings()
     # The directory's services that cover this site; filled in from PathwayConfig.services.

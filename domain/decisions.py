@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from domain.config import SiteConfig
 from domain.errors import RuleViolation
-from domain.events import StageEntered, TaskOpened
+from domain.events import DomainEvent, StageEntered, TaskOpened
 from domain.model import Actor, Role, Setting, Stage
 from domain.outcomes import Urgency
 from domain.sla import add_service_minutes
@@ -95,3 +95,18 @@ def setting_of(state: CaseState) -> Setting:
 def require(condition: bool, rule: str, message: str) -> None:
     if not condition:
         raise RuleViolation(rule, message)
+
+
+def open_scheduled(state: CaseState, task_id: str, ctx: DecisionContext) -> list[DomainEvent]:
+    """A scheduled task opens: due, reminder and escalation are set from now, its links are kept."""
+    task = state.tasks.get(task_id)
+    require(
+        task is not None and task.status is TaskStatus.SCHEDULED,
+        "task_not_scheduled",
+        f"case {state.case_id} has no scheduled task {task_id}",
+    )
+    assert task is not None and task.opens_at is not None
+    require(ctx.now >= task.opens_at, "not_yet_time", f"task {task_id} opens at {task.opens_at}")
+    opened = new_task(ctx, task.kind, setting_of(state), task.priority, task_id=task.task_id)
+    links = {"referral_id": task.referral_id, "report_id": task.report_id}
+    return [TaskOpened(task=opened.task.model_copy(update=links))]

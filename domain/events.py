@@ -14,12 +14,16 @@ from domain.outcomes import (
     AssessmentOutcome,
     ClosureReason,
     ConsentScope,
+    CourtReportPurpose,
     Disclosure,
     GoalArea,
+    HearingResult,
     JusticeOutcome,
     LawfulBasis,
+    Recipient,
     ReferralRequest,
     ReferralStatus,
+    RiskLevel,
     ScreeningOutcome,
 )
 from domain.tasks import Task
@@ -183,6 +187,37 @@ class FollowUpRecorded(DomainEvent):
     concerns: str = ""
 
 
+class CourtReportRequested(DomainEvent):
+    type: Literal["CourtReportRequested"] = "CourtReportRequested"
+    report_id: str
+    purpose: CourtReportPurpose
+    hearing_at: datetime
+    due_at: datetime
+    recipients: tuple[Recipient, ...]
+
+
+class CourtReportSubmitted(DomainEvent):
+    type: Literal["CourtReportSubmitted"] = "CourtReportSubmitted"
+    report_id: str
+    on_time: bool
+    risk: RiskLevel
+    presenting_needs: str
+    recommendations: str
+
+
+class HearingOutcomeRecorded(DomainEvent):
+    type: Literal["HearingOutcomeRecorded"] = "HearingOutcomeRecorded"
+    report_id: str
+    result: HearingResult
+    next_hearing_at: datetime | None = None
+
+
+class CaseHandedOff(DomainEvent):
+    type: Literal["CaseHandedOff"] = "CaseHandedOff"
+    to: Literal["reconnect"]
+    reason: str
+
+
 class CaseClosed(DomainEvent):
     type: Literal["CaseClosed"] = "CaseClosed"
     reason: ClosureReason
@@ -217,6 +252,10 @@ Event = Annotated[
     | DisengagementReviewed
     | SupportEnded
     | FollowUpRecorded
+    | CourtReportRequested
+    | CourtReportSubmitted
+    | HearingOutcomeRecorded
+    | CaseHandedOff
     | CaseClosed,
     Field(discriminator="type"),
 ]

@@ -92,18 +92,6 @@ def end_support(state: CaseState, ctx: DecisionContext, reason: str, completed: 
     return [*cancelled, ended, *stage, new_task(ctx, TaskKind.CLOSURE, setting_of(state), Urgency.ROUTINE)]
 
 
-def open_scheduled(state: CaseState, task_id: str, ctx: DecisionContext) -> list[DomainEvent]:
-    task = state.tasks.get(task_id)
-    require(
-        task is not None and task.status is TaskStatus.SCHEDULED,
-        "task_not_scheduled",
-        f"case {state.case_id} has no scheduled task {task_id}",
-    )
-    assert task is not None and task.opens_at is not None
-    require(ctx.now >= task.opens_at, "not_yet_time", f"task {task_id} opens at {task.opens_at}")
-    return [new_task(ctx, task.kind, setting_of(state), task.priority, task_id=task.task_id)]
-
-
 def after_follow_up(
     state: CaseState, outcome: FollowUpOutcome, done: TaskCompleted, ctx: DecisionContext
 ) -> list[DomainEvent]:

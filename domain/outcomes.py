@@ -4,6 +4,7 @@ Their JSON schemas are what forms and `pathway task schema KIND` show, so every 
 description a practitioner understands.
 """
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Literal, Self
 
@@ -277,6 +278,50 @@ class DisengagementReviewOutcome(Strict):
 class FollowUpOutcome(Strict):
     engaged_with_services: bool = Field(description="Whether the person is engaged with the services referred to")
     concerns: str = Field(default="", max_length=4000, description="Anything worrying")
+
+
+class CourtReportPurpose(StrEnum):
+    BAIL_OR_REMAND = "bail_or_remand"
+    FITNESS_TO_PLEAD_ADVICE = "fitness_to_plead_advice"
+    PRE_SENTENCE_REPORT_INPUT = "pre_sentence_report_input"
+
+
+class HearingResult(StrEnum):
+    BAIL = "bail"
+    REMAND_IN_CUSTODY = "remand_in_custody"
+    ADJOURNED = "adjourned"
+    COMMUNITY_ORDER = "community_order"
+    COMMUNITY_ORDER_WITH_TREATMENT_REQUIREMENT = "community_order_with_treatment_requirement"
+    CUSTODIAL_SENTENCE = "custodial_sentence"
+    HOSPITAL_ORDER = "hospital_order"
+    CONDITIONAL_DISCHARGE = "conditional_discharge"
+    NO_FURTHER_ACTION = "no_further_action"
+
+
+# Outcomes after which the person is in custody, so care after custody (RECONNECT) can take over.
+CUSTODIAL_RESULTS = (HearingResult.REMAND_IN_CUSTODY, HearingResult.CUSTODIAL_SENTENCE)
+
+
+class CourtReportOutcome(Strict):
+    presenting_needs: str = Field(min_length=3, max_length=8000, description="The needs the court should know")
+    risk: RiskLevel = Field(description="Risk to self or others")
+    recommendations: str = Field(min_length=3, max_length=8000, description="What the service recommends")
+
+
+class HearingOutcome(Strict):
+    result: HearingResult = Field(description="What the court decided")
+    next_hearing_at: datetime | None = Field(default=None, description="When adjourned: the next hearing")
+    hand_off_to_reconnect: bool = Field(
+        default=False, description="Refer to RECONNECT (care after custody); only after remand or a custodial sentence"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.result is HearingResult.ADJOURNED and self.next_hearing_at is None:
+            raise ValueError("an adjourned hearing needs the time of the next hearing")
+        if self.hand_off_to_reconnect and self.result not in CUSTODIAL_RESULTS:
+            raise ValueError("RECONNECT is for people remanded or sentenced to custody")
+        return self
 
 
 class ClosureOutcome(Strict):

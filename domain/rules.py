@@ -22,15 +22,18 @@ from domain.commands import (
     OpenScheduledTask,
     RecordReferralOutcome,
     RecordReferralSent,
+    RequestCourtReport,
     SendReminder,
     ShareInformation,
     WithdrawConsent,
 )
 from domain.config import SiteConfig
+from domain.court import record_hearing, request_report, submit_report
 from domain.decisions import (
     DecisionContext,
     enter,
     new_task,
+    open_scheduled,
     open_task,
     require,
     require_role,
@@ -67,7 +70,6 @@ from domain.link_work import (
     after_review,
     closure_gate,
     end_support,
-    open_scheduled,
     start_support,
 )
 from domain.model import AgeBand, Role, Setting, Stage
@@ -80,9 +82,11 @@ from domain.outcomes import (
     ConsentOutcome,
     ConsentScope,
     ContactOutcome,
+    CourtReportOutcome,
     Disclosure,
     DisengagementReviewOutcome,
     FollowUpOutcome,
+    HearingOutcome,
     LawfulBasis,
     ReferralDecisionOutcome,
     ReferralRequest,
@@ -183,6 +187,9 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
         case CloseCase():
             require_role(command.actor, CLOSING_ROLES, "close a case")
             return _close(state, command.outcome, "case closed")
+        case RequestCourtReport():
+            require_role(command.actor, SHARING_ROLES, "request a court report")
+            return request_report(state, command, ctx)
         case EndSupport():
             require_role(command.actor, (Role.SYSTEM,), "end support")
             return end_support(state, ctx, "time_limit_reached")
@@ -274,6 +281,10 @@ def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext
             if outcome.link_work_goals:
                 return [*made, done, *start_support(state, outcome.link_work_goals, ctx)]
             return [*made, done, new_task(ctx, TaskKind.CLOSURE, setting_of(state), Urgency.ROUTINE)]
+        case CourtReportOutcome():
+            return submit_report(state, task, outcome, done, ctx)
+        case HearingOutcome():
+            return record_hearing(state, task, outcome, done)
         case ContactOutcome():
             return after_contact(state, outcome, done, ctx)
         case DisengagementReviewOutcome():

@@ -10,13 +10,17 @@ from pydantic import Field
 from domain.events import (
     AssessmentRecorded,
     CaseClosed,
+    CaseHandedOff,
     CaseOpened,
     ConsentRecorded,
     ConsentWithdrawn,
     ContactRecorded,
+    CourtReportRequested,
+    CourtReportSubmitted,
     DisengagementReviewed,
     EventEnvelope,
     FollowUpRecorded,
+    HearingOutcomeRecorded,
     InformationShared,
     ReferralChased,
     ReferralEscalated,
@@ -42,9 +46,12 @@ from domain.outcomes import (
     AssessmentOutcome,
     ClosureReason,
     ConsentScope,
+    CourtReportPurpose,
     Disclosure,
     GoalArea,
+    HearingResult,
     JusticeOutcome,
+    Recipient,
     ReferralRequest,
     ReferralStatus,
     ScreeningOutcome,
@@ -82,6 +89,17 @@ class Support(Strict):
     end_reason: str | None = None
 
 
+class CourtReport(Strict):
+    report_id: str
+    purpose: CourtReportPurpose
+    hearing_at: datetime
+    due_at: datetime
+    recipients: tuple[Recipient, ...]
+    submitted_at: datetime | None = None
+    on_time: bool | None = None
+    hearing_result: HearingResult | None = None
+
+
 class FollowUp(Strict):
     engaged_with_services: bool
     concerns: str
@@ -110,6 +128,8 @@ class CaseState(Strict):
     tasks: dict[str, Task] = Field(default_factory=dict)
     support: Support | None = None
     follow_ups: tuple[FollowUp, ...] = ()
+    court_reports: tuple[CourtReport, ...] = ()
+    handed_off_to: str | None = None
     closed_at: datetime | None = None
     close_reason: ClosureReason | None = None
     justice_outcome: JusticeOutcome | None = None
@@ -209,6 +229,21 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
                 engaged_with_services=event.engaged_with_services, concerns=event.concerns, recorded_at=at
             )
             changes["follow_ups"] = (*state.follow_ups, follow_up)
+        case CourtReportRequested():
+            report = CourtReport(
+                report_id=event.report_id,
+                purpose=event.purpose,
+                hearing_at=event.hearing_at,
+                due_at=event.due_at,
+                recipients=event.recipients,
+            )
+            changes["court_reports"] = (*state.court_reports, report)
+        case CourtReportSubmitted():
+            changes["court_reports"] = _with_report(state, event.report_id, submitted_at=at, on_time=event.on_time)
+        case HearingOutcomeRecorded():
+            changes["court_reports"] = _with_report(state, event.report_id, hearing_result=event.result)
+        case CaseHandedOff():
+            changes["handed_off_to"] = event.to
         case TaskOpened():
             changes["tasks"] = {**state.tasks, event.task.task_id: event.task}
         case TaskClaimed():
@@ -233,6 +268,10 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
                 "justice_outcome": event.justice_outcome,
             }
     return state.model_copy(update=changes)
+
+
+def _with_report(state: CaseState, report_id: str, **changes: object) -> tuple[CourtReport, ...]:
+    return tuple(r.model_copy(update=changes) if r.report_id == report_id else r for r in state.court_reports)
 
 
 def _with_referral(state: CaseState, referral_id: str, **changes: object) -> tuple[Referral, ...]:

@@ -14,8 +14,10 @@ from domain.outcomes import (
     ClosureOutcome,
     ConsentOutcome,
     ContactOutcome,
+    CourtReportOutcome,
     DisengagementReviewOutcome,
     FollowUpOutcome,
+    HearingOutcome,
     ReferralDecisionOutcome,
     ScreeningOutcome,
     ServiceType,
@@ -34,6 +36,8 @@ class TaskKind(StrEnum):
     CONTACT = "contact"
     DISENGAGEMENT_REVIEW = "disengagement_review"
     FOLLOW_UP = "follow_up"
+    COURT_REPORT = "court_report"
+    HEARING_OUTCOME = "hearing_outcome"
     CLOSURE = "closure"
 
 
@@ -54,6 +58,8 @@ OUTCOME_MODELS: dict[TaskKind, type[BaseModel]] = {
     TaskKind.CONTACT: ContactOutcome,
     TaskKind.DISENGAGEMENT_REVIEW: DisengagementReviewOutcome,
     TaskKind.FOLLOW_UP: FollowUpOutcome,
+    TaskKind.COURT_REPORT: CourtReportOutcome,
+    TaskKind.HEARING_OUTCOME: HearingOutcome,
     TaskKind.CLOSURE: ClosureOutcome,
 }
 
@@ -68,6 +74,8 @@ CANDIDATE_ROLES: dict[TaskKind, tuple[Role, ...]] = {
     TaskKind.CONTACT: (Role.LINK_WORKER, Role.TEAM_LEAD),
     TaskKind.DISENGAGEMENT_REVIEW: (Role.LINK_WORKER, Role.TEAM_LEAD),
     TaskKind.FOLLOW_UP: (Role.LINK_WORKER, Role.PRACTITIONER, Role.TEAM_LEAD),
+    TaskKind.COURT_REPORT: (Role.PRACTITIONER, Role.TEAM_LEAD),
+    TaskKind.HEARING_OUTCOME: (Role.PRACTITIONER, Role.TEAM_LEAD),
     TaskKind.CLOSURE: (Role.PRACTITIONER, Role.TEAM_LEAD),
 }
 
@@ -83,6 +91,7 @@ class Task(Strict):
     opens_at: datetime | None = Field(default=None, description="For a scheduled task: when it opens")
     assignee: str | None = None
     referral_id: str | None = Field(default=None, description="The referral a chase task is about")
+    report_id: str | None = Field(default=None, description="The court report a task is about")
     suggested_services: tuple[ServiceType, ...] = Field(
         default=(), description="For a referral decision: services the needs and cohorts point to"
     )

@@ -27,6 +27,7 @@ from domain.commands import (
     CompleteTask,
     OpenCase,
     RecordReferralOutcome,
+    RequestCourtReport,
     ShareInformation,
     WithdrawConsent,
 )
@@ -111,6 +112,11 @@ class CaseCommands:
     async def record_referral_outcome(self, case_id: str, command: RecordReferralOutcome) -> CaseState:
         return await self._send(
             case_id, self._handle(case_id).execute_update(CaseWorkflow.record_referral_outcome, command)
+        )
+
+    async def request_court_report(self, case_id: str, command: RequestCourtReport) -> CaseState:
+        return await self._send(
+            case_id, self._handle(case_id).execute_update(CaseWorkflow.request_court_report, command)
         )
 
     async def close_case(self, case_id: str, command: CloseCase) -> CaseState:

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         OpenCase,
         RecordReferralOutcome,
         RecordReferralSent,
+        RequestCourtReport,
         ShareInformation,
         WithdrawConsent,
     )
@@ -163,6 +164,14 @@ class CaseWorkflow:
 
     @record_referral_outcome.validator
     def validate_record_referral_outcome(self, command: RecordReferralOutcome) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def request_court_report(self, command: RequestCourtReport) -> CaseState:
+        return await self._execute(command)
+
+    @request_court_report.validator
+    def validate_request_court_report(self, command: RequestCourtReport) -> None:
         self._validate(command)
 
     @workflow.update

@@ -40,6 +40,8 @@ EXPECTED_REQUIRED: dict[TaskKind, set[str]] = {
     TaskKind.CONTACT: {"attendance"},
     TaskKind.DISENGAGEMENT_REVIEW: {"decision", "reason"},
     TaskKind.FOLLOW_UP: {"engaged_with_services"},
+    TaskKind.COURT_REPORT: {"presenting_needs", "risk", "recommendations"},
+    TaskKind.HEARING_OUTCOME: {"result"},
     TaskKind.CLOSURE: {"reason"},
 }
 
@@ -103,6 +105,8 @@ VALID: dict[TaskKind, dict[str, Any]] = {
     TaskKind.CONTACT: {"attendance": "late", "goals_progressed": ["housing"], "next_contact_in_days": 3},
     TaskKind.DISENGAGEMENT_REVIEW: {"decision": "pause", "reason": "in hospital for two weeks"},
     TaskKind.FOLLOW_UP: {"engaged_with_services": True, "concerns": "rent arrears"},
+    TaskKind.COURT_REPORT: {"presenting_needs": "psychosis", "risk": "high", "recommendations": "hospital"},
+    TaskKind.HEARING_OUTCOME: {"result": "remand_in_custody", "hand_off_to_reconnect": True},
     TaskKind.CLOSURE: {"reason": "pathway_complete", "justice_outcome": "caution"},
 }
 

@@ -30,6 +30,7 @@ from domain.errors import RuleViolation
 from domain.events import CaseClosed, CaseOpened, EventEnvelope, StageEntered
 from domain.model import SYSTEM_ACTOR, AgeBand, ReferralSource, Setting, Stage
 from domain.outcomes import (
+    CUSTODIAL_RESULTS,
     AssessmentOutcome,
     ChaseReferralOutcome,
     ClosureOutcome,
@@ -37,10 +38,12 @@ from domain.outcomes import (
     ConsentOutcome,
     ConsentScope,
     ContactOutcome,
+    CourtReportOutcome,
     Disclosure,
     DisengagementReviewOutcome,
     FollowUpOutcome,
     GoalArea,
+    HearingOutcome,
     JusticeOutcome,
     LawfulBasis,
     Recipient,
@@ -218,6 +221,10 @@ VALID_OUTCOMES: dict[TaskKind, st.SearchStrategy[object]] = {
         DisengagementReviewOutcome, decision=st.sampled_from(["continue", "pause", "end"]), reason=texts
     ),
     TaskKind.FOLLOW_UP: st.builds(FollowUpOutcome, engaged_with_services=st.booleans(), concerns=texts),
+    TaskKind.COURT_REPORT: st.builds(
+        CourtReportOutcome, presenting_needs=texts, risk=st.sampled_from(RiskLevel), recommendations=texts
+    ),
+    TaskKind.HEARING_OUTCOME: st.builds(HearingOutcome, result=st.sampled_from(CUSTODIAL_RESULTS)),
     TaskKind.CLOSURE: closure_outcomes,
 }
 

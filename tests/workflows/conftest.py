@@ -49,6 +49,12 @@ class Mailbox:
     def about(self, case_id: str) -> list[EmailMessage]:
         return [m for m in self.messages if case_id in m.get_content()]
 
+    async def wait_for_subject(self, case_id: str, prefix: str) -> EmailMessage:
+        async with asyncio.timeout(20):
+            while not (found := [m for m in self.about(case_id) if m["Subject"].startswith(prefix)]):
+                await asyncio.sleep(0.1)
+        return found[0]
+
     async def wait_for(self, case_id: str, count: int) -> list[EmailMessage]:
         async with asyncio.timeout(20):
             while len(self.about(case_id)) < count:

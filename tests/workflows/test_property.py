@@ -75,6 +75,8 @@ VALID_OUTCOMES: dict[TaskKind, list[dict[str, Any]]] = {
     TaskKind.CONTACT: [{"attendance": "attended"}, {"attendance": "did_not_attend"}],
     TaskKind.DISENGAGEMENT_REVIEW: [{"decision": "end", "reason": "moved away"}],
     TaskKind.FOLLOW_UP: [{"engaged_with_services": True}],
+    TaskKind.COURT_REPORT: [{"presenting_needs": "psychosis", "risk": "high", "recommendations": "hospital"}],
+    TaskKind.HEARING_OUTCOME: [{"result": "bail"}],
     TaskKind.CLOSURE: [OUTCOMES[TaskKind.CLOSURE], {"reason": "declined_support"}],
 }
 

@@ -1,0 +1,81 @@
+"""Court reports: requested for a hearing, written by a practitioner by their due time (reminded and
+escalated like any task), then the hearing's outcome recorded once it has happened."""
+
+from datetime import timedelta
+
+from domain.commands import RequestCourtReport
+from domain.decisions import DecisionContext, new_task, require, setting_of
+from domain.events import (
+    CaseHandedOff,
+    CourtReportRequested,
+    CourtReportSubmitted,
+    DomainEvent,
+    HearingOutcomeRecorded,
+    TaskCompleted,
+    TaskScheduled,
+)
+from domain.outcomes import CourtReportOutcome, HearingOutcome, Urgency
+from domain.state import CaseState
+from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus
+
+
+def request_report(state: CaseState, command: RequestCourtReport, ctx: DecisionContext) -> list[DomainEvent]:
+    require(
+        state.may_proceed_without_consent,
+        "report_requires_consent",
+        "a court report can only be written after consent is given or a safeguarding override recorded",
+    )
+    require(command.hearing_at > ctx.now, "hearing_in_past", f"the hearing time {command.hearing_at} has passed")
+    due_at = command.due_at or command.hearing_at - timedelta(minutes=ctx.site.court_report_lead_minutes)
+    require(due_at > ctx.now, "due_in_past", f"the report would be due at {due_at}, which has passed")
+    require(due_at <= command.hearing_at, "due_after_hearing", "a report must be due before its hearing")
+    report_id = ctx.new_id()
+    write = new_task(ctx, TaskKind.COURT_REPORT, setting_of(state), Urgency.URGENT, due_at=due_at)
+    hearing = Task(
+        task_id=ctx.new_id(),
+        kind=TaskKind.HEARING_OUTCOME,
+        site=ctx.site.site_id,
+        candidate_roles=CANDIDATE_ROLES[TaskKind.HEARING_OUTCOME],
+        status=TaskStatus.SCHEDULED,
+        opens_at=command.hearing_at,
+        opened_at=ctx.now,
+        due_at=command.hearing_at
+        + timedelta(minutes=ctx.site.sla_minutes(TaskKind.HEARING_OUTCOME, setting_of(state))),
+        report_id=report_id,
+    )
+    return [
+        CourtReportRequested(
+            report_id=report_id,
+            purpose=command.purpose,
+            hearing_at=command.hearing_at,
+            due_at=due_at,
+            recipients=tuple(dict.fromkeys(command.recipients)),
+        ),
+        write.model_copy(update={"task": write.task.model_copy(update={"report_id": report_id})}),
+        TaskScheduled(task=hearing),
+    ]
+
+
+def submit_report(
+    state: CaseState, task: Task, outcome: CourtReportOutcome, done: TaskCompleted, ctx: DecisionContext
+) -> list[DomainEvent]:
+    assert task.report_id is not None
+    submitted = CourtReportSubmitted(
+        report_id=task.report_id,
+        on_time=ctx.now <= task.due_at,
+        risk=outcome.risk,
+        presenting_needs=outcome.presenting_needs,
+        recommendations=outcome.recommendations,
+    )
+    return [submitted, done]
+
+
+def record_hearing(state: CaseState, task: Task, outcome: HearingOutcome, done: TaskCompleted) -> list[DomainEvent]:
+    assert task.report_id is not None
+    recorded = HearingOutcomeRecorded(
+        report_id=task.report_id, result=outcome.result, next_hearing_at=outcome.next_hearing_at
+    )
+    if not outcome.hand_off_to_reconnect:
+        return [recorded, done]
+    require(state.handed_off_to is None, "already_handed_off", f"the case was handed off to {state.handed_off_to}")
+    return [recorded, done, CaseHandedOff(to="reconnect", reason=f"hearing result: {outcome.result}")]

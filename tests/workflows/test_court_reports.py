@@ -1,0 +1,115 @@
+"""Court reports on the time-skipping server: requested for a hearing, reminded before they are due,
+written on time, the hearing outcome asked for once the hearing has happened, and a remand in custody
+handed off to RECONNECT. Adjournments bring further reports."""
+
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from domain.commands import CompleteTask, RequestCourtReport
+from domain.outcomes import CourtReportPurpose, HearingResult, Recipient
+from domain.tasks import TaskKind
+from store.event_store import EventStore
+from tests.conftest import worker_for
+from tests.workflows.conftest import Mailbox
+from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
+from workers.settings import SHIPPED_CONFIG, load_config
+from workflows.case_workflow import CaseInput, CaseResult, CaseWorkflow
+
+SITE = load_config(SHIPPED_CONFIG).site("demo")
+Handle = WorkflowHandle[CaseWorkflow, CaseResult]
+REPORT = {"presenting_needs": "Psychotic symptoms", "risk": "high", "recommendations": "Hospital assessment"}
+
+
+async def consented_case(env: WorkflowEnvironment, task_queue: str) -> Handle:
+    case_id = f"case-{uuid.uuid4()}"
+    handle = await env.client.start_workflow(
+        CaseWorkflow.run, CaseInput(case_id=case_id, site=SITE), id=case_id, task_queue=task_queue
+    )
+    state = await handle.execute_update(CaseWorkflow.open_case, open_case(f"MAG-{uuid.uuid4().hex[:6]}"))
+    consent = CompleteTask(
+        actor=PRACTITIONER, task_id=open_task(state, TaskKind.CONSENT), outcome=OUTCOMES[TaskKind.CONSENT]
+    )
+    await handle.execute_update(CaseWorkflow.complete_task, consent)
+    return handle
+
+
+def request(hearing_in: timedelta, now: datetime) -> RequestCourtReport:
+    return RequestCourtReport(
+        actor=PRACTITIONER,
+        purpose=CourtReportPurpose.BAIL_OR_REMAND,
+        hearing_at=now + hearing_in,
+        recipients=(Recipient.COURT, Recipient.DEFENCE),
+    )
+
+
+async def test_report_on_time_then_remand_hands_off_to_reconnect(
+    time_skipping_env: WorkflowEnvironment, sqlite_store: EventStore, mailbox: Mailbox
+) -> None:
+    env = time_skipping_env
+    task_queue = f"court-{uuid.uuid4()}"
+    async with worker_for(env.client, sqlite_store, task_queue, mailbox.mailer):
+        handle = await consented_case(env, task_queue)
+        now = await env.get_current_time()
+        state = await handle.execute_update(CaseWorkflow.request_court_report, request(timedelta(hours=3), now))
+        [report] = state.court_reports
+        assert report.hearing_at - report.due_at == timedelta(minutes=60)
+        writing = state.tasks[open_task(state, TaskKind.COURT_REPORT)]
+        assert writing.report_id == report.report_id and writing.due_at == report.due_at
+
+        await env.sleep(timedelta(hours=1, minutes=5))  # the reminder comes an hour before it is due
+        reminder = await mailbox.wait_for_subject(handle.id, "Reminder: court report task due")
+        assert reminder["To"]
+        done = CompleteTask(actor=PRACTITIONER, task_id=writing.task_id, outcome=REPORT)
+        state = await handle.execute_update(CaseWorkflow.complete_task, done)
+        assert state.court_reports[0].on_time is True
+
+        await env.sleep(timedelta(hours=2))  # past the hearing: its outcome is asked for
+        state = await handle.query(CaseWorkflow.state)
+        hearing = state.tasks[open_task(state, TaskKind.HEARING_OUTCOME)]
+        assert hearing.report_id == report.report_id
+        remand = {"result": HearingResult.REMAND_IN_CUSTODY, "hand_off_to_reconnect": True}
+        state = await handle.execute_update(
+            CaseWorkflow.complete_task, CompleteTask(actor=PRACTITIONER, task_id=hearing.task_id, outcome=remand)
+        )
+        assert state.handed_off_to == "reconnect"
+        assert state.court_reports[0].hearing_result is HearingResult.REMAND_IN_CUSTODY
+        types = [e.event.type for e in await sqlite_store.read_stream(handle.id)]
+        assert types[-3:] == ["HearingOutcomeRecorded", "TaskCompleted", "CaseHandedOff"]
+        assert not [m for m in mailbox.about(handle.id) if m["Subject"].startswith("Escalation: court report")]
+
+
+async def test_a_missed_report_is_escalated_and_adjournments_bring_another(
+    time_skipping_env: WorkflowEnvironment, sqlite_store: EventStore, mailbox: Mailbox
+) -> None:
+    env = time_skipping_env
+    task_queue = f"court-{uuid.uuid4()}"
+    async with worker_for(env.client, sqlite_store, task_queue, mailbox.mailer):
+        handle = await consented_case(env, task_queue)
+        now = await env.get_current_time()
+        await handle.execute_update(CaseWorkflow.request_court_report, request(timedelta(hours=2), now))
+        await env.sleep(timedelta(hours=1, minutes=3))  # due passed, escalation 1 minute after
+        escalation = await mailbox.wait_for_subject(handle.id, "Escalation: court report task")
+        assert escalation["To"] == "tl-001@demo.pathway.test"
+        await env.sleep(timedelta(hours=1))
+        state = await handle.query(CaseWorkflow.state)
+        adjourned = {"result": "adjourned", "next_hearing_at": (now + timedelta(days=7)).isoformat()}
+        command = CompleteTask(
+            actor=PRACTITIONER, task_id=open_task(state, TaskKind.HEARING_OUTCOME), outcome=adjourned
+        )
+        await handle.execute_update(CaseWorkflow.complete_task, command)
+        now = await env.get_current_time()
+        state = await handle.execute_update(CaseWorkflow.request_court_report, request(timedelta(days=7), now))
+        assert len(state.court_reports) == 2 and state.court_reports[0].on_time is None
+
+        events = len(await sqlite_store.read_stream(handle.id))
+        for bad, rule in [(timedelta(hours=-1), "hearing_in_past"), (timedelta(minutes=30), "due_in_past")]:
+            with pytest.raises(WorkflowUpdateFailedError) as refusal:
+                await handle.execute_update(CaseWorkflow.request_court_report, request(bad, now))
+            cause = refusal.value.cause
+            assert isinstance(cause, ApplicationError) and cause.details == (rule,)
+        assert len(await sqlite_store.read_stream(handle.id)) == events
