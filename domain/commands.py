@@ -69,6 +69,13 @@ class RecordReferralSent(Command):
     channel: Literal["email", "http"]
 
 
+class RecordReferralSendFailed(Command):
+    """Sent by the referral's workflow when the referral cannot be delivered."""
+
+    referral_id: str
+    reason: str
+
+
 class ChaseReferral(Command):
     """Sent by the referral's workflow when the service has not answered in time."""
 

@@ -133,6 +133,14 @@ class ReferralSent(DomainEvent):
     channel: Literal["email", "http"]
 
 
+class ReferralSendFailed(DomainEvent):
+    """The service could not be reached and will not be by retrying (e.g. it refused the request)."""
+
+    type: Literal["ReferralSendFailed"] = "ReferralSendFailed"
+    referral_id: str
+    reason: str
+
+
 class ReferralOutcomeRecorded(DomainEvent):
     type: Literal["ReferralOutcomeRecorded"] = "ReferralOutcomeRecorded"
     referral_id: str
@@ -243,6 +251,7 @@ Event = Annotated[
     | TaskEscalated
     | ReferralMade
     | ReferralSent
+    | ReferralSendFailed
     | ReferralOutcomeRecorded
     | ReferralChased
     | ReferralEscalated

@@ -21,6 +21,7 @@ from domain.commands import (
     OpenCase,
     OpenScheduledTask,
     RecordReferralOutcome,
+    RecordReferralSendFailed,
     RecordReferralSent,
     RequestCourtReport,
     SendReminder,
@@ -52,6 +53,7 @@ from domain.events import (
     ReferralEscalated,
     ReferralMade,
     ReferralOutcomeRecorded,
+    ReferralSendFailed,
     ReferralSent,
     ReminderSent,
     SafeguardingOverrideRecorded,
@@ -159,6 +161,19 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
                 f"referral {sent.referral_id} is {sent.status}",
             )
             return [ReferralSent(referral_id=sent.referral_id, channel=command.channel)]
+        case RecordReferralSendFailed():
+            require_role(command.actor, (Role.SYSTEM,), "record a failed referral")
+            failed = _referral(state, command.referral_id)
+            require(
+                failed.status is ReferralStatus.DRAFTED and failed.send_failed is None,
+                "referral_already_sent",
+                f"referral {failed.referral_id} is {failed.status}",
+            )
+            # Someone has to reach the service another way: an urgent chase task, escalated as usual.
+            chase = new_task(
+                ctx, TaskKind.CHASE_REFERRAL, setting_of(state), Urgency.URGENT, referral_id=failed.referral_id
+            )
+            return [ReferralSendFailed(referral_id=failed.referral_id, reason=command.reason), chase]
         case ChaseReferral():
             require_role(command.actor, (Role.SYSTEM,), "chase a referral")
             chased = _referral(state, command.referral_id)
@@ -382,13 +397,15 @@ def _referral(state: CaseState, referral_id: str) -> Referral:
 
 def _referral_outcome(state: CaseState, referral_id: str, status: ReferralStatus, reason: str) -> list[DomainEvent]:
     current = _referral(state, referral_id)
+    # A referral that could not be sent may still be answered once someone reached the service.
+    was = ReferralStatus.SENT if current.send_failed and current.status is ReferralStatus.DRAFTED else current.status
     require(
-        current.status is not ReferralStatus.DRAFTED,
+        was is not ReferralStatus.DRAFTED,
         "referral_not_sent",
         f"referral {referral_id} has not been sent yet, so there can be no answer to it",
     )
     require(
-        status in REFERRAL_TRANSITIONS[current.status],
+        status in REFERRAL_TRANSITIONS[was],
         "referral_transition",
         f"a referral that is {current.status} cannot become {status}",
     )

@@ -26,6 +26,7 @@ from domain.events import (
     ReferralEscalated,
     ReferralMade,
     ReferralOutcomeRecorded,
+    ReferralSendFailed,
     ReferralSent,
     ReminderSent,
     SafeguardingOverrideRecorded,
@@ -67,6 +68,7 @@ class Referral(Strict):
     made_at: datetime
     status: ReferralStatus = ReferralStatus.DRAFTED
     sent_at: datetime | None = None
+    send_failed: str | None = None
     reason: str = ""
     chased: bool = False
     escalated: bool = False
@@ -200,6 +202,8 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
             changes["referrals"] = (*state.referrals, referral)
         case ReferralSent():
             changes["referrals"] = _with_referral(state, event.referral_id, status=ReferralStatus.SENT, sent_at=at)
+        case ReferralSendFailed():
+            changes["referrals"] = _with_referral(state, event.referral_id, send_failed=event.reason)
         case ReferralOutcomeRecorded():
             changes["referrals"] = _with_referral(state, event.referral_id, status=event.status, reason=event.reason)
         case ReferralChased():

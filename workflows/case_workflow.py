@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         EscalateReferral,
         OpenCase,
         RecordReferralOutcome,
+        RecordReferralSendFailed,
         RecordReferralSent,
         RequestCourtReport,
         ShareInformation,
@@ -254,6 +255,10 @@ class CaseWorkflow:
                 assert progress.channel is not None
                 command = RecordReferralSent(
                     actor=SYSTEM_ACTOR, referral_id=progress.referral_id, channel=progress.channel
+                )
+            case "send_failed":
+                command = RecordReferralSendFailed(
+                    actor=SYSTEM_ACTOR, referral_id=progress.referral_id, reason=progress.reason or "not delivered"
                 )
             case "chase_due":
                 command = ChaseReferral(actor=SYSTEM_ACTOR, referral_id=progress.referral_id)

@@ -37,8 +37,9 @@ class ReferralInput(BaseModel):
 
 class ReferralProgress(BaseModel):
     referral_id: str
-    kind: Literal["sent", "chase_due", "escalation_due"]
+    kind: Literal["sent", "send_failed", "chase_due", "escalation_due"]
     channel: Literal["email", "http"] | None = None
+    reason: str = ""
 
 
 class ReferralResult(BaseModel):
@@ -79,7 +80,15 @@ class ReferralWorkflow:
             with contextlib.suppress(asyncio.CancelledError, ActivityError):
                 await sending
             return result
-        sent = sending.result()
+        try:
+            sent = sending.result()
+        except ActivityError as failure:
+            # Retrying cannot help (the service refused it, say): the case must find another way.
+            reason = str(failure.cause) if failure.cause else str(failure)
+            failed = ReferralProgress(referral_id=input.referral_id, kind="send_failed", reason=reason)
+            await case.signal(CASE_PROGRESS_SIGNAL, failed)
+            await workflow.wait_condition(lambda: self._done)
+            return result
         await case.signal(
             CASE_PROGRESS_SIGNAL, ReferralProgress(referral_id=input.referral_id, kind="sent", channel=sent.channel)
         )

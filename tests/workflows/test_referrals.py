@@ -3,8 +3,10 @@
 The demo site's referral timings are minutes (chase after 6, escalate after 12) so this runs fast;
 working days are tested in tests/domain/test_calendar.py."""
 
+import threading
 import uuid
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
@@ -13,7 +15,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.commands import CompleteTask, RecordReferralOutcome
-from domain.outcomes import ReferralStatus
+from domain.config import Service
+from domain.outcomes import ReferralStatus, ServiceType
 from domain.state import CaseState
 from domain.tasks import TaskKind
 from store.event_store import EventStore
@@ -147,3 +150,57 @@ async def test_bad_referral_outcomes_are_refused(
         cause = refusal.value.cause
         assert isinstance(cause, ApplicationError) and cause.details == (rule,)
         assert len(await sqlite_store.read_stream(handle.id)) == before
+
+
+class _Refusing(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.send_response(400)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+async def test_a_referral_the_service_refuses_becomes_an_urgent_chase_task(
+    time_skipping_env: WorkflowEnvironment, sqlite_store: EventStore, mailbox: Mailbox
+) -> None:
+    server = HTTPServer(("127.0.0.1", 0), _Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    refusing = Service(
+        service_id="refusing-housing",
+        name="Housing that refuses",
+        type=ServiceType.HOUSING,
+        sites=("demo",),
+        delivery="http",
+        address=f"http://127.0.0.1:{server.server_address[1]}/referrals",
+    )
+    site = SITE.model_copy(update={"services": (refusing,)})
+    env = time_skipping_env
+    task_queue = f"referrals-{uuid.uuid4()}"
+    try:
+        async with worker_for(env.client, sqlite_store, task_queue, mailbox.mailer):
+            case_id = f"case-{uuid.uuid4()}"
+            handle = await env.client.start_workflow(
+                CaseWorkflow.run, CaseInput(case_id=case_id, site=site), id=case_id, task_queue=task_queue
+            )
+            state = await handle.execute_update(CaseWorkflow.open_case, open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
+            for kind in (TaskKind.CONSENT, TaskKind.SCREENING, TaskKind.ASSESSMENT, TaskKind.SHARE_INFORMATION):
+                state = await complete(handle, state, kind, OUTCOMES[kind])
+            state = await complete(
+                handle, state, TaskKind.REFERRAL_DECISION, {"referrals": [{"service": "housing", "reason": "homeless"}]}
+            )
+            await env.sleep(timedelta(seconds=5))
+            state = await handle.query(CaseWorkflow.state)
+            [referral] = state.referrals
+            assert referral.status is ReferralStatus.DRAFTED and "HTTP 400" in (referral.send_failed or "")
+            chase = state.tasks[open_task(state, TaskKind.CHASE_REFERRAL)]
+            assert chase.referral_id == referral.referral_id and chase.priority == "urgent"
+            # The link worker reaches the service by phone: it accepts, and the referral moves on.
+            state = await complete(handle, state, TaskKind.CHASE_REFERRAL, {"answer": "accepted"})
+            assert state.referrals[0].status is ReferralStatus.ACCEPTED
+            child = env.client.get_workflow_handle_for(
+                ReferralWorkflow.run, referral_workflow_id(handle.id, referral.referral_id)
+            )
+            assert not (await child.result()).sent
+    finally:
+        server.shutdown()
