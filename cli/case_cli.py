@@ -1,14 +1,15 @@
 """`pathway case ...`: start, show, list and close cases."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
 from cli.runtime import open_commands, open_store, print_json, refuse, run, settings_from
-from domain.commands import CloseCase, OpenCase
+from domain.commands import CloseCase, OpenCase, RecordReferralOutcome, RequestCourtReport
 from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Stage
-from domain.outcomes import ClosureOutcome, ClosureReason, JusticeOutcome
+from domain.outcomes import ClosureOutcome, ClosureReason, CourtReportPurpose, JusticeOutcome, Recipient, ReferralStatus
 from domain.state import CaseState
 from store.records import CaseRecord
 from workers.cases import actor_for
@@ -133,6 +134,68 @@ def close(
     run(command)
 
 
+@app.command("referral")
+def referral_outcome(
+    ctx: typer.Context,
+    case_id: str,
+    referral_id: str,
+    status: Annotated[ReferralStatus, typer.Option(help="What came of the referral.")],
+    staff: StaffOption,
+    reason: Annotated[str, typer.Option(help="Required when the service rejected it.")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Record what came of a referral: accepted, rejected, attended, engaged, ..."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        answer = RecordReferralOutcome(
+            actor=actor_for(settings.pathway_config, staff), referral_id=referral_id, status=status, reason=reason
+        )
+        async with open_commands(settings) as cases:
+            state = await cases.record_referral_outcome(case_id, answer)
+        _print_state(state, as_json)
+
+    run(command)
+
+
+@app.command("court-report")
+def court_report(
+    ctx: typer.Context,
+    case_id: str,
+    purpose: Annotated[CourtReportPurpose, typer.Option(help="What the court needs the report for.")],
+    hearing_at: Annotated[str, typer.Option(help="Hearing time, ISO 8601; without an offset, UK time.")],
+    recipient: Annotated[list[Recipient], typer.Option(help="Who receives it; repeat for several.")],
+    staff: StaffOption,
+    due_at: Annotated[str | None, typer.Option(help="Default: the site's lead time before the hearing.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ask for a court report for a hearing (repeat after an adjournment)."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        request = RequestCourtReport(
+            actor=actor_for(settings.pathway_config, staff),
+            purpose=purpose,
+            hearing_at=_instant(hearing_at),
+            recipients=tuple(recipient),
+            due_at=_instant(due_at) if due_at else None,
+        )
+        async with open_commands(settings) as cases:
+            state = await cases.request_court_report(case_id, request)
+        _print_state(state, as_json)
+
+    run(command)
+
+
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        refuse(f"{text!r} is not a time in ISO 8601 form, e.g. 2026-12-01T10:00")
+    # UK courts and custody suites: a time without an offset is UK local time.
+    return value if value.tzinfo else value.replace(tzinfo=ZoneInfo("Europe/London"))
+
+
 def _date(text: str | None) -> date | None:
     if text is None:
         return None
@@ -160,6 +223,24 @@ def _print_state(state: CaseState, as_json: bool) -> None:
     typer.echo(f"  consent: {state.consent}{' (safeguarding override)' if state.safeguarding_override else ''}")
     if state.close_reason:
         typer.echo(f"  closed: {state.close_reason}; justice outcome: {state.justice_outcome or 'not known'}")
+    for referral in state.referrals:
+        typer.echo(
+            f"  referral {referral.referral_id}  {referral.request.service_id}  {referral.status}"
+            f"{'  (could not be sent)' if referral.send_failed else ''}"
+        )
+    for report in state.court_reports:
+        done = "submitted" if report.submitted_at else f"due {report.due_at:%Y-%m-%d %H:%M}Z"
+        result = f", hearing: {report.hearing_result}" if report.hearing_result else ""
+        typer.echo(f"  court report {report.report_id}  {report.purpose}  {done}{result}")
+    if state.support:
+        ended = (
+            f"ended ({state.support.end_reason})"
+            if state.support.ended_at
+            else f"until {state.support.ends_at:%Y-%m-%d}"
+        )
+        typer.echo(f"  link work: {', '.join(state.support.goals)}; {state.support.contacts} contacts; {ended}")
+    if state.handed_off_to:
+        typer.echo(f"  handed off to {state.handed_off_to}")
     for task in state.open_tasks:
         flag = " OVERDUE" if task.overdue else ""
         typer.echo(

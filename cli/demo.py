@@ -5,11 +5,12 @@ only the tasks still open are completed, so an interrupted seed can simply run a
 """
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from domain.commands import OpenCase
+from domain.commands import OpenCase, RequestCourtReport
 from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting
+from domain.outcomes import CourtReportPurpose, Recipient
 from domain.tasks import TaskKind
 from workers.cases import CaseCommands
 
@@ -101,6 +102,7 @@ class DemoCase:
     age_band: AgeBand = AgeBand.ADULT
     cohorts: tuple[Cohort, ...] = ()
     outcomes: dict[TaskKind, dict[str, Any]] = field(default_factory=lambda: ADULT_OUTCOMES)
+    hearing_in_minutes: int | None = None  # ask for a court report for a hearing this far ahead
 
 
 DEMO_CASES = [
@@ -115,6 +117,8 @@ DEMO_CASES = [
     # chased after 6 minutes and escalated after 12 unless someone records the service's answer.
     DemoCase("DEMO-CUST-0008", Setting.CUSTODY, steps=5, outcomes=LINK_WORK_OUTCOMES),
     DemoCase("DEMO-CUST-0009", Setting.CUSTODY, steps=5, cohorts=(Cohort.WOMENS_PATHWAY,), outcomes=WOMENS_OUTCOMES),
+    # A bail report due 10 minutes before a hearing in 20: reminded, then escalated if nobody writes it.
+    DemoCase("DEMO-MAG-0010", Setting.MAGISTRATES_COURT, steps=2, hearing_in_minutes=20),
 ]
 
 
@@ -139,6 +143,14 @@ async def seed_demo_cases(cases: CaseCommands, site: str = "demo") -> list[str]:
             open_of_kind = [t for t in state.open_tasks if t.kind is kind]
             if open_of_kind:
                 state = await cases.complete_task(open_of_kind[0].task_id, demo.outcomes[kind], actor)
+        if demo.hearing_in_minutes and not state.court_reports:
+            request = RequestCourtReport(
+                actor=actor,
+                purpose=CourtReportPurpose.BAIL_OR_REMAND,
+                hearing_at=datetime.now(UTC) + timedelta(minutes=demo.hearing_in_minutes),
+                recipients=(Recipient.COURT, Recipient.DEFENCE),
+            )
+            state = await cases.request_court_report(state.case_id, request)
         case_ids.append(state.case_id)
     return case_ids
 

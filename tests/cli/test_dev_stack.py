@@ -60,7 +60,7 @@ async def test_dev_stack_runs_the_demo_and_keeps_it_across_a_restart(tmp_path: P
         screening = await workflow_ids(port, "LdStage='screening'")
         everything = await workflow_ids(port, "WorkflowType='CaseWorkflow'")
         assert len(screening) >= 2 and screening < everything
-        stages = {stage for stage in ["screening", "assessment", "information_sharing", "referral"]}
+        stages = {"screening", "assessment", "information_sharing", "referral", "support"}
         for stage in stages:
             assert await workflow_ids(port, f"LdStage='{stage}' AND LdSite='demo'"), stage
         in_ui = await asyncio.to_thread(ui_workflow_ids, ui_port)
