@@ -57,18 +57,19 @@ async def test_report_on_time_then_remand_hands_off_to_reconnect(
         now = await env.get_current_time()
         state = await handle.execute_update(CaseWorkflow.request_court_report, request(timedelta(hours=3), now))
         [report] = state.court_reports
-        assert report.hearing_at - report.due_at == timedelta(minutes=60)
+        assert report.hearing_at - report.due_at == timedelta(minutes=SITE.court_report_lead_minutes)
         writing = state.tasks[open_task(state, TaskKind.COURT_REPORT)]
         assert writing.report_id == report.report_id and writing.due_at == report.due_at
+        assert writing.remind_at == writing.due_at - timedelta(minutes=SITE.reminder_minutes(TaskKind.COURT_REPORT))
 
-        await env.sleep(timedelta(hours=1, minutes=5))  # the reminder comes an hour before it is due
+        await env.sleep(writing.remind_at - now + timedelta(seconds=30))  # reminded, not yet due
         reminder = await mailbox.wait_for_subject(handle.id, "Reminder: court report task due")
         assert reminder["To"]
         done = CompleteTask(actor=PRACTITIONER, task_id=writing.task_id, outcome=REPORT)
         state = await handle.execute_update(CaseWorkflow.complete_task, done)
         assert state.court_reports[0].on_time is True
 
-        await env.sleep(timedelta(hours=2))  # past the hearing: its outcome is asked for
+        await env.sleep(report.hearing_at - await env.get_current_time() + timedelta(minutes=1))  # hearing over
         state = await handle.query(CaseWorkflow.state)
         hearing = state.tasks[open_task(state, TaskKind.HEARING_OUTCOME)]
         assert hearing.report_id == report.report_id
@@ -91,8 +92,10 @@ async def test_a_missed_report_is_escalated_and_adjournments_bring_another(
     async with worker_for(env.client, sqlite_store, task_queue, mailbox.mailer):
         handle = await consented_case(env, task_queue)
         now = await env.get_current_time()
-        await handle.execute_update(CaseWorkflow.request_court_report, request(timedelta(hours=2), now))
-        await env.sleep(timedelta(hours=1, minutes=3))  # due passed, escalation 1 minute after
+        state = await handle.execute_update(CaseWorkflow.request_court_report, request(timedelta(hours=2), now))
+        writing = state.tasks[open_task(state, TaskKind.COURT_REPORT)]
+        assert writing.escalate_at is not None
+        await env.sleep(writing.escalate_at - now + timedelta(seconds=30))  # due and escalation passed
         escalation = await mailbox.wait_for_subject(handle.id, "Escalation: court report task")
         assert escalation["To"] == "tl-001@demo.pathway.test"
         await env.sleep(timedelta(hours=1))
@@ -107,7 +110,10 @@ async def test_a_missed_report_is_escalated_and_adjournments_bring_another(
         assert len(state.court_reports) == 2 and state.court_reports[0].on_time is None
 
         events = len(await sqlite_store.read_stream(handle.id))
-        for bad, rule in [(timedelta(hours=-1), "hearing_in_past"), (timedelta(minutes=30), "due_in_past")]:
+        for bad, rule in [
+            (timedelta(hours=-1), "hearing_in_past"),
+            (timedelta(minutes=SITE.court_report_lead_minutes - 1), "due_in_past"),
+        ]:
             with pytest.raises(WorkflowUpdateFailedError) as refusal:
                 await handle.execute_update(CaseWorkflow.request_court_report, request(bad, now))
             cause = refusal.value.cause
