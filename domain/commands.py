@@ -56,6 +56,13 @@ class RequestCourtReport(Command):
     due_at: datetime | None = Field(default=None, description="Default: the site's lead time before the hearing")
 
 
+class RecordCourtReportDelivered(Command):
+    """Sent by the court report's workflow once the report has reached its recipients."""
+
+    report_id: str
+    recipients: tuple[Recipient, ...]
+
+
 class RecordReferralOutcome(Command):
     referral_id: str = Field(min_length=1, max_length=64)
     status: ReferralStatus

@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from domain.errors import RuleViolation
 from domain.model import AgeBand, Role, Setting, Strict
-from domain.outcomes import ServiceType
+from domain.outcomes import Recipient, ServiceType
 from domain.tasks import TaskKind
 
 
@@ -168,6 +168,8 @@ class SiteConfig(Strict):
     reminder_before_minutes: dict[TaskKind, int] = Field(default_factory=lambda: dict(DEFAULT_REMINDER_BEFORE_MINUTES))
     escalate_after_minutes: int = Field(default=0, ge=0)
     court_report_lead_minutes: int = Field(default=60, gt=0, description="A report is due this long before its hearing")
+    # Where a submitted court report is sent (a secure mailbox per recipient, e.g. the court's listing office).
+    court_report_addresses: dict[Recipient, str] = Field(default_factory=dict)
     calendar: WorkingCalendar = WorkingCalendar()
     referral_timings: ReferralTimings = ReferralTimings()
     # The directory's services that cover this site; filled in from PathwayConfig.services.

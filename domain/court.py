@@ -7,6 +7,7 @@ from domain.commands import RequestCourtReport
 from domain.decisions import DecisionContext, new_task, require, setting_of
 from domain.events import (
     CaseHandedOff,
+    CourtReportDelivered,
     CourtReportRequested,
     CourtReportSubmitted,
     DomainEvent,
@@ -14,7 +15,7 @@ from domain.events import (
     TaskCompleted,
     TaskScheduled,
 )
-from domain.outcomes import CourtReportOutcome, HearingOutcome, Urgency
+from domain.outcomes import CourtReportOutcome, HearingOutcome, Recipient, Urgency
 from domain.state import CaseState
 from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus
 
@@ -26,6 +27,12 @@ def request_report(state: CaseState, command: RequestCourtReport, ctx: DecisionC
         "a court report can only be written after consent is given or a safeguarding override recorded",
     )
     require(command.hearing_at > ctx.now, "hearing_in_past", f"the hearing time {command.hearing_at} has passed")
+    unreachable = [str(r) for r in command.recipients if r not in ctx.site.court_report_addresses]
+    require(
+        not unreachable,
+        "recipient_without_address",
+        f"site {ctx.site.site_id} has no address for court reports to: {', '.join(unreachable)}",
+    )
     due_at = command.due_at or command.hearing_at - timedelta(minutes=ctx.site.court_report_lead_minutes)
     require(due_at > ctx.now, "due_in_past", f"the report would be due at {due_at}, which has passed")
     require(due_at <= command.hearing_at, "due_after_hearing", "a report must be due before its hearing")
@@ -54,6 +61,15 @@ def request_report(state: CaseState, command: RequestCourtReport, ctx: DecisionC
         write.model_copy(update={"task": write.task.model_copy(update={"report_id": report_id})}),
         TaskScheduled(task=hearing),
     ]
+
+
+def record_delivery(state: CaseState, report_id: str, recipients: tuple[Recipient, ...]) -> list[DomainEvent]:
+    report = next((r for r in state.court_reports if r.report_id == report_id), None)
+    require(report is not None, "report_unknown", f"case {state.case_id} has no court report {report_id}")
+    assert report is not None
+    require(report.submitted_at is not None, "report_not_submitted", f"court report {report_id} is not written yet")
+    require(not report.delivered_to, "report_already_delivered", f"court report {report_id} was already delivered")
+    return [CourtReportDelivered(report_id=report_id, recipients=recipients)]
 
 
 def submit_report(

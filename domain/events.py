@@ -213,6 +213,12 @@ class CourtReportSubmitted(DomainEvent):
     recommendations: str
 
 
+class CourtReportDelivered(DomainEvent):
+    type: Literal["CourtReportDelivered"] = "CourtReportDelivered"
+    report_id: str
+    recipients: tuple[Recipient, ...]
+
+
 class HearingOutcomeRecorded(DomainEvent):
     type: Literal["HearingOutcomeRecorded"] = "HearingOutcomeRecorded"
     report_id: str
@@ -263,6 +269,7 @@ Event = Annotated[
     | FollowUpRecorded
     | CourtReportRequested
     | CourtReportSubmitted
+    | CourtReportDelivered
     | HearingOutcomeRecorded
     | CaseHandedOff
     | CaseClosed,

@@ -20,6 +20,7 @@ from domain.commands import (
     MarkOverdue,
     OpenCase,
     OpenScheduledTask,
+    RecordCourtReportDelivered,
     RecordReferralOutcome,
     RecordReferralSendFailed,
     RecordReferralSent,
@@ -29,7 +30,7 @@ from domain.commands import (
     WithdrawConsent,
 )
 from domain.config import SiteConfig
-from domain.court import record_hearing, request_report, submit_report
+from domain.court import record_delivery, record_hearing, request_report, submit_report
 from domain.decisions import (
     DecisionContext,
     enter,
@@ -202,6 +203,9 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
         case CloseCase():
             require_role(command.actor, CLOSING_ROLES, "close a case")
             return _close(state, command.outcome, "case closed")
+        case RecordCourtReportDelivered():
+            require_role(command.actor, (Role.SYSTEM,), "record a court report as delivered")
+            return record_delivery(state, command.report_id, command.recipients)
         case RequestCourtReport():
             require_role(command.actor, SHARING_ROLES, "request a court report")
             return request_report(state, command, ctx)

@@ -15,6 +15,7 @@ from domain.events import (
     ConsentRecorded,
     ConsentWithdrawn,
     ContactRecorded,
+    CourtReportDelivered,
     CourtReportRequested,
     CourtReportSubmitted,
     DisengagementReviewed,
@@ -99,6 +100,7 @@ class CourtReport(Strict):
     recipients: tuple[Recipient, ...]
     submitted_at: datetime | None = None
     on_time: bool | None = None
+    delivered_to: tuple[Recipient, ...] = ()
     hearing_result: HearingResult | None = None
 
 
@@ -244,6 +246,8 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
             changes["court_reports"] = (*state.court_reports, report)
         case CourtReportSubmitted():
             changes["court_reports"] = _with_report(state, event.report_id, submitted_at=at, on_time=event.on_time)
+        case CourtReportDelivered():
+            changes["court_reports"] = _with_report(state, event.report_id, delivered_to=event.recipients)
         case HearingOutcomeRecorded():
             changes["court_reports"] = _with_report(state, event.report_id, hearing_result=event.result)
         case CaseHandedOff():

@@ -6,6 +6,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.court_reports import CourtReportActivities
 from activities.mailer import SmtpMailer
 from activities.notifications import NotificationActivities
 from activities.referrals import ReferralActivities
@@ -17,6 +18,7 @@ from workers.client import connect
 from workers.logging import configure_logging
 from workers.settings import Settings
 from workflows.case_workflow import CaseWorkflow
+from workflows.court_report_workflow import CourtReportWorkflow
 from workflows.referral_workflow import ReferralWorkflow
 
 log = structlog.get_logger(__name__)
@@ -29,11 +31,12 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, ReferralWorkflow],
+        workflows=[CaseWorkflow, ReferralWorkflow, CourtReportWorkflow],
         activities=[
             StoreActivities(store).append_events,
             NotificationActivities(outbox, config, mailer, inbox_url).notify_staff,
             ReferralActivities(outbox, mailer, inbox_url).send_referral,
+            CourtReportActivities(outbox, mailer, inbox_url).deliver_court_report,
         ],
     )
 

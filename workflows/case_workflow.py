@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         CompleteTask,
         EscalateReferral,
         OpenCase,
+        RecordCourtReportDelivered,
         RecordReferralOutcome,
         RecordReferralSendFailed,
         RecordReferralSent,
@@ -40,6 +41,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import RuleViolation
     from domain.events import (
         CaseClosed,
+        CourtReportRequested,
+        CourtReportSubmitted,
         EventEnvelope,
         ReferralMade,
         ReferralOutcomeRecorded,
@@ -52,6 +55,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.state import CaseState, empty_state
     from domain.stream import apply_all, envelop
     from workflows import search_attributes
+    from workflows.court_report_workflow import (
+        CASE_DELIVERY_SIGNAL,
+        CourtReportDelivery,
+        CourtReportInput,
+        CourtReportWorkflow,
+        court_report_workflow_id,
+    )
     from workflows.referral_workflow import (
         CASE_PROGRESS_SIGNAL,
         ReferralInput,
@@ -281,10 +291,47 @@ class CaseWorkflow:
                 await self._start_referral(event)
             elif isinstance(event, ReferralOutcomeRecorded) and event.status in ANSWERS:
                 await self._stop_chasing(event.referral_id)
+            elif isinstance(event, CourtReportRequested):
+                await self._start_court_report(event)
+            elif isinstance(event, CourtReportSubmitted):
+                await self._signal_child(court_report_workflow_id(self._state.case_id, event.report_id), "submitted")
             elif isinstance(event, CaseClosed):
                 for waiting in self._state.referrals:
                     if waiting.awaiting_answer:
                         await self._stop_chasing(waiting.referral_id)
+                for report in self._state.court_reports:
+                    if report.submitted_at is None and report.hearing_at > workflow.now():
+                        await self._signal_child(
+                            court_report_workflow_id(self._state.case_id, report.report_id), "cancel"
+                        )
+
+    @workflow.signal(name=CASE_DELIVERY_SIGNAL)
+    async def court_report_delivered(self, delivery: CourtReportDelivery) -> None:
+        """A court report's workflow has delivered the report to its recipients."""
+        command = RecordCourtReportDelivered(
+            actor=SYSTEM_ACTOR, report_id=delivery.report_id, recipients=delivery.recipients
+        )
+        async with self._lock:
+            try:
+                await self._record(command)
+            except RuleViolation as violation:
+                workflow.logger.info("court report delivery not recorded", extra={"rule": violation.rule})
+
+    async def _start_court_report(self, requested: CourtReportRequested) -> None:
+        addresses = {r: self._site.court_report_addresses[r] for r in requested.recipients}
+        await workflow.start_child_workflow(
+            CourtReportWorkflow.run,
+            CourtReportInput(
+                case_id=self._state.case_id,
+                report_id=requested.report_id,
+                purpose=requested.purpose,
+                hearing_at=requested.hearing_at,
+                addresses=addresses,
+            ),
+            id=court_report_workflow_id(self._state.case_id, requested.report_id),
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            static_summary=f"court report ({requested.purpose}) for a hearing",
+        )
 
     async def _start_referral(self, made: ReferralMade) -> None:
         service = next(s for s in self._site.services if s.service_id == made.request.service_id)
@@ -305,14 +352,14 @@ class CaseWorkflow:
         )
 
     async def _stop_chasing(self, referral_id: str) -> None:
-        child = workflow.get_external_workflow_handle_for(
-            ReferralWorkflow.run, referral_workflow_id(self._state.case_id, referral_id)
-        )
+        await self._signal_child(referral_workflow_id(self._state.case_id, referral_id), "stop_chasing")
+
+    async def _signal_child(self, workflow_id: str, signal: str) -> None:
         try:
-            await child.signal(ReferralWorkflow.stop_chasing)
+            await workflow.get_external_workflow_handle(workflow_id).signal(signal)
         except FailureError:
-            # Already gone (an operator terminated it, say): there is nothing left to stop.
-            workflow.logger.warning("referral workflow not found", extra={"case_id": self._state.case_id})
+            # Already gone (an operator terminated it, say): there is nothing left to tell it.
+            workflow.logger.warning("child workflow not found", extra={"case_id": self._state.case_id})
 
     async def _notify(self, envelope: EventEnvelope) -> None:
         event = envelope.event

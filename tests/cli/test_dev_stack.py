@@ -66,7 +66,9 @@ async def test_dev_stack_runs_the_demo_and_keeps_it_across_a_restart(tmp_path: P
         in_ui = await asyncio.to_thread(ui_workflow_ids, ui_port)
         referrals = await workflow_ids(port, "WorkflowType='ReferralWorkflow'")
         assert referrals and all("-referral-" in r for r in referrals)
-        assert in_ui == everything | referrals
+        reports = await workflow_ids(port, "WorkflowType='CourtReportWorkflow'")
+        assert len(reports) == 1 and all("-report-" in r for r in reports)
+        assert in_ui == everything | referrals | reports
     finally:
         status = await stop_dev(process)
     assert status == 0, log.read_text()[-2000:]

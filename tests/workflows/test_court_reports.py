@@ -17,8 +17,10 @@ from store.event_store import EventStore
 from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
+from tests.workflows.test_golden_histories import HISTORIES, RECORDING
 from workers.settings import SHIPPED_CONFIG, load_config
 from workflows.case_workflow import CaseInput, CaseResult, CaseWorkflow
+from workflows.court_report_workflow import CourtReportWorkflow, court_report_workflow_id
 
 SITE = load_config(SHIPPED_CONFIG).site("demo")
 Handle = WorkflowHandle[CaseWorkflow, CaseResult]
@@ -69,6 +71,26 @@ async def test_report_on_time_then_remand_hands_off_to_reconnect(
         state = await handle.execute_update(CaseWorkflow.complete_task, done)
         assert state.court_reports[0].on_time is True
 
+        # The report's workflow sends each recipient a link to it, once, and tells the case.
+        child = env.client.get_workflow_handle_for(
+            CourtReportWorkflow.run, court_report_workflow_id(handle.id, report.report_id)
+        )
+        assert (await child.result()).delivered_to == (Recipient.COURT, Recipient.DEFENCE)
+        delivered = [
+            m for m in mailbox.about(handle.id) if m["Subject"].startswith("Liaison and Diversion court report")
+        ]
+        assert sorted(m["To"] for m in delivered) == [
+            "duty-solicitor@defence.pathway.test",
+            "listing@magistrates.court.pathway.test",
+        ]
+        assert all(f"http://inbox.test/reports/{report.report_id}" in m.get_content() for m in delivered)
+        await env.sleep(timedelta(seconds=2))
+        state = await handle.query(CaseWorkflow.state)
+        assert state.court_reports[0].delivered_to == (Recipient.COURT, Recipient.DEFENCE)
+        if RECORDING:
+            history = await child.fetch_history()
+            (HISTORIES / "court_report_workflow_delivered.json").write_text(history.to_json() + "\n")
+
         await env.sleep(report.hearing_at - await env.get_current_time() + timedelta(minutes=1))  # hearing over
         state = await handle.query(CaseWorkflow.state)
         hearing = state.tasks[open_task(state, TaskKind.HEARING_OUTCOME)]
@@ -110,12 +132,15 @@ async def test_a_missed_report_is_escalated_and_adjournments_bring_another(
         assert len(state.court_reports) == 2 and state.court_reports[0].on_time is None
 
         events = len(await sqlite_store.read_stream(handle.id))
-        for bad, rule in [
-            (timedelta(hours=-1), "hearing_in_past"),
-            (timedelta(minutes=SITE.court_report_lead_minutes - 1), "due_in_past"),
-        ]:
+        no_address = request(timedelta(days=1), now).model_copy(update={"recipients": (Recipient.CUSTODY_SERGEANT,)})
+        bad_requests = [
+            (request(timedelta(hours=-1), now), "hearing_in_past"),
+            (request(timedelta(minutes=SITE.court_report_lead_minutes - 1), now), "due_in_past"),
+            (no_address, "recipient_without_address"),
+        ]
+        for bad, rule in bad_requests:
             with pytest.raises(WorkflowUpdateFailedError) as refusal:
-                await handle.execute_update(CaseWorkflow.request_court_report, request(bad, now))
+                await handle.execute_update(CaseWorkflow.request_court_report, bad)
             cause = refusal.value.cause
             assert isinstance(cause, ApplicationError) and cause.details == (rule,)
         assert len(await sqlite_store.read_stream(handle.id)) == events

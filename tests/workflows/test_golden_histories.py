@@ -24,6 +24,7 @@ from tests.workflows.journey import JOURNEY, OUTCOMES, PRACTITIONER, complete, o
 from workers.cases import CaseCommands, CommandRejected
 from workers.client import data_converter
 from workflows.case_workflow import CaseWorkflow
+from workflows.court_report_workflow import CourtReportWorkflow
 from workflows.referral_workflow import ReferralWorkflow
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
@@ -31,7 +32,7 @@ JOURNEY_HISTORY = HISTORIES / "case_workflow_journey.json"
 RECORDING = os.environ.get("PATHWAY_RECORD_HISTORIES") == "1"
 
 # Every workflow type the worker runs (workers/worker.py) must have a golden history.
-WORKFLOWS: list[type] = [CaseWorkflow, ReferralWorkflow]
+WORKFLOWS: list[type] = [CaseWorkflow, ReferralWorkflow, CourtReportWorkflow]
 
 
 def workflow_type(history: WorkflowHistory) -> str:
