@@ -11,6 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.mailer import SmtpMailer
+from activities.outbox import deliver
 from domain.outcomes import CourtReportPurpose, Recipient
 from store.notifications import NotificationLog
 
@@ -47,11 +48,7 @@ class CourtReportActivities:
         )
         if record.status == "sent":
             return
-        if self._mailer is None:
+        mailer = self._mailer
+        if mailer is None:
             raise ApplicationError("no SMTP server is configured, so court reports cannot be delivered")
-        try:
-            await self._mailer.send([input.address], subject, body, delivery_id)
-        except Exception as error:
-            await self._log.mark(delivery_id, "failed", f"{type(error).__name__}: {error}")
-            raise
-        await self._log.mark(delivery_id, "sent")
+        await deliver(self._log, delivery_id, lambda: mailer.send([input.address], subject, body, delivery_id))

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.mailer import SmtpMailer
+from activities.outbox import deliver
 from domain.config import PathwayConfig
 from domain.model import Role
 from domain.tasks import TaskKind
@@ -55,12 +56,10 @@ class NotificationActivities:
         if self._mailer is None:
             await self._log.mark(request.notification_id, "not_sent", "no SMTP server is configured")
             return NotificationResult(status="not_sent", recipients=recipients)
-        try:
-            await self._mailer.send(recipients, subject, body, request.notification_id)
-        except Exception as error:
-            await self._log.mark(request.notification_id, "failed", f"{type(error).__name__}: {error}")
-            raise
-        await self._log.mark(request.notification_id, "sent")
+        mailer = self._mailer
+        await deliver(
+            self._log, request.notification_id, lambda: mailer.send(recipients, subject, body, request.notification_id)
+        )
         activity.logger.info(
             "notification sent",
             extra={"case_id": request.case_id, "kind": request.kind, "recipient_count": len(recipients)},

@@ -15,6 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.mailer import SmtpMailer
+from activities.outbox import deliver
 from domain.config import Service
 from domain.outcomes import ReferralRequest
 from store.notifications import NotificationLog
@@ -47,15 +48,12 @@ class ReferralActivities:
         )
         if record.status == "sent":
             return SendReferralResult(channel=service.delivery, status="sent")
-        try:
-            if service.delivery == "email":
-                await self._email(input, subject, body)
-            else:
-                await asyncio.to_thread(_post, service.address, body, input.referral_id)
-        except Exception as error:
-            await self._log.mark(input.referral_id, "failed", f"{type(error).__name__}: {error}")
-            raise
-        await self._log.mark(input.referral_id, "sent")
+        if service.delivery == "email":
+            await deliver(self._log, input.referral_id, lambda: self._email(input, subject, body))
+        else:
+            await deliver(
+                self._log, input.referral_id, lambda: asyncio.to_thread(_post, service.address, body, input.referral_id)
+            )
         activity.logger.info("referral sent", extra={"case_id": input.case_id, "service_id": service.service_id})
         return SendReferralResult(channel=service.delivery, status="sent")
 
