@@ -17,7 +17,10 @@ from workers.cases import CaseCommands
 PRACTITIONER = "pr-001"
 
 ADULT_OUTCOMES: dict[TaskKind, dict[str, Any]] = {
-    TaskKind.CONSENT: {"decision": "given", "scope": ["assessment", "share_court", "share_police", "share_probation"]},
+    TaskKind.CONSENT: {
+        "decision": "given",
+        "scope": ["assessment", "share_court", "share_police", "share_probation", "share_defence"],
+    },
     TaskKind.SCREENING: {
         "instrument": "ld-screen",
         "instrument_version": "2019",

@@ -15,7 +15,7 @@ from domain.events import (
     TaskCompleted,
     TaskScheduled,
 )
-from domain.outcomes import CourtReportOutcome, HearingOutcome, Recipient, Urgency
+from domain.outcomes import CONSENT_SCOPE_FOR_RECIPIENT, CourtReportOutcome, HearingOutcome, Recipient, Urgency
 from domain.state import CaseState
 from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus
 
@@ -27,6 +27,13 @@ def request_report(state: CaseState, command: RequestCourtReport, ctx: DecisionC
         "a court report can only be written after consent is given or a safeguarding override recorded",
     )
     require(command.hearing_at > ctx.now, "hearing_in_past", f"the hearing time {command.hearing_at} has passed")
+    if not state.safeguarding_override:
+        uncovered = [str(r) for r in command.recipients if CONSENT_SCOPE_FOR_RECIPIENT[r] not in state.consent_scope]
+        require(
+            not uncovered,
+            "report_needs_consent_scope",
+            f"the person's consent does not cover sharing with: {', '.join(uncovered)}",
+        )
     unreachable = [str(r) for r in command.recipients if r not in ctx.site.court_report_addresses]
     require(
         not unreachable,
@@ -67,6 +74,11 @@ def record_delivery(state: CaseState, report_id: str, recipients: tuple[Recipien
     report = next((r for r in state.court_reports if r.report_id == report_id), None)
     require(report is not None, "report_unknown", f"case {state.case_id} has no court report {report_id}")
     assert report is not None
+    require(
+        bool(recipients) and set(recipients) <= set(report.recipients),
+        "delivery_recipients",
+        f"court report {report_id} goes to {', '.join(report.recipients)}, not to {', '.join(recipients) or 'nobody'}",
+    )
     require(report.submitted_at is not None, "report_not_submitted", f"court report {report_id} is not written yet")
     require(not report.delivered_to, "report_already_delivered", f"court report {report_id} was already delivered")
     return [CourtReportDelivered(report_id=report_id, recipients=recipients)]

@@ -38,10 +38,12 @@ WITHOUT_OUTCOME = (ReferralStatus.DRAFTED, ReferralStatus.SENT, ReferralStatus.A
 def start_support(state: CaseState, goals: list[GoalArea], ctx: DecisionContext) -> list[DomainEvent]:
     site = ctx.site
     days = site.womens_support_days if Cohort.WOMENS_PATHWAY in state.cohorts else site.support_days
+    # The first contact comes within the support, however short the site makes it.
+    first_contact = min(site.contact_every_days, days)
     return [
         *enter(state, Stage.SUPPORT),
         SupportStarted(goals=tuple(dict.fromkeys(goals)), ends_at=ctx.now + site.days(days)),
-        _contact(state, ctx, site.contact_every_days),
+        _contact(state, ctx, first_contact),
     ]
 
 

@@ -99,7 +99,7 @@ from domain.outcomes import (
     Urgency,
 )
 from domain.state import CaseState, Referral, referral
-from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, parse_outcome
+from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus, parse_outcome
 
 # A referral's lifecycle: which answers may follow which (drafted -> sent is the workflow's own).
 REFERRAL_TRANSITIONS: dict[ReferralStatus, frozenset[ReferralStatus]] = {
@@ -445,7 +445,9 @@ def _close(
     closure_gate(state, outcome.reason)
     done_id = completed.task_id if completed else None
     cancelled: list[DomainEvent] = [
-        TaskCancelled(task_id=task.task_id, reason=why) for task in state.open_tasks if task.task_id != done_id
+        TaskCancelled(task_id=task.task_id, reason=why)
+        for task in state.tasks.values()
+        if task.status in (TaskStatus.OPEN, TaskStatus.SCHEDULED) and task.task_id != done_id
     ]
     head: list[DomainEvent] = [completed] if completed else []
     closed = CaseClosed(reason=outcome.reason, justice_outcome=outcome.justice_outcome, note=outcome.note)

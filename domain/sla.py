@@ -13,7 +13,7 @@ _MAX_DAYS_SCANNED = 3660
 def add_service_minutes(hours: OperatingHours, start: datetime, minutes: int) -> datetime:
     """The instant `minutes` of open service time after `start` (both timezone-aware, UTC out)."""
     start = start.astimezone(UTC)
-    if hours.always_open:
+    if hours.always_open or minutes == 0:
         return start + timedelta(minutes=minutes)
     remaining = timedelta(minutes=minutes)
     zone = ZoneInfo(hours.timezone)

@@ -13,7 +13,7 @@ PRACTITIONER = Actor(staff_id="pr-001", role=Role.PRACTITIONER)
 TEAM_LEAD = Actor(staff_id="tl-001", role=Role.TEAM_LEAD)
 
 OUTCOMES: dict[TaskKind, dict[str, Any]] = {
-    TaskKind.CONSENT: {"decision": "given", "scope": ["assessment", "share_court", "share_police"]},
+    TaskKind.CONSENT: {"decision": "given", "scope": ["assessment", "share_court", "share_police", "share_defence"]},
     TaskKind.SCREENING: {
         "instrument": "ld-screen",
         "instrument_version": "2019",

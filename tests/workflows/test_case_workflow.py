@@ -1,5 +1,6 @@
 """CaseWorkflow on a real local Temporal dev server, with the event store on SQLite."""
 
+import asyncio
 import uuid
 
 import pytest
@@ -79,7 +80,10 @@ async def test_starting_the_same_referral_twice_returns_the_same_case(
 async def test_the_case_is_listed_by_its_search_attributes(cases: CaseCommands) -> None:
     state = await cases.start_case(open_case(f"CUST-{uuid.uuid4().hex[:8]}"))
     query = f"WorkflowId = '{state.case_id}' AND LdStage = 'screening' AND LdSite = 'demo' AND LdOverdue = false"
-    found = [w.id async for w in cases.client.list_workflows(query)]
+    # Visibility is eventually consistent: the upsert is in the history before the list shows it.
+    async with asyncio.timeout(20):
+        while (found := [w.id async for w in cases.client.list_workflows(query)]) != [state.case_id]:
+            await asyncio.sleep(0.2)
     assert found == [state.case_id]
     description = await handle(cases, state.case_id).describe()
     attributes = {key.name: value for key, value in description.typed_search_attributes}
