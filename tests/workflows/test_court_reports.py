@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -16,27 +16,18 @@ from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
+from tests.workflows.direct import SITE, Handle, complete, start
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING
-from workers.settings import SHIPPED_CONFIG, load_config
-from workflows.case_workflow import CaseInput, CaseResult, CaseWorkflow
+from workflows.case_workflow import CaseWorkflow
 from workflows.court_report_workflow import CourtReportWorkflow, court_report_workflow_id
 
-SITE = load_config(SHIPPED_CONFIG).site("demo")
-Handle = WorkflowHandle[CaseWorkflow, CaseResult]
 REPORT = {"presenting_needs": "Psychotic symptoms", "risk": "high", "recommendations": "Hospital assessment"}
 
 
 async def consented_case(env: WorkflowEnvironment, task_queue: str) -> Handle:
-    case_id = f"case-{uuid.uuid4()}"
-    handle = await env.client.start_workflow(
-        CaseWorkflow.run, CaseInput(case_id=case_id, site=SITE), id=case_id, task_queue=task_queue
-    )
-    state = await handle.execute_update(CaseWorkflow.open_case, open_case(f"MAG-{uuid.uuid4().hex[:6]}"))
-    consent = CompleteTask(
-        actor=PRACTITIONER, task_id=open_task(state, TaskKind.CONSENT), outcome=OUTCOMES[TaskKind.CONSENT]
-    )
-    await handle.execute_update(CaseWorkflow.complete_task, consent)
+    handle = await start(env, task_queue, open_case(f"MAG-{uuid.uuid4().hex[:6]}"))
+    await complete(handle, TaskKind.CONSENT, OUTCOMES[TaskKind.CONSENT])
     return handle
 
 

@@ -7,40 +7,21 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.commands import CompleteTask, OpenCase, RecordReferralOutcome
-from domain.model import Actor, Cohort, Role, Stage
+from domain.commands import CompleteTask, RecordReferralOutcome
+from domain.model import Cohort, Stage
 from domain.outcomes import ReferralStatus
 from domain.state import CaseState
 from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
+from tests.workflows.direct import LINK_WORKER, Handle, complete, start
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
-from workers.settings import SHIPPED_CONFIG, load_config
-from workflows.case_workflow import CaseInput, CaseResult, CaseWorkflow
-
-SITE = load_config(SHIPPED_CONFIG).site("demo")
-LINK_WORKER = Actor(staff_id="lw-001", role=Role.LINK_WORKER)
-Handle = WorkflowHandle[CaseWorkflow, CaseResult]
-
-
-async def start(env: WorkflowEnvironment, task_queue: str, opening: OpenCase) -> Handle:
-    case_id = f"case-{uuid.uuid4()}"
-    handle = await env.client.start_workflow(
-        CaseWorkflow.run, CaseInput(case_id=case_id, site=SITE), id=case_id, task_queue=task_queue
-    )
-    await handle.execute_update(CaseWorkflow.open_case, opening)
-    return handle
-
-
-async def complete(handle: Handle, kind: TaskKind, outcome: dict[str, Any], actor: Actor = PRACTITIONER) -> CaseState:
-    state = await handle.query(CaseWorkflow.state)
-    command = CompleteTask(actor=actor, task_id=open_task(state, kind), outcome=outcome)
-    return await handle.execute_update(CaseWorkflow.complete_task, command)
+from workflows.case_workflow import CaseWorkflow
 
 
 async def to_support(handle: Handle, goals: list[str]) -> CaseState:

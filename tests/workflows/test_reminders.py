@@ -5,7 +5,6 @@ minutes before, escalation to the team lead 1 minute after."""
 import uuid
 from datetime import datetime, timedelta
 
-from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.commands import CloseCase, CompleteTask
@@ -15,21 +14,13 @@ from store.event_store import EventStore
 from store.notifications import NotificationLog
 from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
-from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
+from tests.workflows.direct import start
+from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_task
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING
 from workers.settings import SHIPPED_CONFIG, load_config
-from workflows.case_workflow import CaseInput, CaseResult, CaseWorkflow
+from workflows.case_workflow import CaseWorkflow
 
 SITE = load_config(SHIPPED_CONFIG).site("demo")
-
-
-async def start(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle[CaseWorkflow, CaseResult]:
-    case_id = f"case-{uuid.uuid4()}"
-    handle = await env.client.start_workflow(
-        CaseWorkflow.run, CaseInput(case_id=case_id, site=SITE), id=case_id, task_queue=task_queue
-    )
-    await handle.execute_update(CaseWorkflow.open_case, open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
-    return handle
 
 
 async def test_reminder_then_escalation_arrive_by_email_at_their_times(

@@ -1,0 +1,40 @@
+"""Driving a CaseWorkflow directly by its handle, as the time-skipping tests do (no update-with-start:
+the time-skipping server does not support it)."""
+
+import uuid
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from domain.commands import CompleteTask, OpenCase
+from domain.config import SiteConfig
+from domain.model import Actor, Role
+from domain.state import CaseState
+from domain.tasks import TaskKind
+from tests.workflows.journey import PRACTITIONER, open_case, open_task
+from workers.settings import SHIPPED_CONFIG, load_config
+from workflows.case_workflow import CaseInput, CaseResult, CaseWorkflow
+
+SITE = load_config(SHIPPED_CONFIG).site("demo")
+LINK_WORKER = Actor(staff_id="lw-001", role=Role.LINK_WORKER)
+Handle = WorkflowHandle[CaseWorkflow, CaseResult]
+
+
+async def start(
+    env: WorkflowEnvironment, task_queue: str, opening: OpenCase | None = None, site: SiteConfig = SITE
+) -> Handle:
+    """A new case on `task_queue`, opened with `opening` (by default a custody case with a new reference)."""
+    case_id = f"case-{uuid.uuid4()}"
+    handle = await env.client.start_workflow(
+        CaseWorkflow.run, CaseInput(case_id=case_id, site=site), id=case_id, task_queue=task_queue
+    )
+    await handle.execute_update(CaseWorkflow.open_case, opening or open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
+    return handle
+
+
+async def complete(handle: Handle, kind: TaskKind, outcome: dict[str, Any], actor: Actor = PRACTITIONER) -> CaseState:
+    """Complete the case's one open task of `kind`."""
+    state = await handle.query(CaseWorkflow.state)
+    command = CompleteTask(actor=actor, task_id=open_task(state, kind), outcome=outcome)
+    return await handle.execute_update(CaseWorkflow.complete_task, command)
