@@ -7,6 +7,7 @@ deterministic ones (`workflow.uuid4()`, `workflow.now()`).
 from collections.abc import Callable
 from datetime import datetime
 
+from domain.access import Action, require_allowed
 from domain.cohorts import suggested_services
 from domain.commands import (
     ChaseReferral,
@@ -119,10 +120,6 @@ REFERRAL_TRANSITIONS: dict[ReferralStatus, frozenset[ReferralStatus]] = {
     ReferralStatus.CLOSED: frozenset(),
 }
 
-CLOSING_ROLES = (Role.PRACTITIONER, Role.TEAM_LEAD)
-REFERRAL_ROLES = (Role.PRACTITIONER, Role.LINK_WORKER, Role.TEAM_LEAD)
-SHARING_ROLES = (Role.PRACTITIONER, Role.TEAM_LEAD)
-
 
 def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[DomainEvent]:
     """The events `command` produces on `state`; raises RuleViolation naming the rule it breaks."""
@@ -136,7 +133,7 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
         case ClaimTask():
             return _claim_task(state, command)
         case ShareInformation():
-            require_role(command.actor, SHARING_ROLES, "share information")
+            require_allowed(command.actor, Action.SHARE_INFORMATION)
             # The same test as the share_information task: once consent has been asked, a disclosure
             # needs consent that covers it or another lawful basis.
             require(
@@ -147,11 +144,11 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             _check_disclosure(state, command.disclosure)
             return [InformationShared(disclosure=command.disclosure)]
         case WithdrawConsent():
-            require_role(command.actor, SHARING_ROLES, "record a withdrawal of consent")
+            require_allowed(command.actor, Action.WITHDRAW_CONSENT)
             require(state.consent == "given", "consent_not_given", "there is no consent to withdraw")
             return [ConsentWithdrawn(reason=command.reason)]
         case RecordReferralOutcome():
-            require_role(command.actor, REFERRAL_ROLES, "record a referral outcome")
+            require_allowed(command.actor, Action.RECORD_REFERRAL_OUTCOME)
             return _referral_outcome(state, command.referral_id, command.status, command.reason)
         case RecordReferralSent():
             require_role(command.actor, (Role.SYSTEM,), "record a referral as sent")
@@ -201,13 +198,13 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
                 *(TaskEscalated(task_id=t.task_id) for t in chase_tasks),
             ]
         case CloseCase():
-            require_role(command.actor, CLOSING_ROLES, "close a case")
+            require_allowed(command.actor, Action.CLOSE_CASE)
             return _close(state, command.outcome, "case closed")
         case RecordCourtReportDelivered():
             require_role(command.actor, (Role.SYSTEM,), "record a court report as delivered")
             return record_delivery(state, command.report_id, command.recipients)
         case RequestCourtReport():
-            require_role(command.actor, SHARING_ROLES, "request a court report")
+            require_allowed(command.actor, Action.REQUEST_COURT_REPORT)
             return request_report(state, command, ctx)
         case EndSupport():
             require_role(command.actor, (Role.SYSTEM,), "end support")

@@ -7,6 +7,7 @@ from itertools import product
 import pytest
 from pydantic import JsonValue
 
+from domain.access import ACTION_ROLES, Action
 from domain.commands import (
     ChaseReferral,
     CloseCase,
@@ -42,7 +43,7 @@ from domain.outcomes import (
     ServiceType,
     Urgency,
 )
-from domain.rules import REFERRAL_ROLES, REFERRAL_TRANSITIONS
+from domain.rules import REFERRAL_TRANSITIONS
 from domain.state import Referral, fold
 from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus
 from tests.domain.support import (
@@ -413,7 +414,7 @@ def test_other_roles_do_not_record_answers(sent: tuple[Case, str], actor: Actor)
     assert error.message == (
         f"a {actor.role} cannot record a referral outcome (allowed: practitioner, link_worker, team_lead)"
     )
-    assert REFERRAL_ROLES == (Role.PRACTITIONER, Role.LINK_WORKER, Role.TEAM_LEAD)
+    assert ACTION_ROLES[Action.RECORD_REFERRAL_OUTCOME] == (Role.PRACTITIONER, Role.LINK_WORKER, Role.TEAM_LEAD)
 
 
 @pytest.mark.parametrize("status", list(ReferralStatus))

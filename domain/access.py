@@ -1,0 +1,98 @@
+"""Who may do what: the role x action matrix, and the site scope of a signed-in person.
+
+The pathway rules (domain/rules.py) check the actions that change a case; the API checks the rest
+(reading, listing, reassigning, auditing) from the same table. Which task kinds a role may complete
+is finer grained: domain/tasks.py CANDIDATE_ROLES.
+"""
+
+from enum import StrEnum
+
+from domain.errors import RuleViolation
+from domain.model import Actor, Role, Strict
+
+
+class Action(StrEnum):
+    READ_CASE = "read_case"
+    START_CASE = "start_case"
+    CLOSE_CASE = "close_case"
+    LIST_TASKS = "list_tasks"
+    CLAIM_TASK = "claim_task"
+    REASSIGN_TASK = "reassign_task"
+    COMPLETE_TASK = "complete_task"
+    SHARE_INFORMATION = "share_information"
+    WITHDRAW_CONSENT = "withdraw_consent"
+    REQUEST_COURT_REPORT = "request_court_report"
+    RECORD_REFERRAL_OUTCOME = "record_referral_outcome"
+    READ_ACCESS_LOG = "read_access_log"
+    VERIFY_RECORDS = "verify_records"
+    BREAK_GLASS = "break_glass"
+    DECODE_PAYLOADS = "decode_payloads"
+    CONFIGURE = "configure"
+
+
+PRACTITIONER, LINK_WORKER, TEAM_LEAD = Role.PRACTITIONER, Role.LINK_WORKER, Role.TEAM_LEAD
+AUDITOR, OPERATOR, ADMIN = Role.AUDITOR, Role.OPERATOR, Role.ADMIN
+CASE_WORKERS = (PRACTITIONER, LINK_WORKER, TEAM_LEAD)
+
+ACTION_ROLES: dict[Action, tuple[Role, ...]] = {
+    Action.READ_CASE: (*CASE_WORKERS, AUDITOR),
+    Action.START_CASE: (PRACTITIONER, TEAM_LEAD),
+    Action.CLOSE_CASE: (PRACTITIONER, TEAM_LEAD),
+    Action.LIST_TASKS: CASE_WORKERS,
+    Action.CLAIM_TASK: CASE_WORKERS,
+    Action.REASSIGN_TASK: (TEAM_LEAD,),
+    Action.COMPLETE_TASK: CASE_WORKERS,
+    Action.SHARE_INFORMATION: (PRACTITIONER, TEAM_LEAD),
+    Action.WITHDRAW_CONSENT: (PRACTITIONER, TEAM_LEAD),
+    Action.REQUEST_COURT_REPORT: (PRACTITIONER, TEAM_LEAD),
+    Action.RECORD_REFERRAL_OUTCOME: CASE_WORKERS,
+    Action.READ_ACCESS_LOG: (AUDITOR,),
+    Action.VERIFY_RECORDS: (AUDITOR,),
+    Action.BREAK_GLASS: (*CASE_WORKERS, AUDITOR),
+    Action.DECODE_PAYLOADS: (OPERATOR,),
+    Action.CONFIGURE: (ADMIN,),
+}
+
+ACTION_WORDS: dict[Action, str] = {
+    Action.READ_CASE: "read a case",
+    Action.START_CASE: "start a case",
+    Action.CLOSE_CASE: "close a case",
+    Action.LIST_TASKS: "list tasks",
+    Action.CLAIM_TASK: "claim a task",
+    Action.REASSIGN_TASK: "reassign a task",
+    Action.COMPLETE_TASK: "complete a task",
+    Action.SHARE_INFORMATION: "share information",
+    Action.WITHDRAW_CONSENT: "record a withdrawal of consent",
+    Action.REQUEST_COURT_REPORT: "request a court report",
+    Action.RECORD_REFERRAL_OUTCOME: "record a referral outcome",
+    Action.READ_ACCESS_LOG: "read who accessed a case",
+    Action.VERIFY_RECORDS: "verify the records",
+    Action.BREAK_GLASS: "read a case outside their sites with a stated reason",
+    Action.DECODE_PAYLOADS: "decode Temporal payloads",
+    Action.CONFIGURE: "change the configuration",
+}
+
+
+def allowed(role: Role, action: Action) -> bool:
+    return role in ACTION_ROLES[action]
+
+
+def require_allowed(actor: Actor, action: Action) -> None:
+    if not allowed(actor.role, action):
+        roles = ", ".join(ACTION_ROLES[action])
+        raise RuleViolation("role_not_allowed", f"a {actor.role} cannot {ACTION_WORDS[action]} (allowed: {roles})")
+
+
+class Principal(Strict):
+    """A signed-in person: who, in which role, for which sites."""
+
+    staff_id: str
+    role: Role
+    sites: tuple[str, ...]
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(staff_id=self.staff_id, role=self.role)
+
+    def covers(self, site: str) -> bool:
+        return site in self.sites
