@@ -98,6 +98,20 @@ tasks = Table(
     Index("ix_tasks_site_status_due", "site", "status", "due_at"),
 )
 
+# Who read or changed which case through the API, when and why (the access audit).
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("access_id", String(36), primary_key=True),
+    Column("case_id", String(64), nullable=False, index=True),
+    Column("staff_id", String(64), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("purpose", String(500), nullable=False),
+    Column("break_glass", Boolean, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+
 # Messages to staff (reminders, escalations). Not case events: the event that caused each one
 # (ReminderSent, TaskEscalated) is in the stream and its id is the notification id.
 notifications = Table(

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     inbox_url: str = "http://localhost:8000"
+    # API sign-in: dev mode signs tokens with a shared secret (generated into the data dir); in
+    # production set the OIDC issuer's JWKS URL (and issuer/audience) instead.
+    jwt_secret: str | None = None
+    oidc_jwks_url: str | None = None
+    jwt_issuer: str = "pathway-dev"
+    jwt_audience: str = "pathway"
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 
@@ -43,14 +49,20 @@ class Settings(BaseSettings):
 
     @cached_property
     def case_id_key(self) -> bytes:
-        if self.id_key:
-            return self.id_key.encode()
-        key_file = self.data_dir / "case-id.key"
+        return (self.id_key or self._dev_secret("case-id.key")).encode()
+
+    @cached_property
+    def token_secret(self) -> str:
+        return self.jwt_secret or self._dev_secret("jwt.key")
+
+    def _dev_secret(self, name: str) -> str:
+        """A secret kept in the data directory, made on first use (dev mode only)."""
+        key_file = self.data_dir / name
         if not key_file.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
             key_file.write_text(secrets.token_hex(32))
             key_file.chmod(0o600)
-        return key_file.read_text().strip().encode()
+        return key_file.read_text().strip()
 
     @cached_property
     def pathway_config(self) -> PathwayConfig:

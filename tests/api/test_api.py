@@ -1,0 +1,151 @@
+"""The HTTP API against a real worker and Temporal dev server: sign-in, scopes, the matrix, refusals."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import jwt
+import pytest_asyncio
+
+from api.app import Services, create_app
+from api.auth import TokenVerifier, issue_dev_token
+from domain.model import Role
+from domain.tasks import TaskKind
+from store.access_log import AccessLog
+from tests.workflows.journey import OUTCOMES
+from workers.cases import CaseCommands
+
+SECRET = "api-test-secret-that-is-long-enough-for-hs256"
+ISSUER, AUDIENCE = "pathway-test", "pathway"
+
+
+def token(staff_id: str, role: Role, sites: tuple[str, ...] = ("demo",)) -> dict[str, str]:
+    signed = issue_dev_token(SECRET, staff_id, role, sites, ISSUER, AUDIENCE)
+    return {"Authorization": f"Bearer {signed}"}
+
+
+PRACTITIONER = token("pr-001", Role.PRACTITIONER)
+LINK_WORKER = token("lw-001", Role.LINK_WORKER)
+TEAM_LEAD = token("tl-001", Role.TEAM_LEAD)
+AUDITOR = token("au-001", Role.AUDITOR)
+NORTH_PRACTITIONER = token("pr-009", Role.PRACTITIONER, ("north",))
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def api(cases: CaseCommands) -> AsyncIterator[httpx.AsyncClient]:
+    services = Services(
+        commands=cases,
+        access=AccessLog(cases.store.engine),
+        verifier=TokenVerifier(ISSUER, AUDIENCE, secret=SECRET),
+    )
+    transport = httpx.ASGITransport(app=create_app(services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://pathway.test") as client:
+        yield client
+
+
+def new_case() -> dict[str, object]:
+    return {
+        "site": "demo",
+        "setting": "custody",
+        "source": "custody_staff",
+        "external_ref": f"CUST/{uuid.uuid4().hex[:6]}",
+        "age_band": "adult",
+        "person": {"name": "Alex Example"},
+    }
+
+
+async def start(api: httpx.AsyncClient) -> dict[str, object]:
+    response = await api.post("/api/cases", json=new_case(), headers=PRACTITIONER)
+    assert response.status_code == 201, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def consent_task(state: dict[str, object]) -> str:
+    tasks = state["tasks"]
+    assert isinstance(tasks, dict)
+    [task_id] = [i for i, t in tasks.items() if t["kind"] == TaskKind.CONSENT and t["status"] == "open"]
+    return str(task_id)
+
+
+async def test_no_token_a_forged_token_or_an_expired_one_is_turned_away(api: httpx.AsyncClient) -> None:
+    assert (await api.get("/api/tasks")).status_code == 401
+    forged = issue_dev_token(
+        "not-the-secret-but-just-as-long-as-the-real-one", "pr-001", Role.PRACTITIONER, ("demo",), ISSUER, AUDIENCE
+    )
+    response = await api.get("/api/tasks", headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401 and response.json() == {"error": "the sign-in token is not valid"}
+    past = datetime.now(UTC) - timedelta(hours=1)
+    claims = {"sub": "pr-001", "role": "practitioner", "sites": ["demo"], "iss": ISSUER, "aud": AUDIENCE, "exp": past}
+    expired = jwt.encode(claims, SECRET, algorithm="HS256")
+    response = await api.get("/api/tasks", headers={"Authorization": f"Bearer {expired}"})
+    assert response.status_code == 401 and "expired" in response.json()["error"]
+
+
+async def test_a_task_from_the_inbox_is_completed_once(api: httpx.AsyncClient) -> None:
+    state = await start(api)
+    task_id = consent_task(state)
+    inbox = await api.get("/api/tasks", params={"view": "unassigned"}, headers=PRACTITIONER)
+    assert task_id in [t["task_id"] for t in inbox.json()]
+
+    wrong = await api.post(
+        f"/api/tasks/{task_id}/complete", json={"outcome": {"decision": "yes"}}, headers=PRACTITIONER
+    )
+    assert wrong.status_code == 422 and "decision" in wrong.json()["error"]
+
+    async def complete() -> httpx.Response:
+        body = {"outcome": OUTCOMES[TaskKind.CONSENT]}
+        return await api.post(f"/api/tasks/{task_id}/complete", json=body, headers=PRACTITIONER)
+
+    # Two people at once: exactly one wins, the other is told the task is done.
+    first, second = await asyncio.gather(complete(), complete())
+    assert sorted([first.status_code, second.status_code]) == [200, 409]
+    loser = first if first.status_code == 409 else second
+    assert loser.json()["rule"] == "task_not_open"
+    winner = first if first.status_code == 200 else second
+    assert winner.json()["consent"] == "given"
+
+
+async def test_roles_and_sites_are_enforced_and_every_access_is_recorded(api: httpx.AsyncClient) -> None:
+    state = await start(api)
+    case_id = state["case_id"]
+    task_id = consent_task(state)
+
+    assert (await api.post("/api/cases", json=new_case(), headers=LINK_WORKER)).status_code == 403
+    refused = await api.post(f"/api/tasks/{task_id}/complete", json={"outcome": {}}, headers=AUDITOR)
+    assert refused.status_code == 403 and refused.json()["rule"] == "role_not_allowed"
+    assert (await api.get(f"/api/cases/{case_id}", headers=NORTH_PRACTITIONER)).status_code == 404
+    assert (await api.post(f"/api/tasks/{task_id}/claim", headers=NORTH_PRACTITIONER)).status_code == 404
+
+    read = await api.get(f"/api/cases/{case_id}", headers=LINK_WORKER)
+    assert read.status_code == 200 and read.json()["timeline"][0]["event"]["type"] == "CaseOpened"
+    glass = await api.get(
+        f"/api/cases/{case_id}", params={"break_glass_reason": "person transferred to our custody suite"},
+        headers=NORTH_PRACTITIONER,
+    )  # fmt: skip
+    assert glass.status_code == 200
+
+    assert (await api.get(f"/api/cases/{case_id}/access", headers=PRACTITIONER)).status_code == 403
+    log = await api.get(f"/api/cases/{case_id}/access", headers=AUDITOR)
+    assert log.status_code == 200
+    entries = [(e["staff_id"], e["action"], e["break_glass"]) for e in log.json()]
+    assert ("pr-001", "start_case", False) in entries
+    assert ("lw-001", "read_case", False) in entries
+    assert ("pr-009", "read_case", True) in entries
+
+
+async def test_bad_input_gets_a_clear_4xx_and_records_nothing(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+    before = await cases.store.case_ids()
+    malformed = await api.post(
+        "/api/cases", content=b"{not json", headers={**PRACTITIONER, "Content-Type": "application/json"}
+    )
+    assert malformed.status_code == 422
+    extra = await api.post("/api/cases", json={**new_case(), "delete_everything": True}, headers=PRACTITIONER)
+    assert extra.status_code == 422 and "delete_everything" in extra.json()["fields"]
+    huge = await api.post("/api/cases", json={**new_case(), "external_ref": "X" * 10_000}, headers=PRACTITIONER)
+    assert huge.status_code == 422 and "external_ref" in huge.json()["fields"]
+    elsewhere = await api.post("/api/cases", json={**new_case(), "site": "north"}, headers=PRACTITIONER)
+    assert elsewhere.status_code == 403
+    assert await cases.store.case_ids() == before
