@@ -63,6 +63,9 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise Unauthenticated("the sign-in token is not valid") from None
         try:
-            return Principal(staff_id=claims["sub"], role=claims["role"], sites=tuple(claims["sites"]))
+            principal = Principal(staff_id=claims["sub"], role=claims["role"], sites=tuple(claims["sites"]))
         except (KeyError, TypeError, ValidationError):
             raise Unauthenticated("the sign-in token does not say who you are, your role and your sites") from None
+        if principal.role is Role.SYSTEM:
+            raise Unauthenticated("nobody signs in as the system")
+        return principal

@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from temporalio.client import Client
 
+from api.serve import api_server
 from cli.demo import seed_demo_cases
 from store.event_store import EventStore
 from workers.binaries import installed_binary
@@ -53,7 +54,7 @@ class MailFolder:
         return "250 Message accepted for delivery"
 
 
-async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, seed: bool) -> None:
+async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, api_port: int, seed: bool) -> None:
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     mail = Controller(MailFolder(data_dir / "mail"), hostname="127.0.0.1", port=smtp_port)
@@ -69,23 +70,27 @@ async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, s
         client = await _wait_for_temporal(settings, server)
         await ensure_search_attributes(client, settings.namespace)
         await store.migrate()
+        commands = CaseCommands(
+            client=client,
+            store=store,
+            config=settings.pathway_config,
+            case_id_key=settings.case_id_key,
+            task_queue=settings.task_queue,
+        )
         async with worker_from_settings(client, store, settings):
             marker = data_dir / SEEDED_MARKER
             if seed and not marker.exists():
                 typer.echo("seeding demo cases ...")
-                commands = CaseCommands(
-                    client=client,
-                    store=store,
-                    config=settings.pathway_config,
-                    case_id_key=settings.case_id_key,
-                    task_queue=settings.task_queue,
-                )
                 seeded = await seed_demo_cases(commands)
                 marker.write_text("\n".join(seeded) + "\n")
+            api = api_server(settings, commands, api_port)
+            serving = asyncio.create_task(api.serve())
             cases = await store.list_cases()
-            _print_banner(settings, port, ui_port, smtp_port, len(cases))
+            _print_banner(settings, port, ui_port, smtp_port, api_port, len(cases))
             await stop.wait()
             typer.echo("stopping ...")
+            api.should_exit = True
+            await serving
     finally:
         await store.close()
         _stop_temporal(server)
@@ -139,7 +144,7 @@ def _stop_temporal(server: subprocess.Popen[bytes]) -> None:
         server.wait()
 
 
-def _print_banner(settings: Settings, port: int, ui_port: int, smtp_port: int, cases: int) -> None:
+def _print_banner(settings: Settings, port: int, ui_port: int, smtp_port: int, api_port: int, cases: int) -> None:
     typer.echo(
         "\n".join(
             [
@@ -148,6 +153,7 @@ def _print_banner(settings: Settings, port: int, ui_port: int, smtp_port: int, c
                 f"  Temporal server   localhost:{port} (namespace {settings.namespace})",
                 f"  Temporal UI       http://localhost:{ui_port}",
                 f"  worker            task queue {settings.task_queue}",
+                f"  API               http://localhost:{api_port}/api (OpenAPI: /docs; `pathway token` signs you in)",
                 f"  event store       {settings.store_url}",
                 f"  mail (SMTP sink)  localhost:{smtp_port}, messages in {settings.data_dir / 'mail'}",
                 f"  data directory    {settings.data_dir.resolve()}  ({cases} cases)",

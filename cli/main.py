@@ -8,9 +8,11 @@ from typing import Annotated
 
 import typer
 
+from api.auth import issue_dev_token
 from cli import audit_cli, case_cli, task_cli
 from cli.dev import run_dev
 from cli.runtime import settings_from
+from domain.model import Role
 from workers.logging import configure_logging
 from workers.settings import Settings
 from workers.worker import run_worker
@@ -41,12 +43,31 @@ def dev(
     port: Annotated[int, typer.Option(help="Temporal server port.")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal UI port.")] = 8233,
     smtp_port: Annotated[int, typer.Option(help="Port of the local mail sink for notifications.")] = 2525,
+    api_port: Annotated[int, typer.Option(help="Port of the API.")] = 8000,
     seed: Annotated[bool, typer.Option(help="Seed demo cases on first start.")] = True,
 ) -> None:
     """Run the whole stack locally: Temporal dev server and UI, worker, demo cases."""
     settings = settings_from(ctx).model_copy(update={"temporal_address": f"localhost:{port}"})
     configure_logging(settings.log_format, "INFO")
-    asyncio.run(run_dev(settings, port, ui_port, smtp_port, seed))
+    settings = settings.model_copy(update={"inbox_url": f"http://localhost:{api_port}"})
+    asyncio.run(run_dev(settings, port, ui_port, smtp_port, api_port, seed))
+
+
+@app.command("token")
+def token(
+    ctx: typer.Context,
+    staff: Annotated[str, typer.Option(help="Staff id.")],
+    role: Annotated[Role, typer.Option(help="Role.")],
+    site: Annotated[list[str], typer.Option(help="A site the person works at; repeat for several.")],
+    hours: Annotated[int, typer.Option(help="How long it is valid.")] = 12,
+) -> None:
+    """Print a dev-mode sign-in token (signed with the data directory's secret) for the API."""
+    settings = settings_from(ctx)
+    typer.echo(
+        issue_dev_token(
+            settings.token_secret, staff, role, tuple(site), settings.jwt_issuer, settings.jwt_audience, hours
+        )
+    )
 
 
 @app.command("worker")

@@ -7,17 +7,19 @@ import os
 import signal
 import urllib.request
 from pathlib import Path
+from typing import Any
 
-from tests.cli.support import PATHWAY, free_port
+from tests.cli.support import PATHWAY, free_port, pathway
 from workers.binaries import installed_binary
 
 READY = "pathway dev is ready"
 
 
-async def start_dev(data_dir: Path, port: int, ui_port: int, log: Path) -> asyncio.subprocess.Process:
+async def start_dev(data_dir: Path, ports: tuple[int, int, int], log: Path) -> asyncio.subprocess.Process:
+    port, ui_port, api_port = ports
     process = await asyncio.create_subprocess_exec(
         PATHWAY, "--data-dir", str(data_dir), "dev", "--port", str(port), "--ui-port", str(ui_port),
-        "--smtp-port", str(free_port()),
+        "--smtp-port", str(free_port()), "--api-port", str(api_port),
         stdout=log.open("ab"), stderr=asyncio.subprocess.STDOUT, env={**os.environ},
     )  # fmt: skip
     async with asyncio.timeout(180):
@@ -45,6 +47,11 @@ async def workflow_ids(port: int, query: str) -> set[str]:
     return {row["execution"]["workflowId"] for row in rows}
 
 
+def get_json(url: str, headers: dict[str, str] | None = None) -> Any:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as response:
+        return json.load(response)
+
+
 def ui_workflow_ids(ui_port: int) -> set[str]:
     url = f"http://localhost:{ui_port}/api/v1/namespaces/default/workflows"
     with urllib.request.urlopen(url, timeout=10) as response:
@@ -54,9 +61,16 @@ def ui_workflow_ids(ui_port: int) -> set[str]:
 
 async def test_dev_stack_runs_the_demo_and_keeps_it_across_a_restart(tmp_path: Path) -> None:
     data_dir, log = tmp_path / "data", tmp_path / "dev.log"
-    port, ui_port = free_port(), free_port()
-    process = await start_dev(data_dir, port, ui_port, log)
+    port, ui_port, api_port = free_port(), free_port(), free_port()
+    process = await start_dev(data_dir, (port, ui_port, api_port), log)
     try:
+        # The API answers for a demo link worker signed in with a dev token.
+        signed = await pathway(
+            "--data-dir", str(data_dir), "token", "--staff", "lw-001", "--role", "link_worker", "--site", "demo", env={}
+        )
+        headers = {"Authorization": f"Bearer {signed.stdout.strip()}"}
+        tasks = await asyncio.to_thread(get_json, f"http://localhost:{api_port}/api/tasks", headers)
+        assert tasks and all(t["site"] == "demo" for t in tasks)
         screening = await workflow_ids(port, "LdStage='screening'")
         everything = await workflow_ids(port, "WorkflowType='CaseWorkflow'")
         assert len(screening) >= 2 and screening < everything
@@ -76,7 +90,7 @@ async def test_dev_stack_runs_the_demo_and_keeps_it_across_a_restart(tmp_path: P
     assert "seeding demo cases" in first_log and "stopped; data kept" in first_log
 
     log.write_text("")
-    process = await start_dev(data_dir, port, ui_port, log)
+    process = await start_dev(data_dir, (port, ui_port, api_port), log)
     try:
         assert await workflow_ids(port, "WorkflowType='CaseWorkflow'") == everything
         assert await workflow_ids(port, "LdStage='screening'") == screening

@@ -1,0 +1,32 @@
+"""Serving the API from inside another asyncio program (`pathway dev`) or on its own (`pathway api`)."""
+
+import contextlib
+from collections.abc import Generator
+
+import uvicorn
+
+from api.app import Services, create_app
+from api.auth import TokenVerifier
+from store.access_log import AccessLog
+from workers.cases import CaseCommands
+from workers.settings import Settings
+
+
+class EmbeddedServer(uvicorn.Server):
+    """Uvicorn without its own signal handling: the program around it decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def api_server(settings: Settings, commands: CaseCommands, port: int) -> EmbeddedServer:
+    verifier = TokenVerifier(
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        secret=None if settings.oidc_jwks_url else settings.token_secret,
+        jwks_url=settings.oidc_jwks_url,
+    )
+    services = Services(commands=commands, access=AccessLog(commands.store.engine), verifier=verifier)
+    config = uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
+    return EmbeddedServer(config)
