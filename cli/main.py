@@ -9,10 +9,14 @@ from typing import Annotated
 import typer
 
 from api.auth import issue_dev_token
+from api.serve import api_server
 from cli import audit_cli, case_cli, task_cli
 from cli.dev import run_dev
 from cli.runtime import settings_from
 from domain.model import Role
+from store.event_store import EventStore
+from workers.cases import CaseCommands
+from workers.client import connect
 from workers.logging import configure_logging
 from workers.settings import Settings
 from workers.worker import run_worker
@@ -68,6 +72,29 @@ def token(
             settings.token_secret, staff, role, tuple(site), settings.jwt_issuer, settings.jwt_audience, hours
         )
     )
+
+
+@app.command("api")
+def api(ctx: typer.Context, port: Annotated[int, typer.Option(help="Port to listen on (localhost).")] = 8000) -> None:
+    """Serve the API against the configured Temporal cluster and store (production)."""
+    settings = settings_from(ctx)
+    asyncio.run(_serve_api(settings, port))
+
+
+async def _serve_api(settings: Settings, port: int) -> None:
+    store = EventStore.connect(settings.store_url)
+    await store.migrate()
+    commands = CaseCommands(
+        client=await connect(settings),
+        store=store,
+        config=settings.pathway_config,
+        case_id_key=settings.case_id_key,
+        task_queue=settings.task_queue,
+    )
+    try:
+        await api_server(settings, commands, port).serve()
+    finally:
+        await store.close()
 
 
 @app.command("worker")
