@@ -8,10 +8,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from activities.mailer import SmtpMailer
 from api.auth import TokenVerifier, Unauthenticated
 from domain.access import Principal
 from domain.errors import RuleViolation
 from store.access_log import AccessLog
+from store.notifications import NotificationLog
 from workers.cases import CaseCommands, CommandRejected
 
 # What each refused rule means for HTTP: who you are not allowed to be, what does not exist, what the
@@ -26,6 +28,9 @@ class Services:
     commands: CaseCommands
     access: AccessLog
     verifier: TokenVerifier
+    outbox: NotificationLog
+    mailer: SmtpMailer | None = None
+    inbox_url: str = "http://localhost:8000"
 
 
 def create_app(services: Services) -> FastAPI:

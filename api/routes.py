@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from api.alerts import alert_break_glass
 from api.app import PrincipalDep, ServicesDep
 from domain.access import Action, Principal, allowed, require_allowed
 from domain.commands import OpenCase
@@ -115,6 +116,16 @@ async def read_case(
     await services.access.record(
         case_id, principal.staff_id, principal.role, "read_case", purpose, break_glass=not in_scope
     )
+    if not in_scope:
+        await alert_break_glass(
+            services.outbox,
+            services.mailer,
+            services.commands.config,
+            services.inbox_url,
+            case_id,
+            record.site,
+            principal,
+        )
     timeline = await services.commands.store.read_stream(case_id)
     return CaseView(state=await services.commands.store.case_state(case_id), timeline=timeline)
 

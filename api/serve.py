@@ -8,8 +8,10 @@ import uvicorn
 from api.app import Services, create_app
 from api.auth import TokenVerifier
 from store.access_log import AccessLog
+from store.notifications import NotificationLog
 from workers.cases import CaseCommands
 from workers.settings import Settings
+from workers.worker import mailer_for
 
 
 class EmbeddedServer(uvicorn.Server):
@@ -27,6 +29,13 @@ def api_server(settings: Settings, commands: CaseCommands, port: int) -> Embedde
         secret=None if settings.oidc_jwks_url else settings.token_secret,
         jwks_url=settings.oidc_jwks_url,
     )
-    services = Services(commands=commands, access=AccessLog(commands.store.engine), verifier=verifier)
+    services = Services(
+        commands=commands,
+        access=AccessLog(commands.store.engine),
+        verifier=verifier,
+        outbox=NotificationLog(commands.store.engine),
+        mailer=mailer_for(settings),
+        inbox_url=settings.inbox_url,
+    )
     config = uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
     return EmbeddedServer(config)

@@ -41,18 +41,23 @@ def build_worker(
     )
 
 
+def mailer_for(settings: Settings) -> SmtpMailer | None:
+    if not settings.smtp_host:
+        return None
+    return SmtpMailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_from,
+        use_tls=settings.smtp_starttls,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+    )
+
+
 def worker_from_settings(client: Client, store: EventStore, settings: Settings) -> Worker:
-    mailer = None
-    if settings.smtp_host:
-        mailer = SmtpMailer(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            sender=settings.smtp_from,
-            use_tls=settings.smtp_starttls,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-        )
-    return build_worker(client, store, settings.task_queue, settings.pathway_config, mailer, settings.inbox_url)
+    return build_worker(
+        client, store, settings.task_queue, settings.pathway_config, mailer_for(settings), settings.inbox_url
+    )
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:

@@ -14,6 +14,7 @@ from api.auth import TokenVerifier, issue_dev_token
 from domain.model import Role
 from domain.tasks import TaskKind
 from store.access_log import AccessLog
+from store.notifications import NotificationLog
 from tests.workflows.journey import OUTCOMES
 from workers.cases import CaseCommands
 
@@ -39,6 +40,7 @@ async def api(cases: CaseCommands) -> AsyncIterator[httpx.AsyncClient]:
         commands=cases,
         access=AccessLog(cases.store.engine),
         verifier=TokenVerifier(ISSUER, AUDIENCE, secret=SECRET),
+        outbox=NotificationLog(cases.store.engine),
     )
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://pathway.test") as client:
@@ -108,7 +110,9 @@ async def test_a_task_from_the_inbox_is_completed_once(api: httpx.AsyncClient) -
     assert winner.json()["consent"] == "given"
 
 
-async def test_roles_and_sites_are_enforced_and_every_access_is_recorded(api: httpx.AsyncClient) -> None:
+async def test_roles_and_sites_are_enforced_and_every_access_is_recorded(
+    api: httpx.AsyncClient, cases: CaseCommands
+) -> None:
     state = await start(api)
     case_id = state["case_id"]
     task_id = consent_task(state)
@@ -126,6 +130,11 @@ async def test_roles_and_sites_are_enforced_and_every_access_is_recorded(api: ht
         headers=NORTH_PRACTITIONER,
     )  # fmt: skip
     assert glass.status_code == 200
+    [alert] = [
+        n for n in await NotificationLog(cases.store.engine).list(case_id=str(case_id)) if n.kind == "break_glass"
+    ]
+    assert alert.recipients == ("tl-001@demo.pathway.test",) and "pr-009" in alert.body
+    assert "transferred" not in alert.body  # the reason stays in the access log
 
     assert (await api.get(f"/api/cases/{case_id}/access", headers=PRACTITIONER)).status_code == 403
     log = await api.get(f"/api/cases/{case_id}/access", headers=AUDITOR)
