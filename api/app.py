@@ -19,6 +19,7 @@ from workers.cases import CaseCommands, CommandRejected
 # What each refused rule means for HTTP: who you are not allowed to be, what does not exist, what the
 # input got wrong; every other rule is a conflict with the case's current state.
 FORBIDDEN = {"role_not_allowed", "auditors_read_only", "task_assigned_to_other", "outside_your_sites"}
+# (A reassignment to someone who cannot do the task, or works elsewhere, is a conflict: 409.)
 NOT_FOUND = {"task_unknown", "case_unknown", "referral_unknown", "report_unknown", "unknown_site", "unknown_staff"}
 UNPROCESSABLE = {"outcome_invalid", "invalid_command", "invalid_input"}
 

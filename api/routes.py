@@ -66,6 +66,22 @@ async def claim_task(task_id: str, principal: PrincipalDep, services: ServicesDe
     return await services.commands.claim_task(task_id, principal.actor)
 
 
+class ReassignTaskBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assignee: str = Field(min_length=1, max_length=64, description="Staff id of the person who takes the task")
+
+
+@router.post("/tasks/{task_id}/reassign", summary="Give a task to someone else (team leads)")
+async def reassign_task(
+    task_id: str, body: ReassignTaskBody, principal: PrincipalDep, services: ServicesDep
+) -> CaseState:
+    require_allowed(principal.actor, Action.REASSIGN_TASK)
+    task = await _task_in_scope(task_id, principal, services)
+    await services.access.record(task.case_id, principal.staff_id, principal.role, "reassign_task", "team work")
+    return await services.commands.reassign_task(task_id, body.assignee, principal.actor)
+
+
 @router.post("/tasks/{task_id}/complete", summary="Record a task's outcome; answers with the case's new state")
 async def complete_task(
     task_id: str, body: CompleteTaskBody, principal: PrincipalDep, services: ServicesDep

@@ -64,6 +64,26 @@ def claim(ctx: typer.Context, task_id: str, staff: StaffOption, as_json: JsonFla
     run(command)
 
 
+@app.command("reassign")
+def reassign(
+    ctx: typer.Context,
+    task_id: str,
+    to: Annotated[str, typer.Option("--to", help="Staff id of the person who takes it.")],
+    staff: StaffOption,
+    as_json: JsonFlag = False,
+) -> None:
+    """Give a task to someone else (team leads)."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        actor = actor_for(settings.pathway_config, staff)
+        async with open_commands(settings) as cases:
+            state = await cases.reassign_task(task_id, to, actor)
+        _print_result(state.tasks[task_id].model_dump(mode="json"), as_json, f"task {task_id} is now {to}'s")
+
+    run(command)
+
+
 @app.command("complete")
 def complete(
     ctx: typer.Context,

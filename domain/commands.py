@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field, JsonValue
 
-from domain.model import Actor, AgeBand, Cohort, Person, ReferralSource, Setting, Strict
+from domain.model import Actor, AgeBand, Cohort, Person, ReferralSource, Role, Setting, Strict
 from domain.outcomes import ClosureOutcome, CourtReportPurpose, Disclosure, Recipient, ReferralStatus
 
 
@@ -35,6 +35,14 @@ class CompleteTask(Command):
 
 class ClaimTask(Command):
     task_id: str = Field(min_length=1, max_length=64)
+
+
+class ReassignTask(Command):
+    """A team lead gives a task to someone else. The assignee's role comes from the staff directory."""
+
+    task_id: str = Field(min_length=1, max_length=64)
+    assignee: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    assignee_role: Role
 
 
 class ShareInformation(Command):

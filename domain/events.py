@@ -94,6 +94,13 @@ class TaskClaimed(DomainEvent):
     assignee: str
 
 
+class TaskReassigned(DomainEvent):
+    type: Literal["TaskReassigned"] = "TaskReassigned"
+    task_id: str
+    assignee: str
+    previous: str | None
+
+
 class TaskCompleted(DomainEvent):
     type: Literal["TaskCompleted"] = "TaskCompleted"
     task_id: str
@@ -250,6 +257,7 @@ Event = Annotated[
     | InformationShared
     | TaskOpened
     | TaskClaimed
+    | TaskReassigned
     | TaskCompleted
     | TaskCancelled
     | TaskBecameOverdue

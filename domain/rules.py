@@ -21,6 +21,7 @@ from domain.commands import (
     MarkOverdue,
     OpenCase,
     OpenScheduledTask,
+    ReassignTask,
     RecordCourtReportDelivered,
     RecordReferralOutcome,
     RecordReferralSendFailed,
@@ -67,6 +68,7 @@ from domain.events import (
     TaskCompleted,
     TaskEscalated,
     TaskOpened,
+    TaskReassigned,
 )
 from domain.link_work import (
     after_contact,
@@ -132,6 +134,16 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             return _complete_task(state, command, ctx)
         case ClaimTask():
             return _claim_task(state, command)
+        case ReassignTask():
+            require_allowed(command.actor, Action.REASSIGN_TASK)
+            task = open_task(state, command.task_id)
+            require(
+                command.assignee_role in task.candidate_roles,
+                "assignee_cannot_do_task",
+                f"a {command.assignee_role} cannot do a {task.kind} task (allowed: {', '.join(task.candidate_roles)})",
+            )
+            require(task.assignee != command.assignee, "already_assigned", f"task {task.task_id} is theirs already")
+            return [TaskReassigned(task_id=task.task_id, assignee=command.assignee, previous=task.assignee)]
         case ShareInformation():
             require_allowed(command.actor, Action.SHARE_INFORMATION)
             # The same test as the share_information task: once consent has been asked, a disclosure

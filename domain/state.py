@@ -41,6 +41,7 @@ from domain.events import (
     TaskCompleted,
     TaskEscalated,
     TaskOpened,
+    TaskReassigned,
     TaskScheduled,
 )
 from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Stage, Strict
@@ -254,7 +255,7 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
             changes["handed_off_to"] = event.to
         case TaskOpened():
             changes["tasks"] = {**state.tasks, event.task.task_id: event.task}
-        case TaskClaimed():
+        case TaskClaimed() | TaskReassigned():
             changes["tasks"] = _with_task(state, event.task_id, assignee=event.assignee)
         case TaskCompleted():
             changes["tasks"] = _with_task(

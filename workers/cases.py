@@ -26,6 +26,7 @@ from domain.commands import (
     CloseCase,
     CompleteTask,
     OpenCase,
+    ReassignTask,
     RecordReferralOutcome,
     RequestCourtReport,
     ShareInformation,
@@ -102,6 +103,19 @@ class CaseCommands:
         case_id = await self._case_of_task(task_id)
         command = ClaimTask(actor=actor, task_id=task_id)
         return await self._send(case_id, self._handle(case_id).execute_update(CaseWorkflow.claim_task, command))
+
+    async def reassign_task(self, task_id: str, assignee: str, actor: Actor) -> CaseState:
+        """Give a task to `assignee`, who must be in the staff directory and work at the task's site."""
+        task = await self.store.get_task(task_id)
+        if task is None:
+            raise CommandRejected("task_unknown", f"there is no task {task_id}")
+        member = self.actor(assignee)
+        if task.site not in self.config.staff_member(assignee).sites:
+            raise CommandRejected("assignee_elsewhere", f"{assignee} does not work at site {task.site}")
+        command = ReassignTask(actor=actor, task_id=task_id, assignee=member.staff_id, assignee_role=member.role)
+        return await self._send(
+            task.case_id, self._handle(task.case_id).execute_update(CaseWorkflow.reassign_task, command)
+        )
 
     async def share_information(self, case_id: str, command: ShareInformation) -> CaseState:
         return await self._send(case_id, self._handle(case_id).execute_update(CaseWorkflow.share_information, command))

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         CompleteTask,
         EscalateReferral,
         OpenCase,
+        ReassignTask,
         RecordCourtReportDelivered,
         RecordReferralOutcome,
         RecordReferralSendFailed,
@@ -151,6 +152,14 @@ class CaseWorkflow:
 
     @claim_task.validator
     def validate_claim_task(self, command: ClaimTask) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def reassign_task(self, command: ReassignTask) -> CaseState:
+        return await self._execute(command)
+
+    @reassign_task.validator
+    def validate_reassign_task(self, command: ReassignTask) -> None:
         self._validate(command)
 
     @workflow.update

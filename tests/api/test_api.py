@@ -158,3 +158,23 @@ async def test_bad_input_gets_a_clear_4xx_and_records_nothing(api: httpx.AsyncCl
     elsewhere = await api.post("/api/cases", json={**new_case(), "site": "north"}, headers=PRACTITIONER)
     assert elsewhere.status_code == 403
     assert await cases.store.case_ids() == before
+
+
+async def test_a_team_lead_reassigns_a_task_within_the_site(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+    state = await start(api)
+    task_id = consent_task(state)
+    url = f"/api/tasks/{task_id}/reassign"
+    assert (await api.post(url, json={"assignee": "pr-002"}, headers=PRACTITIONER)).status_code == 403
+    moved = await api.post(url, json={"assignee": "pr-002"}, headers=TEAM_LEAD)
+    assert moved.status_code == 200 and moved.json()["tasks"][task_id]["assignee"] == "pr-002"
+    events = len(await cases.store.read_stream(str(state["case_id"])))
+    for assignee, status in [("lw-001", 409), ("au-001", 409), ("nobody", 404), ("pr-002", 409)]:
+        refused = await api.post(url, json={"assignee": assignee}, headers=TEAM_LEAD)
+        assert refused.status_code == status, (assignee, refused.text)
+    assert len(await cases.store.read_stream(str(state["case_id"]))) == events
+    # The new assignee may complete it; the practitioner it was taken from may not.
+    done = {"outcome": OUTCOMES[TaskKind.CONSENT]}
+    taken = await api.post(f"/api/tasks/{task_id}/complete", json=done, headers=PRACTITIONER)
+    assert taken.status_code == 403 and taken.json()["rule"] == "task_assigned_to_other"
+    mine = await api.post(f"/api/tasks/{task_id}/complete", json=done, headers=token("pr-002", Role.PRACTITIONER))
+    assert mine.status_code == 200

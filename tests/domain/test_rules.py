@@ -11,6 +11,7 @@ from domain.commands import (
     Command,
     CompleteTask,
     MarkOverdue,
+    ReassignTask,
     ShareInformation,
     WithdrawConsent,
 )
@@ -35,6 +36,7 @@ from domain.events import (
     TaskClaimed,
     TaskCompleted,
     TaskOpened,
+    TaskReassigned,
 )
 from domain.model import SYSTEM_ACTOR, Actor, AgeBand, Cohort, Role, Setting, Stage
 from domain.outcomes import (
@@ -795,3 +797,14 @@ def test_after_withdrawal_sharing_needs_another_lawful_basis_by_command_or_task(
 def test_a_reason_of_only_spaces_is_no_reason() -> None:
     with pytest.raises(ValidationError, match="give a reason"):
         ShareInformationOutcome(disclosures=[], reason_if_none="   ")
+
+
+def test_a_team_lead_reassigns_a_task_to_someone_who_can_do_it(opened: Case) -> None:
+    task = opened.task(TaskKind.CONSENT)
+    give = ReassignTask(actor=TEAM_LEAD, task_id=task.task_id, assignee="prac-2", assignee_role=Role.PRACTITIONER)
+    assert refused(opened, give.model_copy(update={"actor": PRACTITIONER})).rule == "role_not_allowed"
+    to_link_worker = give.model_copy(update={"assignee": "link-1", "assignee_role": Role.LINK_WORKER})
+    assert refused(opened, to_link_worker).rule == "assignee_cannot_do_task"
+    assert opened.send(give) == [TaskReassigned(task_id=task.task_id, assignee="prac-2", previous=None)]
+    assert opened.task(TaskKind.CONSENT).assignee == "prac-2"
+    assert refused(opened, give).rule == "already_assigned"
