@@ -3,11 +3,13 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from pydantic import JsonValue
 
 from domain.commands import ClaimTask, Command, CompleteTask, OpenCase
 from domain.config import Instrument, OperatingHours, Service, SiteConfig
 from domain.decisions import DecisionContext
+from domain.errors import RuleViolation
 from domain.events import DomainEvent, EventEnvelope
 from domain.model import Actor, AgeBand, Cohort, ReferralSource, Role, Setting, Stage
 from domain.outcomes import (
@@ -234,3 +236,15 @@ def make_site(operating_hours: OperatingHours | None = None) -> SiteConfig:
             for service_type in ServiceType
         ),
     )
+
+
+def refused(case: Case, command: Command, rule: str) -> RuleViolation:
+    """Send `command`, expect a refusal naming `rule`, and check nothing about the case changed."""
+    before = case.state.model_copy(deep=True)
+    recorded = len(case.envelopes)
+    with pytest.raises(RuleViolation) as caught:
+        case.send(command)
+    assert caught.value.rule == rule, caught.value.message
+    assert case.state == before
+    assert len(case.envelopes) == recorded
+    return caught.value

@@ -6,9 +6,8 @@ import pytest
 from pydantic import JsonValue
 
 from domain.cohorts import suggested_services
-from domain.commands import Command, CompleteTask
+from domain.commands import CompleteTask
 from domain.config import SiteConfig
-from domain.errors import RuleViolation
 from domain.events import ConsentRecorded, DomainEvent, TaskOpened
 from domain.model import AgeBand, Cohort, Setting, Stage
 from domain.outcomes import (
@@ -34,6 +33,7 @@ from tests.domain.support import (
     consent_given,
     dump,
     open_case,
+    refused,
     screening,
     share,
 )
@@ -43,18 +43,6 @@ from tests.domain.support import (
 
 def types(events: list[DomainEvent]) -> list[str]:
     return [type(event).__name__ for event in events]
-
-
-def refused(case: Case, command: Command, rule: str) -> RuleViolation:
-    """Send `command`, expect a refusal naming `rule`, and check nothing about the case changed."""
-    before = case.state.model_copy(deep=True)
-    recorded = len(case.envelopes)
-    with pytest.raises(RuleViolation) as caught:
-        case.send(command)
-    assert caught.value.rule == rule, caught.value.message
-    assert case.state == before
-    assert len(case.envelopes) == recorded
-    return caught.value
 
 
 def screened(*domains: VulnerabilityDomain) -> ScreeningOutcome:

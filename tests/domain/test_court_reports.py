@@ -13,7 +13,6 @@ import pytest
 from pydantic import JsonValue
 
 from domain.commands import (
-    Command,
     CompleteTask,
     OpenScheduledTask,
     RecordCourtReportDelivered,
@@ -22,7 +21,6 @@ from domain.commands import (
 )
 from domain.config import SiteConfig
 from domain.deadlines import Deadline, pending_deadlines
-from domain.errors import RuleViolation
 from domain.events import (
     CaseHandedOff,
     CourtReportDelivered,
@@ -61,6 +59,7 @@ from tests.domain.support import (
     dump,
     make_site,
     open_case,
+    refused,
 )
 
 HEARING = NOW + timedelta(hours=6)
@@ -74,18 +73,6 @@ ADDRESSES = {Recipient.COURT: "listing@court.test", Recipient.PROBATION: "psr@pr
 
 def types(events: list[DomainEvent]) -> list[str]:
     return [type(event).__name__ for event in events]
-
-
-def refused(case: Case, command: Command, rule: str) -> RuleViolation:
-    """Send `command`, expect a refusal naming `rule`, and check nothing about the case changed."""
-    before = case.state.model_copy(deep=True)
-    recorded = len(case.envelopes)
-    with pytest.raises(RuleViolation) as caught:
-        case.send(command)
-    assert caught.value.rule == rule, caught.value.message
-    assert case.state == before
-    assert len(case.envelopes) == recorded
-    return caught.value
 
 
 def court_site(**changes: object) -> SiteConfig:

@@ -15,7 +15,6 @@ from pydantic import JsonValue
 
 from domain.commands import (
     CloseCase,
-    Command,
     CompleteTask,
     EndSupport,
     OpenScheduledTask,
@@ -25,7 +24,6 @@ from domain.commands import (
 )
 from domain.config import SiteConfig
 from domain.deadlines import Deadline, commands_due, pending_deadlines
-from domain.errors import RuleViolation
 from domain.events import (
     CaseClosed,
     ContactRecorded,
@@ -71,6 +69,7 @@ from tests.domain.support import (
     make_site,
     open_case,
     open_task_kinds,
+    refused,
     screening,
     share,
 )
@@ -87,18 +86,6 @@ NON_SYSTEM_ACTORS = [PRACTITIONER, LINK_WORKER, TEAM_LEAD, AUDITOR, OPERATOR, Ac
 
 def types(events: list[DomainEvent]) -> list[str]:
     return [type(event).__name__ for event in events]
-
-
-def refused(case: Case, command: Command, rule: str) -> RuleViolation:
-    """Send `command`, expect a refusal naming `rule`, and check nothing about the case changed."""
-    before = case.state.model_copy(deep=True)
-    recorded = len(case.envelopes)
-    with pytest.raises(RuleViolation) as caught:
-        case.send(command)
-    assert caught.value.rule == rule, caught.value.message
-    assert case.state == before
-    assert len(case.envelopes) == recorded
-    return caught.value
 
 
 def site_with(**changes: object) -> SiteConfig:

@@ -19,7 +19,6 @@ from domain.commands import (
     RecordReferralSent,
 )
 from domain.config import PathwayConfig, Service, SiteConfig
-from domain.errors import RuleViolation
 from domain.events import (
     DomainEvent,
     ReferralChased,
@@ -60,6 +59,7 @@ from tests.domain.support import (
     make_site,
     open_case,
     referral_decision,
+    refused,
     screening,
     share,
 )
@@ -74,18 +74,6 @@ NOT_REFERRAL_ROLES = (AUDITOR, OPERATOR, ADMIN, SYSTEM_ACTOR)
 
 def types(events: list[DomainEvent]) -> list[str]:
     return [type(event).__name__ for event in events]
-
-
-def refused(case: Case, command: Command, rule: str) -> RuleViolation:
-    """Send `command`, expect a refusal naming `rule`, and check nothing about the case changed."""
-    before = case.state.model_copy(deep=True)
-    recorded = len(case.envelopes)
-    with pytest.raises(RuleViolation) as caught:
-        case.send(command)
-    assert caught.value.rule == rule, caught.value.message
-    assert case.state == before
-    assert len(case.envelopes) == recorded
-    return caught.value
 
 
 def to_referral_stage(case: Case) -> None:
