@@ -1,21 +1,12 @@
 """notify_staff (activities/notifications.py) run in Temporal's ActivityEnvironment, with the shipped
 configuration, a SQLite notifications table and a real SMTP server (aiosmtpd) on localhost."""
 
-import email
-import email.policy
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from pathlib import Path
 
 import aiosmtplib
 import pytest
-import pytest_asyncio
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.testing import ActivityEnvironment
 
@@ -24,8 +15,8 @@ from activities.notifications import NotificationActivities, NotificationRequest
 from domain.config import PathwayConfig
 from domain.model import Role
 from domain.tasks import CANDIDATE_ROLES, TaskKind
-from store.event_store import EventStore
 from store.notifications import NotificationLog, NotificationRecord
+from tests.activities.conftest import Mailbox
 from tests.cli.support import free_port
 from workers.settings import SHIPPED_CONFIG, load_config
 
@@ -37,57 +28,6 @@ PR_001 = "pr-001@demo.pathway.test"
 PR_002 = "pr-002@demo.pathway.test"
 LW_001 = "lw-001@demo.pathway.test"
 TL_001 = "tl-001@demo.pathway.test"
-
-
-@dataclass
-class Received:
-    sender: str
-    rcpt_tos: list[str]
-    message: EmailMessage
-
-
-@dataclass
-class Mailbox:
-    """What a real SMTP server on localhost received; `reject_data` makes it refuse every message."""
-
-    port: int
-    received: list[Received] = field(default_factory=list)
-    reject_data: bool = False
-
-    @property
-    def mailer(self) -> SmtpMailer:
-        return SmtpMailer(host="127.0.0.1", port=self.port, sender="pathway@test")
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if self.reject_data:
-            return "554 5.7.1 Message refused by policy"
-        assert isinstance(envelope.content, bytes)
-        assert envelope.mail_from is not None
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox(port=free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    try:
-        yield box
-    finally:
-        controller.stop()
-
-
-@pytest_asyncio.fixture
-async def log(tmp_path: Path) -> AsyncIterator[NotificationLog]:
-    store = EventStore.connect(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
-    await store.migrate()
-    try:
-        yield NotificationLog(store.engine)
-    finally:
-        await store.close()
 
 
 def closed_port_mailer() -> SmtpMailer:

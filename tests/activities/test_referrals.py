@@ -1,25 +1,19 @@
 """send_referral (activities/referrals.py) run in Temporal's ActivityEnvironment, with a SQLite
 notifications table, a real SMTP server (aiosmtpd) and a real HTTP receiver (http.server) on localhost."""
 
-import email
-import email.policy
 import json
 import logging
 import threading
 import urllib.error
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import aiosmtplib
 import pytest
-import pytest_asyncio
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -27,8 +21,8 @@ from activities.mailer import SmtpMailer
 from activities.referrals import ReferralActivities, SendReferralInput, SendReferralResult
 from domain.config import Service
 from domain.outcomes import ReferralRequest, ServiceType, Urgency
-from store.event_store import EventStore
 from store.notifications import NotificationLog, NotificationRecord
+from tests.activities.conftest import Mailbox
 from tests.cli.support import free_port
 
 INBOX_URL = "http://inbox.test"
@@ -38,42 +32,6 @@ REASON = "Hears voices since his brother died; sleeping rough behind the bus sta
 
 
 # --- a local SMTP server ---------------------------------------------------------------------------
-
-
-@dataclass
-class Received:
-    sender: str
-    rcpt_tos: list[str]
-    message: EmailMessage
-
-
-@dataclass
-class Mailbox:
-    port: int
-    received: list[Received] = field(default_factory=list)
-
-    @property
-    def mailer(self) -> SmtpMailer:
-        return SmtpMailer(host="127.0.0.1", port=self.port, sender="pathway@test")
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        assert isinstance(envelope.content, bytes)
-        assert envelope.mail_from is not None
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox(port=free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    try:
-        yield box
-    finally:
-        controller.stop()
 
 
 # --- a local HTTP receiver -------------------------------------------------------------------------
@@ -150,16 +108,6 @@ def receiver() -> Iterator[Receiver]:
 
 
 # --- the store and the activity --------------------------------------------------------------------
-
-
-@pytest_asyncio.fixture
-async def log(tmp_path: Path) -> AsyncIterator[NotificationLog]:
-    store = EventStore.connect(f"sqlite+aiosqlite:///{tmp_path / 'referrals.db'}")
-    await store.migrate()
-    try:
-        yield NotificationLog(store.engine)
-    finally:
-        await store.close()
 
 
 def email_service(address: str = SERVICE_EMAIL) -> Service:
