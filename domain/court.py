@@ -4,7 +4,7 @@ escalated like any task), then the hearing's outcome recorded once it has happen
 from datetime import timedelta
 
 from domain.commands import RequestCourtReport
-from domain.decisions import DecisionContext, new_task, require, setting_of
+from domain.decisions import DecisionContext, new_task, require, schedule_task, setting_of
 from domain.events import (
     CaseHandedOff,
     CourtReportDelivered,
@@ -13,11 +13,10 @@ from domain.events import (
     DomainEvent,
     HearingOutcomeRecorded,
     TaskCompleted,
-    TaskScheduled,
 )
 from domain.outcomes import CONSENT_SCOPE_FOR_RECIPIENT, CourtReportOutcome, HearingOutcome, Recipient, Urgency
 from domain.state import CaseState
-from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus
+from domain.tasks import Task, TaskKind
 
 
 def request_report(state: CaseState, command: RequestCourtReport, ctx: DecisionContext) -> list[DomainEvent]:
@@ -44,19 +43,7 @@ def request_report(state: CaseState, command: RequestCourtReport, ctx: DecisionC
     require(due_at > ctx.now, "due_in_past", f"the report would be due at {due_at}, which has passed")
     require(due_at <= command.hearing_at, "due_after_hearing", "a report must be due before its hearing")
     report_id = ctx.new_id()
-    write = new_task(ctx, TaskKind.COURT_REPORT, setting_of(state), Urgency.URGENT, due_at=due_at)
-    hearing = Task(
-        task_id=ctx.new_id(),
-        kind=TaskKind.HEARING_OUTCOME,
-        site=ctx.site.site_id,
-        candidate_roles=CANDIDATE_ROLES[TaskKind.HEARING_OUTCOME],
-        status=TaskStatus.SCHEDULED,
-        opens_at=command.hearing_at,
-        opened_at=ctx.now,
-        due_at=command.hearing_at
-        + timedelta(minutes=ctx.site.sla_minutes(TaskKind.HEARING_OUTCOME, setting_of(state))),
-        report_id=report_id,
-    )
+    write = new_task(ctx, TaskKind.COURT_REPORT, setting_of(state), Urgency.URGENT, due_at=due_at, report_id=report_id)
     return [
         CourtReportRequested(
             report_id=report_id,
@@ -65,8 +52,8 @@ def request_report(state: CaseState, command: RequestCourtReport, ctx: DecisionC
             due_at=due_at,
             recipients=tuple(dict.fromkeys(command.recipients)),
         ),
-        write.model_copy(update={"task": write.task.model_copy(update={"report_id": report_id})}),
-        TaskScheduled(task=hearing),
+        write,
+        schedule_task(state, ctx, TaskKind.HEARING_OUTCOME, command.hearing_at, report_id=report_id),
     ]
 
 

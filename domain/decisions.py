@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from domain.config import SiteConfig
 from domain.errors import RuleViolation
-from domain.events import DomainEvent, StageEntered, TaskOpened
+from domain.events import DomainEvent, StageEntered, TaskOpened, TaskScheduled
 from domain.model import Actor, Role, Setting, Stage
 from domain.outcomes import Urgency
 from domain.sla import add_service_minutes
@@ -52,6 +52,7 @@ def new_task(
     priority: Urgency,
     due_at: datetime | None = None,
     referral_id: str | None = None,
+    report_id: str | None = None,
     task_id: str | None = None,
 ) -> TaskOpened:
     due = due_at or add_service_minutes(ctx.site.operating_hours, ctx.now, ctx.site.sla_minutes(kind, setting))
@@ -65,6 +66,7 @@ def new_task(
         due_at=due,
         opened_at=ctx.now,
         referral_id=referral_id,
+        report_id=report_id,
         remind_at=remind_at if remind_at > ctx.now else None,
         escalate_at=due + timedelta(minutes=ctx.site.escalate_after_minutes),
     )
@@ -107,6 +109,33 @@ def open_scheduled(state: CaseState, task_id: str, ctx: DecisionContext) -> list
     )
     assert task is not None and task.opens_at is not None
     require(ctx.now >= task.opens_at, "not_yet_time", f"task {task_id} opens at {task.opens_at}")
-    opened = new_task(ctx, task.kind, setting_of(state), task.priority, task_id=task.task_id)
-    links = {"referral_id": task.referral_id, "report_id": task.report_id}
-    return [TaskOpened(task=opened.task.model_copy(update=links))]
+    return [
+        new_task(
+            ctx,
+            task.kind,
+            setting_of(state),
+            task.priority,
+            referral_id=task.referral_id,
+            report_id=task.report_id,
+            task_id=task.task_id,
+        )
+    ]
+
+
+def schedule_task(
+    state: CaseState, ctx: DecisionContext, kind: TaskKind, opens_at: datetime, report_id: str | None = None
+) -> TaskScheduled:
+    """A task that opens by itself at `opens_at` (see open_scheduled)."""
+    task = Task(
+        task_id=ctx.new_id(),
+        kind=kind,
+        site=ctx.site.site_id,
+        candidate_roles=CANDIDATE_ROLES[kind],
+        status=TaskStatus.SCHEDULED,
+        opens_at=opens_at,
+        opened_at=ctx.now,
+        # Provisional: the due time is set again, in operating hours, when the task opens.
+        due_at=opens_at + timedelta(minutes=ctx.site.sla_minutes(kind, setting_of(state))),
+        report_id=report_id,
+    )
+    return TaskScheduled(task=task)

@@ -1,10 +1,7 @@
 """Community link work and follow-up: time-boxed support with contacts, a disengagement review after
 repeated missed contacts, follow-up checks at set offsets after support ends, and the closure gate."""
 
-from datetime import timedelta
-
-from domain.config import SiteConfig
-from domain.decisions import DecisionContext, enter, new_task, require, setting_of
+from domain.decisions import DecisionContext, enter, new_task, require, schedule_task, setting_of
 from domain.events import (
     ContactRecorded,
     DisengagementReviewed,
@@ -16,7 +13,6 @@ from domain.events import (
     TaskCancelled,
     TaskCompleted,
     TaskOpened,
-    TaskScheduled,
 )
 from domain.model import Cohort, Stage
 from domain.outcomes import (
@@ -29,7 +25,7 @@ from domain.outcomes import (
     Urgency,
 )
 from domain.state import CaseState, Support
-from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus
+from domain.tasks import TaskKind, TaskStatus
 
 # Referral statuses that still wait for what came of the referral.
 WITHOUT_OUTCOME = (ReferralStatus.DRAFTED, ReferralStatus.SENT, ReferralStatus.ACCEPTED)
@@ -86,7 +82,10 @@ def end_support(state: CaseState, ctx: DecisionContext, reason: str, completed: 
         for t in state.open_tasks
         if t.kind in (TaskKind.CONTACT, TaskKind.DISENGAGEMENT_REVIEW) and t.task_id != completed
     ]
-    follow_ups = [_scheduled_follow_up(state, ctx, offset) for offset in sorted(set(ctx.site.follow_up_offsets_days))]
+    follow_ups = [
+        schedule_task(state, ctx, TaskKind.FOLLOW_UP, ctx.now + ctx.site.days(offset))
+        for offset in sorted(set(ctx.site.follow_up_offsets_days))
+    ]
     ended = SupportEnded(reason="time_limit_reached" if reason == "time_limit_reached" else "ended_after_review")
     stage: list[StageEntered] = enter(state, Stage.FOLLOW_UP)
     if follow_ups:
@@ -134,23 +133,6 @@ def _next_contact(state: CaseState, support: Support, ctx: DecisionContext, in_d
 
 def _contact(state: CaseState, ctx: DecisionContext, in_days: int) -> TaskOpened:
     return new_task(ctx, TaskKind.CONTACT, setting_of(state), Urgency.ROUTINE, due_at=ctx.now + ctx.site.days(in_days))
-
-
-def _scheduled_follow_up(state: CaseState, ctx: DecisionContext, offset_days: int) -> TaskScheduled:
-    site: SiteConfig = ctx.site
-    opens_at = ctx.now + site.days(offset_days)
-    scheduled = Task(
-        task_id=ctx.new_id(),
-        kind=TaskKind.FOLLOW_UP,
-        site=site.site_id,
-        candidate_roles=CANDIDATE_ROLES[TaskKind.FOLLOW_UP],
-        status=TaskStatus.SCHEDULED,
-        opens_at=opens_at,
-        opened_at=ctx.now,
-        # Provisional: the due time is set again, in operating hours, when the task opens.
-        due_at=opens_at + timedelta(minutes=site.sla_minutes(TaskKind.FOLLOW_UP, setting_of(state))),
-    )
-    return TaskScheduled(task=scheduled)
 
 
 def _support(state: CaseState) -> Support:

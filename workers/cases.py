@@ -32,7 +32,7 @@ from domain.commands import (
     ShareInformation,
     WithdrawConsent,
 )
-from domain.config import PathwayConfig
+from domain.config import PathwayConfig, StaffMember
 from domain.errors import RuleViolation
 from domain.identity import case_id_for
 from domain.model import Actor
@@ -50,12 +50,17 @@ class CommandRejected(Exception):
         self.message = message
 
 
-def actor_for(config: PathwayConfig, staff_id: str) -> Actor:
-    """The actor a staff id stands for, from the staff directory in the configuration."""
+def staff_member(config: PathwayConfig, staff_id: str) -> StaffMember:
+    """A person of the staff directory in the configuration; an unknown id is a refused command."""
     try:
-        member = config.staff_member(staff_id)
+        return config.staff_member(staff_id)
     except RuleViolation as violation:
         raise CommandRejected(violation.rule, violation.message) from None
+
+
+def actor_for(config: PathwayConfig, staff_id: str) -> Actor:
+    """The actor a staff id stands for."""
+    member = staff_member(config, staff_id)
     return Actor(staff_id=member.staff_id, role=member.role)
 
 
@@ -109,8 +114,8 @@ class CaseCommands:
         task = await self.store.get_task(task_id)
         if task is None:
             raise CommandRejected("task_unknown", f"there is no task {task_id}")
-        member = self.actor(assignee)
-        if task.site not in self.config.staff_member(assignee).sites:
+        member = staff_member(self.config, assignee)
+        if task.site not in member.sites:
             raise CommandRejected("assignee_elsewhere", f"{assignee} does not work at site {task.site}")
         command = ReassignTask(actor=actor, task_id=task_id, assignee=member.staff_id, assignee_role=member.role)
         return await self._send(
