@@ -8,13 +8,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from activities.mailer import SmtpMailer
 from api.auth import TokenVerifier, Unauthenticated
 from domain.access import Principal
 from domain.errors import RuleViolation
-from store.access_log import AccessLog
-from store.notifications import NotificationLog
-from workers.cases import CaseCommands, CommandRejected
+from workers.cases import CommandRejected
+from workers.inbox import Inbox
 
 # What each refused rule means for HTTP: who you are not allowed to be, what does not exist, what the
 # input got wrong; every other rule is a conflict with the case's current state.
@@ -26,12 +24,8 @@ UNPROCESSABLE = {"outcome_invalid", "invalid_command", "invalid_input"}
 
 @dataclass
 class Services:
-    commands: CaseCommands
-    access: AccessLog
+    inbox: Inbox
     verifier: TokenVerifier
-    outbox: NotificationLog
-    mailer: SmtpMailer | None = None
-    inbox_url: str = "http://localhost:8000"
 
 
 def create_app(services: Services) -> FastAPI:

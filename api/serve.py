@@ -10,6 +10,7 @@ from api.auth import TokenVerifier
 from store.access_log import AccessLog
 from store.notifications import NotificationLog
 from workers.cases import CaseCommands
+from workers.inbox import Inbox
 from workers.settings import Settings
 from workers.worker import mailer_for
 
@@ -22,6 +23,16 @@ class EmbeddedServer(uvicorn.Server):
         yield
 
 
+def inbox_for(settings: Settings, commands: CaseCommands) -> Inbox:
+    return Inbox(
+        commands=commands,
+        access=AccessLog(commands.store.engine),
+        outbox=NotificationLog(commands.store.engine),
+        mailer=mailer_for(settings),
+        inbox_url=settings.inbox_url,
+    )
+
+
 def api_server(settings: Settings, commands: CaseCommands, port: int) -> EmbeddedServer:
     verifier = TokenVerifier(
         settings.jwt_issuer,
@@ -29,13 +40,6 @@ def api_server(settings: Settings, commands: CaseCommands, port: int) -> Embedde
         secret=None if settings.oidc_jwks_url else settings.token_secret,
         jwks_url=settings.oidc_jwks_url,
     )
-    services = Services(
-        commands=commands,
-        access=AccessLog(commands.store.engine),
-        verifier=verifier,
-        outbox=NotificationLog(commands.store.engine),
-        mailer=mailer_for(settings),
-        inbox_url=settings.inbox_url,
-    )
+    services = Services(inbox=inbox_for(settings, commands), verifier=verifier)
     config = uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
     return EmbeddedServer(config)

@@ -17,6 +17,7 @@ from store.access_log import AccessLog
 from store.notifications import NotificationLog
 from tests.workflows.journey import OUTCOMES
 from workers.cases import CaseCommands
+from workers.inbox import Inbox
 
 SECRET = "api-test-secret-that-is-long-enough-for-hs256"
 ISSUER, AUDIENCE = "pathway-test", "pathway"
@@ -36,12 +37,8 @@ NORTH_PRACTITIONER = token("pr-009", Role.PRACTITIONER, ("north",))
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def api(cases: CaseCommands) -> AsyncIterator[httpx.AsyncClient]:
-    services = Services(
-        commands=cases,
-        access=AccessLog(cases.store.engine),
-        verifier=TokenVerifier(ISSUER, AUDIENCE, secret=SECRET),
-        outbox=NotificationLog(cases.store.engine),
-    )
+    inbox = Inbox(commands=cases, access=AccessLog(cases.store.engine), outbox=NotificationLog(cases.store.engine))
+    services = Services(inbox=inbox, verifier=TokenVerifier(ISSUER, AUDIENCE, secret=SECRET))
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://pathway.test") as client:
         yield client
