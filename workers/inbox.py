@@ -15,7 +15,14 @@ from pydantic import BaseModel
 
 from activities.mailer import SmtpMailer
 from domain.access import Action, Principal, allowed, require_allowed
-from domain.commands import OpenCase
+from domain.commands import (
+    CloseCase,
+    OpenCase,
+    RecordReferralOutcome,
+    RequestCourtReport,
+    ShareInformation,
+    WithdrawConsent,
+)
 from domain.errors import RuleViolation
 from domain.events import StoredEvent
 from domain.identity import case_id_for
@@ -36,6 +43,15 @@ TASK_VIEWS: dict[TaskView, str] = {
 }
 PRIORITY_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
 UK = ZoneInfo("Europe/London")
+
+CaseChange = ShareInformation | WithdrawConsent | RecordReferralOutcome | RequestCourtReport | CloseCase
+CHANGE_ACTIONS: dict[type[CaseChange], Action] = {
+    ShareInformation: Action.SHARE_INFORMATION,
+    WithdrawConsent: Action.WITHDRAW_CONSENT,
+    RecordReferralOutcome: Action.RECORD_REFERRAL_OUTCOME,
+    RequestCourtReport: Action.REQUEST_COURT_REPORT,
+    CloseCase: Action.CLOSE_CASE,
+}
 
 
 class CaseView(BaseModel):
@@ -103,6 +119,18 @@ class Inbox:
         await self._record(principal, state.case_id, "start_case", "identification")
         return state
 
+    async def change_case(self, principal: Principal, case_id: str, command: CaseChange) -> CaseState:
+        """A change to a case that is not a task: sharing, consent withdrawal, referral outcome, court
+        report request, closure."""
+        action = CHANGE_ACTIONS[type(command)]
+        require_allowed(principal.actor, action)
+        if command.actor != principal.actor:
+            raise RuleViolation("invalid_command", "a change to a case is made in your own name")
+        await self._case_in_scope(principal, case_id)
+        state = await self._send(case_id, command)
+        await self._record(principal, case_id, str(action), "case work")
+        return state
+
     async def find_case(
         self, principal: Principal, site: str, ref: str, break_glass_reason: str | None = None
     ) -> CaseView:
@@ -140,11 +168,29 @@ class Inbox:
     async def case_access(self, principal: Principal, case_id: str) -> list[AccessRecord]:
         """Who read or changed a case, when and why (auditors)."""
         require_allowed(principal.actor, Action.READ_ACCESS_LOG)
+        await self._case_in_scope(principal, case_id)
+        await self._record(principal, case_id, "read_access_log", "audit")
+        return await self.access.list(case_id)
+
+    async def _case_in_scope(self, principal: Principal, case_id: str) -> CaseRecord:
         record = await self.commands.store.get_case(case_id)
         if record is None or not principal.covers(record.site):
             raise RuleViolation("case_unknown", f"there is no case {case_id} in your sites")
-        await self._record(principal, case_id, "read_access_log", "audit")
-        return await self.access.list(case_id)
+        return record
+
+    async def _send(self, case_id: str, command: CaseChange) -> CaseState:
+        commands = self.commands
+        match command:
+            case ShareInformation():
+                return await commands.share_information(case_id, command)
+            case WithdrawConsent():
+                return await commands.withdraw_consent(case_id, command)
+            case RecordReferralOutcome():
+                return await commands.record_referral_outcome(case_id, command)
+            case RequestCourtReport():
+                return await commands.request_court_report(case_id, command)
+            case CloseCase():
+                return await commands.close_case(case_id, command)
 
     async def _task_in_scope(self, principal: Principal, task_id: str) -> TaskRecord:
         task = await self.commands.store.get_task(task_id)
