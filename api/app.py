@@ -1,14 +1,22 @@
-"""The FastAPI application: sign-in, error handling, and the services the routes use."""
+"""The FastAPI application: sign-in, error handling, and the services the routes and pages use.
+
+Under /api every refusal is JSON; anywhere else it is a page. Both say in plain words what was
+wrong, with a 4xx status: 401 not signed in, 403 not allowed, 404 not found (or not yours to see),
+409 not possible in the case's current state, 422 bad input."""
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 
 from api.auth import TokenVerifier, Unauthenticated
+from api.session import DevSignIn
 from domain.access import Principal
 from domain.errors import RuleViolation
 from workers.cases import CommandRejected
@@ -16,20 +24,27 @@ from workers.inbox import Inbox
 
 # What each refused rule means for HTTP: who you are not allowed to be, what does not exist, what the
 # input got wrong; every other rule is a conflict with the case's current state.
-FORBIDDEN = {"role_not_allowed", "auditors_read_only", "task_assigned_to_other", "outside_your_sites"}
+FORBIDDEN = {"role_not_allowed", "auditors_read_only", "task_assigned_to_other", "outside_your_sites", "form_expired"}
 # (A reassignment to someone who cannot do the task, or works elsewhere, is a conflict: 409.)
 NOT_FOUND = {"task_unknown", "case_unknown", "referral_unknown", "report_unknown", "unknown_site", "unknown_staff"}
 UNPROCESSABLE = {"outcome_invalid", "invalid_command", "invalid_input"}
+
+# The NHS.UK frontend, installed by `make` from npm (package.json); never committed.
+NHSUK_FRONTEND = Path(__file__).resolve().parent.parent / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk"
+OWN_STATIC = Path(__file__).resolve().parent / "static"
 
 
 @dataclass
 class Services:
     inbox: Inbox
     verifier: TokenVerifier
+    web_key: bytes  # signs the pages' CSRF tokens
+    dev_sign_in: DevSignIn | None = None  # the dev web login; None behind single sign-on
+    frontend_dir: Path = NHSUK_FRONTEND
 
 
 def create_app(services: Services) -> FastAPI:
-    from api import routes
+    from api import routes, web
 
     app = FastAPI(
         title="Pathway",
@@ -38,26 +53,37 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     app.include_router(routes.router)
+    app.include_router(web.router)
+    app.mount("/assets/nhsuk", StaticFiles(directory=services.frontend_dir, check_dir=False), name="nhsuk")
+    app.mount("/static", StaticFiles(directory=OWN_STATIC), name="static")
 
     @app.exception_handler(Unauthenticated)
-    async def unauthenticated(_: Request, error: Unauthenticated) -> JSONResponse:
+    async def unauthenticated(request: Request, error: Unauthenticated) -> Response:
+        if _is_page(request):
+            return web.unauthenticated_page(request, error)
         return JSONResponse({"error": str(error)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(CommandRejected)
-    async def rejected(_: Request, error: CommandRejected) -> JSONResponse:
-        return _refusal(error.rule, error.message)
+    async def rejected(request: Request, error: CommandRejected) -> Response:
+        return _refusal(request, error.rule, error.message)
 
     @app.exception_handler(RuleViolation)
-    async def violation(_: Request, error: RuleViolation) -> JSONResponse:
-        return _refusal(error.rule, error.message)
+    async def violation(request: Request, error: RuleViolation) -> Response:
+        return _refusal(request, error.rule, error.message)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
-        return _invalid([dict(e) for e in error.errors()])
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        return _invalid(request, [dict(e) for e in error.errors()])
 
     @app.exception_handler(ValidationError)
-    async def invalid_model(_: Request, error: ValidationError) -> JSONResponse:
-        return _invalid([dict(e) for e in error.errors()])
+    async def invalid_model(request: Request, error: ValidationError) -> Response:
+        return _invalid(request, [dict(e) for e in error.errors()])
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        if _is_page(request):
+            return web.refusal_page(request, error.status_code, str(error.detail))
+        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code, headers=error.headers)
 
     return app
 
@@ -76,7 +102,11 @@ ServicesDep = Annotated[Services, Depends(services)]
 PrincipalDep = Annotated[Principal, Depends(principal)]
 
 
-def _refusal(rule: str, message: str) -> JSONResponse:
+def _is_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api")
+
+
+def _refusal(request: Request, rule: str, message: str) -> Response:
     if rule in FORBIDDEN:
         status = 403
     elif rule in NOT_FOUND:
@@ -85,13 +115,21 @@ def _refusal(rule: str, message: str) -> JSONResponse:
         status = 422
     else:
         status = 409
+    if _is_page(request):
+        from api import web
+
+        return web.refusal_page(request, status, message)
     return JSONResponse({"error": message, "rule": rule}, status_code=status)
 
 
-def _invalid(errors: list[dict[str, object]]) -> JSONResponse:
+def _invalid(request: Request, errors: list[dict[str, object]]) -> Response:
     fields: dict[str, str] = {}
     for problem in errors:
         location = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query", "path")]  # type: ignore[attr-defined]
         fields[".".join(location) or "input"] = str(problem.get("msg", "not valid")).removeprefix("Value error, ")
     summary = "; ".join(f"{where}: {why}" for where, why in fields.items())
+    if _is_page(request):
+        from api import web
+
+        return web.refusal_page(request, 422, f"The request is not valid: {summary}")
     return JSONResponse({"error": f"the input is not valid: {summary}", "fields": fields}, status_code=422)

@@ -14,7 +14,7 @@ from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting
 from domain.state import CaseState
 from store.access_log import AccessRecord
 from store.records import CaseRecord, TaskRecord
-from workers.inbox import CaseView, TaskView
+from workers.inbox import CaseView, TaskDetail, TaskView
 
 router = APIRouter(prefix="/api")
 
@@ -53,7 +53,7 @@ async def list_tasks(principal: PrincipalDep, services: ServicesDep, view: TaskV
 
 
 @router.get("/tasks/{task_id}", summary="One task of your sites")
-async def read_task(task_id: str, principal: PrincipalDep, services: ServicesDep) -> TaskRecord:
+async def read_task(task_id: str, principal: PrincipalDep, services: ServicesDep) -> TaskDetail:
     return await services.inbox.task(principal, task_id)
 
 

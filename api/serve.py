@@ -7,6 +7,7 @@ import uvicorn
 
 from api.app import Services, create_app
 from api.auth import TokenVerifier
+from api.session import DevSignIn
 from store.access_log import AccessLog
 from store.notifications import NotificationLog
 from workers.cases import CaseCommands
@@ -40,6 +41,12 @@ def api_server(settings: Settings, commands: CaseCommands, port: int) -> Embedde
         secret=None if settings.oidc_jwks_url else settings.token_secret,
         jwks_url=settings.oidc_jwks_url,
     )
-    services = Services(inbox=inbox_for(settings, commands), verifier=verifier)
+    # The dev web login signs its own tokens, so it exists only where tokens are signed locally.
+    dev_sign_in = (
+        None if settings.oidc_jwks_url else DevSignIn(settings.token_secret, settings.jwt_issuer, settings.jwt_audience)
+    )
+    services = Services(
+        inbox=inbox_for(settings, commands), verifier=verifier, web_key=settings.web_key, dev_sign_in=dev_sign_in
+    )
     config = uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
     return EmbeddedServer(config)

@@ -23,9 +23,11 @@ from domain.commands import (
     ShareInformation,
     WithdrawConsent,
 )
+from domain.config import StaffMember
 from domain.errors import RuleViolation
 from domain.events import StoredEvent
 from domain.identity import case_id_for
+from domain.model import Role
 from domain.state import CaseState
 from store.access_log import AccessLog, AccessRecord
 from store.notifications import NotificationLog
@@ -59,6 +61,12 @@ class CaseView(BaseModel):
     timeline: list[StoredEvent]
 
 
+class TaskDetail(BaseModel):
+    task: TaskRecord
+    case: CaseState
+    assignees: list[StaffMember]  # who at the task's site could take it over
+
+
 @dataclass
 class Inbox:
     commands: CaseCommands
@@ -80,12 +88,18 @@ class Inbox:
         chosen = [t for t in tasks if _in_view(t, view, principal, today)]
         return sorted(chosen, key=lambda t: (not t.overdue, PRIORITY_ORDER.get(t.priority, 9), t.due_at))
 
-    async def task(self, principal: Principal, task_id: str) -> TaskRecord:
-        """One task of the person's sites (any status); recorded as a read of its case."""
+    async def task(self, principal: Principal, task_id: str) -> TaskDetail:
+        """One task of the person's sites (any status) with its case; recorded as a read of the case."""
         require_allowed(principal.actor, Action.LIST_TASKS)
         task = await self._task_in_scope(principal, task_id)
+        roles = tuple(Role(role) for role in task.candidate_roles)
+        detail = TaskDetail(
+            task=task,
+            case=await self.commands.store.case_state(task.case_id),
+            assignees=list(self.commands.config.staff_at(task.site, roles)),
+        )
         await self._record(principal, task.case_id, "read_task", "work on a task")
-        return task
+        return detail
 
     async def claim(self, principal: Principal, task_id: str) -> CaseState:
         require_allowed(principal.actor, Action.CLAIM_TASK)

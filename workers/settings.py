@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     oidc_jwks_url: str | None = None
     jwt_issuer: str = "pathway-dev"
     jwt_audience: str = "pathway"
+    # Signs the web pages' CSRF tokens; every API replica needs the same one.
+    web_secret: str | None = None
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
 
@@ -54,6 +56,10 @@ class Settings(BaseSettings):
     @cached_property
     def token_secret(self) -> str:
         return self.jwt_secret or self._dev_secret("jwt.key")
+
+    @cached_property
+    def web_key(self) -> bytes:
+        return (self.web_secret or self._dev_secret("web.key")).encode()
 
     def _dev_secret(self, name: str) -> str:
         """A secret kept in the data directory, made on first use (dev mode only)."""

@@ -2,46 +2,24 @@
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import jwt
-import pytest_asyncio
 
-from api.app import Services, create_app
-from api.auth import TokenVerifier, issue_dev_token
+from api.auth import issue_dev_token
 from domain.model import Role
 from domain.tasks import TaskKind
-from store.access_log import AccessLog
 from store.notifications import NotificationLog
+from tests.api.conftest import AUDIENCE, ISSUER, SECRET, token
 from tests.workflows.journey import OUTCOMES
 from workers.cases import CaseCommands
-from workers.inbox import Inbox
-
-SECRET = "api-test-secret-that-is-long-enough-for-hs256"
-ISSUER, AUDIENCE = "pathway-test", "pathway"
-
-
-def token(staff_id: str, role: Role, sites: tuple[str, ...] = ("demo",)) -> dict[str, str]:
-    signed = issue_dev_token(SECRET, staff_id, role, sites, ISSUER, AUDIENCE)
-    return {"Authorization": f"Bearer {signed}"}
-
 
 PRACTITIONER = token("pr-001", Role.PRACTITIONER)
 LINK_WORKER = token("lw-001", Role.LINK_WORKER)
 TEAM_LEAD = token("tl-001", Role.TEAM_LEAD)
 AUDITOR = token("au-001", Role.AUDITOR)
 NORTH_PRACTITIONER = token("pr-009", Role.PRACTITIONER, ("north",))
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def api(cases: CaseCommands) -> AsyncIterator[httpx.AsyncClient]:
-    inbox = Inbox(commands=cases, access=AccessLog(cases.store.engine), outbox=NotificationLog(cases.store.engine))
-    services = Services(inbox=inbox, verifier=TokenVerifier(ISSUER, AUDIENCE, secret=SECRET))
-    transport = httpx.ASGITransport(app=create_app(services))
-    async with httpx.AsyncClient(transport=transport, base_url="http://pathway.test") as client:
-        yield client
 
 
 def new_case() -> dict[str, object]:

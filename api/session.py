@@ -1,0 +1,46 @@
+"""Web sign-in: the session cookie holds the same signed token the API takes as a bearer token.
+
+Dev mode lets a person pick a demo user from the staff directory (DevSignIn); in production the
+pages sit behind the organisation's single sign-on proxy, which passes its token in the
+Authorization header. Every form carries a CSRF token tied to the session."""
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from api.auth import issue_dev_token
+from domain.config import StaffMember
+
+COOKIE = "pathway_session"
+SESSION_HOURS = 10  # a working shift
+
+
+@dataclass(frozen=True)
+class DevSignIn:
+    secret: str
+    issuer: str
+    audience: str
+
+    def token_for(self, member: StaffMember) -> str:
+        return issue_dev_token(
+            self.secret, member.staff_id, member.role, member.sites, self.issuer, self.audience, SESSION_HOURS
+        )
+
+
+def session_token(request: Request) -> str | None:
+    """The sign-in token of a page request: the session cookie, or a proxy's bearer token."""
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        return cookie
+    header = request.headers.get("authorization", "")
+    return header.split(" ", 1)[1].strip() if header.lower().startswith("bearer ") else None
+
+
+def csrf_token(key: bytes, session: str) -> str:
+    return hmac.new(key, session.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_matches(key: bytes, session: str, sent: str | None) -> bool:
+    return sent is not None and hmac.compare_digest(csrf_token(key, session), sent)

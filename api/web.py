@@ -1,0 +1,328 @@
+"""The web inbox: server-rendered pages over the same Inbox as the API, usable without JavaScript.
+
+Pages read with GET; every change is a POSTed form carrying the session's CSRF token, answered with
+a redirect (so a refresh never repeats it) or, when the input is wrong, the same page again with the
+problems listed at the top and beside each question."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+from api.app import Services, services
+from api.auth import Unauthenticated
+from api.forms import FormInvalid, FormProblems, Question, form_for, outcome_from_form, words
+from api.routes import StartCaseBody
+from api.session import COOKIE, SESSION_HOURS, csrf_matches, csrf_token, session_token
+from domain.access import Action, Principal, allowed
+from domain.commands import OpenCase
+from domain.errors import RuleViolation
+from domain.model import Role
+from domain.tasks import OUTCOME_MODELS, TaskKind
+from domain.timeline import describe, written_text
+from workers.cases import CommandRejected
+from workers.inbox import TASK_VIEWS, UK, TaskView
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.filters["words"] = words
+templates.env.globals.update(describe=describe, written_text=written_text)
+templates.env.tests["question"] = lambda item: isinstance(item, Question)
+
+
+class SignedIn(BaseModel):
+    """The person on a page and the CSRF token their forms carry."""
+
+    principal: Principal
+    csrf: str
+
+
+def signed_in(request: Request) -> SignedIn:
+    found = services(request)
+    token = session_token(request)
+    principal = found.verifier.principal(f"Bearer {token}" if token else None)
+    return SignedIn(principal=principal, csrf=csrf_token(found.web_key, token or ""))
+
+
+SignedInDep = Annotated[SignedIn, Depends(signed_in)]
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def local_time(moment: datetime | None) -> str:
+    return "" if moment is None else moment.astimezone(UK).strftime("%a %d %b %Y, %H:%M")
+
+
+templates.env.filters["local_time"] = local_time
+templates.env.filters["short_id"] = lambda case_id: str(case_id).removeprefix("case-")[:8]
+templates.env.filters["local_date"] = lambda moment: moment.astimezone(UK).date()
+
+
+async def posted_form(request: Request, user: SignedIn) -> FormData:
+    """The form of a POST, once its CSRF token has been checked."""
+    form = await request.form()
+    sent = form.get("csrf")
+    key, session = services(request).web_key, session_token(request) or ""
+    if not csrf_matches(key, session, sent if isinstance(sent, str) else None):
+        raise RuleViolation("form_expired", "this form has expired: go back, reload the page and try again")
+    return form
+
+
+@router.get("/")
+async def home() -> RedirectResponse:
+    return RedirectResponse("/inbox", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, found: ServicesDep) -> HTMLResponse:
+    return _login_page(request, found)
+
+
+@router.post("/login")
+async def login(request: Request, found: ServicesDep, staff_id: Annotated[str, Form(max_length=64)] = "") -> Response:
+    if found.dev_sign_in is None:
+        raise RuleViolation("not_available", "sign in through your organisation's single sign-on")
+    try:
+        member = found.inbox.commands.config.staff_member(staff_id)
+    except RuleViolation:
+        return _login_page(request, found, "Choose who you are from the list", status_code=422)
+    response = RedirectResponse("/inbox", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        found.dev_sign_in.token_for(member),
+        max_age=SESSION_HOURS * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, user: SignedInDep) -> RedirectResponse:
+    await posted_form(request, user)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+async def inbox_page(
+    request: Request, user: SignedInDep, found: ServicesDep, view: TaskView = "team", notice: str = ""
+) -> HTMLResponse:
+    tasks = await found.inbox.tasks(user.principal, view)
+    today = datetime.now(UK).date()
+    return page(
+        request,
+        "inbox.html",
+        {"user": user, "tasks": tasks, "view": view, "views": TASK_VIEWS, "today": today, "notice": notice},
+    )
+
+
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+async def task_page(
+    request: Request, task_id: str, user: SignedInDep, found: ServicesDep, notice: str = ""
+) -> Response:
+    return await _task_page(request, task_id, user, found, notice=notice)
+
+
+@router.post("/tasks/{task_id}/claim")
+async def claim(request: Request, task_id: str, user: SignedInDep, found: ServicesDep) -> RedirectResponse:
+    await posted_form(request, user)
+    await found.inbox.claim(user.principal, task_id)
+    return _redirect(f"/tasks/{task_id}", notice="You have taken this task")
+
+
+@router.post("/tasks/{task_id}/reassign")
+async def reassign(request: Request, task_id: str, user: SignedInDep, found: ServicesDep) -> RedirectResponse:
+    form = await posted_form(request, user)
+    assignee = str(form.get("assignee") or "")
+    if not assignee:
+        raise RuleViolation("invalid_input", "choose the person who takes the task")
+    await found.inbox.reassign(user.principal, task_id, assignee)
+    return _redirect("/inbox", view="team", notice=f"Task given to {assignee}")
+
+
+@router.post("/tasks/{task_id}/complete")
+async def complete(request: Request, task_id: str, user: SignedInDep, found: ServicesDep) -> Response:
+    form = await posted_form(request, user)
+    detail = await found.inbox.task(user.principal, task_id)
+    posted = {key: form.getlist(key) for key in form if key != "csrf"}
+    values = {key: [str(v) for v in found_values] for key, found_values in posted.items()}
+    try:
+        outcome = outcome_from_form(OUTCOME_MODELS[TaskKind(detail.task.kind)], values)
+        state = await found.inbox.complete(user.principal, task_id, outcome)
+    except FormInvalid as invalid:
+        return await _task_page(request, task_id, user, found, values, invalid.problems, status_code=422)
+    except (CommandRejected, RuleViolation) as refused:
+        problems = FormProblems(form=[_refusal_text(refused)])
+        return await _task_page(request, task_id, user, found, values, problems, status_code=409)
+    notice = f"{words(detail.task.kind)} recorded; the case is now at {words(state.stage or '')}"
+    return _redirect(f"/cases/{state.case_id}", notice=notice)
+
+
+@router.get("/cases", response_class=HTMLResponse)
+async def cases_page(request: Request, user: SignedInDep, found: ServicesDep) -> HTMLResponse:
+    cases = await found.inbox.cases(user.principal)
+    return page(request, "cases.html", {"user": user, "cases": cases})
+
+
+@router.get("/cases/find")
+async def find_case(
+    user: SignedInDep,
+    found: ServicesDep,
+    site: Annotated[str, Query(min_length=1, max_length=40)],
+    ref: Annotated[str, Query(min_length=1, max_length=64)],
+) -> RedirectResponse:
+    view = await found.inbox.find_case(user.principal, site.strip(), ref.strip())
+    return RedirectResponse(f"/cases/{view.state.case_id}", status_code=303)
+
+
+@router.get("/cases/new", response_class=HTMLResponse)
+async def new_case_page(request: Request, user: SignedInDep) -> HTMLResponse:
+    return _new_case_page(request, user, {})
+
+
+@router.post("/cases/new")
+async def start_case(request: Request, user: SignedInDep, found: ServicesDep) -> Response:
+    form = await posted_form(request, user)
+    values = {key: [str(v) for v in form.getlist(key)] for key in form if key != "csrf"}
+    try:
+        body = StartCaseBody.model_validate(outcome_from_form(StartCaseBody, values))
+        state = await found.inbox.start_case(user.principal, OpenCase(actor=user.principal.actor, **body.model_dump()))
+    except FormInvalid as invalid:
+        return _new_case_page(request, user, values, invalid.problems, status_code=422)
+    except ValidationError:
+        return _new_case_page(request, user, values, FormProblems(form=["Check the answers"]), status_code=422)
+    except (CommandRejected, RuleViolation) as refused:
+        return _new_case_page(request, user, values, FormProblems(form=[_refusal_text(refused)]), status_code=409)
+    return _redirect(f"/cases/{state.case_id}", notice="Case opened")
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+async def case_page(
+    request: Request, case_id: str, user: SignedInDep, found: ServicesDep, notice: str = ""
+) -> HTMLResponse:
+    try:
+        view = await found.inbox.read_case(user.principal, case_id)
+    except RuleViolation as refused:
+        if refused.rule != "case_unknown":
+            raise
+        may_break_glass = allowed(user.principal.role, Action.BREAK_GLASS)
+        context = {"user": user, "case_id": case_id, "message": refused.message, "may_break_glass": may_break_glass}
+        return page(request, "not_found.html", context, status_code=404)
+    return _case(request, user, view, notice)
+
+
+@router.post("/cases/{case_id}/break-glass", response_class=HTMLResponse)
+async def break_glass(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> HTMLResponse:
+    form = await posted_form(request, user)
+    reason = str(form.get("reason") or "").strip()
+    if not 10 <= len(reason) <= 500:
+        context = {
+            "user": user,
+            "case_id": case_id,
+            "message": "Give the reason you need this case, in 10 to 500 characters",
+            "may_break_glass": True,
+            "reason_error": True,
+        }
+        return page(request, "not_found.html", context, status_code=422)
+    view = await found.inbox.read_case(user.principal, case_id, break_glass_reason=reason)
+    return _case(request, user, view, notice="Your reading of this case and your reason have been recorded")
+
+
+@router.get("/cases/{case_id}/access", response_class=HTMLResponse)
+async def access_page(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> HTMLResponse:
+    records = await found.inbox.case_access(user.principal, case_id)
+    return page(request, "access.html", {"user": user, "case_id": case_id, "records": records})
+
+
+async def _task_page(
+    request: Request,
+    task_id: str,
+    user: SignedIn,
+    found: Services,
+    values: dict[str, list[str]] | None = None,
+    problems: FormProblems | None = None,
+    notice: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    detail = await found.inbox.task(user.principal, task_id)
+    context = {
+        "user": user,
+        "detail": detail,
+        "task": detail.task,
+        "case": detail.case,
+        "form": form_for(OUTCOME_MODELS[TaskKind(detail.task.kind)]),
+        "values": values or {},
+        "problems": problems or FormProblems(),
+        "notice": notice,
+        "now": datetime.now(UTC),
+        "may_complete": user.principal.role in detail.task.candidate_roles,
+        "may_reassign": allowed(user.principal.role, Action.REASSIGN_TASK),
+    }
+    return page(request, "task.html", context, status_code=status_code)
+
+
+def _new_case_page(
+    request: Request,
+    user: SignedIn,
+    values: dict[str, list[str]],
+    problems: FormProblems | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {
+        "user": user,
+        "form": form_for(StartCaseBody),
+        "values": values,
+        "problems": problems or FormProblems(),
+        "may_start": allowed(user.principal.role, Action.START_CASE),
+    }
+    return page(request, "new_case.html", context, status_code=status_code)
+
+
+def _case(request: Request, user: SignedIn, view: Any, notice: str) -> HTMLResponse:
+    context = {"user": user, "state": view.state, "timeline": view.timeline, "notice": notice}
+    context["may_read_access"] = allowed(user.principal.role, Action.READ_ACCESS_LOG)
+    return page(request, "case.html", context)
+
+
+def _login_page(request: Request, found: Services, problem: str = "", status_code: int = 200) -> HTMLResponse:
+    staff = sorted(found.inbox.commands.config.staff, key=lambda m: (m.sites, m.role, m.staff_id))
+    context = {"dev": found.dev_sign_in is not None, "staff": staff, "problem": problem, "roles": Role}
+    return page(request, "login.html", context, status_code=status_code)
+
+
+def _redirect(path: str, **query: str) -> RedirectResponse:
+    return RedirectResponse(f"{path}?{urlencode(query)}" if query else path, status_code=303)
+
+
+def _refusal_text(refused: CommandRejected | RuleViolation) -> str:
+    return refused.message if isinstance(refused, CommandRejected) else str(refused.message)
+
+
+def unauthenticated_page(request: Request, error: Unauthenticated) -> Response:
+    """A page asked for without a valid sign-in: to the sign-in page (a form post gets told why)."""
+    if request.method == "GET":
+        return RedirectResponse("/login", status_code=303)
+    return page(request, "error.html", {"title": "Sign in again", "message": str(error)}, status_code=401)
+
+
+def refusal_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+    titles = {
+        403: "You cannot do that",
+        404: "Page not found",
+        409: "That cannot be done now",
+        422: "Check your answers",
+    }
+    title = titles.get(status_code, "There is a problem")
+    return page(request, "error.html", {"title": title, "message": message}, status_code=status_code)

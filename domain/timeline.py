@@ -1,0 +1,167 @@
+"""Events in plain words, for the case page's timeline and the auditors' timeline.
+
+`describe` gives one sentence built only from coded facts; what a person wrote (notes, reasons,
+summaries) comes separately from `written_text`, so a page can show it as quoted text."""
+
+from collections.abc import Sequence
+from enum import StrEnum
+
+from domain.events import (
+    AssessmentRecorded,
+    CaseClosed,
+    CaseHandedOff,
+    CaseOpened,
+    ConsentRecorded,
+    ConsentWithdrawn,
+    ContactRecorded,
+    CourtReportDelivered,
+    CourtReportRequested,
+    CourtReportSubmitted,
+    DisengagementReviewed,
+    Event,
+    FollowUpRecorded,
+    HearingOutcomeRecorded,
+    InformationShared,
+    ReferralChased,
+    ReferralEscalated,
+    ReferralMade,
+    ReferralOutcomeRecorded,
+    ReferralSendFailed,
+    ReferralSent,
+    ReminderSent,
+    SafeguardingOverrideRecorded,
+    ScreeningRecorded,
+    StageEntered,
+    SupportEnded,
+    SupportStarted,
+    TaskBecameOverdue,
+    TaskCancelled,
+    TaskClaimed,
+    TaskCompleted,
+    TaskEscalated,
+    TaskOpened,
+    TaskReassigned,
+    TaskScheduled,
+)
+
+
+def words(code: str | StrEnum) -> str:
+    """A code as lower-case words: "share_court" -> "share court"."""
+    return str(code).replace("_", " ")
+
+
+def listed(codes: Sequence[StrEnum]) -> str:
+    return ", ".join(words(code) for code in codes) or "none"
+
+
+def describe(event: Event) -> str:
+    match event:
+        case CaseOpened():
+            return f"Case opened at {event.site} ({words(event.setting)}), raised by {words(event.source)}"
+        case StageEntered():
+            return f"Moved to {words(event.stage)}"
+        case ConsentRecorded(decision="given"):
+            return f"Consent given for: {listed(event.scope)}"
+        case ConsentRecorded():
+            return "Consent declined"
+        case ConsentWithdrawn():
+            return "Consent withdrawn"
+        case SafeguardingOverrideRecorded():
+            return f"Carried on without consent on the lawful basis of {words(event.lawful_basis)}"
+        case ScreeningRecorded():
+            screening = event.outcome
+            return (
+                f"Screened ({screening.instrument} v{screening.instrument_version}): {words(screening.urgency)}, "
+                f"{words(screening.risk_level)} risk; needs: {listed(screening.domains)}"
+            )
+        case AssessmentRecorded():
+            needs = ", ".join(f"{words(v.domain)} ({v.severity})" for v in event.outcome.vulnerabilities) or "none"
+            return f"Assessed ({event.outcome.instrument}); needs: {needs}"
+        case InformationShared():
+            return f"Information shared with {words(event.disclosure.recipient)} on the basis of " + words(
+                event.disclosure.lawful_basis
+            )
+        case TaskOpened():
+            return f"Task opened: {words(event.task.kind)}, due {event.task.due_at:%d %b %Y %H:%M}"
+        case TaskScheduled():
+            return f"Task scheduled: {words(event.task.kind)}"
+        case TaskClaimed():
+            return f"Task {event.task_id} taken by {event.assignee}"
+        case TaskReassigned():
+            return f"Task {event.task_id} given to {event.assignee}" + (
+                f" (was {event.previous})" if event.previous else ""
+            )
+        case TaskCompleted():
+            return f"Task {event.task_id} completed"
+        case TaskCancelled():
+            return f"Task {event.task_id} cancelled"
+        case TaskBecameOverdue():
+            return f"Task {event.task_id} is overdue"
+        case ReminderSent():
+            return f"Reminder sent for task {event.task_id}"
+        case TaskEscalated():
+            return f"Task {event.task_id} escalated to the {words(event.to_role)}"
+        case ReferralMade():
+            return f"Referral to {words(event.request.service)} ({words(event.request.urgency)})"
+        case ReferralSent():
+            return f"Referral {event.referral_id} sent by {event.channel}"
+        case ReferralSendFailed():
+            return f"Referral {event.referral_id} could not be sent"
+        case ReferralOutcomeRecorded():
+            return f"Referral {event.referral_id}: {words(event.status)}"
+        case ReferralChased():
+            return f"Referral {event.referral_id} chased"
+        case ReferralEscalated():
+            return f"Referral {event.referral_id} escalated"
+        case SupportStarted():
+            return f"Link work started; goals: {listed(event.goals)}; until {event.ends_at:%d %b %Y}"
+        case ContactRecorded():
+            return f"Contact: {words(event.attendance)}; goals progressed: {listed(event.goals_progressed)}"
+        case DisengagementReviewed():
+            return f"Disengagement reviewed: {event.decision}"
+        case SupportEnded():
+            return f"Link work ended ({words(event.reason)})"
+        case FollowUpRecorded():
+            engaged = "engaged" if event.engaged_with_services else "not engaged"
+            return f"Follow-up: {engaged} with services"
+        case CourtReportRequested():
+            return (
+                f"Court report requested ({words(event.purpose)}) for the hearing on "
+                f"{event.hearing_at:%d %b %Y %H:%M}, due {event.due_at:%d %b %Y %H:%M}"
+            )
+        case CourtReportSubmitted():
+            return f"Court report written {'on time' if event.on_time else 'late'}; {words(event.risk)} risk"
+        case CourtReportDelivered():
+            return f"Court report delivered to {listed(event.recipients)}"
+        case HearingOutcomeRecorded():
+            return f"Hearing outcome: {words(event.result)}"
+        case CaseHandedOff():
+            return f"Handed off to {event.to.upper()}"
+        case CaseClosed():
+            justice = f"; justice outcome: {words(event.justice_outcome)}" if event.justice_outcome else ""
+            return f"Case closed ({words(event.reason)}){justice}"
+    raise AssertionError(f"no description for {type(event).__name__}")
+
+
+def written_text(event: Event) -> str:
+    """What a person wrote into the event, if anything (shown quoted, always escaped)."""
+    match event:
+        case ConsentWithdrawn() | DisengagementReviewed() | TaskCancelled() | ReferralSendFailed():
+            return event.reason
+        case ReferralOutcomeRecorded():
+            return event.reason
+        case SafeguardingOverrideRecorded():
+            return event.justification
+        case ScreeningRecorded():
+            return event.outcome.note
+        case InformationShared():
+            return event.disclosure.summary
+        case ReferralMade():
+            return event.request.reason
+        case ContactRecorded() | CaseClosed():
+            return event.note
+        case FollowUpRecorded():
+            return event.concerns
+        case CourtReportSubmitted():
+            return f"{event.presenting_needs}\n\n{event.recommendations}"
+    return ""
