@@ -26,7 +26,15 @@ from workers.inbox import Inbox
 # input got wrong; every other rule is a conflict with the case's current state.
 FORBIDDEN = {"role_not_allowed", "auditors_read_only", "task_assigned_to_other", "outside_your_sites", "form_expired"}
 # (A reassignment to someone who cannot do the task, or works elsewhere, is a conflict: 409.)
-NOT_FOUND = {"task_unknown", "case_unknown", "referral_unknown", "report_unknown", "unknown_site", "unknown_staff"}
+NOT_FOUND = {
+    "task_unknown",
+    "case_unknown",
+    "referral_unknown",
+    "report_unknown",
+    "unknown_site",
+    "unknown_staff",
+    "not_available",
+}
 UNPROCESSABLE = {"outcome_invalid", "invalid_command", "invalid_input"}
 
 # The NHS.UK frontend, installed by `make` from npm (package.json); never committed.
@@ -106,15 +114,19 @@ def _is_page(request: Request) -> bool:
     return not request.url.path.startswith("/api")
 
 
-def _refusal(request: Request, rule: str, message: str) -> Response:
+def status_for(rule: str) -> int:
+    """The HTTP status of a refused rule."""
     if rule in FORBIDDEN:
-        status = 403
-    elif rule in NOT_FOUND:
-        status = 404
-    elif rule in UNPROCESSABLE:
-        status = 422
-    else:
-        status = 409
+        return 403
+    if rule in NOT_FOUND:
+        return 404
+    if rule in UNPROCESSABLE:
+        return 422
+    return 409
+
+
+def _refusal(request: Request, rule: str, message: str) -> Response:
+    status = status_for(rule)
     if _is_page(request):
         from api import web
 

@@ -84,7 +84,7 @@ def form_for(model: type[BaseModel]) -> list[Question | Group]:
         annotation, optional = _unwrap_optional(info.annotation)
         inner = _list_item(annotation)
         if isinstance(inner, type) and issubclass(inner, BaseModel):
-            singular = words(name).removesuffix("s")
+            singular = _singular(words(name))
             for row in range(ROWS_FOR_LISTS):
                 label = f"{singular} {row + 1}"
                 hint = (info.description or "") if row == 0 else "Leave blank if not needed"
@@ -123,6 +123,10 @@ def outcome_from_form(model: type[BaseModel], posted: Mapping[str, Sequence[str]
     if problems:
         raise FormInvalid(problems)
     return outcome
+
+
+def _singular(plural: str) -> str:
+    return plural[:-3] + "y" if plural.endswith("ies") else plural.removesuffix("s")
 
 
 def _group(model: type[BaseModel], name: str, label: str, hint: str, optional: bool) -> Group:
@@ -230,6 +234,8 @@ def _explain(
         if len(location) >= 2 and location[0] in rows and location[1].isdigit():
             location[1] = str(rows[location[0]][int(location[1])])  # back to the row the person filled in
         name = ".".join(location)
+        if name not in questions and location and location[-1].isdigit():
+            name = ".".join(location[:-1])  # one of several ticked boxes: the question they answer
         question = questions.get(name)
         label = question.label if question else (groups[name].label if name in groups else "")
         message = _message(problem, question, label)

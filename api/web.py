@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from api.app import Services, services
+from api.app import Services, services, status_for
 from api.auth import Unauthenticated
 from api.forms import FormInvalid, FormProblems, Question, form_for, outcome_from_form, words
 from api.routes import StartCaseBody
@@ -41,6 +41,17 @@ class SignedIn(BaseModel):
 
     principal: Principal
     csrf: str
+
+    @property
+    def links(self) -> list[tuple[str, str]]:
+        """The header's menu: only the pages this person's role can use."""
+        role = self.principal.role
+        pages = [
+            ("/inbox", "Inbox", Action.LIST_TASKS),
+            ("/cases", "Cases", Action.READ_CASE),
+            ("/cases/new", "Start a case", Action.START_CASE),
+        ]
+        return [(href, text) for href, text, action in pages if allowed(role, action)]
 
 
 def signed_in(request: Request) -> SignedIn:
@@ -78,8 +89,8 @@ async def posted_form(request: Request, user: SignedIn) -> FormData:
 
 
 @router.get("/")
-async def home() -> RedirectResponse:
-    return RedirectResponse("/inbox", status_code=303)
+async def home(user: SignedInDep) -> RedirectResponse:
+    return RedirectResponse(_home_for(user.principal.role), status_code=303)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -95,7 +106,7 @@ async def login(request: Request, found: ServicesDep, staff_id: Annotated[str, F
         member = found.inbox.commands.config.staff_member(staff_id)
     except RuleViolation:
         return _login_page(request, found, "Choose who you are from the list", status_code=422)
-    response = RedirectResponse("/inbox", status_code=303)
+    response = RedirectResponse(_home_for(member.role), status_code=303)
     response.set_cookie(
         COOKIE,
         found.dev_sign_in.token_for(member),
@@ -164,9 +175,10 @@ async def complete(request: Request, task_id: str, user: SignedInDep, found: Ser
     except FormInvalid as invalid:
         return await _task_page(request, task_id, user, found, values, invalid.problems, status_code=422)
     except (CommandRejected, RuleViolation) as refused:
-        problems = FormProblems(form=[_refusal_text(refused)])
-        return await _task_page(request, task_id, user, found, values, problems, status_code=409)
-    notice = f"{words(detail.task.kind)} recorded; the case is now at {words(state.stage or '')}"
+        problems = FormProblems(form=[refused.message])
+        status_code = status_for(refused.rule)
+        return await _task_page(request, task_id, user, found, values, problems, status_code=status_code)
+    notice = f"{words(detail.task.kind)} recorded; the case is now at {words(state.stage or '').lower()}"
     return _redirect(f"/cases/{state.case_id}", notice=notice)
 
 
@@ -204,7 +216,8 @@ async def start_case(request: Request, user: SignedInDep, found: ServicesDep) ->
     except ValidationError:
         return _new_case_page(request, user, values, FormProblems(form=["Check the answers"]), status_code=422)
     except (CommandRejected, RuleViolation) as refused:
-        return _new_case_page(request, user, values, FormProblems(form=[_refusal_text(refused)]), status_code=409)
+        problems = FormProblems(form=[refused.message])
+        return _new_case_page(request, user, values, problems, status_code=status_for(refused.rule))
     return _redirect(f"/cases/{state.case_id}", notice="Case opened")
 
 
@@ -302,12 +315,13 @@ def _login_page(request: Request, found: Services, problem: str = "", status_cod
     return page(request, "login.html", context, status_code=status_code)
 
 
+def _home_for(role: Role) -> str:
+    """Where a person starts: their inbox, or the case index for those with no tasks (auditors)."""
+    return "/inbox" if allowed(role, Action.LIST_TASKS) else "/cases"
+
+
 def _redirect(path: str, **query: str) -> RedirectResponse:
     return RedirectResponse(f"{path}?{urlencode(query)}" if query else path, status_code=303)
-
-
-def _refusal_text(refused: CommandRejected | RuleViolation) -> str:
-    return refused.message if isinstance(refused, CommandRejected) else str(refused.message)
 
 
 def unauthenticated_page(request: Request, error: Unauthenticated) -> Response:

@@ -1,11 +1,11 @@
-"""`pathway audit ...`: check that the record was not altered."""
+"""`pathway audit ...`: check that the record was not altered, and who read or changed a case."""
 
 from typing import Annotated
 
 import typer
 
-from cli.case_cli import JsonFlag
-from cli.runtime import FAILED, open_store, print_json, refuse, run, settings_from
+from cli.case_cli import JsonFlag, StaffOption
+from cli.runtime import FAILED, open_inbox, open_store, principal_for, print_json, refuse, run, settings_from
 
 app = typer.Typer(help="Audit the event store.", no_args_is_help=True)
 
@@ -55,5 +55,28 @@ def verify(
             typer.echo(f"{len(results) - len(failed)} of {len(results)} case(s) verified")
         if failed:
             raise typer.Exit(FAILED)
+
+    run(command)
+
+
+@app.command("access")
+def access(ctx: typer.Context, case_id: str, staff: StaffOption, as_json: JsonFlag = False) -> None:
+    """Who read or changed a case, when and why (auditors, for cases of their sites); this read is
+    recorded too."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        principal = principal_for(settings, staff)
+        async with open_inbox(settings, reads_only=True) as inbox:
+            records = await inbox.case_access(principal, case_id)
+        if as_json:
+            print_json([r.model_dump(mode="json") for r in records])
+            return
+        for record in records:
+            typer.echo(
+                f"{record.at:%Y-%m-%d %H:%M:%S}Z  {record.staff_id} ({record.role})  {record.action:<24} "
+                f"{record.purpose}{'  BREAK-GLASS' if record.break_glass else ''}"
+            )
+        typer.echo(f"{len(records)} access record(s)")
 
     run(command)

@@ -153,11 +153,12 @@ def _print_banner(settings: Settings, port: int, ui_port: int, smtp_port: int, a
                 f"  Temporal server   localhost:{port} (namespace {settings.namespace})",
                 f"  Temporal UI       http://localhost:{ui_port}",
                 f"  worker            task queue {settings.task_queue}",
+                f"  web inbox         http://localhost:{api_port}/ (sign in as one of the demo staff)",
                 f"  API               http://localhost:{api_port}/api (OpenAPI: /docs; `pathway token` signs you in)",
                 f"  event store       {settings.store_url}",
                 f"  mail (SMTP sink)  localhost:{smtp_port}, messages in {settings.data_dir / 'mail'}",
                 f"  data directory    {settings.data_dir.resolve()}  ({cases} cases)",
-                "Try: pathway case list   |   pathway task list   |   "
+                "Try: pathway case list --as pr-001   |   pathway task list --as pr-001   |   "
                 "temporal workflow list --query \"LdStage='screening'\"",
                 "Press Ctrl-C to stop. pathway dev is ready.",
             ]

@@ -1,4 +1,5 @@
-"""What a CLI command needs: settings, the store, case commands; and turning failures into one line."""
+"""What a CLI command needs: settings, the store, the inbox (the service layer the API uses too); and
+turning failures into one line."""
 
 import asyncio
 import json
@@ -9,11 +10,16 @@ from typing import Any
 
 import typer
 from pydantic import BaseModel, ValidationError
+from temporalio.client import Client
 
+from api.serve import inbox_for
+from domain.access import Principal
 from domain.errors import RuleViolation
 from store.event_store import EventStore
 from workers.cases import CaseCommands, CommandRejected
-from workers.client import connect
+from workers.client import connect, data_converter
+from workers.inbox import Inbox
+from workers.inbox import principal_for as staff_principal
 from workers.settings import ConfigError, Settings
 
 # Exit statuses: 2 for a refused or malformed command (nothing recorded), 1 for a system failure.
@@ -38,10 +44,12 @@ async def open_store(settings: Settings) -> AsyncIterator[EventStore]:
 
 
 @asynccontextmanager
-async def open_commands(settings: Settings) -> AsyncIterator[CaseCommands]:
+async def open_commands(settings: Settings, *, reads_only: bool = False) -> AsyncIterator[CaseCommands]:
+    """Case commands over the store and Temporal. With `reads_only` the Temporal client connects
+    lazily, so commands that only read the store work without a running Temporal."""
     async with open_store(settings) as store:
         try:
-            client = await connect(settings)
+            client = await _client(settings, lazy=reads_only)
         except RuntimeError as error:
             fail(f"cannot reach Temporal at {settings.temporal_address} ({error}); is `pathway dev` running?")
         yield CaseCommands(
@@ -51,6 +59,34 @@ async def open_commands(settings: Settings) -> AsyncIterator[CaseCommands]:
             case_id_key=settings.case_id_key,
             task_queue=settings.task_queue,
         )
+
+
+@asynccontextmanager
+async def open_inbox(settings: Settings, *, reads_only: bool = False) -> AsyncIterator[Inbox]:
+    """The inbox, built as the API builds it: the role x action matrix, the site scope and the access
+    log apply to every CLI command exactly as to an API call."""
+    async with open_commands(settings, reads_only=reads_only) as commands:
+        yield inbox_for(settings, commands)
+
+
+def principal_for(settings: Settings, staff_id: str) -> Principal:
+    """The person `--as` names, known before anything is opened: an unknown id is refused before the
+    store or Temporal is touched."""
+    return staff_principal(settings.pathway_config, staff_id)
+
+
+def require_site(principal: Principal, site: str | None) -> None:
+    """A `--site` filter narrows a listing to one of the person's sites; it never widens it."""
+    if site is not None and not principal.covers(site):
+        raise RuleViolation("outside_your_sites", f"you do not work at site {site}")
+
+
+async def _client(settings: Settings, *, lazy: bool) -> Client:
+    if not lazy:
+        return await connect(settings)
+    return await Client.connect(
+        settings.temporal_address, namespace=settings.namespace, data_converter=data_converter(), lazy=True
+    )
 
 
 def run(coroutine_factory: Callable[[], Coroutine[Any, Any, None]]) -> None:

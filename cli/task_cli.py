@@ -1,15 +1,26 @@
-"""`pathway task ...`: list, claim and complete the tasks workflows give people."""
+"""`pathway task ...`: list, claim and complete the tasks workflows give people.
+
+As in the API, every command goes through the inbox (workers/inbox.py) as the person `--as` names."""
 
 import json
 from typing import Annotated
 
 import typer
 
-from cli.case_cli import JsonFlag, StaffOption
-from cli.runtime import open_commands, open_store, parse_json_object, print_json, run, settings_from
+from cli.case_cli import JsonFlag, SiteFilter, StaffOption
+from cli.runtime import (
+    open_inbox,
+    parse_json_object,
+    principal_for,
+    print_json,
+    refuse,
+    require_site,
+    run,
+    settings_from,
+)
 from domain.tasks import TaskKind, outcome_schema
 from store.records import TaskRecord
-from workers.cases import actor_for
+from workers.inbox import TASK_VIEWS, TaskView
 
 app = typer.Typer(help="Work on tasks.", no_args_is_help=True)
 
@@ -17,29 +28,37 @@ app = typer.Typer(help="Work on tasks.", no_args_is_help=True)
 @app.command("list")
 def list_tasks(
     ctx: typer.Context,
+    staff: StaffOption,
+    view: Annotated[
+        TaskView | None,
+        typer.Option(help="; ".join(f"{name}: {title}" for name, title in TASK_VIEWS.items()) + " (default team)."),
+    ] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Same as --view overdue.")] = False,
     case: Annotated[str | None, typer.Option(help="Only tasks of this case.")] = None,
-    site: Annotated[str | None, typer.Option(help="Only tasks of this site.")] = None,
-    overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue tasks.")] = False,
-    all_statuses: Annotated[bool, typer.Option("--all", help="Completed and cancelled tasks too.")] = False,
+    site: SiteFilter = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Tasks from the inbox, soonest due first (open ones unless --all)."""
+    """The open tasks of your sites in one inbox view: overdue first, then by priority and due time."""
     settings = settings_from(ctx)
+    if overdue and view not in (None, "overdue"):
+        refuse("give --overdue or --view, not both")
+    chosen: TaskView = "overdue" if overdue else (view or "team")
 
     async def command() -> None:
-        async with open_store(settings) as store:
-            tasks = await store.list_tasks(
-                case_id=case,
-                site=site,
-                status=None if all_statuses else "open",
-                overdue=True if overdue else None,
-            )
+        principal = principal_for(settings, staff)
+        require_site(principal, site)
+        async with open_inbox(settings, reads_only=True) as inbox:
+            tasks = [
+                t
+                for t in await inbox.tasks(principal, chosen)
+                if (case is None or t.case_id == case) and (site is None or t.site == site)
+            ]
         if as_json:
             print_json([t.model_dump(mode="json") for t in tasks])
             return
         for task in tasks:
             typer.echo(_task_line(task))
-        typer.echo(f"{len(tasks)} task(s)")
+        typer.echo(f"{len(tasks)} task(s) ({TASK_VIEWS[chosen].lower()})")
 
     run(command)
 
@@ -56,9 +75,9 @@ def claim(ctx: typer.Context, task_id: str, staff: StaffOption, as_json: JsonFla
     settings = settings_from(ctx)
 
     async def command() -> None:
-        actor = actor_for(settings.pathway_config, staff)
-        async with open_commands(settings) as cases:
-            state = await cases.claim_task(task_id, actor)
+        principal = principal_for(settings, staff)
+        async with open_inbox(settings) as inbox:
+            state = await inbox.claim(principal, task_id)
         _print_result(state.tasks[task_id].model_dump(mode="json"), as_json, f"task {task_id} claimed by {staff}")
 
     run(command)
@@ -76,9 +95,9 @@ def reassign(
     settings = settings_from(ctx)
 
     async def command() -> None:
-        actor = actor_for(settings.pathway_config, staff)
-        async with open_commands(settings) as cases:
-            state = await cases.reassign_task(task_id, to, actor)
+        principal = principal_for(settings, staff)
+        async with open_inbox(settings) as inbox:
+            state = await inbox.reassign(principal, task_id, to)
         _print_result(state.tasks[task_id].model_dump(mode="json"), as_json, f"task {task_id} is now {to}'s")
 
     run(command)
@@ -97,9 +116,9 @@ def complete(
     values = parse_json_object(outcome, "--outcome")
 
     async def command() -> None:
-        actor = actor_for(settings.pathway_config, staff)
-        async with open_commands(settings) as cases:
-            state = await cases.complete_task(task_id, values, actor)
+        principal = principal_for(settings, staff)
+        async with open_inbox(settings) as inbox:
+            state = await inbox.complete(principal, task_id, values)
         if as_json:
             print_json(state)
             return

@@ -4,7 +4,9 @@
 summaries) comes separately from `written_text`, so a page can show it as quoted text."""
 
 from collections.abc import Sequence
+from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from domain.events import (
     AssessmentRecorded,
@@ -44,6 +46,17 @@ from domain.events import (
     TaskScheduled,
 )
 
+UK = ZoneInfo("Europe/London")
+
+
+def when(moment: datetime) -> str:
+    """A time as people in England read it."""
+    return moment.astimezone(UK).strftime("%d %b %Y %H:%M")
+
+
+def day(moment: datetime) -> str:
+    return moment.astimezone(UK).strftime("%d %b %Y")
+
 
 def words(code: str | StrEnum) -> str:
     """A code as lower-case words: "share_court" -> "share court"."""
@@ -82,7 +95,7 @@ def describe(event: Event) -> str:
                 event.disclosure.lawful_basis
             )
         case TaskOpened():
-            return f"Task opened: {words(event.task.kind)}, due {event.task.due_at:%d %b %Y %H:%M}"
+            return f"Task opened: {words(event.task.kind)}, due {when(event.task.due_at)}"
         case TaskScheduled():
             return f"Task scheduled: {words(event.task.kind)}"
         case TaskClaimed():
@@ -114,7 +127,7 @@ def describe(event: Event) -> str:
         case ReferralEscalated():
             return f"Referral {event.referral_id} escalated"
         case SupportStarted():
-            return f"Link work started; goals: {listed(event.goals)}; until {event.ends_at:%d %b %Y}"
+            return f"Link work started; goals: {listed(event.goals)}; until {day(event.ends_at)}"
         case ContactRecorded():
             return f"Contact: {words(event.attendance)}; goals progressed: {listed(event.goals_progressed)}"
         case DisengagementReviewed():
@@ -127,7 +140,7 @@ def describe(event: Event) -> str:
         case CourtReportRequested():
             return (
                 f"Court report requested ({words(event.purpose)}) for the hearing on "
-                f"{event.hearing_at:%d %b %Y %H:%M}, due {event.due_at:%d %b %Y %H:%M}"
+                f"{when(event.hearing_at)}, due {when(event.due_at)}"
             )
         case CourtReportSubmitted():
             return f"Court report written {'on time' if event.on_time else 'late'}; {words(event.risk)} risk"

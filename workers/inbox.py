@@ -23,7 +23,7 @@ from domain.commands import (
     ShareInformation,
     WithdrawConsent,
 )
-from domain.config import StaffMember
+from domain.config import PathwayConfig, StaffMember
 from domain.errors import RuleViolation
 from domain.events import StoredEvent
 from domain.identity import case_id_for
@@ -67,6 +67,12 @@ class TaskDetail(BaseModel):
     assignees: list[StaffMember]  # who at the task's site could take it over
 
 
+def principal_for(config: PathwayConfig, staff_id: str) -> Principal:
+    """The principal of a person in the staff directory (the CLI's `--as`); unknown ids are refused."""
+    member = config.staff_member(staff_id)
+    return Principal(staff_id=member.staff_id, role=member.role, sites=member.sites)
+
+
 @dataclass
 class Inbox:
     commands: CaseCommands
@@ -74,11 +80,6 @@ class Inbox:
     outbox: NotificationLog
     mailer: SmtpMailer | None = None
     inbox_url: str = "http://localhost:8000"
-
-    def principal_for(self, staff_id: str) -> Principal:
-        """The principal of a person in the staff directory (the CLI's `--as`, the dev web login)."""
-        member = self.commands.config.staff_member(staff_id)
-        return Principal(staff_id=member.staff_id, role=member.role, sites=member.sites)
 
     async def tasks(self, principal: Principal, view: TaskView = "team", today: date | None = None) -> list[TaskRecord]:
         """Open tasks of the person's sites in one view, overdue first, then by priority and due time."""

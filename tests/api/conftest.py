@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import httpx
 import pytest_asyncio
 import uvicorn
+from fastapi import FastAPI
 
 from api.app import Services, create_app
 from api.auth import TokenVerifier, issue_dev_token
@@ -39,10 +40,14 @@ def services_for(cases: CaseCommands) -> Services:
     )
 
 
+def api_client(app: FastAPI) -> httpx.AsyncClient:
+    """A client calling the app in-process; redirects are not followed, so tests see them."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pathway.test")
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def api(cases: CaseCommands) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(services_for(cases)))
-    async with httpx.AsyncClient(transport=transport, base_url="http://pathway.test") as client:
+    async with api_client(create_app(services_for(cases))) as client:
         yield client
 
 

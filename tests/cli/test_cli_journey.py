@@ -43,7 +43,7 @@ async def test_a_case_goes_through_the_cli_from_identification_to_closure(
         assert again.status == 0 and again.json()["case_id"] == case_id
 
         for kind in JOURNEY:
-            listed = await pathway("task", "list", "--case", case_id, "--json", env=env)
+            listed = await pathway("task", "list", "--case", case_id, "--as", "pr-001", "--json", env=env)
             assert listed.status == 0, listed.stderr
             [task] = listed.json()
             assert task["kind"] == kind
@@ -68,9 +68,9 @@ async def test_a_case_goes_through_the_cli_from_identification_to_closure(
         assert malformed.status == 2 and "not valid JSON" in malformed.stderr
         assert len(await store.read_stream(case_id)) == events
 
-        shown = await pathway("case", "show", case_id, "--json", env=env)
+        shown = await pathway("case", "show", case_id, "--as", "pr-001", "--json", env=env)
         assert shown.status == 0 and len(shown.json()["events"]) == events
-        closed = await pathway("case", "list", "--stage", "closed", "--json", env=env)
+        closed = await pathway("case", "list", "--stage", "closed", "--as", "pr-001", "--json", env=env)
         assert [c["case_id"] for c in closed.json()] == [case_id]
         verified = await pathway("audit", "verify", case_id, env=env)
         assert verified.status == 0, verified.stdout + verified.stderr
