@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from api.auth import TokenVerifier, Unauthenticated
+from api.limits import BodySizeLimit
 from api.session import DevSignIn
 from domain.access import Principal
 from domain.errors import RuleViolation
@@ -60,6 +61,7 @@ def create_app(services: Services) -> FastAPI:
         version="0.1.0",
     )
     app.state.services = services
+    app.add_middleware(BodySizeLimit)
     app.include_router(routes.router)
     app.include_router(web.router)
     app.mount("/assets/nhsuk", StaticFiles(directory=services.frontend_dir, check_dir=False), name="nhsuk")

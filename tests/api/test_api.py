@@ -2,12 +2,14 @@
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import jwt
 
 from api.auth import issue_dev_token
+from api.limits import MAX_BODY_BYTES
 from domain.model import Role
 from domain.tasks import TaskKind
 from store.notifications import NotificationLog
@@ -153,3 +155,24 @@ async def test_a_team_lead_reassigns_a_task_within_the_site(api: httpx.AsyncClie
     assert taken.status_code == 403 and taken.json()["rule"] == "task_assigned_to_other"
     mine = await api.post(f"/api/tasks/{task_id}/complete", json=done, headers=token("pr-002", Role.PRACTITIONER))
     assert mine.status_code == 200
+
+
+async def test_a_body_past_the_limit_is_refused_before_it_is_read(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+    before = len(await cases.store.list_cases())
+    huge = {**new_case(), "person": {"name": "x" * (MAX_BODY_BYTES + 1)}}
+    response = await api.post("/api/cases", json=huge, headers=PRACTITIONER)
+    assert response.status_code == 413 and "too large" in response.json()["error"]
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"site": "demo", "person": {"name": "'
+        for _ in range(MAX_BODY_BYTES // 1024 + 1):
+            yield b"x" * 1024
+        yield b'"}}'
+
+    streamed = await api.post(
+        "/api/cases", content=chunks(), headers={**PRACTITIONER, "Content-Type": "application/json"}
+    )
+    assert streamed.status_code == 413
+    page = await api.post("/login", content=b"staff_id=" + b"x" * (MAX_BODY_BYTES + 1))
+    assert page.status_code == 413 and page.headers["content-type"].startswith("text/html")
+    assert len(await cases.store.list_cases()) == before

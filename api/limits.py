@@ -1,0 +1,58 @@
+"""A cap on request bodies: nothing a person types into Pathway comes near it, and a body past it is
+refused with 413 before it is read, so it can never reach a workflow (Temporal refuses payloads of
+a few megabytes with an error, not a clear answer)."""
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+class BodySizeLimit:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, send)
+            return
+        received = 0
+        refused = False
+
+        async def counted() -> Message:
+            # Past the cap, answer 413 at once and tell the app the client has gone, so it stops reading.
+            nonlocal received, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes and not refused:
+                    refused = True
+                    await self._refuse(scope, send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def unless_refused(message: Message) -> None:
+            if not refused:
+                await send(message)
+
+        try:
+            await self.app(scope, counted, unless_refused)
+        except Exception:
+            if not refused:
+                raise
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        text = f"the request is too large: at most {self.max_bytes // 1024} KB"
+        is_api = str(scope.get("path", "")).startswith("/api")
+        page = f"<!DOCTYPE html><title>Too large</title><p>{text}</p>"
+        body = (json.dumps({"error": text}) if is_api else page).encode()
+        content_type = b"application/json" if is_api else b"text/html; charset=utf-8"
+        headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
