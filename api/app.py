@@ -4,6 +4,7 @@ Under /api every refusal is JSON; anywhere else it is a page. Both say in plain 
 wrong, with a 4xx status: 401 not signed in, 403 not allowed, 404 not found (or not yours to see),
 409 not possible in the case's current state, 422 bad input."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from api.auth import TokenVerifier, Unauthenticated
 from api.limits import BodySizeLimit
@@ -62,6 +64,20 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     app.add_middleware(BodySizeLimit)
+
+    @app.middleware("http")
+    async def signed_in_first(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # FastAPI reads a body before it resolves dependencies; check the sign-in first, so that
+        # someone not signed in learns only that, whatever they send (to a route that exists: an
+        # unknown path or method still gets its 404 or 405).
+        routed = any(route.matches(request.scope)[0] is Match.FULL for route in app.router.routes)
+        if routed and request.url.path.startswith("/api/"):
+            try:
+                services.verifier.principal(request.headers.get("authorization"))
+            except Unauthenticated as error:
+                return await unauthenticated(request, error)
+        return await call_next(request)
+
     app.include_router(routes.router)
     app.include_router(web.router)
     app.mount("/assets/nhsuk", StaticFiles(directory=services.frontend_dir, check_dir=False), name="nhsuk")

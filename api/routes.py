@@ -3,7 +3,7 @@
 Each route checks its input and hands the signed-in person's request to the Inbox (workers/inbox.py),
 which applies the role x action matrix, the site scope and the access audit."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
@@ -16,7 +16,28 @@ from store.access_log import AccessRecord
 from store.records import CaseRecord, TaskRecord
 from workers.inbox import CaseView, TaskDetail, TaskView
 
-router = APIRouter(prefix="/api")
+
+class ErrorBody(BaseModel):
+    """Every refusal: a sentence a person understands, the rule it broke, and per-field messages."""
+
+    error: str
+    rule: str | None = None
+    fields: dict[str, str] | None = None
+
+
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        400: "The request could not be read",
+        401: "Not signed in, or the sign-in has expired",
+        403: "Your role or sites do not allow it",
+        404: "No such case or task in your sites",
+        409: "Not possible in the case's current state (e.g. someone completed the task first)",
+        413: "The request is too large",
+        422: "The input is not valid (per-field messages in `fields`)",
+    }.items()
+}
+router = APIRouter(prefix="/api", responses=REFUSALS)
 
 BreakGlassReason = Annotated[
     str | None, Query(min_length=10, max_length=500, description="Needed to read a case outside your sites")
