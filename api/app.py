@@ -23,6 +23,7 @@ from api.session import DevSignIn
 from domain.access import Principal
 from domain.errors import RuleViolation
 from workers.cases import CommandRejected
+from workers.codec import EncryptionCodec
 from workers.inbox import Inbox
 
 # What each refused rule means for HTTP: who you are not allowed to be, what does not exist, what the
@@ -50,12 +51,14 @@ class Services:
     inbox: Inbox
     verifier: TokenVerifier
     web_key: bytes  # signs the pages' CSRF tokens
+    codec: EncryptionCodec  # the Temporal payload codec, for the codec endpoint
     dev_sign_in: DevSignIn | None = None  # the dev web login; None behind single sign-on
+    temporal_ui_origin: str = "http://localhost:8233"  # may call the codec endpoint (CORS)
     frontend_dir: Path = NHSUK_FRONTEND
 
 
 def create_app(services: Services) -> FastAPI:
-    from api import routes, web
+    from api import codec, routes, web
 
     app = FastAPI(
         title="Pathway",
@@ -80,6 +83,7 @@ def create_app(services: Services) -> FastAPI:
 
     app.include_router(routes.router)
     app.include_router(web.router)
+    app.include_router(codec.router)
     app.mount("/assets/nhsuk", StaticFiles(directory=services.frontend_dir, check_dir=False), name="nhsuk")
     app.mount("/static", StaticFiles(directory=OWN_STATIC), name="static")
 
@@ -129,7 +133,7 @@ PrincipalDep = Annotated[Principal, Depends(principal)]
 
 
 def _is_page(request: Request) -> bool:
-    return not request.url.path.startswith("/api")
+    return not request.url.path.startswith(("/api", "/codec"))
 
 
 def status_for(rule: str) -> int:

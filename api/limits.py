@@ -7,6 +7,8 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 256 * 1024
+# The Temporal UI decodes whole payloads through /codec; Temporal itself caps a payload at 2 MB.
+MAX_CODEC_BODY_BYTES = 4 * 1024 * 1024
 
 
 class BodySizeLimit:
@@ -18,9 +20,10 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = MAX_CODEC_BODY_BYTES if str(scope.get("path", "")).startswith("/codec/") else self.max_bytes
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, send, limit)
             return
         received = 0
         refused = False
@@ -31,9 +34,9 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes and not refused:
+                if received > limit and not refused:
                     refused = True
-                    await self._refuse(scope, send)
+                    await self._refuse(scope, send, limit)
                     return {"type": "http.disconnect"}
             return message
 
@@ -47,9 +50,9 @@ class BodySizeLimit:
             if not refused:
                 raise
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        text = f"the request is too large: at most {self.max_bytes // 1024} KB"
-        is_api = str(scope.get("path", "")).startswith("/api")
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
+        text = f"the request is too large: at most {limit // 1024} KB"
+        is_api = str(scope.get("path", "")).startswith(("/api", "/codec"))
         page = f"<!DOCTYPE html><title>Too large</title><p>{text}</p>"
         body = (json.dumps({"error": text}) if is_api else page).encode()
         content_type = b"application/json" if is_api else b"text/html; charset=utf-8"

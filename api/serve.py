@@ -11,6 +11,7 @@ from api.session import DevSignIn
 from store.access_log import AccessLog
 from store.notifications import NotificationLog
 from workers.cases import CaseCommands
+from workers.codec import EncryptionCodec
 from workers.inbox import Inbox
 from workers.settings import Settings
 from workers.worker import mailer_for
@@ -46,7 +47,12 @@ def api_server(settings: Settings, commands: CaseCommands, port: int) -> Embedde
         None if settings.oidc_jwks_url else DevSignIn(settings.token_secret, settings.jwt_issuer, settings.jwt_audience)
     )
     services = Services(
-        inbox=inbox_for(settings, commands), verifier=verifier, web_key=settings.web_key, dev_sign_in=dev_sign_in
+        inbox=inbox_for(settings, commands),
+        verifier=verifier,
+        web_key=settings.web_key,
+        codec=EncryptionCodec(settings.payload_key_ring),
+        dev_sign_in=dev_sign_in,
+        temporal_ui_origin=settings.temporal_ui_url,
     )
     config = uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
     return EmbeddedServer(config)

@@ -126,6 +126,18 @@ async def logout(request: Request, user: SignedInDep) -> RedirectResponse:
     return response
 
 
+@router.get("/signed-in", response_class=HTMLResponse)
+async def signed_in_page(request: Request, user: SignedInDep, found: ServicesDep) -> HTMLResponse:
+    """For roles with no case work (operators, admins): what signing in here gives them."""
+    context = {
+        "user": user,
+        "may_decode": allowed(user.principal.role, Action.DECODE_PAYLOADS),
+        "ui": found.temporal_ui_origin,
+        "codec": str(request.base_url).rstrip("/") + "/codec",
+    }
+    return page(request, "signed_in.html", context)
+
+
 @router.get("/inbox", response_class=HTMLResponse)
 async def inbox_page(
     request: Request, user: SignedInDep, found: ServicesDep, view: TaskView = "team", notice: str = ""
@@ -316,8 +328,10 @@ def _login_page(request: Request, found: Services, problem: str = "", status_cod
 
 
 def _home_for(role: Role) -> str:
-    """Where a person starts: their inbox, or the case index for those with no tasks (auditors)."""
-    return "/inbox" if allowed(role, Action.LIST_TASKS) else "/cases"
+    """Where a person starts: their inbox, the case index (auditors), or a page about their role."""
+    if allowed(role, Action.LIST_TASKS):
+        return "/inbox"
+    return "/cases" if allowed(role, Action.READ_CASE) else "/signed-in"
 
 
 def _redirect(path: str, **query: str) -> RedirectResponse:

@@ -59,8 +59,10 @@ async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, a
     data_dir.mkdir(parents=True, exist_ok=True)
     mail = Controller(MailFolder(data_dir / "mail"), hostname="127.0.0.1", port=smtp_port)
     mail.start()
-    settings = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": smtp_port})
-    server = _start_temporal(data_dir, settings.namespace, port, ui_port)
+    settings = settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "temporal_ui_url": f"http://localhost:{ui_port}"}
+    )
+    server = _start_temporal(data_dir, settings.namespace, port, ui_port, f"http://localhost:{api_port}/codec")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -98,7 +100,9 @@ async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, a
     typer.echo("stopped; data kept in " + str(data_dir))
 
 
-def _start_temporal(data_dir: Path, namespace: str, port: int, ui_port: int) -> subprocess.Popen[bytes]:
+def _start_temporal(
+    data_dir: Path, namespace: str, port: int, ui_port: int, codec_endpoint: str
+) -> subprocess.Popen[bytes]:
     log = (data_dir / "temporal.log").open("ab")
     return subprocess.Popen(
         [
@@ -113,6 +117,9 @@ def _start_temporal(data_dir: Path, namespace: str, port: int, ui_port: int) -> 
             str(port),
             "--ui-port",
             str(ui_port),
+            # The UI reads payloads through the API's codec endpoint, for signed-in operators only.
+            "--ui-codec-endpoint",
+            codec_endpoint,
             "--log-level",
             "warn",
         ],

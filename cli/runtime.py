@@ -17,7 +17,7 @@ from domain.access import Principal
 from domain.errors import RuleViolation
 from store.event_store import EventStore
 from workers.cases import CaseCommands, CommandRejected
-from workers.client import connect, data_converter
+from workers.client import connect
 from workers.inbox import Inbox
 from workers.inbox import principal_for as staff_principal
 from workers.settings import ConfigError, Settings
@@ -82,11 +82,7 @@ def require_site(principal: Principal, site: str | None) -> None:
 
 
 async def _client(settings: Settings, *, lazy: bool) -> Client:
-    if not lazy:
-        return await connect(settings)
-    return await Client.connect(
-        settings.temporal_address, namespace=settings.namespace, data_converter=data_converter(), lazy=True
-    )
+    return await connect(settings, lazy=lazy)
 
 
 def run(coroutine_factory: Callable[[], Coroutine[Any, Any, None]]) -> None:

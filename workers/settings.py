@@ -11,6 +11,7 @@ import holidays
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.config import PathwayConfig
+from workers.codec import KeyRing, KeyRingError
 
 SHIPPED_CONFIG = Path(__file__).parent / "pathway.toml"
 
@@ -34,12 +35,19 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     inbox_url: str = "http://localhost:8000"
+    # The Temporal UI, which may call the API's codec endpoint from the browser (CORS).
+    temporal_ui_url: str = "http://localhost:8233"
     # API sign-in: dev mode signs tokens with a shared secret (generated into the data dir); in
     # production set the OIDC issuer's JWKS URL (and issuer/audience) instead.
     jwt_secret: str | None = None
     oidc_jwks_url: str | None = None
     jwt_issuer: str = "pathway-dev"
     jwt_audience: str = "pathway"
+    # Keys that encrypt every Temporal payload: `key-id base64-key` per line (or comma-separated),
+    # oldest first, the last one sealing new payloads. From the environment or a file, never the repo;
+    # dev mode generates one into the data directory.
+    payload_keys: str | None = None
+    payload_keys_file: Path | None = None
     # Signs the web pages' CSRF tokens; every API replica needs the same one.
     web_secret: str | None = None
     log_format: Literal["console", "json"] = "console"
@@ -58,6 +66,18 @@ class Settings(BaseSettings):
         return self.jwt_secret or self._dev_secret("jwt.key")
 
     @cached_property
+    def payload_key_ring(self) -> KeyRing:
+        if self.payload_keys is not None:  # set but empty is a mistake, not a request for a dev key
+            return _key_ring(self.payload_keys, "PATHWAY_PAYLOAD_KEYS")
+        key_file = self.payload_keys_file or self.data_dir / "payload.keys"
+        if self.payload_keys_file is None and not key_file.exists():
+            self._write_secret(key_file, KeyRing.new_key_line("k1"))
+        try:
+            return _key_ring(key_file.read_text(), str(key_file))
+        except OSError as error:
+            raise ConfigError(f"cannot read the payload keys from {key_file}: {error.strerror}") from None
+
+    @cached_property
     def web_key(self) -> bytes:
         return (self.web_secret or self._dev_secret("web.key")).encode()
 
@@ -65,14 +85,24 @@ class Settings(BaseSettings):
         """A secret kept in the data directory, made on first use (dev mode only)."""
         key_file = self.data_dir / name
         if not key_file.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            key_file.write_text(secrets.token_hex(32))
-            key_file.chmod(0o600)
+            self._write_secret(key_file, secrets.token_hex(32))
         return key_file.read_text().strip()
+
+    def _write_secret(self, key_file: Path, text: str) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key_file.touch(mode=0o600)
+        key_file.write_text(text + "\n")
 
     @cached_property
     def pathway_config(self) -> PathwayConfig:
         return load_config(self.config_file)
+
+
+def _key_ring(text: str, source: str) -> KeyRing:
+    try:
+        return KeyRing.parse(text)
+    except KeyRingError as error:
+        raise ConfigError(f"the keys in {source} cannot be used: {error}") from None
 
 
 class ConfigError(Exception):

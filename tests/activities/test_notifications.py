@@ -27,6 +27,7 @@ DUE_AT = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 PR_001 = "pr-001@demo.pathway.test"
 PR_002 = "pr-002@demo.pathway.test"
 LW_001 = "lw-001@demo.pathway.test"
+LW_002 = "lw-002@north.pathway.test"
 TL_001 = "tl-001@demo.pathway.test"
 
 
@@ -84,7 +85,15 @@ async def row(log: NotificationLog, notification_id: str) -> NotificationRecord:
 def test_the_demo_staff_have_email_addresses() -> None:
     """The tests below rely on the shipped demo staff; fail clearly if that changes."""
     emails = {m.staff_id: m.email for m in CONFIG.staff}
-    assert emails == {"pr-001": PR_001, "pr-002": PR_002, "lw-001": LW_001, "tl-001": TL_001, "au-001": None}
+    assert emails == {
+        "pr-001": PR_001,
+        "pr-002": PR_002,
+        "lw-001": LW_001,
+        "lw-002": LW_002,
+        "tl-001": TL_001,
+        "op-001": None,
+        "au-001": None,
+    }
 
 
 @pytest.mark.parametrize(
@@ -94,7 +103,7 @@ def test_the_demo_staff_have_email_addresses() -> None:
         ("demo", TaskKind.CLOSURE, None, [PR_001, PR_002, TL_001]),
         ("north", TaskKind.SCREENING, None, [PR_002, TL_001]),
         ("demo", TaskKind.CONSENT, (Role.LINK_WORKER,), [LW_001]),
-        ("north", TaskKind.CONSENT, (Role.LINK_WORKER,), []),
+        ("north", TaskKind.CONSENT, (Role.LINK_WORKER,), [LW_002]),
         ("demo", TaskKind.CONSENT, (Role.AUDITOR,), []),  # the auditor has no email address
     ],
 )

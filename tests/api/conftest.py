@@ -17,7 +17,9 @@ from api.session import DevSignIn
 from domain.model import Role
 from store.access_log import AccessLog
 from store.notifications import NotificationLog
+from tests.conftest import TEST_PAYLOAD_KEYS
 from workers.cases import CaseCommands
+from workers.codec import EncryptionCodec
 from workers.inbox import Inbox
 
 SECRET = "api-test-secret-that-is-long-enough-for-hs256"
@@ -36,6 +38,7 @@ def services_for(cases: CaseCommands) -> Services:
         inbox=inbox,
         verifier=TokenVerifier(ISSUER, AUDIENCE, secret=SECRET),
         web_key=WEB_KEY,
+        codec=EncryptionCodec(TEST_PAYLOAD_KEYS),
         dev_sign_in=DevSignIn(SECRET, ISSUER, AUDIENCE),
     )
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import TEST_PAYLOAD_KEYS_TEXT
+
 PATHWAY = str(Path(sys.executable).parent / "pathway")
 
 
@@ -27,7 +29,7 @@ async def pathway(*args: str, env: dict[str, str]) -> Completed:
     process = await asyncio.create_subprocess_exec(
         PATHWAY,
         *args,
-        env={**os.environ, **env},
+        env={**os.environ, "PATHWAY_PAYLOAD_KEYS": TEST_PAYLOAD_KEYS_TEXT, **env},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.mailer import SmtpMailer
 from tests.cli.support import free_port
+from tests.conftest import TEST_PAYLOAD_KEYS
 from workers.binaries import installed_binary
 from workers.client import data_converter
 from workers.temporal_setup import ensure_search_attributes
@@ -25,7 +26,8 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server per test: time is one clock for the whole server, so a workflow another
     test left running would hold it back (or be pushed forward) here."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter(), test_server_existing_path=installed_binary("temporal-test-server")
+        data_converter=data_converter(TEST_PAYLOAD_KEYS),
+        test_server_existing_path=installed_binary("temporal-test-server"),
     )
     await ensure_search_attributes(env.client, env.client.namespace)
     yield env

@@ -21,7 +21,7 @@ from domain.outcomes import Disclosure, LawfulBasis, Recipient
 from domain.state import CaseState, fold
 from domain.tasks import TaskKind
 from store.event_store import EventStore
-from tests.conftest import case_commands, start_dev_server, worker_for
+from tests.conftest import TEST_PAYLOAD_KEYS, case_commands, start_dev_server, worker_for
 from tests.workflows.journey import JOURNEY, OUTCOMES, PRACTITIONER, TEAM_LEAD, open_case, open_task
 from tests.workflows.support import Run, assert_search_attributes_match, assert_stream_is_sound, runs_of
 from workers.cases import CaseCommands, CommandRejected
@@ -121,7 +121,7 @@ async def snapshots(runs: list[Run]) -> list[CaseState]:
     found = []
     for run in runs[1:]:
         started = run.history.events[0].workflow_execution_started_event_attributes
-        (decoded,) = await data_converter().decode(started.input.payloads, [CaseInput])
+        (decoded,) = await data_converter(TEST_PAYLOAD_KEYS).decode(started.input.payloads, [CaseInput])
         assert isinstance(decoded, CaseInput) and decoded.snapshot is not None
         found.append(decoded.snapshot)
     return found

@@ -19,6 +19,7 @@ from temporalio.workflow import NondeterminismError
 
 from domain.model import Stage
 from domain.tasks import TaskKind
+from tests.conftest import TEST_PAYLOAD_KEYS
 from tests.workflows.altered_workflows import CaseWorkflowWithExtraTimer
 from tests.workflows.journey import JOURNEY, OUTCOMES, PRACTITIONER, complete, open_case, open_task
 from workers.cases import CaseCommands, CommandRejected
@@ -47,7 +48,7 @@ def golden_histories() -> list[WorkflowHistory]:
 
 
 def replayer(*workflows: type) -> Replayer:
-    return Replayer(workflows=list(workflows), data_converter=data_converter())
+    return Replayer(workflows=list(workflows), data_converter=data_converter(TEST_PAYLOAD_KEYS))
 
 
 async def test_the_standard_journey_history(cases: CaseCommands) -> None:
