@@ -19,6 +19,7 @@ from activities.outbox import deliver
 from domain.config import Service
 from domain.outcomes import ReferralRequest
 from store.notifications import NotificationLog
+from store.person_keys import Sealer
 
 
 class SendReferralInput(BaseModel):
@@ -34,10 +35,11 @@ class SendReferralResult(BaseModel):
 
 
 class ReferralActivities:
-    def __init__(self, log: NotificationLog, mailer: SmtpMailer | None, inbox_url: str) -> None:
+    def __init__(self, log: NotificationLog, mailer: SmtpMailer | None, inbox_url: str, sealer: Sealer) -> None:
         self._log = log
         self._mailer = mailer
         self._inbox_url = inbox_url.rstrip("/")
+        self._sealer = sealer
 
     @activity.defn(name="send_referral")
     async def send_referral(self, input: SendReferralInput) -> SendReferralResult:
@@ -51,8 +53,11 @@ class ReferralActivities:
         if service.delivery == "email":
             await deliver(self._log, input.referral_id, lambda: self._email(input, subject, body))
         else:
+            # The service needs the reason itself; the outbox keeps only its sealed form.
+            opened = input.model_copy(update={"request": await self._sealer.open(input.request)})
+            sent = self._message(opened)[1]
             await deliver(
-                self._log, input.referral_id, lambda: asyncio.to_thread(_post, service.address, body, input.referral_id)
+                self._log, input.referral_id, lambda: asyncio.to_thread(_post, service.address, sent, input.referral_id)
             )
         activity.logger.info("referral sent", extra={"case_id": input.case_id, "service_id": service.service_id})
         return SendReferralResult(channel=service.delivery, status="sent")

@@ -18,7 +18,7 @@ from api.auth import Unauthenticated
 from api.session import session_token
 from domain.access import Action, Principal, require_allowed
 from domain.errors import RuleViolation
-from workers.codec import KeyRingError
+from store.keyring import KeyRingError
 
 router = APIRouter(prefix="/codec", include_in_schema=False)
 log = structlog.get_logger(__name__)

@@ -18,6 +18,8 @@ from annotated_types import MaxLen
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from domain.personal import Personal
+
 Widget = Literal["text", "textarea", "number", "datetime", "radios", "select", "checkboxes", "lines", "pairs"]
 ROWS_FOR_LISTS = 3  # rows offered for a list of things, since there is no JavaScript to add more
 LONG_TEXT = 500  # longer allowed text gets a text area
@@ -140,7 +142,7 @@ def _group(model: type[BaseModel], name: str, label: str, hint: str, optional: b
 def _question(name: str, info: FieldInfo, annotation: Any, optional: bool) -> Question:
     short_name = name.rsplit(".", 1)[-1]
     required = info.is_required() and not optional
-    max_length = next((m.max_length for m in info.metadata if isinstance(m, MaxLen)), None)
+    max_length = next((m.max_length for m in info.metadata if isinstance(m, MaxLen | Personal)), None)
     common: dict[str, Any] = {"name": name, "label": words(short_name), "hint": info.description or ""}
     options = _options(annotation)
     item = _list_item(annotation)

@@ -4,7 +4,7 @@ Pages read with GET; every change is a POSTed form carrying the session's CSRF t
 a redirect (so a refresh never repeats it) or, when the input is wrong, the same page again with the
 problems listed at the top and beside each question."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -74,6 +74,18 @@ def local_time(moment: datetime | None) -> str:
 
 
 templates.env.filters["local_time"] = local_time
+
+
+def long_date(text: str) -> str:
+    """An ISO date as people write it ("1 June 1985"); anything else (e.g. "[shredded]") as it is."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return text
+    return f"{day.day} {day:%B %Y}"
+
+
+templates.env.filters["long_date"] = long_date
 templates.env.filters["short_id"] = lambda case_id: str(case_id).removeprefix("case-")[:8]
 templates.env.filters["local_date"] = lambda moment: moment.astimezone(UK).date()
 

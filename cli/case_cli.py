@@ -216,11 +216,11 @@ def _instant(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=ZoneInfo("Europe/London"))
 
 
-def _date(text: str | None) -> date | None:
+def _date(text: str | None) -> str | None:
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
+        return date.fromisoformat(text).isoformat()
     except ValueError:
         refuse(f"date of birth {text!r} is not a date in the form YYYY-MM-DD")
     return None

@@ -158,5 +158,5 @@ async def seed_demo_cases(cases: CaseCommands, site: str = "demo") -> list[str]:
     return case_ids
 
 
-def _demo_birthday(age_band: AgeBand, number: int) -> date:
-    return date(2010, 1, number) if age_band is AgeBand.CHILD else date(1985, 6, number)
+def _demo_birthday(age_band: AgeBand, number: int) -> str:
+    return (date(2010, 1, number) if age_band is AgeBand.CHILD else date(1985, 6, number)).isoformat()

@@ -22,7 +22,7 @@ from api.serve import api_server
 from cli.demo import seed_demo_cases
 from store.event_store import EventStore
 from workers.binaries import installed_binary
-from workers.cases import CaseCommands
+from workers.cases import commands_for
 from workers.client import connect
 from workers.settings import Settings
 from workers.temporal_setup import ensure_search_attributes
@@ -72,13 +72,7 @@ async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, a
         client = await _wait_for_temporal(settings, server)
         await ensure_search_attributes(client, settings.namespace)
         await store.migrate()
-        commands = CaseCommands(
-            client=client,
-            store=store,
-            config=settings.pathway_config,
-            case_id_key=settings.case_id_key,
-            task_queue=settings.task_queue,
-        )
+        commands = commands_for(client, store, settings)
         async with worker_from_settings(client, store, settings):
             marker = data_dir / SEEDED_MARKER
             if seed and not marker.exists():

@@ -10,12 +10,12 @@ import typer
 
 from api.auth import issue_dev_token
 from api.serve import api_server
-from cli import audit_cli, case_cli, task_cli
+from cli import audit_cli, case_cli, data_cli, task_cli
 from cli.dev import run_dev
 from cli.runtime import settings_from
 from domain.model import Role
 from store.event_store import EventStore
-from workers.cases import CaseCommands
+from workers.cases import commands_for
 from workers.client import connect
 from workers.logging import configure_logging
 from workers.settings import Settings
@@ -26,6 +26,7 @@ app = typer.Typer(
 )
 app.add_typer(case_cli.app, name="case")
 app.add_typer(task_cli.app, name="task")
+app.add_typer(data_cli.app, name="data")
 app.add_typer(audit_cli.app, name="audit")
 
 
@@ -84,13 +85,7 @@ def api(ctx: typer.Context, port: Annotated[int, typer.Option(help="Port to list
 async def _serve_api(settings: Settings, port: int) -> None:
     store = EventStore.connect(settings.store_url)
     await store.migrate()
-    commands = CaseCommands(
-        client=await connect(settings),
-        store=store,
-        config=settings.pathway_config,
-        case_id_key=settings.case_id_key,
-        task_queue=settings.task_queue,
-    )
+    commands = commands_for(await connect(settings), store, settings)
     try:
         await api_server(settings, commands, port).serve()
     finally:

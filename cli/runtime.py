@@ -16,7 +16,7 @@ from api.serve import inbox_for
 from domain.access import Principal
 from domain.errors import RuleViolation
 from store.event_store import EventStore
-from workers.cases import CaseCommands, CommandRejected
+from workers.cases import CaseCommands, CommandRejected, commands_for
 from workers.client import connect
 from workers.inbox import Inbox
 from workers.inbox import principal_for as staff_principal
@@ -52,13 +52,7 @@ async def open_commands(settings: Settings, *, reads_only: bool = False) -> Asyn
             client = await _client(settings, lazy=reads_only)
         except RuntimeError as error:
             fail(f"cannot reach Temporal at {settings.temporal_address} ({error}); is `pathway dev` running?")
-        yield CaseCommands(
-            client=client,
-            store=store,
-            config=settings.pathway_config,
-            case_id_key=settings.case_id_key,
-            task_queue=settings.task_queue,
-        )
+        yield commands_for(client, store, settings)
 
 
 @asynccontextmanager

@@ -28,6 +28,7 @@ class Action(StrEnum):
     BREAK_GLASS = "break_glass"
     DECODE_PAYLOADS = "decode_payloads"
     CONFIGURE = "configure"
+    SHRED_PERSONAL_DATA = "shred_personal_data"
 
 
 PRACTITIONER, LINK_WORKER, TEAM_LEAD = Role.PRACTITIONER, Role.LINK_WORKER, Role.TEAM_LEAD
@@ -51,6 +52,7 @@ ACTION_ROLES: dict[Action, tuple[Role, ...]] = {
     Action.BREAK_GLASS: (*CASE_WORKERS, AUDITOR),
     Action.DECODE_PAYLOADS: (OPERATOR,),
     Action.CONFIGURE: (ADMIN,),
+    Action.SHRED_PERSONAL_DATA: (ADMIN,),
 }
 
 ACTION_WORDS: dict[Action, str] = {
@@ -70,6 +72,7 @@ ACTION_WORDS: dict[Action, str] = {
     Action.BREAK_GLASS: "read a case outside their sites with a stated reason",
     Action.DECODE_PAYLOADS: "decode Temporal payloads",
     Action.CONFIGURE: "change the configuration",
+    Action.SHRED_PERSONAL_DATA: "shred a person's personal data",
 }
 
 

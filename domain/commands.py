@@ -1,12 +1,16 @@
 """Commands: what people (or the workflow's own timers) ask a case to do. Each names its actor."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, JsonValue
 
 from domain.model import Actor, AgeBand, Cohort, Person, ReferralSource, Role, Setting, Strict
 from domain.outcomes import ClosureOutcome, CourtReportPurpose, Disclosure, Recipient, ReferralStatus
+from domain.personal import Personal
+
+# Custody numbers and court case numbers as forces and HMCTS write them.
+EXTERNAL_REF = r"^[A-Za-z0-9/._-]+$"
 
 
 class Command(Strict):
@@ -17,11 +21,8 @@ class OpenCase(Command):
     site: str = Field(min_length=1, max_length=40)
     setting: Setting
     source: ReferralSource
-    external_ref: str = Field(
-        min_length=1,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9/._-]+$",
-        description="Custody number or court case number",
+    external_ref: Annotated[str, Personal(min_length=1, max_length=64, pattern=EXTERNAL_REF)] = Field(
+        description="Custody number or court case number"
     )
     age_band: AgeBand
     cohorts: tuple[Cohort, ...] = ()
@@ -50,7 +51,7 @@ class ShareInformation(Command):
 
 
 class WithdrawConsent(Command):
-    reason: str = Field(min_length=3, max_length=1000)
+    reason: Annotated[str, Personal(min_length=3, max_length=1000)]
 
 
 class CloseCase(Command):
@@ -74,7 +75,9 @@ class RecordCourtReportDelivered(Command):
 class RecordReferralOutcome(Command):
     referral_id: str = Field(min_length=1, max_length=64)
     status: ReferralStatus
-    reason: str = Field(default="", max_length=1000, description="Required when the service rejects it")
+    reason: Annotated[str, Personal(max_length=1000)] = Field(
+        default="", description="Required when the service rejects it"
+    )
 
 
 class RecordReferralSent(Command):

@@ -26,6 +26,7 @@ from domain.outcomes import (
     RiskLevel,
     ScreeningOutcome,
 )
+from domain.personal import PersonalStr
 from domain.tasks import Task
 
 
@@ -38,7 +39,7 @@ class CaseOpened(DomainEvent):
     site: str
     setting: Setting
     source: ReferralSource
-    external_ref: str
+    external_ref: PersonalStr
     age_band: AgeBand
     cohorts: tuple[Cohort, ...] = ()
     person: Person = Person()
@@ -59,13 +60,13 @@ class ConsentRecorded(DomainEvent):
 
 class ConsentWithdrawn(DomainEvent):
     type: Literal["ConsentWithdrawn"] = "ConsentWithdrawn"
-    reason: str
+    reason: PersonalStr
 
 
 class SafeguardingOverrideRecorded(DomainEvent):
     type: Literal["SafeguardingOverrideRecorded"] = "SafeguardingOverrideRecorded"
     lawful_basis: LawfulBasis
-    justification: str
+    justification: PersonalStr
 
 
 class ScreeningRecorded(DomainEvent):
@@ -152,7 +153,7 @@ class ReferralOutcomeRecorded(DomainEvent):
     type: Literal["ReferralOutcomeRecorded"] = "ReferralOutcomeRecorded"
     referral_id: str
     status: ReferralStatus
-    reason: str = ""
+    reason: PersonalStr = ""
 
 
 class ReferralChased(DomainEvent):
@@ -182,13 +183,13 @@ class ContactRecorded(DomainEvent):
     type: Literal["ContactRecorded"] = "ContactRecorded"
     attendance: Literal["attended", "late", "did_not_attend"]
     goals_progressed: tuple[GoalArea, ...] = ()
-    note: str = ""
+    note: PersonalStr = ""
 
 
 class DisengagementReviewed(DomainEvent):
     type: Literal["DisengagementReviewed"] = "DisengagementReviewed"
     decision: Literal["continue", "pause", "end"]
-    reason: str
+    reason: PersonalStr
 
 
 class SupportEnded(DomainEvent):
@@ -199,7 +200,7 @@ class SupportEnded(DomainEvent):
 class FollowUpRecorded(DomainEvent):
     type: Literal["FollowUpRecorded"] = "FollowUpRecorded"
     engaged_with_services: bool
-    concerns: str = ""
+    concerns: PersonalStr = ""
 
 
 class CourtReportRequested(DomainEvent):
@@ -216,8 +217,8 @@ class CourtReportSubmitted(DomainEvent):
     report_id: str
     on_time: bool
     risk: RiskLevel
-    presenting_needs: str
-    recommendations: str
+    presenting_needs: PersonalStr
+    recommendations: PersonalStr
 
 
 class CourtReportDelivered(DomainEvent):
@@ -243,7 +244,16 @@ class CaseClosed(DomainEvent):
     type: Literal["CaseClosed"] = "CaseClosed"
     reason: ClosureReason
     justice_outcome: JusticeOutcome | None = None
-    note: str = ""
+    note: PersonalStr = ""
+
+
+class PersonalDataShredded(DomainEvent):
+    """The person's data key was destroyed: every personal field of the case is unreadable for good,
+    while the record of what happened (and its hash chain) stays."""
+
+    type: Literal["PersonalDataShredded"] = "PersonalDataShredded"
+    person_id: str
+    reason: str
 
 
 Event = Annotated[
@@ -280,7 +290,8 @@ Event = Annotated[
     | CourtReportDelivered
     | HearingOutcomeRecorded
     | CaseHandedOff
-    | CaseClosed,
+    | CaseClosed
+    | PersonalDataShredded,
     Field(discriminator="type"),
 ]
 

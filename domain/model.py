@@ -1,9 +1,11 @@
 """Vocabulary shared by events, tasks and commands."""
 
-from datetime import date
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from domain.personal import Personal
 
 
 class Strict(BaseModel):
@@ -76,7 +78,7 @@ SYSTEM_ACTOR = Actor(staff_id="pathway", role=Role.SYSTEM)
 class Person(Strict):
     """The person the episode is about. Every field is personal data."""
 
-    name: str | None = Field(default=None, max_length=200)
-    date_of_birth: date | None = None
-    address: str | None = Field(default=None, max_length=500)
-    nhs_number: str | None = Field(default=None, pattern=r"^\d{10}$")
+    name: Annotated[str | None, Personal(max_length=200)] = None
+    date_of_birth: Annotated[str | None, Personal(is_date=True)] = Field(default=None, description="YYYY-MM-DD")
+    address: Annotated[str | None, Personal(max_length=500)] = None
+    nhs_number: Annotated[str | None, Personal(pattern=r"^\d{10}$")] = Field(default=None, description="Ten digits")

@@ -6,11 +6,12 @@ description a practitioner understands.
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, JsonValue, model_validator
 
 from domain.model import Strict
+from domain.personal import Personal
 
 
 class Urgency(StrEnum):
@@ -123,7 +124,9 @@ class JusticeOutcome(StrEnum):
 
 class SafeguardingOverride(Strict):
     lawful_basis: LawfulBasis = Field(description="The lawful basis for going ahead without consent")
-    justification: str = Field(min_length=10, max_length=2000, description="Why the risk justifies it")
+    justification: Annotated[str, Personal(min_length=10, max_length=2000)] = Field(
+        description="Why the risk justifies it"
+    )
 
     @model_validator(mode="after")
     def _not_consent(self) -> Self:
@@ -160,7 +163,9 @@ class ScreeningOutcome(Strict):
     domains: list[VulnerabilityDomain] = Field(default_factory=list, description="Vulnerabilities flagged")
     risk_level: RiskLevel = Field(description="Risk to self or others found at screening")
     assessment_needed: bool = Field(description="Whether a full assessment should follow")
-    note: str = Field(default="", max_length=4000, description="Anything the next practitioner should know")
+    note: Annotated[str, Personal(max_length=4000)] = Field(
+        default="", description="Anything the next practitioner should know"
+    )
 
 
 class Vulnerability(Strict):
@@ -171,10 +176,14 @@ class Vulnerability(Strict):
 class AssessmentOutcome(Strict):
     instrument: str = Field(min_length=1, max_length=64, description="Assessment instrument id")
     instrument_version: str = Field(min_length=1, max_length=32, description="Version of the instrument used")
-    answers: dict[str, JsonValue] = Field(default_factory=dict, description="Item responses by item id")
+    answers: Annotated[dict[str, JsonValue], Personal()] = Field(
+        default_factory=dict, description="Item responses by item id"
+    )
     score: int | None = Field(default=None, description="The instrument's total score, if it has one")
     vulnerabilities: list[Vulnerability] = Field(default_factory=list, description="Needs found, with severity")
-    safeguarding_actions: list[str] = Field(default_factory=list, description="Actions taken to keep people safe")
+    safeguarding_actions: Annotated[list[str], Personal()] = Field(
+        default_factory=list, description="Actions taken to keep people safe"
+    )
     recommended_services: list[ServiceType] = Field(
         default_factory=list, description="Services the person should be referred to"
     )
@@ -182,14 +191,18 @@ class AssessmentOutcome(Strict):
 
 class Disclosure(Strict):
     recipient: Recipient = Field(description="Who receives the information")
-    purpose: str = Field(min_length=3, max_length=500, description="What the recipient needs it for")
+    purpose: Annotated[str, Personal(min_length=3, max_length=500)] = Field(
+        description="What the recipient needs it for"
+    )
     lawful_basis: LawfulBasis = Field(description="Consent, or the lawful basis for sharing without it")
-    summary: str = Field(min_length=1, max_length=4000, description="What was shared")
+    summary: Annotated[str, Personal(min_length=1, max_length=4000)] = Field(description="What was shared")
 
 
 class ShareInformationOutcome(Strict):
     disclosures: list[Disclosure] = Field(default_factory=list, description="Each disclosure made")
-    reason_if_none: str | None = Field(default=None, max_length=1000, description="Why nothing was shared")
+    reason_if_none: Annotated[str | None, Personal(max_length=1000)] = Field(
+        default=None, description="Why nothing was shared"
+    )
 
     @model_validator(mode="after")
     def _something_or_why(self) -> Self:
@@ -220,7 +233,7 @@ class ReferralRequest(Strict):
     service_id: str | None = Field(
         default=None, max_length=64, description="A particular service from the directory; default: the site's one"
     )
-    reason: str = Field(min_length=3, max_length=1000, description="Why this referral is needed")
+    reason: Annotated[str, Personal(min_length=3, max_length=1000)] = Field(description="Why this referral is needed")
     urgency: Urgency = Field(default=Urgency.ROUTINE, description="How soon the service should respond")
 
 
@@ -237,7 +250,9 @@ class GoalArea(StrEnum):
 
 class ReferralDecisionOutcome(Strict):
     referrals: list[ReferralRequest] = Field(default_factory=list, description="Referrals to make")
-    reason_if_none: str | None = Field(default=None, max_length=1000, description="Why no referral is made")
+    reason_if_none: Annotated[str | None, Personal(max_length=1000)] = Field(
+        default=None, description="Why no referral is made"
+    )
     link_work_goals: list[GoalArea] = Field(
         default_factory=list, description="Goals for community link work; none means no link work"
     )
@@ -251,8 +266,10 @@ class ReferralDecisionOutcome(Strict):
 
 class ChaseReferralOutcome(Strict):
     answer: Literal["accepted", "rejected", "no_answer_yet"] = Field(description="What the service said")
-    reason: str = Field(default="", max_length=1000, description="The service's reason, if it rejected")
-    note: str = Field(default="", max_length=4000)
+    reason: Annotated[str, Personal(max_length=1000)] = Field(
+        default="", description="The service's reason, if it rejected"
+    )
+    note: Annotated[str, Personal(max_length=4000)] = ""
 
     @model_validator(mode="after")
     def _reason_for_rejection(self) -> Self:
@@ -264,7 +281,7 @@ class ChaseReferralOutcome(Strict):
 class ContactOutcome(Strict):
     attendance: Literal["attended", "late", "did_not_attend"] = Field(description="Whether the person came")
     goals_progressed: list[GoalArea] = Field(default_factory=list, description="Goals moved forward")
-    note: str = Field(default="", max_length=4000)
+    note: Annotated[str, Personal(max_length=4000)] = ""
     next_contact_in_days: int | None = Field(
         default=None, ge=1, le=28, description="When to meet next (default: the site's contact interval)"
     )
@@ -272,12 +289,12 @@ class ContactOutcome(Strict):
 
 class DisengagementReviewOutcome(Strict):
     decision: Literal["continue", "pause", "end"] = Field(description="What happens to the support now")
-    reason: str = Field(min_length=3, max_length=1000, description="Why")
+    reason: Annotated[str, Personal(min_length=3, max_length=1000)] = Field(description="Why")
 
 
 class FollowUpOutcome(Strict):
     engaged_with_services: bool = Field(description="Whether the person is engaged with the services referred to")
-    concerns: str = Field(default="", max_length=4000, description="Anything worrying")
+    concerns: Annotated[str, Personal(max_length=4000)] = Field(default="", description="Anything worrying")
 
 
 class CourtReportPurpose(StrEnum):
@@ -303,9 +320,13 @@ CUSTODIAL_RESULTS = (HearingResult.REMAND_IN_CUSTODY, HearingResult.CUSTODIAL_SE
 
 
 class CourtReportOutcome(Strict):
-    presenting_needs: str = Field(min_length=3, max_length=8000, description="The needs the court should know")
+    presenting_needs: Annotated[str, Personal(min_length=3, max_length=8000)] = Field(
+        description="The needs the court should know"
+    )
     risk: RiskLevel = Field(description="Risk to self or others")
-    recommendations: str = Field(min_length=3, max_length=8000, description="What the service recommends")
+    recommendations: Annotated[str, Personal(min_length=3, max_length=8000)] = Field(
+        description="What the service recommends"
+    )
 
 
 class HearingOutcome(Strict):
@@ -327,4 +348,6 @@ class HearingOutcome(Strict):
 class ClosureOutcome(Strict):
     reason: ClosureReason = Field(description="Why the case closes")
     justice_outcome: JusticeOutcome | None = Field(default=None, description="The justice outcome, if known")
-    note: str = Field(default="", max_length=4000, description="Anything else the record should say")
+    note: Annotated[str, Personal(max_length=4000)] = Field(
+        default="", description="Anything else the record should say"
+    )

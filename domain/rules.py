@@ -78,7 +78,7 @@ from domain.link_work import (
     end_support,
     start_support,
 )
-from domain.model import AgeBand, Role, Setting, Stage
+from domain.model import Actor, AgeBand, Role, Setting, Stage
 from domain.outcomes import (
     CONSENT_SCOPE_FOR_RECIPIENT,
     AssessmentOutcome,
@@ -270,14 +270,21 @@ def _open_case(state: CaseState, command: OpenCase, ctx: DecisionContext) -> lis
     ]
 
 
-def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext) -> list[DomainEvent]:
-    task = open_task(state, command.task_id)
-    require_role(command.actor, CANDIDATE_ROLES[task.kind], f"complete a {task.kind} task")
+def task_to_complete(state: CaseState, task_id: str, actor: Actor) -> Task:
+    """The open task this person may complete; which rule refuses them, if not. (The edge asks this
+    before it seals an outcome, so refusals come in the same order there as here.)"""
+    task = open_task(state, task_id)
+    require_role(actor, CANDIDATE_ROLES[task.kind], f"complete a {task.kind} task")
     require(
-        task.assignee in (None, command.actor.staff_id) or command.actor.role is Role.TEAM_LEAD,
+        task.assignee in (None, actor.staff_id) or actor.role is Role.TEAM_LEAD,
         "task_assigned_to_other",
         f"task {task.task_id} is assigned to {task.assignee}",
     )
+    return task
+
+
+def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext) -> list[DomainEvent]:
+    task = task_to_complete(state, command.task_id, command.actor)
     outcome = parse_outcome(task.kind, command.outcome)
     done = TaskCompleted(task_id=task.task_id)
     match outcome:

@@ -23,6 +23,7 @@ from domain.events import (
     FollowUpRecorded,
     HearingOutcomeRecorded,
     InformationShared,
+    PersonalDataShredded,
     ReferralChased,
     ReferralEscalated,
     ReferralMade,
@@ -59,6 +60,7 @@ from domain.outcomes import (
     ReferralStatus,
     ScreeningOutcome,
 )
+from domain.personal import PersonalStr
 from domain.tasks import Task, TaskStatus
 
 ConsentStatus = Literal["not_asked", "given", "declined", "withdrawn"]
@@ -71,7 +73,7 @@ class Referral(Strict):
     status: ReferralStatus = ReferralStatus.DRAFTED
     sent_at: datetime | None = None
     send_failed: str | None = None
-    reason: str = ""
+    reason: PersonalStr = ""
     chased: bool = False
     escalated: bool = False
 
@@ -107,7 +109,7 @@ class CourtReport(Strict):
 
 class FollowUp(Strict):
     engaged_with_services: bool
-    concerns: str
+    concerns: PersonalStr
     recorded_at: datetime
 
 
@@ -118,7 +120,7 @@ class CaseState(Strict):
     site: str = ""
     setting: Setting | None = None
     source: ReferralSource | None = None
-    external_ref: str = ""
+    external_ref: PersonalStr = ""
     age_band: AgeBand | None = None
     cohorts: tuple[Cohort, ...] = ()
     person: Person = Person()
@@ -136,6 +138,7 @@ class CaseState(Strict):
     court_reports: tuple[CourtReport, ...] = ()
     handed_off_to: str | None = None
     closed_at: datetime | None = None
+    personal_data_shredded_at: datetime | None = None
     close_reason: ClosureReason | None = None
     justice_outcome: JusticeOutcome | None = None
 
@@ -276,6 +279,8 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
                 "close_reason": event.reason,
                 "justice_outcome": event.justice_outcome,
             }
+        case PersonalDataShredded():
+            changes["personal_data_shredded_at"] = at
     return state.model_copy(update=changes)
 
 

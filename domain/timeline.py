@@ -24,6 +24,7 @@ from domain.events import (
     FollowUpRecorded,
     HearingOutcomeRecorded,
     InformationShared,
+    PersonalDataShredded,
     ReferralChased,
     ReferralEscalated,
     ReferralMade,
@@ -153,6 +154,8 @@ def describe(event: Event) -> str:
         case CaseClosed():
             justice = f"; justice outcome: {words(event.justice_outcome)}" if event.justice_outcome else ""
             return f"Case closed ({words(event.reason)}){justice}"
+        case PersonalDataShredded():
+            return "Personal data shredded: the person's key was destroyed"
     raise AssertionError(f"no description for {type(event).__name__}")
 
 
@@ -175,6 +178,8 @@ def written_text(event: Event) -> str:
             return event.note
         case FollowUpRecorded():
             return event.concerns
+        case PersonalDataShredded():
+            return event.reason
         case CourtReportSubmitted():
             return f"{event.presenting_needs}\n\n{event.recommendations}"
     return ""

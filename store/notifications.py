@@ -33,7 +33,7 @@ class NotificationRecord(BaseModel):
 
 class NotificationLog:
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+        self.engine = engine
 
     async def record(
         self,
@@ -61,7 +61,7 @@ class NotificationLog:
             "sent_at": None,
         }
         try:
-            async with self._engine.begin() as conn:
+            async with self.engine.begin() as conn:
                 await conn.execute(insert(schema.notifications), [row])
         except IntegrityError:
             pass  # a retried activity: the first attempt recorded it
@@ -79,7 +79,7 @@ class NotificationLog:
             query = query.where(schema.notifications.c.notification_id == notification_id)
         if case_id is not None:
             query = query.where(schema.notifications.c.case_id == case_id)
-        async with self._engine.connect() as conn:
+        async with self.engine.connect() as conn:
             rows = [dict(row._mapping) for row in await conn.execute(query)]
         for row in rows:
             row["recipients"] = tuple(json.loads(row["recipients"]))
@@ -93,7 +93,7 @@ class NotificationLog:
         }
         if status == "sent":
             values["sent_at"] = datetime.now(UTC)
-        async with self._engine.begin() as conn:
+        async with self.engine.begin() as conn:
             await conn.execute(
                 update(schema.notifications)
                 .where(schema.notifications.c.notification_id == notification_id)

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Dialect,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -129,4 +130,20 @@ notifications = Table(
     Column("error", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime, nullable=True),
+)
+
+# Each person's data key, wrapped by a master key (envelope encryption). Shredding a person deletes
+# the wrapped key: every value sealed with it, in the events and in Temporal histories, is then
+# unreadable, while the events themselves (and so the hash chain) are untouched.
+person_keys = Table(
+    "person_keys",
+    metadata,
+    Column("person_id", String(64), primary_key=True),
+    Column("case_id", String(64), nullable=False, index=True),
+    Column("master_key_id", String(64), nullable=True),
+    Column("wrapped_key", LargeBinary, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("shredded_at", UtcDateTime, nullable=True),
+    Column("shredded_by", String(64), nullable=True),
+    Column("shred_reason", Text, nullable=True),
 )

@@ -15,10 +15,11 @@ from temporalio.worker import Worker
 
 from activities.mailer import SmtpMailer
 from store.event_store import EventStore
+from store.keyring import KeyRing
+from store.person_keys import PersonKeys, Sealer
 from workers.binaries import installed_binary
 from workers.cases import CaseCommands
 from workers.client import data_converter
-from workers.codec import KeyRing
 from workers.settings import SHIPPED_CONFIG, load_config
 from workers.worker import build_worker
 from workflows.search_attributes import ALL_KEYS
@@ -30,6 +31,8 @@ TEST_PAYLOAD_KEYS_TEXT = (
     f"test-old {base64.b64encode(bytes(range(32))).decode()}, test-1 {base64.b64encode(bytes(range(32, 64))).decode()}"
 )
 TEST_PAYLOAD_KEYS = KeyRing.parse(TEST_PAYLOAD_KEYS_TEXT)
+TEST_MASTER_KEYS_TEXT = f"master-1 {base64.b64encode(bytes(range(64, 96))).decode()}"
+TEST_MASTER_KEYS = KeyRing.parse(TEST_MASTER_KEYS_TEXT)
 INBOX_URL = "http://inbox.test"
 
 _exit_status = 0
@@ -76,7 +79,7 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[EventStore]:
 
 def worker_for(client: Client, store: EventStore, task_queue: str, mailer: SmtpMailer | None = None) -> Worker:
     """A worker as production builds it, with the shipped configuration; mail goes to `mailer` if given."""
-    return build_worker(client, store, task_queue, load_config(SHIPPED_CONFIG), mailer, INBOX_URL)
+    return build_worker(client, store, task_queue, load_config(SHIPPED_CONFIG), mailer, INBOX_URL, TEST_MASTER_KEYS)
 
 
 def case_commands(env: WorkflowEnvironment, store: EventStore, task_queue: str) -> CaseCommands:
@@ -84,8 +87,11 @@ def case_commands(env: WorkflowEnvironment, store: EventStore, task_queue: str) 
         client=env.client,
         store=store,
         config=load_config(SHIPPED_CONFIG),
-        case_id_key=TEST_CASE_ID_KEY,
+        # A key per test: the dev server is shared, and the same reference in two tests must not
+        # reach a workflow of the other test's task queue, which no worker polls any more.
+        case_id_key=TEST_CASE_ID_KEY + task_queue.encode(),
         task_queue=task_queue,
+        sealer=Sealer(PersonKeys(store.engine, TEST_MASTER_KEYS)),
     )
 
 

@@ -9,8 +9,10 @@ after closure answers from the event store.
 
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -34,11 +36,18 @@ from domain.commands import (
 )
 from domain.config import PathwayConfig, StaffMember
 from domain.errors import RuleViolation
-from domain.identity import case_id_for
+from domain.identity import case_id_for, person_id_for
 from domain.model import Actor
+from domain.personal import is_sealed
+from domain.rules import task_to_complete
 from domain.state import CaseState
+from domain.tasks import parse_outcome
 from store.event_store import EventStore
+from store.person_keys import PersonKeys, PersonUnknown, Sealer
+from workers.settings import Settings
 from workflows.case_workflow import CaseInput, CaseResult, CaseWorkflow
+
+Sealable = TypeVar("Sealable", bound=BaseModel)
 
 
 class CommandRejected(Exception):
@@ -71,16 +80,32 @@ class CaseCommands:
     config: PathwayConfig
     case_id_key: bytes
     task_queue: str
+    sealer: Sealer
 
     def actor(self, staff_id: str) -> Actor:
         return actor_for(self.config, staff_id)
+
+    def person_of(self, case_id: str) -> str:
+        return person_id_for(self.case_id_key, case_id)
+
+    async def _sealed(self, case_id: str, command: Sealable) -> Sealable:
+        """The command with its personal fields sealed under the person's key: this is where they
+        leave plaintext behind for good."""
+        try:
+            return await self.sealer.seal(command, self.person_of(case_id), case_id)
+        except PersonUnknown as shredded:
+            raise CommandRejected("person_shredded", str(shredded)) from None
 
     async def start_case(self, command: OpenCase) -> CaseState:
         try:
             site = self.config.site(command.site)
         except RuleViolation as violation:
             raise CommandRejected(violation.rule, violation.message) from None
+        born = command.person.date_of_birth
+        if born is not None and not is_sealed(born) and date.fromisoformat(born) > date.today():
+            raise CommandRejected("invalid_input", "the date of birth is in the future")
         case_id = case_id_for(self.case_id_key, command.site, command.external_ref)
+        command = await self._sealed(case_id, command)
         start = WithStartWorkflowOperation(
             CaseWorkflow.run,
             CaseInput(case_id=case_id, site=site),
@@ -100,8 +125,20 @@ class CaseCommands:
             return await self.store.case_state(case_id)
 
     async def complete_task(self, task_id: str, outcome: dict[str, Any], actor: Actor) -> CaseState:
-        case_id = await self._case_of_task(task_id)
-        command = CompleteTask(actor=actor, task_id=task_id, outcome=outcome)
+        task = await self.store.get_task(task_id)
+        if task is None:
+            raise CommandRejected("task_unknown", f"there is no task {task_id}")
+        case_id = task.case_id
+        state = await self.store.case_state(case_id)
+        if not state.is_open:
+            raise CommandRejected("case_not_open", f"case {case_id} is {state.stage}")
+        try:  # the outcome is checked here while it is still plaintext; the workflow checks the rest
+            to_complete = task_to_complete(state, task_id, actor)
+            checked = parse_outcome(to_complete.kind, outcome)
+        except RuleViolation as violation:
+            raise CommandRejected(violation.rule, violation.message) from None
+        sealed = await self._sealed(case_id, checked)
+        command = CompleteTask(actor=actor, task_id=task_id, outcome=sealed.model_dump(mode="json"))
         return await self._send(case_id, self._handle(case_id).execute_update(CaseWorkflow.complete_task, command))
 
     async def claim_task(self, task_id: str, actor: Actor) -> CaseState:
@@ -123,12 +160,15 @@ class CaseCommands:
         )
 
     async def share_information(self, case_id: str, command: ShareInformation) -> CaseState:
+        command = await self._sealed(case_id, command)
         return await self._send(case_id, self._handle(case_id).execute_update(CaseWorkflow.share_information, command))
 
     async def withdraw_consent(self, case_id: str, command: WithdrawConsent) -> CaseState:
+        command = await self._sealed(case_id, command)
         return await self._send(case_id, self._handle(case_id).execute_update(CaseWorkflow.withdraw_consent, command))
 
     async def record_referral_outcome(self, case_id: str, command: RecordReferralOutcome) -> CaseState:
+        command = await self._sealed(case_id, command)
         return await self._send(
             case_id, self._handle(case_id).execute_update(CaseWorkflow.record_referral_outcome, command)
         )
@@ -139,6 +179,7 @@ class CaseCommands:
         )
 
     async def close_case(self, case_id: str, command: CloseCase) -> CaseState:
+        command = await self._sealed(case_id, command)
         return await self._send(case_id, self._handle(case_id).execute_update(CaseWorkflow.close_case, command))
 
     async def _send(self, case_id: str, call: Awaitable[CaseState]) -> CaseState:
@@ -161,6 +202,18 @@ class CaseCommands:
 
     def _handle(self, case_id: str) -> WorkflowHandle[CaseWorkflow, CaseResult]:
         return self.client.get_workflow_handle_for(CaseWorkflow.run, case_id)
+
+
+def commands_for(client: Client, store: EventStore, settings: Settings) -> CaseCommands:
+    """Case commands as every process builds them from its settings."""
+    return CaseCommands(
+        client=client,
+        store=store,
+        config=settings.pathway_config,
+        case_id_key=settings.case_id_key,
+        task_queue=settings.task_queue,
+        sealer=Sealer(PersonKeys(store.engine, settings.master_key_ring)),
+    )
 
 
 async def _rejections(call: Awaitable[CaseState]) -> CaseState:

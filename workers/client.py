@@ -6,7 +6,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 
-from workers.codec import EncodedFailureConverter, EncryptionCodec, KeyRing
+from store.keyring import KeyRing
+from workers.codec import EncodedFailureConverter, EncryptionCodec
 from workers.settings import Settings
 
 

@@ -8,7 +8,7 @@ ones, so nothing about another site leaks. The case workflow then applies the pa
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -35,6 +35,7 @@ from store.records import CaseRecord, TaskRecord
 from workers.alerts import alert_break_glass
 from workers.cases import CaseCommands
 
+Opened = TypeVar("Opened", bound=BaseModel)
 TaskView = Literal["mine", "team", "unassigned", "overdue", "due_today"]
 TASK_VIEWS: dict[TaskView, str] = {
     "mine": "My tasks",
@@ -96,7 +97,7 @@ class Inbox:
         roles = tuple(Role(role) for role in task.candidate_roles)
         detail = TaskDetail(
             task=task,
-            case=await self.commands.store.case_state(task.case_id),
+            case=await self._opened(await self.commands.store.case_state(task.case_id)),
             assignees=list(self.commands.config.staff_at(task.site, roles)),
         )
         await self._record(principal, task.case_id, "read_task", "work on a task")
@@ -107,14 +108,14 @@ class Inbox:
         task = await self._task_in_scope(principal, task_id)
         state = await self.commands.claim_task(task_id, principal.actor)
         await self._record(principal, task.case_id, "claim_task", "work on a task")
-        return state
+        return await self._opened(state)
 
     async def reassign(self, principal: Principal, task_id: str, assignee: str) -> CaseState:
         require_allowed(principal.actor, Action.REASSIGN_TASK)
         task = await self._task_in_scope(principal, task_id)
         state = await self.commands.reassign_task(task_id, assignee, principal.actor)
         await self._record(principal, task.case_id, "reassign_task", "team work")
-        return state
+        return await self._opened(state)
 
     async def complete(self, principal: Principal, task_id: str, outcome: dict[str, Any]) -> CaseState:
         """Record a task's outcome; the case moves on and its new state is the answer."""
@@ -122,7 +123,7 @@ class Inbox:
         task = await self._task_in_scope(principal, task_id)
         state = await self.commands.complete_task(task_id, outcome, principal.actor)
         await self._record(principal, task.case_id, "complete_task", "work on a task")
-        return state
+        return await self._opened(state)
 
     async def start_case(self, principal: Principal, command: OpenCase) -> CaseState:
         require_allowed(principal.actor, Action.START_CASE)
@@ -132,7 +133,7 @@ class Inbox:
             raise RuleViolation("outside_your_sites", f"you do not work at site {command.site}")
         state = await self.commands.start_case(command)
         await self._record(principal, state.case_id, "start_case", "identification")
-        return state
+        return await self._opened(state)
 
     async def change_case(self, principal: Principal, case_id: str, command: CaseChange) -> CaseState:
         """A change to a case that is not a task: sharing, consent withdrawal, referral outcome, court
@@ -144,7 +145,7 @@ class Inbox:
         await self._case_in_scope(principal, case_id)
         state = await self._send(case_id, command)
         await self._record(principal, case_id, str(action), "case work")
-        return state
+        return await self._opened(state)
 
     async def find_case(
         self, principal: Principal, site: str, ref: str, break_glass_reason: str | None = None
@@ -169,10 +170,11 @@ class Inbox:
             await alert_break_glass(
                 self.outbox, self.mailer, self.commands.config, self.inbox_url, case_id, record.site, principal
             )
-        return CaseView(
+        view = CaseView(
             state=await self.commands.store.case_state(case_id),
             timeline=await self.commands.store.read_stream(case_id),
         )
+        return await self._opened(view)
 
     async def cases(self, principal: Principal, stage: str | None = None) -> list[CaseRecord]:
         """The case index of the person's sites (at one stage, if given), oldest first."""
@@ -206,6 +208,10 @@ class Inbox:
                 return await commands.request_court_report(case_id, command)
             case CloseCase():
                 return await commands.close_case(case_id, command)
+
+    async def _opened(self, model: Opened) -> Opened:
+        """What a person reads: personal fields opened with the person's key ("[shredded]" once gone)."""
+        return await self.commands.sealer.open(model)
 
     async def _task_in_scope(self, principal: Principal, task_id: str) -> TaskRecord:
         task = await self.commands.store.get_task(task_id)

@@ -11,7 +11,7 @@ import holidays
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.config import PathwayConfig
-from workers.codec import KeyRing, KeyRingError
+from store.keyring import KeyRing, KeyRingError
 
 SHIPPED_CONFIG = Path(__file__).parent / "pathway.toml"
 
@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # dev mode generates one into the data directory.
     payload_keys: str | None = None
     payload_keys_file: Path | None = None
+    # Master keys that wrap each person's data key (same format); rotate by adding one, then
+    # `pathway data rewrap`.
+    master_keys: str | None = None
+    master_keys_file: Path | None = None
     # Signs the web pages' CSRF tokens; every API replica needs the same one.
     web_secret: str | None = None
     log_format: Literal["console", "json"] = "console"
@@ -67,15 +71,22 @@ class Settings(BaseSettings):
 
     @cached_property
     def payload_key_ring(self) -> KeyRing:
-        if self.payload_keys is not None:  # set but empty is a mistake, not a request for a dev key
-            return _key_ring(self.payload_keys, "PATHWAY_PAYLOAD_KEYS")
-        key_file = self.payload_keys_file or self.data_dir / "payload.keys"
-        if self.payload_keys_file is None and not key_file.exists():
+        return self._key_ring(self.payload_keys, "PATHWAY_PAYLOAD_KEYS", self.payload_keys_file, "payload.keys")
+
+    @cached_property
+    def master_key_ring(self) -> KeyRing:
+        return self._key_ring(self.master_keys, "PATHWAY_MASTER_KEYS", self.master_keys_file, "master.keys")
+
+    def _key_ring(self, text: str | None, variable: str, named_file: Path | None, dev_file: str) -> KeyRing:
+        if text is not None:  # set but empty is a mistake, not a request for a dev key
+            return _key_ring(text, variable)
+        key_file = named_file or self.data_dir / dev_file
+        if named_file is None and not key_file.exists():
             self._write_secret(key_file, KeyRing.new_key_line("k1"))
         try:
             return _key_ring(key_file.read_text(), str(key_file))
         except OSError as error:
-            raise ConfigError(f"cannot read the payload keys from {key_file}: {error.strerror}") from None
+            raise ConfigError(f"cannot read the keys in {key_file}: {error.strerror}") from None
 
     @cached_property
     def web_key(self) -> bytes:

@@ -13,7 +13,9 @@ from activities.referrals import ReferralActivities
 from activities.store_activities import StoreActivities
 from domain.config import PathwayConfig
 from store.event_store import EventStore
+from store.keyring import KeyRing
 from store.notifications import NotificationLog
+from store.person_keys import PersonKeys, Sealer
 from workers.client import connect
 from workers.logging import configure_logging
 from workers.settings import Settings
@@ -25,9 +27,16 @@ log = structlog.get_logger(__name__)
 
 
 def build_worker(
-    client: Client, store: EventStore, task_queue: str, config: PathwayConfig, mailer: SmtpMailer | None, inbox_url: str
+    client: Client,
+    store: EventStore,
+    task_queue: str,
+    config: PathwayConfig,
+    mailer: SmtpMailer | None,
+    inbox_url: str,
+    master_keys: KeyRing,
 ) -> Worker:
     outbox = NotificationLog(store.engine)
+    sealer = Sealer(PersonKeys(store.engine, master_keys))
     return Worker(
         client,
         task_queue=task_queue,
@@ -35,7 +44,7 @@ def build_worker(
         activities=[
             StoreActivities(store).append_events,
             NotificationActivities(outbox, config, mailer, inbox_url).notify_staff,
-            ReferralActivities(outbox, mailer, inbox_url).send_referral,
+            ReferralActivities(outbox, mailer, inbox_url, sealer).send_referral,
             CourtReportActivities(outbox, mailer, inbox_url).deliver_court_report,
         ],
     )
@@ -56,7 +65,13 @@ def mailer_for(settings: Settings) -> SmtpMailer | None:
 
 def worker_from_settings(client: Client, store: EventStore, settings: Settings) -> Worker:
     return build_worker(
-        client, store, settings.task_queue, settings.pathway_config, mailer_for(settings), settings.inbox_url
+        client,
+        store,
+        settings.task_queue,
+        settings.pathway_config,
+        mailer_for(settings),
+        settings.inbox_url,
+        settings.master_key_ring,
     )
 
 

@@ -92,6 +92,7 @@ def test_the_demo_staff_have_email_addresses() -> None:
         "lw-002": LW_002,
         "tl-001": TL_001,
         "op-001": None,
+        "ad-001": None,
         "au-001": None,
     }
 

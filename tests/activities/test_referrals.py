@@ -22,8 +22,10 @@ from activities.referrals import ReferralActivities, SendReferralInput, SendRefe
 from domain.config import Service
 from domain.outcomes import ReferralRequest, ServiceType, Urgency
 from store.notifications import NotificationLog, NotificationRecord
+from store.person_keys import PersonKeys, Sealer
 from tests.activities.conftest import Mailbox
 from tests.cli.support import free_port
+from tests.conftest import TEST_MASTER_KEYS
 
 INBOX_URL = "http://inbox.test"
 SERVICE_EMAIL = "cmht@services.test"
@@ -142,7 +144,7 @@ def referral_for(service: Service, urgency: Urgency = Urgency.URGENT) -> SendRef
 
 
 def sender(log: NotificationLog, mailer: SmtpMailer | None = None, inbox_url: str = INBOX_URL) -> ReferralActivities:
-    return ReferralActivities(log, mailer, inbox_url)
+    return ReferralActivities(log, mailer, inbox_url, Sealer(PersonKeys(log.engine, TEST_MASTER_KEYS)))
 
 
 async def send(activities: ReferralActivities, input: SendReferralInput) -> SendReferralResult:

@@ -16,11 +16,12 @@ from temporalio.testing import WorkflowEnvironment
 from api.limits import MAX_BODY_BYTES, MAX_CODEC_BODY_BYTES
 from api.session import COOKIE
 from domain.model import Person, Role
+from store.keyring import KeyRing
 from tests.api.conftest import LiveServer, token
 from tests.conftest import TEST_PAYLOAD_KEYS
 from tests.workflows.journey import open_case
 from workers.binaries import installed_binary
-from workers.codec import KEY_ID, EncryptionCodec, KeyRing
+from workers.codec import KEY_ID, EncryptionCodec
 
 OPERATOR = token("op-001", Role.OPERATOR)
 UI_ORIGIN = "http://localhost:8233"
@@ -383,7 +384,7 @@ def names_in(payload_data: bytes) -> set[str]:
     return names
 
 
-async def test_the_temporal_cli_shows_names_only_through_the_codec_for_an_operator(
+async def test_the_temporal_cli_shows_payloads_through_the_codec_with_personal_fields_still_sealed(
     live_server: LiveServer, temporal_env: WorkflowEnvironment
 ) -> None:
     command = open_case(f"CODEC/{uuid.uuid4().hex[:8]}").model_copy(update={"person": Person(name=NAME)})
@@ -406,14 +407,18 @@ async def test_the_temporal_cli_shows_names_only_through_the_codec_for_an_operat
     assert len(encrypted) >= 3
     assert {encoding for encoding, _ in encrypted} == {b"binary/encrypted"}
 
-    # Through the codec endpoint as an operator: the payloads are JSON again and the name is in them.
+    # Through the codec endpoint as an operator: the payloads are JSON again, so the operator sees the
+    # case's site and stage, but the person's name is still sealed under the person's own key.
     code, decoded, errors = await temporal_cli(*show, *codec, "--codec-auth", OPERATOR["Authorization"])
     assert code == 0, errors
     plain = coded(payloads_in(decoded))
     assert len(plain) >= len(encrypted)
     assert b"binary/encrypted" not in {encoding for encoding, _ in plain}
     assert ENCRYPTED_B64 not in decoded
-    assert any(NAME in names_in(data) for encoding, data in plain if encoding == b"json/plain")
+    names = {name for encoding, data in plain if encoding == b"json/plain" for name in names_in(data)}
+    assert names and all(name.startswith("sealed:v1:person-") for name in names)
+    assert not any(NAME.encode() in data for _, data in plain)
+    assert any(b'"site":"demo"' in data.replace(b" ", b"") for _, data in plain)
 
     # With a practitioner's token the endpoint refuses, and the CLI shows nothing of the person.
     practitioner = token("pr-001", Role.PRACTITIONER)["Authorization"]

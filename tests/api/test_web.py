@@ -151,7 +151,7 @@ async def test_a_practitioner_starts_a_case_from_the_web_and_a_link_worker_canno
     [case] = [
         c for c in await cases.store.list_cases() if started.headers["location"].startswith(f"/cases/{c.case_id}")
     ]
-    assert (await cases.store.case_state(case.case_id)).external_ref == reference
+    assert (await cases.sealer.open(await cases.store.case_state(case.case_id))).external_ref == reference
 
 
 async def test_a_bearer_token_from_a_sign_on_proxy_opens_the_pages(web: httpx.AsyncClient) -> None:

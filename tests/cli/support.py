@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import TEST_PAYLOAD_KEYS_TEXT
+from tests.conftest import TEST_MASTER_KEYS_TEXT, TEST_PAYLOAD_KEYS_TEXT
 
 PATHWAY = str(Path(sys.executable).parent / "pathway")
 
@@ -29,7 +29,12 @@ async def pathway(*args: str, env: dict[str, str]) -> Completed:
     process = await asyncio.create_subprocess_exec(
         PATHWAY,
         *args,
-        env={**os.environ, "PATHWAY_PAYLOAD_KEYS": TEST_PAYLOAD_KEYS_TEXT, **env},
+        env={
+            **os.environ,
+            "PATHWAY_PAYLOAD_KEYS": TEST_PAYLOAD_KEYS_TEXT,
+            "PATHWAY_MASTER_KEYS": TEST_MASTER_KEYS_TEXT,
+            **env,
+        },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -27,6 +27,7 @@ verify_records            . . . x . .
 break_glass               x x x x . .
 decode_payloads           . . . . x .
 configure                 . . . . . x
+shred_personal_data       . . . . . x
 """
 
 TABLE = {

@@ -22,6 +22,7 @@ from domain.events import (
     FollowUpRecorded,
     HearingOutcomeRecorded,
     InformationShared,
+    PersonalDataShredded,
     ReferralChased,
     ReferralEscalated,
     ReferralMade,
@@ -188,6 +189,7 @@ SAMPLES: list[Any] = [
     HearingOutcomeRecorded(report_id="report-1", result=HearingResult.REMAND_IN_CUSTODY),
     CaseHandedOff(to="reconnect", reason=REASON),
     CaseClosed(reason=ClosureReason.PATHWAY_COMPLETE, justice_outcome=JusticeOutcome.CONDITIONAL_CAUTION, note=NOTE),
+    PersonalDataShredded(person_id="person-1", reason=REASON),
 ]
 
 
@@ -195,7 +197,7 @@ def test_there_is_a_sample_of_every_event_type() -> None:
     sampled = [type(event) for event in SAMPLES]
     assert len(sampled) == len(set(sampled)), "one sample per type"
     assert set(sampled) == event_types()
-    assert len(event_types()) == 34
+    assert len(event_types()) == 35
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda event: type(event).__name__)
@@ -229,6 +231,7 @@ WRITTEN: list[tuple[Any, str]] = [
     (DisengagementReviewed(decision="end", reason=REASON), REASON),
     (ContactRecorded(attendance="attended", note=NOTE), NOTE),
     (CaseClosed(reason=ClosureReason.OTHER, note=NOTE), NOTE),
+    (PersonalDataShredded(person_id="person-1", reason=REASON), REASON),
     (FollowUpRecorded(engaged_with_services=True, concerns=CONCERNS), CONCERNS),
     (
         ReferralMade(referral_id="ref-1", request=ReferralRequest(service=ServiceType.HOUSING, reason=REASON)),

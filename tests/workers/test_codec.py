@@ -13,8 +13,9 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.exceptions import ApplicationError
 
 from domain.model import Person
+from store.keyring import KeyRing, KeyRingError
 from workers.client import data_converter
-from workers.codec import ENCODING, KEY_ID, EncodedFailureConverter, EncryptionCodec, KeyRing, KeyRingError
+from workers.codec import ENCODING, KEY_ID, EncodedFailureConverter, EncryptionCodec
 from workers.settings import ConfigError, Settings
 
 K1, K2, K3 = bytes(range(32)), bytes(range(100, 132)), bytes(range(200, 232))
@@ -257,7 +258,7 @@ def test_keys_from_a_file(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None
 
 def test_a_named_key_file_that_is_missing_is_not_generated(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     missing = tmp_path / "missing.keys"
-    with pytest.raises(ConfigError, match="cannot read the payload keys from"):
+    with pytest.raises(ConfigError, match="cannot read the keys in"):
         _ = Settings(data_dir=tmp_path, payload_keys_file=missing).payload_key_ring
     assert not missing.exists() and not (tmp_path / "payload.keys").exists()
 

@@ -1,0 +1,66 @@
+"""`pathway data ...`: crypto-shredding a person's personal data, and rotating the master keys."""
+
+from typing import Annotated
+
+import typer
+
+from cli.case_cli import JsonFlag, StaffOption
+from cli.runtime import open_store, principal_for, print_json, run, settings_from
+from domain.access import Action, require_allowed
+from store.person_keys import PersonKeys
+from workers.shredding import shred_person
+
+app = typer.Typer(help="Protect personal data: shred a person, re-wrap data keys.", no_args_is_help=True)
+
+
+@app.command("shred")
+def shred(
+    ctx: typer.Context,
+    person: Annotated[str, typer.Argument(help="A person id (person-...) or the case they belong to (case-...).")],
+    reason: Annotated[str, typer.Option(help="Why: e.g. retention period ended, record made in error.")],
+    staff: StaffOption,
+    as_json: JsonFlag = False,
+) -> None:
+    """Destroy a person's data key: their personal fields become unreadable everywhere, for good.
+
+    The case must be closed. The record of what happened and its hash chain stay; the shredding is
+    itself recorded as an event of the case. Shredding again changes nothing and says so."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        principal = principal_for(settings, staff)
+        require_allowed(principal.actor, Action.SHRED_PERSONAL_DATA)
+        async with open_store(settings) as store:
+            keys = PersonKeys(store.engine, settings.master_key_ring)
+            done = await shred_person(store, keys, person, principal.actor, reason)
+        if as_json:
+            print_json(
+                {
+                    "person_id": done.person_id,
+                    "case_id": done.case_id,
+                    "shredded_at": done.shredded_at.isoformat(),
+                    "already": done.already,
+                }
+            )
+        elif done.already:
+            typer.echo(f"{done.person_id} was already shredded at {done.shredded_at.isoformat()}; nothing changed")
+        else:
+            typer.echo(f"{done.person_id} shredded: the personal data of case {done.case_id} is unreadable for good")
+
+    run(command)
+
+
+@app.command("rewrap")
+def rewrap(ctx: typer.Context, staff: StaffOption) -> None:
+    """Wrap every person's data key under the newest master key (after adding one to
+    PATHWAY_MASTER_KEYS); then the older master keys can be removed. No event is rewritten."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        principal = principal_for(settings, staff)
+        require_allowed(principal.actor, Action.CONFIGURE)
+        async with open_store(settings) as store:
+            count = await PersonKeys(store.engine, settings.master_key_ring).rewrap()
+        typer.echo(f"{count} data key(s) now wrapped under master key {settings.master_key_ring.current_id}")
+
+    run(command)

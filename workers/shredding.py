@@ -1,0 +1,67 @@
+"""Crypto-shredding a person: their data key is destroyed, so every personal field of their case
+(in the event store, in Temporal histories, in any export) is unreadable for good, while the
+non-personal record and its hash chain stay whole. The shredding is itself an event of the case.
+
+Only a closed case is shredded: its workflow has ended, so appending the event here does not race
+the case's own writer. (A record made in error is closed with that reason first.)"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from domain.errors import RuleViolation
+from domain.events import EventEnvelope, PersonalDataShredded
+from domain.model import Actor, Stage
+from store.event_store import EventStore
+from store.person_keys import PersonKeys, PersonUnknown
+
+SHRED_EVENT_NAMESPACE = uuid.UUID("3f1c9a52-6c1e-4a8e-9a57-6b2f0d1e5c11")
+
+
+@dataclass(frozen=True)
+class Shredded:
+    person_id: str
+    case_id: str
+    shredded_at: datetime
+    already: bool  # it had been done before: nothing changed now
+
+
+async def shred_person(store: EventStore, keys: PersonKeys, person_or_case: str, actor: Actor, reason: str) -> Shredded:
+    """Shred the person (`person-...`) or the person of a case (`case-...`)."""
+    reason = reason.strip()
+    if not 3 <= len(reason) <= 500:
+        raise RuleViolation("invalid_input", "give the reason for shredding in 3 to 500 characters")
+    person_id = await _person(keys, person_or_case)
+    case_id, shredded_at = await keys.status(person_id)
+    if shredded_at is not None:
+        return Shredded(person_id, case_id, shredded_at, already=True)
+    state = await store.case_state(case_id)
+    # The event first: if destroying the key then fails, running the command again finds the event
+    # recorded and finishes the job.
+    if state.personal_data_shredded_at is None:
+        if state.stage is not Stage.CLOSED:
+            raise RuleViolation(
+                "case_not_closed", f"case {case_id} is at {state.stage}: close it first (e.g. as record_made_in_error)"
+            )
+        envelope = EventEnvelope(
+            event_id=str(uuid.uuid5(SHRED_EVENT_NAMESPACE, person_id)),
+            case_id=case_id,
+            seq=state.version + 1,
+            occurred_at=datetime.now(UTC),
+            actor=actor,
+            event=PersonalDataShredded(person_id=person_id, reason=reason),
+        )
+        await store.append(case_id, [envelope])
+    result = await keys.shred(person_id, actor.staff_id, reason)
+    return Shredded(person_id, case_id, result.shredded_at, already=False)
+
+
+async def _person(keys: PersonKeys, person_or_case: str) -> str:
+    person_id = await keys.person_of(person_or_case) if person_or_case.startswith("case-") else person_or_case
+    if person_id is None:
+        raise RuleViolation("person_unknown", f"there is no personal data for case {person_or_case}")
+    try:
+        await keys.status(person_id)
+    except PersonUnknown as unknown:
+        raise RuleViolation("person_unknown", str(unknown)) from None
+    return person_id
