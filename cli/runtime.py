@@ -35,6 +35,8 @@ def settings_from(ctx: typer.Context) -> Settings:
 
 @asynccontextmanager
 async def open_store(settings: Settings) -> AsyncIterator[EventStore]:
+    if settings.database_url is None:  # the SQLite file of the data directory, which may not exist yet
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = EventStore.connect(settings.store_url)
     try:
         await store.migrate()
