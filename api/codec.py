@@ -5,17 +5,15 @@ setting "include cross-origin credentials" is on) or a bearer token (`--codec-au
 gets 401 or 403 and sees ciphertext in the UI. The Temporal UI's origin is the only other origin
 allowed to call it (CORS), with credentials."""
 
-from typing import Annotated
-
 import structlog
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
-from api.app import Services, services
+from api.app import Services, ServicesDep
 from api.auth import Unauthenticated
-from api.session import session_token
+from api.session import session_principal
 from domain.access import Action, Principal, require_allowed
 from domain.errors import RuleViolation
 from store.keyring import KeyRingError
@@ -26,17 +24,17 @@ ALLOWED_HEADERS = "authorization, content-type, x-namespace"
 
 
 @router.options("/{operation}")
-async def preflight(request: Request, found: Annotated[Services, Depends(services)]) -> Response:
+async def preflight(request: Request, found: ServicesDep) -> Response:
     return Response(status_code=204, headers=_cors(request, found))
 
 
 @router.post("/encode")
-async def encode(request: Request, found: Annotated[Services, Depends(services)]) -> Response:
+async def encode(request: Request, found: ServicesDep) -> Response:
     return await _code(request, found, "encode")
 
 
 @router.post("/decode")
-async def decode(request: Request, found: Annotated[Services, Depends(services)]) -> Response:
+async def decode(request: Request, found: ServicesDep) -> Response:
     return await _code(request, found, "decode")
 
 
@@ -66,8 +64,7 @@ async def _code(request: Request, found: Services, operation: str) -> Response:
 
 
 def _operator(request: Request, found: Services) -> Principal:
-    token = session_token(request)
-    principal = found.verifier.principal(f"Bearer {token}" if token else None)
+    principal = session_principal(request, found.verifier)
     require_allowed(principal.actor, Action.DECODE_PAYLOADS)
     return principal
 

@@ -12,19 +12,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any, Literal, Union, get_args, get_origin
-from zoneinfo import ZoneInfo
 
 from annotated_types import MaxLen
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from domain.personal import Personal
+from domain.timeline import UK
 
 Widget = Literal["text", "textarea", "number", "datetime", "radios", "select", "checkboxes", "lines", "pairs"]
 ROWS_FOR_LISTS = 3  # rows offered for a list of things, since there is no JavaScript to add more
 LONG_TEXT = 500  # longer allowed text gets a text area
 MOST_RADIOS = 5  # more options than this become a drop-down
-UK = ZoneInfo("Europe/London")
 SPELLINGS = {"cps": "CPS", "adhd": "ADHD", "gp": "GP", "nhs": "NHS", "womens": "women's"}
 YES_NO = (("true", "Yes"), ("false", "No"))
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from api.auth import issue_dev_token
+from api.auth import TokenVerifier, issue_dev_token
+from domain.access import Principal
 from domain.config import StaffMember
 
 COOKIE = "pathway_session"
@@ -38,9 +39,11 @@ def session_token(request: Request) -> str | None:
     return header.split(" ", 1)[1].strip() if header.lower().startswith("bearer ") else None
 
 
+def session_principal(request: Request, verifier: TokenVerifier) -> Principal:
+    """Who is signed in on a page request (the web pages and the codec endpoint)."""
+    token = session_token(request)
+    return verifier.principal(f"Bearer {token}" if token else None)
+
+
 def csrf_token(key: bytes, session: str) -> str:
     return hmac.new(key, session.encode(), hashlib.sha256).hexdigest()
-
-
-def csrf_matches(key: bytes, session: str, sent: str | None) -> bool:
-    return sent is not None and hmac.compare_digest(csrf_token(key, session), sent)

@@ -4,7 +4,8 @@ Pages read with GET; every change is a POSTed form carrying the session's CSRF t
 a redirect (so a refresh never repeats it) or, when the input is wrong, the same page again with the
 problems listed at the top and beside each question."""
 
-from datetime import UTC, date, datetime
+import hmac
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -15,19 +16,19 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from api.app import Services, services, status_for
+from api.app import Services, ServicesDep, services, status_for
 from api.auth import Unauthenticated
 from api.forms import FormInvalid, FormProblems, Question, form_for, outcome_from_form, words
 from api.routes import StartCaseBody
-from api.session import COOKIE, SESSION_HOURS, csrf_matches, csrf_token, session_token
+from api.session import COOKIE, SESSION_HOURS, csrf_token, session_principal, session_token
 from domain.access import Action, Principal, allowed
 from domain.commands import OpenCase
 from domain.errors import RuleViolation
 from domain.model import Role
 from domain.tasks import OUTCOME_MODELS, TaskKind
-from domain.timeline import describe, written_text
+from domain.timeline import UK, describe, written_text
 from workers.cases import CommandRejected
-from workers.inbox import TASK_VIEWS, UK, TaskView
+from workers.inbox import TASK_VIEWS, CaseView, TaskDetail, TaskView
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -56,13 +57,11 @@ class SignedIn(BaseModel):
 
 def signed_in(request: Request) -> SignedIn:
     found = services(request)
-    token = session_token(request)
-    principal = found.verifier.principal(f"Bearer {token}" if token else None)
-    return SignedIn(principal=principal, csrf=csrf_token(found.web_key, token or ""))
+    principal = session_principal(request, found.verifier)
+    return SignedIn(principal=principal, csrf=csrf_token(found.web_key, session_token(request) or ""))
 
 
 SignedInDep = Annotated[SignedIn, Depends(signed_in)]
-ServicesDep = Annotated[Services, Depends(services)]
 
 
 def page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
@@ -91,13 +90,17 @@ templates.env.filters["local_date"] = lambda moment: moment.astimezone(UK).date(
 
 
 async def posted_form(request: Request, user: SignedIn) -> FormData:
-    """The form of a POST, once its CSRF token has been checked."""
+    """The form of a POST, once its CSRF token has been checked against the signed-in session's."""
     form = await request.form()
     sent = form.get("csrf")
-    key, session = services(request).web_key, session_token(request) or ""
-    if not csrf_matches(key, session, sent if isinstance(sent, str) else None):
+    if not isinstance(sent, str) or not hmac.compare_digest(user.csrf, sent):
         raise RuleViolation("form_expired", "this form has expired: go back, reload the page and try again")
     return form
+
+
+def answers(form: FormData) -> dict[str, list[str]]:
+    """A posted form's answers by question name, as `api.forms` reads them."""
+    return {key: [str(value) for value in form.getlist(key)] for key in form if key != "csrf"}
 
 
 @router.get("/")
@@ -167,7 +170,7 @@ async def inbox_page(
 async def task_page(
     request: Request, task_id: str, user: SignedInDep, found: ServicesDep, notice: str = ""
 ) -> Response:
-    return await _task_page(request, task_id, user, found, notice=notice)
+    return _task_page(request, await found.inbox.task(user.principal, task_id), user, notice=notice)
 
 
 @router.post("/tasks/{task_id}/claim")
@@ -189,19 +192,18 @@ async def reassign(request: Request, task_id: str, user: SignedInDep, found: Ser
 
 @router.post("/tasks/{task_id}/complete")
 async def complete(request: Request, task_id: str, user: SignedInDep, found: ServicesDep) -> Response:
-    form = await posted_form(request, user)
+    values = answers(await posted_form(request, user))
     detail = await found.inbox.task(user.principal, task_id)
-    posted = {key: form.getlist(key) for key in form if key != "csrf"}
-    values = {key: [str(v) for v in found_values] for key, found_values in posted.items()}
     try:
         outcome = outcome_from_form(OUTCOME_MODELS[TaskKind(detail.task.kind)], values)
         state = await found.inbox.complete(user.principal, task_id, outcome)
     except FormInvalid as invalid:
-        return await _task_page(request, task_id, user, found, values, invalid.problems, status_code=422)
+        return _task_page(request, detail, user, values, invalid.problems, status_code=422)
     except (CommandRejected, RuleViolation) as refused:
+        # The task may have moved on (someone else completed it): show it as it is now.
+        current = await found.inbox.task(user.principal, task_id)
         problems = FormProblems(form=[refused.message])
-        status_code = status_for(refused.rule)
-        return await _task_page(request, task_id, user, found, values, problems, status_code=status_code)
+        return _task_page(request, current, user, values, problems, status_code=status_for(refused.rule))
     notice = f"{words(detail.task.kind)} recorded; the case is now at {words(state.stage or '').lower()}"
     return _redirect(f"/cases/{state.case_id}", notice=notice)
 
@@ -230,8 +232,7 @@ async def new_case_page(request: Request, user: SignedInDep) -> HTMLResponse:
 
 @router.post("/cases/new")
 async def start_case(request: Request, user: SignedInDep, found: ServicesDep) -> Response:
-    form = await posted_form(request, user)
-    values = {key: [str(v) for v in form.getlist(key)] for key in form if key != "csrf"}
+    values = answers(await posted_form(request, user))
     try:
         body = StartCaseBody.model_validate(outcome_from_form(StartCaseBody, values))
         state = await found.inbox.start_case(user.principal, OpenCase(actor=user.principal.actor, **body.model_dump()))
@@ -283,17 +284,15 @@ async def access_page(request: Request, case_id: str, user: SignedInDep, found: 
     return page(request, "access.html", {"user": user, "case_id": case_id, "records": records})
 
 
-async def _task_page(
+def _task_page(
     request: Request,
-    task_id: str,
+    detail: TaskDetail,
     user: SignedIn,
-    found: Services,
     values: dict[str, list[str]] | None = None,
     problems: FormProblems | None = None,
     notice: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    detail = await found.inbox.task(user.principal, task_id)
     context = {
         "user": user,
         "detail": detail,
@@ -303,7 +302,6 @@ async def _task_page(
         "values": values or {},
         "problems": problems or FormProblems(),
         "notice": notice,
-        "now": datetime.now(UTC),
         "may_complete": user.principal.role in detail.task.candidate_roles,
         "may_reassign": allowed(user.principal.role, Action.REASSIGN_TASK),
     }
@@ -327,7 +325,7 @@ def _new_case_page(
     return page(request, "new_case.html", context, status_code=status_code)
 
 
-def _case(request: Request, user: SignedIn, view: Any, notice: str) -> HTMLResponse:
+def _case(request: Request, user: SignedIn, view: CaseView, notice: str) -> HTMLResponse:
     context = {"user": user, "state": view.state, "timeline": view.timeline, "notice": notice}
     context["may_read_access"] = allowed(user.principal.role, Action.READ_ACCESS_LOG)
     return page(request, "case.html", context)
@@ -335,7 +333,7 @@ def _case(request: Request, user: SignedIn, view: Any, notice: str) -> HTMLRespo
 
 def _login_page(request: Request, found: Services, problem: str = "", status_code: int = 200) -> HTMLResponse:
     staff = sorted(found.inbox.commands.config.staff, key=lambda m: (m.sites, m.role, m.staff_id))
-    context = {"dev": found.dev_sign_in is not None, "staff": staff, "problem": problem, "roles": Role}
+    context = {"dev": found.dev_sign_in is not None, "staff": staff, "problem": problem}
     return page(request, "login.html", context, status_code=status_code)
 
 

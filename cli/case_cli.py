@@ -5,7 +5,6 @@ service layer of the API: the same role x action matrix, the same site scope, th
 
 from datetime import date, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
@@ -15,6 +14,7 @@ from domain.commands import CloseCase, OpenCase, RecordReferralOutcome, RequestC
 from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Stage
 from domain.outcomes import ClosureOutcome, ClosureReason, CourtReportPurpose, JusticeOutcome, Recipient, ReferralStatus
 from domain.state import CaseState
+from domain.timeline import UK
 from store.records import CaseRecord
 from workers.inbox import CaseChange
 from workers.settings import Settings
@@ -213,7 +213,7 @@ def _instant(text: str) -> datetime:
     except ValueError:
         refuse(f"{text!r} is not a time in ISO 8601 form, e.g. 2026-12-01T10:00")
     # UK courts and custody suites: a time without an offset is UK local time.
-    return value if value.tzinfo else value.replace(tzinfo=ZoneInfo("Europe/London"))
+    return value if value.tzinfo else value.replace(tzinfo=UK)
 
 
 def _date(text: str | None) -> str | None:

@@ -47,7 +47,7 @@ from domain.events import (
     TaskScheduled,
 )
 
-UK = ZoneInfo("Europe/London")
+UK = ZoneInfo("Europe/London")  # the time people in England read, whatever a value's own zone
 
 
 def when(moment: datetime) -> str:

@@ -9,7 +9,6 @@ ones, so nothing about another site leaks. The case workflow then applies the pa
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -29,6 +28,7 @@ from domain.events import StoredEvent
 from domain.identity import case_id_for
 from domain.model import Role
 from domain.state import CaseState
+from domain.timeline import UK
 from store.access_log import AccessLog, AccessRecord
 from store.notifications import NotificationLog
 from store.records import CaseRecord, TaskRecord
@@ -45,7 +45,6 @@ TASK_VIEWS: dict[TaskView, str] = {
     "due_today": "Due today",
 }
 PRIORITY_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
-UK = ZoneInfo("Europe/London")
 
 CaseChange = ShareInformation | WithdrawConsent | RecordReferralOutcome | RequestCourtReport | CloseCase
 CHANGE_ACTIONS: dict[type[CaseChange], Action] = {
