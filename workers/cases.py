@@ -125,10 +125,7 @@ class CaseCommands:
             return await self.store.case_state(case_id)
 
     async def complete_task(self, task_id: str, outcome: dict[str, Any], actor: Actor) -> CaseState:
-        task = await self.store.get_task(task_id)
-        if task is None:
-            raise CommandRejected("task_unknown", f"there is no task {task_id}")
-        case_id = task.case_id
+        case_id = await self._case_of_task(task_id)
         state = await self.store.case_state(case_id)
         if not state.is_open:
             raise CommandRejected("case_not_open", f"case {case_id} is {state.stage}")

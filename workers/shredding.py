@@ -6,35 +6,31 @@ Only a closed case is shredded: its workflow has ended, so appending the event h
 the case's own writer. (A record made in error is closed with that reason first.)"""
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from domain.errors import RuleViolation
 from domain.events import EventEnvelope, PersonalDataShredded
 from domain.model import Actor, Stage
 from store.event_store import EventStore
-from store.person_keys import PersonKeys, PersonUnknown
+from store.person_keys import PersonKeys, PersonUnknown, ShredResult
 
 SHRED_EVENT_NAMESPACE = uuid.UUID("3f1c9a52-6c1e-4a8e-9a57-6b2f0d1e5c11")
 
 
-@dataclass(frozen=True)
-class Shredded:
-    person_id: str
-    case_id: str
-    shredded_at: datetime
-    already: bool  # it had been done before: nothing changed now
-
-
-async def shred_person(store: EventStore, keys: PersonKeys, person_or_case: str, actor: Actor, reason: str) -> Shredded:
+async def shred_person(
+    store: EventStore, keys: PersonKeys, person_or_case: str, actor: Actor, reason: str
+) -> ShredResult:
     """Shred the person (`person-...`) or the person of a case (`case-...`)."""
     reason = reason.strip()
     if not 3 <= len(reason) <= 500:
         raise RuleViolation("invalid_input", "give the reason for shredding in 3 to 500 characters")
     person_id = await _person(keys, person_or_case)
-    case_id, shredded_at = await keys.status(person_id)
+    try:
+        case_id, shredded_at = await keys.status(person_id)
+    except PersonUnknown as unknown:
+        raise RuleViolation("person_unknown", str(unknown)) from None
     if shredded_at is not None:
-        return Shredded(person_id, case_id, shredded_at, already=True)
+        return ShredResult(person_id, case_id, shredded_at, already=True)
     state = await store.case_state(case_id)
     # The event first: if destroying the key then fails, running the command again finds the event
     # recorded and finishes the job.
@@ -52,16 +48,13 @@ async def shred_person(store: EventStore, keys: PersonKeys, person_or_case: str,
             event=PersonalDataShredded(person_id=person_id, reason=reason),
         )
         await store.append(case_id, [envelope])
-    result = await keys.shred(person_id, actor.staff_id, reason)
-    return Shredded(person_id, case_id, result.shredded_at, already=False)
+    return await keys.shred(person_id, actor.staff_id, reason)
 
 
 async def _person(keys: PersonKeys, person_or_case: str) -> str:
-    person_id = await keys.person_of(person_or_case) if person_or_case.startswith("case-") else person_or_case
+    if not person_or_case.startswith("case-"):
+        return person_or_case
+    person_id = await keys.person_of(person_or_case)
     if person_id is None:
         raise RuleViolation("person_unknown", f"there is no personal data for case {person_or_case}")
-    try:
-        await keys.status(person_id)
-    except PersonUnknown as unknown:
-        raise RuleViolation("person_unknown", str(unknown)) from None
     return person_id

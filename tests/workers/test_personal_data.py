@@ -111,9 +111,13 @@ async def close(cases: CaseCommands, case_id: str) -> None:
 
 async def test_a_shredded_person_is_unreadable_everywhere_and_the_record_still_verifies(cases: CaseCommands) -> None:
     case_id, _ = await journey(cases)
+    recorded = len(await cases.store.read_stream(case_id))
     with pytest.raises(RuleViolation) as still_open:
         await shred_person(cases.store, cases.sealer.keys, case_id, ADMIN, "record made in error")
     assert still_open.value.rule == "case_not_closed"
+    # Refused: nothing recorded, and the key still opens the person's data.
+    assert len(await cases.store.read_stream(case_id)) == recorded
+    assert (await cases.sealer.open(await cases.store.case_state(case_id))).person.name == NAME
     await close(cases, case_id)
 
     done = await shred_person(cases.store, cases.sealer.keys, case_id, ADMIN, "record made in error")
