@@ -24,6 +24,7 @@ from store.event_store import EventStore
 from workers.binaries import installed_binary
 from workers.cases import commands_for
 from workers.client import connect
+from workers.retention_schedule import ensure_retention_schedule
 from workers.settings import Settings
 from workers.temporal_setup import ensure_search_attributes
 from workers.worker import worker_from_settings
@@ -71,6 +72,7 @@ async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, a
     try:
         client = await _wait_for_temporal(settings, server)
         await ensure_search_attributes(client, settings.namespace)
+        await ensure_retention_schedule(client, settings.task_queue, settings.pathway_config.retention)
         await store.migrate()
         commands = commands_for(client, store, settings)
         async with worker_from_settings(client, store, settings):

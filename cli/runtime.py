@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -50,11 +50,7 @@ async def open_commands(settings: Settings, *, reads_only: bool = False) -> Asyn
     """Case commands over the store and Temporal. With `reads_only` the Temporal client connects
     lazily, so commands that only read the store work without a running Temporal."""
     async with open_store(settings) as store:
-        try:
-            client = await _client(settings, lazy=reads_only)
-        except RuntimeError as error:
-            fail(f"cannot reach Temporal at {settings.temporal_address} ({error}); is `pathway dev` running?")
-        yield commands_for(client, store, settings)
+        yield commands_for(await connect_temporal(settings, lazy=reads_only), store, settings)
 
 
 @asynccontextmanager
@@ -77,8 +73,11 @@ def require_site(principal: Principal, site: str | None) -> None:
         raise RuleViolation("outside_your_sites", f"you do not work at site {site}")
 
 
-async def _client(settings: Settings, *, lazy: bool) -> Client:
-    return await connect(settings, lazy=lazy)
+async def connect_temporal(settings: Settings, *, lazy: bool = False) -> Client:
+    try:
+        return await connect(settings, lazy=lazy)
+    except RuntimeError as error:
+        fail(f"cannot reach Temporal at {settings.temporal_address} ({error}); is `pathway dev` running?")
 
 
 def run(coroutine_factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -103,12 +102,12 @@ def describe_validation_error(error: ValidationError) -> str:
     return "invalid input: " + "; ".join(problems)
 
 
-def refuse(message: str) -> None:
+def refuse(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(REFUSED)
 
 
-def fail(message: str) -> Any:
+def fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(FAILED)
 

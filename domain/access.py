@@ -29,6 +29,7 @@ class Action(StrEnum):
     DECODE_PAYLOADS = "decode_payloads"
     CONFIGURE = "configure"
     SHRED_PERSONAL_DATA = "shred_personal_data"
+    REPORT_RETENTION = "report_retention"
 
 
 PRACTITIONER, LINK_WORKER, TEAM_LEAD = Role.PRACTITIONER, Role.LINK_WORKER, Role.TEAM_LEAD
@@ -53,6 +54,7 @@ ACTION_ROLES: dict[Action, tuple[Role, ...]] = {
     Action.DECODE_PAYLOADS: (OPERATOR,),
     Action.CONFIGURE: (ADMIN,),
     Action.SHRED_PERSONAL_DATA: (ADMIN,),
+    Action.REPORT_RETENTION: (AUDITOR, ADMIN),
 }
 
 ACTION_WORDS: dict[Action, str] = {
@@ -73,6 +75,7 @@ ACTION_WORDS: dict[Action, str] = {
     Action.DECODE_PAYLOADS: "decode Temporal payloads",
     Action.CONFIGURE: "change the configuration",
     Action.SHRED_PERSONAL_DATA: "shred a person's personal data",
+    Action.REPORT_RETENTION: "report which records have reached the end of retention",
 }
 
 

@@ -1,4 +1,4 @@
-"""Site and contract configuration: operating hours, SLAs, instruments, staff.
+"""Site and contract configuration: operating hours, SLAs, instruments, staff, record retention.
 
 The models only; workers/settings.py reads them from TOML. A case carries its site's config from
 the moment it opens, so a later config change never alters a running history.
@@ -218,10 +218,47 @@ class StaffMember(Strict):
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$", description="Work address for reminders")
 
 
+ADULTHOOD = 18
+
+
+class YearsAfterEnd(Strict):
+    years_after_end: int = Field(ge=1, le=100, description="Whole years after the episode ended")
+
+
+class UntilBirthday(Strict):
+    until_birthday: int = Field(ge=ADULTHOOD, le=100, description="Kept until this birthday")
+    until_birthday_if_17_at_end: int = Field(
+        ge=ADULTHOOD, le=100, description="Kept until this birthday if the person was 17 when the episode ended"
+    )
+
+
+class RetentionConfig(Strict):
+    """Retention periods, and when the retention schedule runs (daily, at `run_at` local time)."""
+
+    adult_health: YearsAfterEnd = YearsAfterEnd(years_after_end=8)
+    mental_health: YearsAfterEnd = YearsAfterEnd(years_after_end=20)
+    child: UntilBirthday = UntilBirthday(until_birthday=25, until_birthday_if_17_at_end=26)
+    run_at: time = Field(default=time(2, 30), description="Time of day the retention run starts")
+    timezone: str = "Europe/London"
+    report_only: bool = Field(default=False, description="Report what has expired without shredding it")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return known_timezone(value)
+
+    @model_validator(mode="after")
+    def _at_least_the_childs_end(self) -> "RetentionConfig":
+        if self.child.until_birthday_if_17_at_end < self.child.until_birthday:
+            raise ValueError("child.until_birthday_if_17_at_end must not be before child.until_birthday")
+        return self
+
+
 class PathwayConfig(Strict):
     sites: dict[str, SiteConfig]
     staff: tuple[StaffMember, ...] = ()
     services: tuple[Service, ...] = ()
+    retention: RetentionConfig = RetentionConfig()
 
     @model_validator(mode="after")
     def _keys_match(self) -> "PathwayConfig":

@@ -24,6 +24,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.model import Stage
 from domain.personal import map_personal, sealed_for
 from store import schema
 from store.keyring import NONCE_BYTES, KeyRing
@@ -105,6 +106,22 @@ class PersonKeys:
         if row is None:
             raise PersonUnknown(f"there is no person {person_id}")
         return ShredResult(person_id, row.case_id, row.shredded_at, already=changed.rowcount == 0)
+
+    async def closed_cases_with_keys(self, after: str | None, limit: int) -> list[tuple[str, str]]:
+        """(case id, person id) of closed cases whose person still has a data key, in case id order,
+        the page after `after`: the candidates for the end of retention."""
+        keys, cases = schema.person_keys, schema.cases
+        query = (
+            select(cases.c.case_id, keys.c.person_id)
+            .join(keys, keys.c.case_id == cases.c.case_id)
+            .where(cases.c.stage == Stage.CLOSED.value, keys.c.shredded_at.is_(None))
+            .order_by(cases.c.case_id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(cases.c.case_id > after)
+        async with self._engine.connect() as conn:
+            return [(row.case_id, row.person_id) for row in (await conn.execute(query)).all()]
 
     async def rewrap(self) -> int:
         """Wrap every data key under the newest master key, so older master keys can be retired."""

@@ -10,6 +10,7 @@ from activities.court_reports import CourtReportActivities
 from activities.mailer import SmtpMailer
 from activities.notifications import NotificationActivities
 from activities.referrals import ReferralActivities
+from activities.retention import RetentionActivities
 from activities.store_activities import StoreActivities
 from domain.config import PathwayConfig
 from store.event_store import EventStore
@@ -22,6 +23,7 @@ from workers.settings import Settings
 from workflows.case_workflow import CaseWorkflow
 from workflows.court_report_workflow import CourtReportWorkflow
 from workflows.referral_workflow import ReferralWorkflow
+from workflows.retention_workflow import RetentionWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -36,16 +38,20 @@ def build_worker(
     master_keys: KeyRing,
 ) -> Worker:
     outbox = NotificationLog(store.engine)
-    sealer = Sealer(PersonKeys(store.engine, master_keys))
+    keys = PersonKeys(store.engine, master_keys)
+    sealer = Sealer(keys)
+    retention = RetentionActivities(store, keys, config.retention)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, ReferralWorkflow, CourtReportWorkflow],
+        workflows=[CaseWorkflow, ReferralWorkflow, CourtReportWorkflow, RetentionWorkflow],
         activities=[
             StoreActivities(store).append_events,
             NotificationActivities(outbox, config, mailer, inbox_url).notify_staff,
             ReferralActivities(outbox, mailer, inbox_url, sealer).send_referral,
             CourtReportActivities(outbox, mailer, inbox_url).deliver_court_report,
+            retention.find_expired_records,
+            retention.shred_expired_records,
         ],
     )
 

@@ -28,6 +28,7 @@ break_glass               x x x x . .
 decode_payloads           . . . . x .
 configure                 . . . . . x
 shred_personal_data       . . . . . x
+report_retention          . . . x . x
 """
 
 TABLE = {
@@ -59,7 +60,14 @@ def test_the_workflow_itself_holds_no_permission() -> None:
 
 
 def test_an_auditor_reads_but_never_writes() -> None:
-    writes = set(Action) - {Action.READ_CASE, Action.READ_ACCESS_LOG, Action.VERIFY_RECORDS, Action.BREAK_GLASS}
+    reads = {
+        Action.READ_CASE,
+        Action.READ_ACCESS_LOG,
+        Action.VERIFY_RECORDS,
+        Action.BREAK_GLASS,
+        Action.REPORT_RETENTION,
+    }
+    writes = set(Action) - reads
     assert not any(allowed(Role.AUDITOR, action) for action in writes)
 
 

@@ -18,10 +18,10 @@ from domain.tasks import TaskKind
 from store import schema
 from store.keyring import KeyRing
 from store.person_keys import SHREDDED, PersonKeys, Sealer
+from store.shredding import shred_person
 from tests.conftest import TEST_MASTER_KEYS
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
 from workers.cases import CaseCommands
-from workers.shredding import shred_person
 
 ADMIN = Actor(staff_id="ad-001", role=Role.ADMIN)
 NAME, ADDRESS, NHS_NUMBER, BORN = "Philippa Quartermaine", "14 Larkspur Row, Easton", "4857773456", "1979-03-14"

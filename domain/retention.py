@@ -1,0 +1,90 @@
+"""How long an episode's record is kept, by record class.
+
+The defaults are those of the NHS Records Management Code of Practice (2023): an adult health record
+8 years after the episode ends, a mental health record 20 years after it ends, a child's record
+until the 25th birthday (the 26th if the young person was 17 when it ended).
+
+A record can belong to more than one class, and is then kept until the latest of their ends (the
+Code's rule for a record that two classes cover). The classes are given by what the record holds:
+- child: the case was opened as a child's, or the person was under 18 when it ended;
+- adult_health: the person was 18 or over when it ended (or their age is unknown and the case was
+  opened as an adult's);
+- mental_health: a mental health or self-harm need was found at screening or assessment, or a
+  referral was made to a mental health service.
+
+A child's record with no date of birth cannot be dated: it is kept and reported for review, never
+shredded on a guess.
+"""
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import Field
+
+from domain.config import ADULTHOOD, RetentionConfig
+from domain.model import AgeBand, Strict
+from domain.outcomes import ServiceType, VulnerabilityDomain
+from domain.state import CaseState
+from domain.timeline import UK
+
+MENTAL_HEALTH_NEEDS = frozenset({VulnerabilityDomain.MENTAL_HEALTH, VulnerabilityDomain.SELF_HARM_OR_SUICIDE})
+
+
+class RecordClass(StrEnum):
+    ADULT_HEALTH = "adult_health"
+    CHILD = "child"
+    MENTAL_HEALTH = "mental_health"
+
+
+class Retention(Strict):
+    """What the record of one closed episode is and how long it is kept."""
+
+    record_classes: tuple[RecordClass, ...]
+    keep_until: date | None = Field(description="The first day it may be shredded; None: it cannot be dated")
+    review_reason: str | None = None
+
+    def expired_on(self, day: date) -> bool:
+        return self.keep_until is not None and day >= self.keep_until
+
+
+def retention_of(state: CaseState, date_of_birth: date | None, config: RetentionConfig) -> Retention:
+    """The retention of a closed case, given the person's date of birth (kept sealed in the state)."""
+    if state.closed_at is None:
+        raise ValueError(f"case {state.case_id} is open: an open episode has no retention end yet")
+    ended = state.closed_at.astimezone(UK).date()
+    age_at_end = None if date_of_birth is None else _age_on(date_of_birth, ended)
+    classes: list[RecordClass] = []
+    ends: list[date] = []
+    if state.age_band is AgeBand.CHILD or (age_at_end is not None and age_at_end < ADULTHOOD):
+        classes.append(RecordClass.CHILD)
+        if date_of_birth is None:
+            reason = "a child's record with no date of birth: the birthday it is kept until is unknown"
+            return Retention(record_classes=(RecordClass.CHILD,), keep_until=None, review_reason=reason)
+        birthday = config.child.until_birthday_if_17_at_end if age_at_end == 17 else config.child.until_birthday
+        ends.append(_anniversary(date_of_birth, birthday))
+    if age_at_end is None or age_at_end >= ADULTHOOD:
+        classes.append(RecordClass.ADULT_HEALTH)
+        ends.append(_anniversary(ended, config.adult_health.years_after_end))
+    if _holds_mental_health(state):
+        classes.append(RecordClass.MENTAL_HEALTH)
+        ends.append(_anniversary(ended, config.mental_health.years_after_end))
+    return Retention(record_classes=tuple(classes), keep_until=max(ends))
+
+
+def _holds_mental_health(state: CaseState) -> bool:
+    found = set(state.screening.domains if state.screening else ())
+    found |= {v.domain for v in state.assessment.vulnerabilities} if state.assessment else set()
+    referred = any(r.request.service is ServiceType.MENTAL_HEALTH for r in state.referrals)
+    return referred or bool(found & MENTAL_HEALTH_NEEDS)
+
+
+def _age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def _anniversary(day: date, years: int) -> date:
+    """The same day `years` later; 29 February falls on 1 March, so nothing is shredded a day early."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return date(day.year + years, 3, 1)

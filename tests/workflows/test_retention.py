@@ -1,0 +1,163 @@
+"""Retention runs on the time-skipping server: cases close, years pass, and each record is shredded
+on the day its class says, not before; a child's record that can't be dated is kept for review."""
+
+import uuid
+from datetime import date, datetime, timedelta
+
+import pytest
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from domain.commands import CloseCase
+from domain.identity import person_id_for
+from domain.model import SYSTEM_ACTOR, AgeBand, Person
+from domain.outcomes import ClosureOutcome
+from domain.retention import RecordClass
+from domain.tasks import TaskKind
+from domain.timeline import UK
+from store.event_store import EventStore
+from store.person_keys import SHREDDED, PersonKeys, Sealer
+from tests.conftest import TEST_MASTER_KEYS, worker_for
+from tests.workflows.direct import SITE, Handle, complete
+from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case
+from workflows.case_workflow import CaseInput, CaseWorkflow
+from workflows.retention_workflow import RetentionInput, RetentionReport, RetentionWorkflow
+
+PERSON_KEY = b"retention-test-person-key"
+CLOSURE = CloseCase(actor=PRACTITIONER, outcome=ClosureOutcome(reason="pathway_complete", note="closed in the test"))
+
+
+def years_before(day: date, years: int, days: int = 0) -> date:
+    return day.replace(year=day.year - years) - timedelta(days=days)
+
+
+class Cases:
+    """Cases opened with sealed personal data, as CaseCommands opens them, on one task queue."""
+
+    def __init__(self, env: WorkflowEnvironment, store: EventStore, task_queue: str) -> None:
+        self.env, self.store, self.task_queue = env, store, task_queue
+        self.sealer = Sealer(PersonKeys(store.engine, TEST_MASTER_KEYS))
+
+    async def open(self, born: date | None, age_band: AgeBand = AgeBand.ADULT) -> Handle:
+        case_id = f"case-{uuid.uuid4()}"
+        person = Person(name="Ada Testperson", date_of_birth=None if born is None else born.isoformat())
+        opening = open_case(f"CUST-{uuid.uuid4().hex[:6]}").model_copy(update={"person": person, "age_band": age_band})
+        sealed = await self.sealer.seal(opening, person_id_for(PERSON_KEY, case_id), case_id)
+        handle = await self.env.client.start_workflow(
+            CaseWorkflow.run, CaseInput(case_id=case_id, site=SITE), id=case_id, task_queue=self.task_queue
+        )
+        await handle.execute_update(CaseWorkflow.open_case, sealed)
+        return handle
+
+    async def closed(self, born: date | None, age_band: AgeBand = AgeBand.ADULT, *, screened: bool = False) -> str:
+        handle = await self.open(born, age_band)
+        if screened:  # the standard screening outcome finds a mental health need
+            await complete(handle, TaskKind.CONSENT, OUTCOMES[TaskKind.CONSENT])
+            await complete(handle, TaskKind.SCREENING, OUTCOMES[TaskKind.SCREENING])
+        await handle.execute_update(CaseWorkflow.close_case, CLOSURE)
+        return handle.id
+
+    async def retention(self, **options: object) -> RetentionReport:
+        return await self.env.client.execute_workflow(
+            RetentionWorkflow.run,
+            RetentionInput.model_validate(options),
+            id=f"retention-{uuid.uuid4()}",
+            task_queue=self.task_queue,
+        )
+
+    async def name_of(self, case_id: str) -> str | None:
+        return (await self.sealer.open(await self.store.case_state(case_id))).person.name
+
+    async def event_count(self) -> int:
+        return sum([len(await self.store.read_stream(case_id)) for case_id in await self.store.case_ids()])
+
+
+def expired_ids(report: RetentionReport) -> dict[str, tuple[RecordClass, ...]]:
+    return {record.case_id: record.record_classes for record in report.expired}
+
+
+async def test_each_record_is_shredded_when_its_class_says_and_not_before(
+    time_skipping_env: WorkflowEnvironment, sqlite_store: EventStore
+) -> None:
+    env = time_skipping_env
+    task_queue = f"retention-{uuid.uuid4()}"
+    cases = Cases(env, sqlite_store, task_queue)
+    async with worker_for(env.client, sqlite_store, task_queue):
+        closed_on = (await env.get_current_time()).astimezone(UK).date()
+        adult = await cases.closed(years_before(closed_on, 40))
+        mental_health = await cases.closed(years_before(closed_on, 35), screened=True)
+        child_15 = await cases.closed(years_before(closed_on, 15, days=100), AgeBand.CHILD)
+        child_17 = await cases.closed(years_before(closed_on, 17, days=100), AgeBand.CHILD)
+        child_undated = await cases.closed(None, AgeBand.CHILD)
+        still_open = (await cases.open(years_before(closed_on, 30))).id
+        assert (await sqlite_store.case_state(adult)).closed_at is not None
+
+        # Looking 30 years ahead (a report may): every closed, dated record will have expired.
+        ahead = datetime.combine(closed_on.replace(year=closed_on.year + 30), datetime.min.time(), UK)
+        events_before = await cases.event_count()
+        report = await cases.retention(as_of=ahead, report_only=True)
+        assert expired_ids(report) == {
+            adult: (RecordClass.ADULT_HEALTH,),
+            mental_health: (RecordClass.ADULT_HEALTH, RecordClass.MENTAL_HEALTH),
+            child_15: (RecordClass.CHILD,),
+            child_17: (RecordClass.CHILD,),
+        }
+        assert [r.case_id for r in report.for_review] == [child_undated]
+        assert "no date of birth" in report.for_review[0].reason
+        assert report.examined == 5 and report.shredded == [] and report.report_only
+        assert still_open not in str(report.model_dump())
+        assert await cases.event_count() == events_before and await cases.name_of(adult) == "Ada Testperson"
+
+        # A run that shreds can't look ahead: refused, and nothing changed.
+        with pytest.raises(WorkflowFailureError) as refused:
+            await cases.retention(as_of=ahead)
+        assert isinstance(refused.value.cause, ApplicationError)
+        assert refused.value.cause.type == "InvalidRetentionInput" and "future" in refused.value.cause.message
+        assert await cases.event_count() == events_before and await cases.name_of(adult) == "Ada Testperson"
+
+        # A day before the adult record's 8 years end, nothing has expired; on the day, it has.
+        await env.sleep(
+            datetime.combine(closed_on.replace(year=closed_on.year + 8), datetime.min.time(), UK)
+            - await env.get_current_time()
+            - timedelta(hours=1)
+        )
+        report = await cases.retention(page_size=2)
+        assert report.expired == [] and report.examined == 5 and report.shredded == []
+        await env.sleep(timedelta(hours=2))
+        report = await cases.retention(page_size=2)  # three pages: paging finds them all
+        assert expired_ids(report) == {adult: (RecordClass.ADULT_HEALTH,)} and report.shredded == [adult]
+        assert report.examined == 5 and [r.case_id for r in report.for_review] == [child_undated]
+
+        assert await cases.name_of(adult) == SHREDDED
+        events = await sqlite_store.read_stream(adult)
+        shredding = events[-1]
+        assert shredding.event.type == "PersonalDataShredded" and shredding.actor == SYSTEM_ACTOR
+        assert shredding.event.reason == "retention period ended (adult_health record)"
+        assert (await sqlite_store.verify_chain(adult)).ok
+        assert await sqlite_store.projection_differences(adult) == []
+        for kept in (mental_health, child_15, child_17, child_undated, still_open):
+            assert await cases.name_of(kept) == "Ada Testperson"
+
+        # 26th birthday of the one 17 at the end (in 9 years less 100 days), 25th of the one 15
+        # (10 years less 100 days), 20 years for mental health; the undated child is never shredded.
+        await env.sleep(timedelta(days=365))
+        report = await cases.retention()
+        assert report.shredded == [child_17] and report.examined == 4
+        await env.sleep(timedelta(days=365))
+        assert (await cases.retention()).shredded == [child_15]
+        await env.sleep(timedelta(days=10 * 366))
+        report = await cases.retention()
+        assert report.shredded == [mental_health] and report.examined == 2
+        assert [r.case_id for r in report.for_review] == [child_undated]
+        for shredded in (child_15, child_17, mental_health):
+            assert await cases.name_of(shredded) == SHREDDED
+            assert (await sqlite_store.verify_chain(shredded)).ok
+        assert await cases.name_of(child_undated) == "Ada Testperson"
+        assert await cases.name_of(still_open) == "Ada Testperson"
+
+        # The same day again: nothing left to do, nothing recorded twice.
+        events_before = await cases.event_count()
+        again = await cases.retention()
+        assert again.expired == [] and again.shredded == [] and again.examined == 1
+        assert await cases.event_count() == events_before
