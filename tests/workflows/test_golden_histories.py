@@ -27,13 +27,14 @@ from workers.client import data_converter
 from workflows.case_workflow import CaseWorkflow
 from workflows.court_report_workflow import CourtReportWorkflow
 from workflows.referral_workflow import ReferralWorkflow
+from workflows.retention_workflow import RetentionWorkflow
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 JOURNEY_HISTORY = HISTORIES / "case_workflow_journey.json"
 RECORDING = os.environ.get("PATHWAY_RECORD_HISTORIES") == "1"
 
 # Every workflow type the worker runs (workers/worker.py) must have a golden history.
-WORKFLOWS: list[type] = [CaseWorkflow, ReferralWorkflow, CourtReportWorkflow]
+WORKFLOWS: list[type] = [CaseWorkflow, ReferralWorkflow, CourtReportWorkflow, RetentionWorkflow]
 
 
 def workflow_type(history: WorkflowHistory) -> str:

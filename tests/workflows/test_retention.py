@@ -5,7 +5,7 @@ import uuid
 from datetime import date, datetime, timedelta
 
 import pytest
-from temporalio.client import WorkflowFailureError
+from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -21,6 +21,7 @@ from store.person_keys import SHREDDED, PersonKeys, Sealer
 from tests.conftest import TEST_MASTER_KEYS, worker_for
 from tests.workflows.direct import SITE, Handle, complete
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case
+from tests.workflows.test_golden_histories import HISTORIES, RECORDING, replayer
 from workflows.case_workflow import CaseInput, CaseWorkflow
 from workflows.retention_workflow import RetentionInput, RetentionReport, RetentionWorkflow
 
@@ -38,6 +39,7 @@ class Cases:
     def __init__(self, env: WorkflowEnvironment, store: EventStore, task_queue: str) -> None:
         self.env, self.store, self.task_queue = env, store, task_queue
         self.sealer = Sealer(PersonKeys(store.engine, TEST_MASTER_KEYS))
+        self.last_run: WorkflowHandle[RetentionWorkflow, RetentionReport] | None = None
 
     async def open(self, born: date | None, age_band: AgeBand = AgeBand.ADULT) -> Handle:
         case_id = f"case-{uuid.uuid4()}"
@@ -59,12 +61,13 @@ class Cases:
         return handle.id
 
     async def retention(self, **options: object) -> RetentionReport:
-        return await self.env.client.execute_workflow(
+        self.last_run = await self.env.client.start_workflow(
             RetentionWorkflow.run,
             RetentionInput.model_validate(options),
             id=f"retention-{uuid.uuid4()}",
             task_queue=self.task_queue,
         )
+        return await self.last_run.result()
 
     async def name_of(self, case_id: str) -> str | None:
         return (await self.sealer.open(await self.store.case_state(case_id))).person.name
@@ -128,6 +131,11 @@ async def test_each_record_is_shredded_when_its_class_says_and_not_before(
         report = await cases.retention(page_size=2)  # three pages: paging finds them all
         assert expired_ids(report) == {adult: (RecordClass.ADULT_HEALTH,)} and report.shredded == [adult]
         assert report.examined == 5 and [r.case_id for r in report.for_review] == [child_undated]
+        assert cases.last_run is not None
+        history = await cases.last_run.fetch_history()
+        await replayer(RetentionWorkflow).replay_workflow(history)
+        if RECORDING:  # a golden history with three pages, one shred and one record for review
+            (HISTORIES / "retention_workflow_paged.json").write_text(history.to_json() + "\n")
 
         assert await cases.name_of(adult) == SHREDDED
         events = await sqlite_store.read_stream(adult)
