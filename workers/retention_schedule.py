@@ -1,5 +1,6 @@
 """The Temporal Schedule that starts a retention run every day, kept as configuration says."""
 
+import dataclasses
 from datetime import timedelta
 from typing import Literal
 
@@ -64,8 +65,7 @@ async def ensure_retention_schedule(
     except ScheduleAlreadyRunningError:
 
         def keep_state(current: ScheduleUpdateInput) -> ScheduleUpdate:
-            wanted.state = current.description.schedule.state
-            return ScheduleUpdate(schedule=wanted)
+            return ScheduleUpdate(schedule=dataclasses.replace(wanted, state=current.description.schedule.state))
 
         await client.get_schedule_handle(schedule_id).update(keep_state)
         return "updated"
