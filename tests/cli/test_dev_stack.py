@@ -47,6 +47,18 @@ async def workflow_ids(port: int, query: str) -> set[str]:
     return {row["execution"]["workflowId"] for row in rows}
 
 
+async def schedule_ids(port: int) -> set[str]:
+    listing = await asyncio.create_subprocess_exec(
+        installed_binary("temporal"), "schedule", "list", "--address", f"localhost:{port}", "--output", "json",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, _ = await listing.communicate()
+    assert listing.returncode == 0
+    text = stdout.decode().strip()
+    rows = json.loads(text) if text.startswith("[") else [json.loads(line) for line in text.splitlines() if line]
+    return {row["scheduleId"] for row in rows}
+
+
 def get_json(url: str, headers: dict[str, str] | None = None) -> Any:
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as response:
         return json.load(response)
@@ -83,6 +95,7 @@ async def test_dev_stack_runs_the_demo_and_keeps_it_across_a_restart(tmp_path: P
         reports = await workflow_ids(port, "WorkflowType='CourtReportWorkflow'")
         assert len(reports) == 1 and all("-report-" in r for r in reports)
         assert in_ui == everything | referrals | reports
+        assert "pathway-retention" in await schedule_ids(port)
     finally:
         status = await stop_dev(process)
     assert status == 0, log.read_text()[-2000:]
