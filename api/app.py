@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -22,6 +23,7 @@ from api.limits import BodySizeLimit
 from api.session import DevSignIn
 from domain.access import Principal
 from domain.errors import RuleViolation
+from store.keyring import KeyRingError
 from workers.cases import CommandRejected
 from workers.codec import EncryptionCodec
 from workers.inbox import Inbox
@@ -40,6 +42,11 @@ NOT_FOUND = {
     "not_available",
 }
 UNPROCESSABLE = {"outcome_invalid", "invalid_command", "invalid_input"}
+KEYS_UNAVAILABLE = (
+    "Personal data cannot be opened at the moment: a key is missing on the server. "
+    "The operators have been alerted in the service log; please try again later."
+)
+log = structlog.get_logger(__name__)
 
 # The NHS.UK frontend, installed by `make` from npm (package.json); never committed.
 NHSUK_FRONTEND = Path(__file__).resolve().parent.parent / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk"
@@ -108,6 +115,18 @@ def create_app(services: Services) -> FastAPI:
     @app.exception_handler(ValidationError)
     async def invalid_model(request: Request, error: ValidationError) -> Response:
         return _invalid(request, [dict(e) for e in error.errors()])
+
+    @app.exception_handler(KeyRingError)
+    async def keys_unavailable(request: Request, error: KeyRingError) -> Response:
+        # A master key was taken out of the ring while data keys are still wrapped under it: no
+        # personal data opens until it is put back. The operators' problem, so it is logged for them.
+        log.error("personal data cannot be opened", error=str(error), path=request.url.path)
+        message = KEYS_UNAVAILABLE
+        if _is_page(request):
+            from api import web
+
+            return web.refusal_page(request, 503, message)
+        return JSONResponse({"error": message, "rule": "keys_unavailable"}, status_code=503)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:

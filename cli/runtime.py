@@ -16,6 +16,7 @@ from api.serve import inbox_for
 from domain.access import Principal
 from domain.errors import RuleViolation
 from store.event_store import EventStore
+from store.keyring import KeyRingError
 from workers.cases import CaseCommands, CommandRejected, commands_for
 from workers.client import connect
 from workers.inbox import Inbox
@@ -92,6 +93,8 @@ def run(coroutine_factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
         refuse(describe_validation_error(error))
     except ConfigError as error:
         refuse(str(error))
+    except KeyRingError as error:
+        fail(f"personal data cannot be opened: {error}; restore the missing key to PATHWAY_MASTER_KEYS")
 
 
 def describe_validation_error(error: ValidationError) -> str:
