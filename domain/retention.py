@@ -53,22 +53,27 @@ def retention_of(state: CaseState, date_of_birth: date | None, config: Retention
         raise ValueError(f"case {state.case_id} is open: an open episode has no retention end yet")
     ended = state.closed_at.astimezone(UK).date()
     age_at_end = None if date_of_birth is None else _age_on(date_of_birth, ended)
-    classes: list[RecordClass] = []
+    child = state.age_band is AgeBand.CHILD or (age_at_end is not None and age_at_end < ADULTHOOD)
+    adult = not child if age_at_end is None else age_at_end >= ADULTHOOD
+    mental_health = _holds_mental_health(state)
+    applying = (
+        (RecordClass.CHILD, child),
+        (RecordClass.ADULT_HEALTH, adult),
+        (RecordClass.MENTAL_HEALTH, mental_health),
+    )
+    classes = tuple(record_class for record_class, applies in applying if applies)
+    if child and date_of_birth is None:
+        reason = "a child's record with no date of birth: the birthday it is kept until is unknown"
+        return Retention(record_classes=classes, keep_until=None, review_reason=reason)
     ends: list[date] = []
-    if state.age_band is AgeBand.CHILD or (age_at_end is not None and age_at_end < ADULTHOOD):
-        classes.append(RecordClass.CHILD)
-        if date_of_birth is None:
-            reason = "a child's record with no date of birth: the birthday it is kept until is unknown"
-            return Retention(record_classes=(RecordClass.CHILD,), keep_until=None, review_reason=reason)
+    if child and date_of_birth is not None:
         birthday = config.child.until_birthday_if_17_at_end if age_at_end == 17 else config.child.until_birthday
         ends.append(_anniversary(date_of_birth, birthday))
-    if age_at_end is None or age_at_end >= ADULTHOOD:
-        classes.append(RecordClass.ADULT_HEALTH)
+    if adult:
         ends.append(_anniversary(ended, config.adult_health.years_after_end))
-    if _holds_mental_health(state):
-        classes.append(RecordClass.MENTAL_HEALTH)
+    if mental_health:
         ends.append(_anniversary(ended, config.mental_health.years_after_end))
-    return Retention(record_classes=tuple(classes), keep_until=max(ends))
+    return Retention(record_classes=classes, keep_until=max(ends))
 
 
 def _holds_mental_health(state: CaseState) -> bool:

@@ -2,7 +2,7 @@
 on the day its class says, not before; a child's record that can't be dated is kept for review."""
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHandle
@@ -30,7 +30,19 @@ CLOSURE = CloseCase(actor=PRACTITIONER, outcome=ClosureOutcome(reason="pathway_c
 
 
 def years_before(day: date, years: int, days: int = 0) -> date:
-    return day.replace(year=day.year - years) - timedelta(days=days)
+    return years_after(day, -years) - timedelta(days=days)
+
+
+def years_after(day: date, years: int) -> date:
+    """The same day `years` later, or 1 March for a 29 February that year lacks."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return date(day.year + years, 3, 1)
+
+
+def start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), UK)
 
 
 class Cases:
@@ -69,6 +81,15 @@ class Cases:
         )
         return await self.last_run.result()
 
+    async def retention_on(self, as_of: datetime, **options: object) -> RetentionReport:
+        """A run judging as of `as_of`, once the server's clock has reached it. The clock may already
+        be past it: when the server is idle, time skipping jumps to the next timer anywhere, such as
+        the still-open case's."""
+        now = await self.env.get_current_time()
+        if now < as_of:
+            await self.env.sleep(as_of - now)
+        return await self.retention(as_of=as_of, **options)
+
     async def name_of(self, case_id: str) -> str | None:
         return (await self.sealer.open(await self.store.case_state(case_id))).person.name
 
@@ -90,14 +111,15 @@ async def test_each_record_is_shredded_when_its_class_says_and_not_before(
         closed_on = (await env.get_current_time()).astimezone(UK).date()
         adult = await cases.closed(years_before(closed_on, 40))
         mental_health = await cases.closed(years_before(closed_on, 35), screened=True)
-        child_15 = await cases.closed(years_before(closed_on, 15, days=100), AgeBand.CHILD)
-        child_17 = await cases.closed(years_before(closed_on, 17, days=100), AgeBand.CHILD)
+        born_15, born_17 = years_before(closed_on, 15, days=100), years_before(closed_on, 17, days=100)
+        child_15 = await cases.closed(born_15, AgeBand.CHILD)
+        child_17 = await cases.closed(born_17, AgeBand.CHILD)
         child_undated = await cases.closed(None, AgeBand.CHILD)
         still_open = (await cases.open(years_before(closed_on, 30))).id
         assert (await sqlite_store.case_state(adult)).closed_at is not None
 
         # Looking 30 years ahead (a report may): every closed, dated record will have expired.
-        ahead = datetime.combine(closed_on.replace(year=closed_on.year + 30), datetime.min.time(), UK)
+        ahead = start_of(years_after(closed_on, 30))
         events_before = await cases.event_count()
         report = await cases.retention(as_of=ahead, report_only=True)
         assert expired_ids(report) == {
@@ -120,15 +142,9 @@ async def test_each_record_is_shredded_when_its_class_says_and_not_before(
         assert await cases.event_count() == events_before and await cases.name_of(adult) == "Ada Testperson"
 
         # A day before the adult record's 8 years end, nothing has expired; on the day, it has.
-        await env.sleep(
-            datetime.combine(closed_on.replace(year=closed_on.year + 8), datetime.min.time(), UK)
-            - await env.get_current_time()
-            - timedelta(hours=1)
-        )
-        report = await cases.retention(page_size=2)
+        report = await cases.retention_on(start_of(years_after(closed_on, 8) - timedelta(days=1)), page_size=2)
         assert report.expired == [] and report.examined == 5 and report.shredded == []
-        await env.sleep(timedelta(hours=2))
-        report = await cases.retention(page_size=2)  # three pages: paging finds them all
+        report = await cases.retention_on(start_of(years_after(closed_on, 8)), page_size=2)  # three pages
         assert expired_ids(report) == {adult: (RecordClass.ADULT_HEALTH,)} and report.shredded == [adult]
         assert report.examined == 5 and [r.case_id for r in report.for_review] == [child_undated]
         assert cases.last_run is not None
@@ -147,15 +163,12 @@ async def test_each_record_is_shredded_when_its_class_says_and_not_before(
         for kept in (mental_health, child_15, child_17, child_undated, still_open):
             assert await cases.name_of(kept) == "Ada Testperson"
 
-        # 26th birthday of the one 17 at the end (in 9 years less 100 days), 25th of the one 15
-        # (10 years less 100 days), 20 years for mental health; the undated child is never shredded.
-        await env.sleep(timedelta(days=365))
-        report = await cases.retention()
+        # On the 26th birthday of the one 17 at the end, the 25th of the one 15, and 20 years after
+        # the end for mental health; the undated child is never shredded.
+        report = await cases.retention_on(start_of(years_after(born_17, 26)))
         assert report.shredded == [child_17] and report.examined == 4
-        await env.sleep(timedelta(days=365))
-        assert (await cases.retention()).shredded == [child_15]
-        await env.sleep(timedelta(days=10 * 366))
-        report = await cases.retention()
+        assert (await cases.retention_on(start_of(years_after(born_15, 25)))).shredded == [child_15]
+        report = await cases.retention_on(start_of(years_after(closed_on, 20)))
         assert report.shredded == [mental_health] and report.examined == 2
         assert [r.case_id for r in report.for_review] == [child_undated]
         for shredded in (child_15, child_17, mental_health):
@@ -164,8 +177,9 @@ async def test_each_record_is_shredded_when_its_class_says_and_not_before(
         assert await cases.name_of(child_undated) == "Ada Testperson"
         assert await cases.name_of(still_open) == "Ada Testperson"
 
-        # The same day again: nothing left to do, nothing recorded twice.
+        # Again, as the schedule runs it (as of now): nothing left to do, nothing recorded twice.
         events_before = await cases.event_count()
         again = await cases.retention()
         assert again.expired == [] and again.shredded == [] and again.examined == 1
+        assert again.as_of >= start_of(years_after(closed_on, 20))
         assert await cases.event_count() == events_before
