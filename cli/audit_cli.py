@@ -1,62 +1,12 @@
 """`pathway audit ...`: check that the record was not altered, and who read or changed a case."""
 
-from typing import Annotated
-
 import typer
 
+from cli import audit_verify
 from cli.case_cli import JsonFlag, StaffOption
-from cli.runtime import FAILED, open_inbox, open_store, principal_for, print_json, refuse, run, settings_from
+from cli.runtime import open_inbox, principal_for, print_json, run, settings_from
 
 app = typer.Typer(help="Audit the event store.", no_args_is_help=True)
-
-
-@app.command("verify")
-def verify(
-    ctx: typer.Context,
-    case_id: Annotated[str | None, typer.Argument(help="One case; or use --all.")] = None,
-    all_cases: Annotated[bool, typer.Option("--all", help="Every case in the store.")] = False,
-    as_json: JsonFlag = False,
-) -> None:
-    """Recompute hash chains and sequences, and compare projections with a fresh fold of the events."""
-    if (case_id is None) == (not all_cases):
-        refuse("give a case id or --all, not both")
-    settings = settings_from(ctx)
-
-    async def command() -> None:
-        async with open_store(settings) as store:
-            case_ids = await store.case_ids() if all_cases else [case_id or ""]
-            results = []
-            for one in case_ids:
-                chain = await store.verify_chain(one)
-                if chain.events == 0:
-                    refuse(f"there is no case {one}")
-                differences = await store.projection_differences(one)
-                results.append(
-                    {
-                        "case_id": one,
-                        "events": chain.events,
-                        "chain_ok": chain.ok,
-                        "first_bad_seq": chain.first_bad_seq,
-                        "problem": chain.problem,
-                        "projection_differences": differences,
-                    }
-                )
-        failed = [r for r in results if not r["chain_ok"] or r["projection_differences"]]
-        if as_json:
-            print_json(results)
-        else:
-            for result in results:
-                verdict = "ok" if result not in failed else "FAILED"
-                typer.echo(f"{result['case_id']}  {result['events']} events  {verdict}")
-                if result["problem"]:
-                    typer.echo(f"  event {result['first_bad_seq']}: {result['problem']}")
-                for difference in result["projection_differences"]:  # type: ignore[attr-defined]
-                    typer.echo(f"  projection: {difference}")
-            typer.echo(f"{len(results) - len(failed)} of {len(results)} case(s) verified")
-        if failed:
-            raise typer.Exit(FAILED)
-
-    run(command)
 
 
 @app.command("access")
@@ -80,3 +30,7 @@ def access(ctx: typer.Context, case_id: str, staff: StaffOption, as_json: JsonFl
         typer.echo(f"{len(records)} access record(s)")
 
     run(command)
+
+
+# Commands kept in modules of their own.
+app.command("verify")(audit_verify.verify)
