@@ -91,8 +91,8 @@ def _print_report(report: RetentionReport) -> None:
     shredded = set(report.shredded)
     for record in report.expired:
         done = verb if report.report_only or record.case_id in shredded else "not shredded"
-        typer.echo(f"  {done}  {record.case_id}  ({', '.join(record.record_classes)} record)")
+        typer.echo(f"  {done:<12}  {record.case_id}  ({', '.join(record.record_classes)} record)")
     for review in report.for_review:
-        typer.echo(f"  review       {review.case_id}  {review.reason}")
+        typer.echo(f"  {'review':<12}  {review.case_id}  {review.reason}")
     for refusal in report.refused:
-        typer.echo(f"  refused      {refusal.case_id}  {refusal.reason}")
+        typer.echo(f"  {'refused':<12}  {refusal.case_id}  {refusal.reason}")

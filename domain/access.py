@@ -86,7 +86,8 @@ def allowed(role: Role, action: Action) -> bool:
 def require_allowed(actor: Actor, action: Action) -> None:
     if not allowed(actor.role, action):
         roles = ", ".join(ACTION_ROLES[action])
-        raise RuleViolation("role_not_allowed", f"a {actor.role} cannot {ACTION_WORDS[action]} (allowed: {roles})")
+        refusal = f"{actor.role.with_article} cannot {ACTION_WORDS[action]} (allowed: {roles})"
+        raise RuleViolation("role_not_allowed", refusal)
 
 
 class Principal(Strict):

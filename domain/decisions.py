@@ -85,7 +85,7 @@ def require_role(actor: Actor, roles: tuple[Role, ...], action: str) -> None:
     require(
         actor.role in roles,
         "role_not_allowed",
-        f"a {actor.role} cannot {action} (allowed: {', '.join(roles)})",
+        f"{actor.role.with_article} cannot {action} (allowed: {', '.join(roles)})",
     )
 
 

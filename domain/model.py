@@ -64,6 +64,11 @@ class Role(StrEnum):
     ADMIN = "admin"
     SYSTEM = "system"  # the workflow itself: timers, escalations
 
+    @property
+    def with_article(self) -> str:
+        """For sentences: "a practitioner", "an auditor"."""
+        return f"{'an' if self.value[0] in 'aeiou' else 'a'} {self.value}"
+
 
 class Actor(Strict):
     """Who did something. `staff_id` is an opaque staff identifier, never a name."""

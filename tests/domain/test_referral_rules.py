@@ -67,6 +67,15 @@ from tests.domain.support import (
 ADMIN = Actor(staff_id="admin-1", role=Role.ADMIN)
 PEOPLE = (PRACTITIONER, LINK_WORKER, TEAM_LEAD, AUDITOR, OPERATOR, ADMIN)
 NOT_REFERRAL_ROLES = (AUDITOR, OPERATOR, ADMIN, SYSTEM_ACTOR)
+ARTICLED = {
+    Role.PRACTITIONER: "a practitioner",
+    Role.LINK_WORKER: "a link_worker",
+    Role.TEAM_LEAD: "a team_lead",
+    Role.AUDITOR: "an auditor",
+    Role.OPERATOR: "an operator",
+    Role.ADMIN: "an admin",
+    Role.SYSTEM: "a system",
+}
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -340,21 +349,21 @@ def test_only_the_workflow_records_a_referral_as_sent(drafted: tuple[Case, str],
     case, referral_id = drafted
     command = RecordReferralSent(actor=actor, referral_id=referral_id, channel="email")
     error = refused(case, command, "role_not_allowed")
-    assert error.message == f"a {actor.role} cannot record a referral as sent (allowed: system)"
+    assert error.message == f"{ARTICLED[actor.role]} cannot record a referral as sent (allowed: system)"
 
 
 @pytest.mark.parametrize("actor", PEOPLE, ids=lambda a: a.role)
 def test_only_the_workflow_chases_a_referral(sent: tuple[Case, str], actor: Actor) -> None:
     case, referral_id = sent
     error = refused(case, ChaseReferral(actor=actor, referral_id=referral_id), "role_not_allowed")
-    assert error.message == f"a {actor.role} cannot chase a referral (allowed: system)"
+    assert error.message == f"{ARTICLED[actor.role]} cannot chase a referral (allowed: system)"
 
 
 @pytest.mark.parametrize("actor", PEOPLE, ids=lambda a: a.role)
 def test_only_the_workflow_escalates_a_referral(chased: tuple[Case, str], actor: Actor) -> None:
     case, referral_id = chased
     error = refused(case, EscalateReferral(actor=actor, referral_id=referral_id), "role_not_allowed")
-    assert error.message == f"a {actor.role} cannot escalate a referral (allowed: system)"
+    assert error.message == f"{ARTICLED[actor.role]} cannot escalate a referral (allowed: system)"
 
 
 def test_role_is_checked_before_the_referral_exists(sent: tuple[Case, str]) -> None:
@@ -400,7 +409,7 @@ def test_other_roles_do_not_record_answers(sent: tuple[Case, str], actor: Actor)
     case, referral_id = sent
     error = refused(case, answer(referral_id, ReferralStatus.ACCEPTED, actor=actor), "role_not_allowed")
     assert error.message == (
-        f"a {actor.role} cannot record a referral outcome (allowed: practitioner, link_worker, team_lead)"
+        f"{ARTICLED[actor.role]} cannot record a referral outcome (allowed: practitioner, link_worker, team_lead)"
     )
     assert ACTION_ROLES[Action.RECORD_REFERRAL_OUTCOME] == (Role.PRACTITIONER, Role.LINK_WORKER, Role.TEAM_LEAD)
 
