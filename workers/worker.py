@@ -27,6 +27,9 @@ from workflows.retention_workflow import RetentionWorkflow
 
 log = structlog.get_logger(__name__)
 
+# Every workflow type the worker runs; replays (`pathway audit replay`, the golden histories) use the same list.
+WORKFLOWS = [CaseWorkflow, ReferralWorkflow, CourtReportWorkflow, RetentionWorkflow]
+
 
 def build_worker(
     client: Client,
@@ -44,7 +47,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, ReferralWorkflow, CourtReportWorkflow, RetentionWorkflow],
+        workflows=WORKFLOWS,
         activities=[
             StoreActivities(store).append_events,
             NotificationActivities(outbox, config, mailer, inbox_url).notify_staff,

@@ -24,17 +24,12 @@ from tests.workflows.altered_workflows import CaseWorkflowWithExtraTimer
 from tests.workflows.journey import JOURNEY, OUTCOMES, PRACTITIONER, complete, open_case, open_task
 from workers.cases import CaseCommands, CommandRejected
 from workers.client import data_converter
+from workers.worker import WORKFLOWS
 from workflows.case_workflow import CaseWorkflow
-from workflows.court_report_workflow import CourtReportWorkflow
-from workflows.referral_workflow import ReferralWorkflow
-from workflows.retention_workflow import RetentionWorkflow
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 JOURNEY_HISTORY = HISTORIES / "case_workflow_journey.json"
 RECORDING = os.environ.get("PATHWAY_RECORD_HISTORIES") == "1"
-
-# Every workflow type the worker runs (workers/worker.py) must have a golden history.
-WORKFLOWS: list[type] = [CaseWorkflow, ReferralWorkflow, CourtReportWorkflow, RetentionWorkflow]
 
 
 def workflow_type(history: WorkflowHistory) -> str:
