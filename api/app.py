@@ -65,7 +65,7 @@ class Services:
 
 
 def create_app(services: Services) -> FastAPI:
-    from api import codec, routes, web
+    from api import audit_routes, codec, routes, web
 
     app = FastAPI(
         title="Pathway",
@@ -89,6 +89,7 @@ def create_app(services: Services) -> FastAPI:
         return await call_next(request)
 
     app.include_router(routes.router)
+    app.include_router(audit_routes.router)
     app.include_router(web.router)
     app.include_router(codec.router)
     app.mount("/assets/nhsuk", StaticFiles(directory=services.frontend_dir, check_dir=False), name="nhsuk")

@@ -2,7 +2,7 @@
 
 import typer
 
-from cli import audit_verify
+from cli import audit_case, audit_verify
 from cli.case_cli import JsonFlag, StaffOption
 from cli.runtime import open_inbox, principal_for, print_json, run, settings_from
 
@@ -34,3 +34,5 @@ def access(ctx: typer.Context, case_id: str, staff: StaffOption, as_json: JsonFl
 
 # Commands kept in modules of their own.
 app.command("verify")(audit_verify.verify)
+app.command("timeline")(audit_case.timeline)
+app.command("export")(audit_case.export)

@@ -9,7 +9,7 @@ import typer
 from temporalio.client import WorkflowFailureError
 
 from cli.case_cli import JsonFlag, StaffOption
-from cli.runtime import connect_temporal, principal_for, print_json, refuse, run, settings_from
+from cli.runtime import connect_temporal, in_uk, principal_for, print_json, refuse, run, settings_from
 from domain.access import Action, require_allowed
 from domain.timeline import UK
 from workers.retention_schedule import RETENTION_SCHEDULE_ID, ensure_retention_schedule
@@ -32,7 +32,7 @@ def run_retention(
     """Run retention now, as the daily schedule does, and print its report. Shredding needs an admin;
     an auditor may run a report-only one."""
     settings = settings_from(ctx)
-    run_input = RetentionInput(as_of=_in_uk(as_of), report_only=report_only)
+    run_input = RetentionInput(as_of=in_uk(as_of), report_only=report_only)
 
     async def command() -> None:
         principal = principal_for(settings, staff)
@@ -78,11 +78,6 @@ def schedule(ctx: typer.Context, staff: StaffOption) -> None:
         )
 
     run(command)
-
-
-def _in_uk(moment: datetime | None) -> datetime | None:
-    """A time given without a zone is UK time (a day alone: its start)."""
-    return moment if moment is None or moment.tzinfo is not None else moment.replace(tzinfo=UK)
 
 
 def _print_report(report: RetentionReport) -> None:

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any, NoReturn
 
 import typer
@@ -15,6 +16,7 @@ from temporalio.client import Client
 from api.serve import inbox_for
 from domain.access import Principal
 from domain.errors import RuleViolation
+from domain.timeline import UK
 from store.event_store import EventStore
 from store.keyring import KeyRingError
 from workers.cases import CaseCommands, CommandRejected, commands_for
@@ -66,6 +68,11 @@ def principal_for(settings: Settings, staff_id: str) -> Principal:
     """The person `--as` names, known before anything is opened: an unknown id is refused before the
     store or Temporal is touched."""
     return staff_principal(settings.pathway_config, staff_id)
+
+
+def in_uk(moment: datetime | None) -> datetime | None:
+    """A time typed without a zone is UK time (a day alone: its start)."""
+    return moment if moment is None or moment.tzinfo is not None else moment.replace(tzinfo=UK)
 
 
 def require_site(principal: Principal, site: str | None) -> None:

@@ -30,6 +30,7 @@ class Action(StrEnum):
     CONFIGURE = "configure"
     SHRED_PERSONAL_DATA = "shred_personal_data"
     REPORT_RETENTION = "report_retention"
+    AUDIT_CASE = "audit_case"
 
 
 PRACTITIONER, LINK_WORKER, TEAM_LEAD = Role.PRACTITIONER, Role.LINK_WORKER, Role.TEAM_LEAD
@@ -55,6 +56,7 @@ ACTION_ROLES: dict[Action, tuple[Role, ...]] = {
     Action.CONFIGURE: (ADMIN,),
     Action.SHRED_PERSONAL_DATA: (ADMIN,),
     Action.REPORT_RETENTION: (AUDITOR, ADMIN),
+    Action.AUDIT_CASE: (AUDITOR,),
 }
 
 ACTION_WORDS: dict[Action, str] = {
@@ -76,6 +78,7 @@ ACTION_WORDS: dict[Action, str] = {
     Action.CONFIGURE: "change the configuration",
     Action.SHRED_PERSONAL_DATA: "shred a person's personal data",
     Action.REPORT_RETENTION: "report which records have reached the end of retention",
+    Action.AUDIT_CASE: "audit a case (its timeline as of any time, an export)",
 }
 
 

@@ -1,12 +1,15 @@
 """Events in plain words, for the case page's timeline and the auditors' timeline.
 
 `describe` gives one sentence built only from coded facts; what a person wrote (notes, reasons,
-summaries) comes separately from `written_text`, so a page can show it as quoted text."""
+summaries) comes separately from `written_text`, so a page can show it as quoted text.
+`known_at` is what the record held at a moment: the events recorded up to it, and their fold."""
 
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
 
 from domain.events import (
     AssessmentRecorded,
@@ -35,6 +38,7 @@ from domain.events import (
     SafeguardingOverrideRecorded,
     ScreeningRecorded,
     StageEntered,
+    StoredEvent,
     SupportEnded,
     SupportStarted,
     TaskBecameOverdue,
@@ -46,6 +50,8 @@ from domain.events import (
     TaskReassigned,
     TaskScheduled,
 )
+from domain.model import Actor
+from domain.state import CaseState, fold
 
 UK = ZoneInfo("Europe/London")  # the time people in England read, whatever a value's own zone
 
@@ -183,3 +189,36 @@ def written_text(event: Event) -> str:
         case CourtReportSubmitted():
             return f"{event.presenting_needs}\n\n{event.recommendations}"
     return ""
+
+
+class TimelineEntry(BaseModel):
+    """One event as an auditor reads it."""
+
+    seq: int
+    event_id: str
+    type: str
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: Actor
+    description: str
+    written: str = ""
+
+
+def timeline_entry(stored: StoredEvent) -> TimelineEntry:
+    return TimelineEntry(
+        seq=stored.seq,
+        event_id=stored.event_id,
+        type=stored.event.type,
+        occurred_at=stored.occurred_at,
+        recorded_at=stored.recorded_at,
+        actor=stored.actor,
+        description=describe(stored.event),
+        written=written_text(stored.event),
+    )
+
+
+def known_at(case_id: str, events: Sequence[StoredEvent], as_of: datetime) -> tuple[list[StoredEvent], CaseState]:
+    """The events recorded by `as_of` and the case state they make: what the record held then
+    (recorded, not occurred: a fact entered late was not known before it was entered)."""
+    known = [event for event in events if event.recorded_at <= as_of]
+    return known, fold(case_id, known)

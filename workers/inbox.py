@@ -96,33 +96,33 @@ class Inbox:
         roles = tuple(Role(role) for role in task.candidate_roles)
         detail = TaskDetail(
             task=task,
-            case=await self._opened(await self.commands.store.case_state(task.case_id)),
+            case=await self.opened(await self.commands.store.case_state(task.case_id)),
             assignees=list(self.commands.config.staff_at(task.site, roles)),
         )
-        await self._record(principal, task.case_id, "read_task", "work on a task")
+        await self.record_access(principal, task.case_id, "read_task", "work on a task")
         return detail
 
     async def claim(self, principal: Principal, task_id: str) -> CaseState:
         require_allowed(principal.actor, Action.CLAIM_TASK)
         task = await self._task_in_scope(principal, task_id)
         state = await self.commands.claim_task(task_id, principal.actor)
-        await self._record(principal, task.case_id, "claim_task", "work on a task")
-        return await self._opened(state)
+        await self.record_access(principal, task.case_id, "claim_task", "work on a task")
+        return await self.opened(state)
 
     async def reassign(self, principal: Principal, task_id: str, assignee: str) -> CaseState:
         require_allowed(principal.actor, Action.REASSIGN_TASK)
         task = await self._task_in_scope(principal, task_id)
         state = await self.commands.reassign_task(task_id, assignee, principal.actor)
-        await self._record(principal, task.case_id, "reassign_task", "team work")
-        return await self._opened(state)
+        await self.record_access(principal, task.case_id, "reassign_task", "team work")
+        return await self.opened(state)
 
     async def complete(self, principal: Principal, task_id: str, outcome: dict[str, Any]) -> CaseState:
         """Record a task's outcome; the case moves on and its new state is the answer."""
         require_allowed(principal.actor, Action.COMPLETE_TASK)
         task = await self._task_in_scope(principal, task_id)
         state = await self.commands.complete_task(task_id, outcome, principal.actor)
-        await self._record(principal, task.case_id, "complete_task", "work on a task")
-        return await self._opened(state)
+        await self.record_access(principal, task.case_id, "complete_task", "work on a task")
+        return await self.opened(state)
 
     async def start_case(self, principal: Principal, command: OpenCase) -> CaseState:
         require_allowed(principal.actor, Action.START_CASE)
@@ -131,8 +131,8 @@ class Inbox:
         if not principal.covers(command.site):
             raise RuleViolation("outside_your_sites", f"you do not work at site {command.site}")
         state = await self.commands.start_case(command)
-        await self._record(principal, state.case_id, "start_case", "identification")
-        return await self._opened(state)
+        await self.record_access(principal, state.case_id, "start_case", "identification")
+        return await self.opened(state)
 
     async def change_case(self, principal: Principal, case_id: str, command: CaseChange) -> CaseState:
         """A change to a case that is not a task: sharing, consent withdrawal, referral outcome, court
@@ -141,10 +141,10 @@ class Inbox:
         require_allowed(principal.actor, action)
         if command.actor != principal.actor:
             raise RuleViolation("invalid_command", "a change to a case is made in your own name")
-        await self._case_in_scope(principal, case_id)
+        await self.case_in_scope(principal, case_id)
         state = await self._send(case_id, command)
-        await self._record(principal, case_id, str(action), "case work")
-        return await self._opened(state)
+        await self.record_access(principal, case_id, str(action), "case work")
+        return await self.opened(state)
 
     async def find_case(
         self, principal: Principal, site: str, ref: str, break_glass_reason: str | None = None
@@ -163,9 +163,11 @@ class Inbox:
         if record is None or not (in_scope or may_break_glass):
             raise RuleViolation("case_unknown", f"there is no case {case_id} in your sites")
         if in_scope:
-            await self._record(principal, case_id, "read_case", "case work")
+            await self.record_access(principal, case_id, "read_case", "case work")
         else:
-            await self._record(principal, case_id, "read_case", f"break-glass: {break_glass_reason}", break_glass=True)
+            await self.record_access(
+                principal, case_id, "read_case", f"break-glass: {break_glass_reason}", break_glass=True
+            )
             await alert_break_glass(
                 self.outbox, self.mailer, self.commands.config, self.inbox_url, case_id, record.site, principal
             )
@@ -173,7 +175,7 @@ class Inbox:
             state=await self.commands.store.case_state(case_id),
             timeline=await self.commands.store.read_stream(case_id),
         )
-        return await self._opened(view)
+        return await self.opened(view)
 
     async def cases(self, principal: Principal, stage: str | None = None) -> list[CaseRecord]:
         """The case index of the person's sites (at one stage, if given), oldest first."""
@@ -184,11 +186,11 @@ class Inbox:
     async def case_access(self, principal: Principal, case_id: str) -> list[AccessRecord]:
         """Who read or changed a case, when and why (auditors)."""
         require_allowed(principal.actor, Action.READ_ACCESS_LOG)
-        await self._case_in_scope(principal, case_id)
-        await self._record(principal, case_id, "read_access_log", "audit")
+        await self.case_in_scope(principal, case_id)
+        await self.record_access(principal, case_id, "read_access_log", "audit")
         return await self.access.list(case_id)
 
-    async def _case_in_scope(self, principal: Principal, case_id: str) -> CaseRecord:
+    async def case_in_scope(self, principal: Principal, case_id: str) -> CaseRecord:
         record = await self.commands.store.get_case(case_id)
         if record is None or not principal.covers(record.site):
             raise RuleViolation("case_unknown", f"there is no case {case_id} in your sites")
@@ -208,7 +210,7 @@ class Inbox:
             case CloseCase():
                 return await commands.close_case(case_id, command)
 
-    async def _opened(self, model: Opened) -> Opened:
+    async def opened(self, model: Opened) -> Opened:
         """What a person reads: personal fields opened with the person's key ("[shredded]" once gone)."""
         return await self.commands.sealer.open(model)
 
@@ -218,7 +220,7 @@ class Inbox:
             raise RuleViolation("task_unknown", f"there is no task {task_id} in your sites")
         return task
 
-    async def _record(
+    async def record_access(
         self, principal: Principal, case_id: str, action: str, purpose: str, break_glass: bool = False
     ) -> None:
         await self.access.record(case_id, principal.staff_id, principal.role, action, purpose, break_glass)

@@ -29,6 +29,7 @@ decode_payloads           . . . . x .
 configure                 . . . . . x
 shred_personal_data       . . . . . x
 report_retention          . . . x . x
+audit_case                . . . x . .
 """
 
 TABLE = {
@@ -66,6 +67,7 @@ def test_an_auditor_reads_but_never_writes() -> None:
         Action.VERIFY_RECORDS,
         Action.BREAK_GLASS,
         Action.REPORT_RETENTION,
+        Action.AUDIT_CASE,
     }
     writes = set(Action) - reads
     assert not any(allowed(Role.AUDITOR, action) for action in writes)

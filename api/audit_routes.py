@@ -1,0 +1,65 @@
+"""The auditors' API: a case's timeline (as of any moment), its verification and its export, as JSON
+or as a readable HTML document. Each read is written to the case's access log."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from api.app import PrincipalDep, ServicesDep
+from api.documents import export_html, timeline_html
+from api.routes import REFUSALS
+from workers.audit import Audit, CaseExport, CaseTimeline, Integrity
+
+router = APIRouter(prefix="/api/audit", responses=REFUSALS, tags=["audit"])
+# A document route answers a refusal with the same JSON ErrorBody as every other route; say so, or
+# the schema would claim refusals come as HTML too.
+DOCUMENT_REFUSALS: dict[int | str, dict[str, Any]] = {
+    status: refusal | {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    for status, refusal in REFUSALS.items()
+}
+
+AsOf = Annotated[
+    datetime | None, Query(description="The record as it was known at this time, with its zone (ISO 8601)")
+]
+Purpose = Annotated[str, Query(min_length=3, max_length=200, description="Why: e.g. subject access request")]
+
+
+@router.get("/cases/{case_id}/timeline", summary="A case's events in order, and its state (as of a moment)")
+async def timeline(case_id: str, principal: PrincipalDep, services: ServicesDep, as_of: AsOf = None) -> CaseTimeline:
+    return await Audit(services.inbox).timeline(principal, case_id, as_of)
+
+
+@router.get(
+    "/cases/{case_id}/timeline.html",
+    summary="The timeline as a document",
+    response_class=HTMLResponse,
+    responses=DOCUMENT_REFUSALS,
+)
+async def timeline_document(
+    case_id: str, principal: PrincipalDep, services: ServicesDep, as_of: AsOf = None
+) -> HTMLResponse:
+    return HTMLResponse(timeline_html(await Audit(services.inbox).timeline(principal, case_id, as_of)))
+
+
+@router.get("/cases/{case_id}/verify", summary="Recompute the case's hash chain and check its projections")
+async def verify(case_id: str, principal: PrincipalDep, services: ServicesDep) -> Integrity:
+    return await Audit(services.inbox).verify(principal, case_id)
+
+
+@router.get("/cases/{case_id}/export", summary="The whole record, for a subject access request or a court")
+async def export(case_id: str, purpose: Purpose, principal: PrincipalDep, services: ServicesDep) -> CaseExport:
+    return await Audit(services.inbox).export(principal, case_id, purpose)
+
+
+@router.get(
+    "/cases/{case_id}/export.html",
+    summary="The whole record as a document",
+    response_class=HTMLResponse,
+    responses=DOCUMENT_REFUSALS,
+)
+async def export_document(
+    case_id: str, purpose: Purpose, principal: PrincipalDep, services: ServicesDep
+) -> HTMLResponse:
+    return HTMLResponse(export_html(await Audit(services.inbox).export(principal, case_id, purpose)))

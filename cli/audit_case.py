@@ -1,0 +1,102 @@
+"""`pathway audit timeline` and `pathway audit export`: a case's story for auditors, as it stands or
+as it was known at a moment, and the whole record as files for a subject access request or a court."""
+
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.documents import PdfUnavailable, export_html, html_to_pdf, timeline_html
+from cli.case_cli import StaffOption
+from cli.runtime import fail, in_uk, open_inbox, principal_for, print_json, run, settings_from
+from domain.timeline import TimelineEntry, when, words
+from workers.audit import Audit, CaseTimeline
+
+
+class Format(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    HTML = "html"
+
+
+def timeline(
+    ctx: typer.Context,
+    case_id: str,
+    staff: StaffOption,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(help="The record as it was known at this time (UK time unless a zone is given)."),
+    ] = None,
+    output: Annotated[Format, typer.Option("--format", help="How to print it.")] = Format.TEXT,
+) -> None:
+    """Every event of a case in order, with time, actor, role and what happened; with --as-of, the
+    case exactly as the record held it then (auditors; the read is recorded)."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        principal = principal_for(settings, staff)
+        async with open_inbox(settings, reads_only=True) as inbox:
+            found = await Audit(inbox).timeline(principal, case_id, in_uk(as_of))
+        if output is Format.JSON:
+            print_json(found)
+        elif output is Format.HTML:
+            typer.echo(timeline_html(found))
+        else:
+            _print_timeline(found)
+
+    run(command)
+
+
+def export(
+    ctx: typer.Context,
+    case_id: str,
+    staff: StaffOption,
+    purpose: Annotated[str, typer.Option(help="Why: e.g. subject access request, court order 123.")],
+    out: Annotated[Path, typer.Option(help="The folder to write the files to.")] = Path("."),
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also print the document to PDF (needs Chromium).")] = False,
+) -> None:
+    """The whole record of a case (state, timeline, access log and whether it verifies) as JSON and a
+    readable HTML document, and PDF with --pdf (auditors; the export is recorded with its purpose)."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        principal = principal_for(settings, staff)
+        async with open_inbox(settings, reads_only=True) as inbox:
+            bundle = await Audit(inbox).export(principal, case_id, purpose)
+        out.mkdir(parents=True, exist_ok=True)
+        document = export_html(bundle)
+        written = [out / f"{case_id}.json", out / f"{case_id}.html"]
+        written[0].write_text(bundle.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        written[1].write_text(document, encoding="utf-8")
+        if pdf:
+            try:
+                (out / f"{case_id}.pdf").write_bytes(await html_to_pdf(document))
+            except PdfUnavailable as unavailable:
+                fail(f"{unavailable} (the JSON and HTML were written)")
+            written.append(out / f"{case_id}.pdf")
+        verdict = "verifies" if bundle.integrity.chain_ok else "DOES NOT VERIFY"
+        typer.echo(f"case {case_id}: {len(bundle.timeline)} events, record {verdict}; wrote")
+        for path in written:
+            typer.echo(f"  {path}")
+
+    run(command)
+
+
+def _print_timeline(found: CaseTimeline) -> None:
+    state = found.state
+    moment = f"as known at {when(found.as_of)}" if found.as_of else "as it stands"
+    typer.echo(f"case {found.case_id} {moment}: {words(state.stage or 'not opened')} at {state.site}")
+    for entry in found.entries:
+        _print_entry(entry)
+    typer.echo(f"{len(found.entries)} event(s)")
+
+
+def _print_entry(entry: TimelineEntry) -> None:
+    typer.echo(
+        f"{entry.seq:>4}  {when(entry.occurred_at)}  {entry.actor.staff_id} ({words(entry.actor.role)})  "
+        f"{entry.description}"
+    )
+    for line in entry.written.splitlines():
+        typer.echo(f"        > {line}")

@@ -1,0 +1,117 @@
+"""What auditors read: a case's timeline (as it stands, or as it was known at any moment) and an
+export of the whole record for a subject access request or a court.
+
+Auditors only (`Action.AUDIT_CASE`), for cases of their sites; each read is itself written to the
+access log, an export with the purpose the auditor gives. Personal fields are opened for the
+auditor ("[shredded]" once the person's key is gone)."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from domain.access import Action, Principal, require_allowed
+from domain.errors import RuleViolation
+from domain.state import CaseState
+from domain.timeline import TimelineEntry, known_at, timeline_entry
+from store.access_log import AccessRecord
+from store.hashing import GENESIS_HASH
+from workers.inbox import Inbox
+
+
+class CaseTimeline(BaseModel):
+    case_id: str
+    as_of: datetime | None = Field(description="None: the record as it stands now")
+    state: CaseState
+    entries: list[TimelineEntry]
+
+
+class Integrity(BaseModel):
+    """Whether the record proves itself, at the moment of the export."""
+
+    events: int
+    head_hash: str = Field(description="The hash of the last event: it commits to the whole stream")
+    chain_ok: bool
+    first_bad_seq: int | None = None
+    problem: str | None = None
+    projection_differences: list[str]
+
+
+class CaseExport(BaseModel):
+    format: Literal["pathway-case-export"] = "pathway-case-export"
+    version: Literal[1] = 1
+    case_id: str
+    generated_at: datetime
+    generated_by: str
+    purpose: str
+    state: CaseState
+    timeline: list[TimelineEntry]
+    access_log: list[AccessRecord]
+    integrity: Integrity
+
+
+@dataclass
+class Audit:
+    inbox: Inbox
+
+    async def timeline(self, principal: Principal, case_id: str, as_of: datetime | None = None) -> CaseTimeline:
+        require_allowed(principal.actor, Action.AUDIT_CASE)
+        await self.inbox.case_in_scope(principal, case_id)
+        if as_of is not None and as_of.tzinfo is None:
+            raise RuleViolation("invalid_input", "give as_of with its time zone (e.g. 2026-11-29T10:00:00Z)")
+        store = self.inbox.commands.store
+        events = await store.read_stream(case_id)
+        if as_of is None:
+            state = await store.case_state(case_id)
+        else:
+            events, state = known_at(case_id, events, as_of)
+        purpose = "audit: timeline" + ("" if as_of is None else f" as of {as_of.isoformat()}")
+        await self.inbox.record_access(principal, case_id, "audit_timeline", purpose)
+        timeline = CaseTimeline(
+            case_id=case_id, as_of=as_of, state=state, entries=[timeline_entry(event) for event in events]
+        )
+        return await self.inbox.opened(timeline)
+
+    async def export(self, principal: Principal, case_id: str, purpose: str) -> CaseExport:
+        """The whole record: state, timeline, who accessed it, and whether it verifies."""
+        require_allowed(principal.actor, Action.AUDIT_CASE)
+        purpose = purpose.strip()
+        if not 3 <= len(purpose) <= 200:
+            raise RuleViolation("invalid_input", "give the purpose of the export (e.g. subject access request)")
+        await self.inbox.case_in_scope(principal, case_id)
+        store = self.inbox.commands.store
+        # Recorded before the access log is read, so the export lists itself.
+        await self.inbox.record_access(principal, case_id, "export", purpose)
+        events = await store.read_stream(case_id)
+        export = CaseExport(
+            case_id=case_id,
+            generated_at=datetime.now(UTC),
+            generated_by=principal.staff_id,
+            purpose=purpose,
+            state=await store.case_state(case_id),
+            timeline=[timeline_entry(event) for event in events],
+            access_log=await self.inbox.access.list(case_id),
+            integrity=await self._integrity(case_id),
+        )
+        return await self.inbox.opened(export)
+
+    async def verify(self, principal: Principal, case_id: str) -> Integrity:
+        """Recompute the case's hash chain and compare its projections with a fresh fold."""
+        require_allowed(principal.actor, Action.VERIFY_RECORDS)
+        await self.inbox.case_in_scope(principal, case_id)
+        await self.inbox.record_access(principal, case_id, "verify", "audit: verify the record")
+        return await self._integrity(case_id)
+
+    async def _integrity(self, case_id: str) -> Integrity:
+        store = self.inbox.commands.store
+        chain = await store.verify_chain(case_id)
+        events = await store.read_stream(case_id)
+        return Integrity(
+            events=chain.events,
+            head_hash=events[-1].hash if events else GENESIS_HASH,
+            chain_ok=chain.ok,
+            first_bad_seq=chain.first_bad_seq,
+            problem=chain.problem,
+            projection_differences=await store.projection_differences(case_id),
+        )
