@@ -34,5 +34,6 @@ def access(ctx: typer.Context, case_id: str, staff: StaffOption, as_json: JsonFl
 
 # Commands kept in modules of their own.
 app.command("verify")(audit_verify.verify)
+app.command("checkpoint")(audit_verify.checkpoint)
 app.command("timeline")(audit_case.timeline)
 app.command("export")(audit_case.export)

@@ -1,56 +1,311 @@
-"""`pathway audit verify`: check that the record was not altered."""
+"""`pathway audit verify` and `pathway audit checkpoint`: prove that the record was not altered.
 
-from typing import Annotated
+`verify` recomputes each stream's hash chain and sequence, compares the projections with a fresh
+fold of the events and, given a signed checkpoint, checks that every stream still holds the head the
+checkpoint signed, which catches what the chain alone cannot: a stream cut short at its end, or
+rewritten with every hash after the change recomputed. It changes nothing: the store is opened
+read-only (the database itself refuses writes) and never migrated, and no access is logged.
+
+Both commands are the auditors' (`Action.VERIFY_RECORDS`). They cover every stream whatever its site:
+integrity is a property of the whole store (a checkpoint signs every stream), and what they print is
+case ids, seqs, event ids and what is wrong, never personal data.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import typer
+from sqlalchemy import make_url
 
-from cli.case_cli import JsonFlag
-from cli.runtime import FAILED, open_store, print_json, refuse, run, settings_from
+from cli.case_cli import JsonFlag, StaffOption
+from cli.runtime import fail, open_store, principal_for, print_json, refuse, run, settings_from
+from domain.access import Action, require_allowed
+from store.checkpoints import Checkpoint, CheckpointError, Checkpoints, PublicKey, StreamHead
+from store.event_store import EventStore
+from workers.settings import ConfigError, Settings
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with a case, at the seq where it shows."""
+
+    case_id: str
+    seq: int | None
+    event_id: str | None
+    check: Literal["chain", "projection", "checkpoint"]
+    problem: str
+
+    def line(self) -> str:
+        seq = "" if self.seq is None else f" seq {self.seq}"
+        event = "" if self.event_id is None else f" (event {self.event_id})"
+        return f"{self.case_id}{seq}{event}: {self.check}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case_id: str
+    events: int
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class Verification:
+    cases: tuple[CaseResult, ...]
+    checkpoint: Checkpoint | None
+    checkpoint_problem: str | None
+
+    @property
+    def failed(self) -> list[CaseResult]:
+        return [result for result in self.cases if result.findings]
+
+    @property
+    def ok(self) -> bool:
+        return self.checkpoint_problem is None and not self.failed
 
 
 def verify(
     ctx: typer.Context,
+    staff: StaffOption,
     case_id: Annotated[str | None, typer.Argument(help="One case; or use --all.")] = None,
     all_cases: Annotated[bool, typer.Option("--all", help="Every case in the store.")] = False,
+    checkpoint_file: Annotated[
+        Path | None, typer.Option("--checkpoint", help="Also hold the streams to this exported checkpoint.")
+    ] = None,
+    latest_checkpoint: Annotated[
+        bool, typer.Option("--latest-checkpoint", help="Also hold the streams to the newest stored checkpoint.")
+    ] = False,
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            help="The base64 public key that must have signed the checkpoint (default: the configured one's)."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Recompute hash chains and sequences, and compare projections with a fresh fold of the events."""
+    """Recompute hash chains and sequences, compare projections with a fresh fold of the events, and
+    check the streams against a signed checkpoint. Exits 1 naming the case, seq and problem of each
+    failure; changes nothing."""
     if (case_id is None) == (not all_cases):
-        refuse("give a case id or --all, not both")
+        refuse("give one case id or --all")
+    if checkpoint_file is not None and latest_checkpoint:
+        refuse("give --checkpoint FILE or --latest-checkpoint, not both")
+    with_checkpoint = checkpoint_file is not None or latest_checkpoint
+    if public_key is not None and not with_checkpoint:
+        refuse("--public-key checks a checkpoint: give --checkpoint FILE or --latest-checkpoint too")
     settings = settings_from(ctx)
 
     async def command() -> None:
-        async with open_store(settings) as store:
-            case_ids = await store.case_ids() if all_cases else [case_id or ""]
-            results = []
-            for one in case_ids:
-                chain = await store.verify_chain(one)
-                if chain.events == 0:
-                    refuse(f"there is no case {one}")
-                differences = await store.projection_differences(one)
-                results.append(
-                    {
-                        "case_id": one,
-                        "events": chain.events,
-                        "chain_ok": chain.ok,
-                        "first_bad_seq": chain.first_bad_seq,
-                        "problem": chain.problem,
-                        "projection_differences": differences,
-                    }
-                )
-        failed = [r for r in results if not r["chain_ok"] or r["projection_differences"]]
-        if as_json:
-            print_json(results)
-        else:
-            for result in results:
-                verdict = "ok" if result not in failed else "FAILED"
-                typer.echo(f"{result['case_id']}  {result['events']} events  {verdict}")
-                if result["problem"]:
-                    typer.echo(f"  event {result['first_bad_seq']}: {result['problem']}")
-                for difference in result["projection_differences"]:  # type: ignore[attr-defined]
-                    typer.echo(f"  projection: {difference}")
-            typer.echo(f"{len(results) - len(failed)} of {len(results)} case(s) verified")
-        if failed:
-            raise typer.Exit(FAILED)
+        require_allowed(principal_for(settings, staff).actor, Action.VERIFY_RECORDS)
+        exported = None if checkpoint_file is None else _read_checkpoint(checkpoint_file)
+        async with _open_store_as_it_is(settings) as store:
+            checkpoint = await _stored_checkpoint(store) if latest_checkpoint else exported
+            if latest_checkpoint and checkpoint is None:
+                refuse("there is no stored checkpoint; make one with `pathway audit checkpoint`")
+            expected_key = None if checkpoint is None else _expected_key(settings, public_key)
+            verification = await _verify(store, case_id, checkpoint, expected_key)
+        _report(verification, as_json)
+        if not verification.ok:
+            fail(_failure_summary(verification))
 
     run(command)
+
+
+def checkpoint(
+    ctx: typer.Context,
+    staff: StaffOption,
+    export: Annotated[
+        Path | None, typer.Option(help="Also write the signed checkpoint here, as JSON to keep outside the database.")
+    ] = None,
+) -> None:
+    """Sign and store a checkpoint of every stream's head, so that a later `verify --checkpoint FILE`
+    or `--latest-checkpoint` proves nothing up to those heads changed.
+
+    Auditors only, with the permission verify needs (`Action.VERIFY_RECORDS`): a checkpoint is the
+    evidence verification rests on, and it changes no case. Admins may not: they run the database
+    and its configuration, and the evidence that the record was not silently changed should not be
+    taken by whoever could change it. The record must verify first (chains, projections, and the
+    newest checkpoint of the same key): a checkpoint of a tampered record would vouch for the tampering."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        principal = principal_for(settings, staff)
+        require_allowed(principal.actor, Action.VERIFY_RECORDS)
+        key = settings.checkpoint_signing_key
+        async with open_store(settings) as store:
+            checkpoints = Checkpoints(store.engine)
+            # The heads are read before the verification, so every event they sign is verified below.
+            heads = await checkpoints.heads()
+            previous = await _stored_checkpoint(store, key.public.fingerprint)
+            verification = await _verify(store, None, previous, key.public)
+            if not verification.ok:
+                _report(verification, as_json=False)
+                fail(f"no checkpoint signed: {_failure_summary(verification)}")
+            signed = Checkpoint.sign(heads, key, principal.staff_id, datetime.now(UTC))
+            if export is not None:
+                _write_export(export, signed)
+            await checkpoints.save(signed)
+        exported = "" if export is None else f"; exported to {export}"
+        typer.echo(
+            f"checkpoint {signed.body.checkpoint_id}: {len(heads)} stream(s), signed by key "
+            f"{signed.body.key.fingerprint}{exported}"
+        )
+        typer.echo(f"public key: {signed.body.key.public_key}")
+
+    run(command)
+
+
+async def _verify(
+    store: EventStore, case_id: str | None, checkpoint: Checkpoint | None, expected_key: PublicKey | None
+) -> Verification:
+    """Verify one case (None: every case) and, with a checkpoint, hold each stream to its head."""
+    checkpoint_problem = None
+    if checkpoint is not None and expected_key is not None:
+        checkpoint_problem = checkpoint.signature_problem(expected_key)
+    # Heads are evidence only under a signature that holds; otherwise they prove nothing either way.
+    heads = {} if checkpoint is None or checkpoint_problem else {h.case_id: h for h in checkpoint.body.streams}
+    known = set(await store.recorded_case_ids()) | heads.keys()
+    in_checkpoint = set() if checkpoint is None else {head.case_id for head in checkpoint.body.streams}
+    if case_id is not None and case_id not in known | in_checkpoint:
+        refuse(f"there is no case {case_id}")
+    case_ids = sorted(known) if case_id is None else [case_id]
+    results = tuple([await _verify_case(store, one, heads.get(one)) for one in case_ids])
+    return Verification(results, checkpoint, checkpoint_problem)
+
+
+async def _verify_case(store: EventStore, case_id: str, head: StreamHead | None) -> CaseResult:
+    """The chain first, then the checkpoint's head, then the projections: from the record itself to
+    what is derived from it, so the first finding is the most telling one."""
+    findings = []
+    chain = await store.verify_chain(case_id)
+    if not chain.ok:
+        findings.append(Finding(case_id, chain.first_bad_seq, chain.first_bad_event_id, "chain", str(chain.problem)))
+    if head is not None:
+        found = await Checkpoints(store.engine).head_problem(head)
+        if found is not None:
+            findings.append(Finding(case_id, found.seq, found.event_id, "checkpoint", found.problem))
+    # Only a whole chain is folded: a fold of tampered events would prove nothing about the projections.
+    if chain.ok:
+        for difference in await store.projection_differences(case_id):
+            findings.append(Finding(case_id, chain.events or None, None, "projection", difference))
+    return CaseResult(case_id, chain.events, tuple(findings))
+
+
+@asynccontextmanager
+async def _open_store_as_it_is(settings: Settings) -> AsyncIterator[EventStore]:
+    """The store read-only and never migrated: verification must change nothing, not even the schema."""
+    url = make_url(settings.store_url)
+    if url.get_backend_name() == "sqlite" and not await asyncio.to_thread(Path(url.database or "").is_file):
+        refuse(f"there is no event store at {url.database}")
+    store = EventStore.connect(settings.store_url, read_only=True)
+    try:
+        if not await store.is_migrated():
+            refuse(
+                f"the event store at {url.render_as_string()} is not migrated to this version of Pathway; "
+                "start the worker or the API (or run any other pathway command) to migrate it first"
+            )
+        yield store
+    finally:
+        await store.close()
+
+
+def _read_checkpoint(path: Path) -> Checkpoint:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        refuse(f"cannot read the checkpoint {path}: {error.strerror}")
+    try:
+        return Checkpoint.from_json(text)
+    except CheckpointError as error:
+        refuse(f"{path} cannot be used as a checkpoint: {error}")
+
+
+async def _stored_checkpoint(store: EventStore, key_fingerprint: str | None = None) -> Checkpoint | None:
+    """The newest stored checkpoint (of that key, if given)."""
+    try:
+        return await Checkpoints(store.engine).latest(key_fingerprint)
+    except CheckpointError as error:  # the stored document itself was changed
+        fail(f"the newest stored checkpoint cannot be read: {error}")
+
+
+def _expected_key(settings: Settings, public_key: str | None) -> PublicKey:
+    if public_key is None:
+        try:
+            return settings.checkpoint_public_key
+        except ConfigError as error:
+            refuse(f"the checkpoint cannot be checked: {error}; or give --public-key")
+    try:
+        return PublicKey.parse(public_key)
+    except CheckpointError as error:
+        refuse(f"--public-key cannot be used: {error}")
+
+
+def _write_export(path: Path, signed: Checkpoint) -> None:
+    try:
+        path.write_text(signed.to_json())
+    except OSError as error:
+        fail(f"cannot write the checkpoint to {path}: {error.strerror}; no checkpoint was stored")
+
+
+def _report(verification: Verification, as_json: bool) -> None:
+    if as_json:
+        print_json(_as_json(verification))
+        return
+    if verification.checkpoint is not None:
+        body = verification.checkpoint.body
+        verdict = verification.checkpoint_problem or "the signature holds"
+        typer.echo(
+            f"checkpoint {body.checkpoint_id} of {body.created_at:%Y-%m-%d %H:%M:%S}Z by {body.created_by}, "
+            f"{len(body.streams)} stream(s), key {body.key.fingerprint}: {verdict}"
+        )
+    for result in verification.cases:
+        typer.echo(f"{result.case_id}  {result.events} events  {'FAILED' if result.findings else 'ok'}")
+        for finding in result.findings:
+            typer.echo(f"  {finding.line()}")
+    verified = len(verification.cases) - len(verification.failed)
+    typer.echo(f"{verified} of {len(verification.cases)} case(s) verified")
+
+
+def _failure_summary(verification: Verification) -> str:
+    problems = []
+    if verification.checkpoint is not None and verification.checkpoint_problem is not None:
+        problems.append(
+            f"checkpoint {verification.checkpoint.body.checkpoint_id} cannot be trusted: "
+            f"{verification.checkpoint_problem}"
+        )
+    if verification.failed:
+        first = verification.failed[0].findings[0]
+        problems.append(
+            f"{len(verification.failed)} of {len(verification.cases)} case(s) failed verification, first {first.line()}"
+        )
+    return "; ".join(problems)
+
+
+def _as_json(verification: Verification) -> dict[str, Any]:
+    checkpoint = None
+    if verification.checkpoint is not None:
+        body = verification.checkpoint.body
+        checkpoint = {
+            "checkpoint_id": body.checkpoint_id,
+            "created_at": body.created_at.isoformat(),
+            "created_by": body.created_by,
+            "key_fingerprint": body.key.fingerprint,
+            "streams": len(body.streams),
+            "problem": verification.checkpoint_problem,
+        }
+    cases = [
+        {
+            "case_id": result.case_id,
+            "events": result.events,
+            "ok": not result.findings,
+            "findings": [
+                {"seq": f.seq, "event_id": f.event_id, "check": f.check, "problem": f.problem} for f in result.findings
+            ],
+        }
+        for result in verification.cases
+    ]
+    return {"ok": verification.ok, "checkpoint": checkpoint, "cases": cases}

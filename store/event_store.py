@@ -2,13 +2,14 @@
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
-from pydantic import TypeAdapter
-from sqlalchemy import delete, event, insert, select
-from sqlalchemy.engine import Row
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy import delete, event, insert, make_url, select, union
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -33,6 +34,9 @@ class ChainReport:
     ok: bool
     first_bad_seq: int | None = None
     problem: str | None = None
+    first_bad_event_id: str | None = None
+    # The last row's hash, as stored (it commits to the stream before it); not part of the verdict.
+    head_hash: str = field(default=GENESIS_HASH, compare=False)
 
 
 class EventStore:
@@ -40,12 +44,16 @@ class EventStore:
         self.engine = engine
 
     @classmethod
-    def connect(cls, url: str) -> "EventStore":
+    def connect(cls, url: str, *, read_only: bool = False) -> "EventStore":
+        """With `read_only` the database itself refuses every write (and SQLite does not create a missing
+        file): for verification, which must change nothing even by mistake."""
         if url.startswith("sqlite"):
-            engine = create_async_engine(url, connect_args={"timeout": 30})
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            engine = create_async_engine(_read_only_sqlite(url) if read_only else url, connect_args={"timeout": 30})
+            event.listen(engine.sync_engine, "connect", _sqlite_read_pragmas if read_only else _sqlite_pragmas)
         else:
-            engine = create_async_engine(url, pool_pre_ping=True)
+            # asyncpg's way of setting the session's default; PostgreSQL then refuses any write.
+            read_only_session = {"server_settings": {"default_transaction_read_only": "on"}}
+            engine = create_async_engine(url, pool_pre_ping=True, connect_args=read_only_session if read_only else {})
         return cls(engine)
 
     async def close(self) -> None:
@@ -56,6 +64,11 @@ class EventStore:
 
         async with self.engine.begin() as conn:
             await conn.run_sync(upgrade_to_head)
+
+    async def is_migrated(self) -> bool:
+        """Whether the database has every migration; reads only (for commands that must not migrate)."""
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(_at_head)
 
     async def append(self, case_id: str, envelopes: Sequence[EventEnvelope]) -> int:
         """Append to a case stream; returns the stream's version. The same events again are a no-op."""
@@ -213,36 +226,76 @@ class EventStore:
             return [_task_from_row(row) for row in await conn.execute(query)]
 
     async def verify_chain(self, case_id: str) -> ChainReport:
-        """Recompute the stream's hash chain and sequence; report the first event that does not fit."""
+        """Recompute the stream's hash chain and sequence, and check each event's columns against its
+        hashed body; report the first event that does not fit and, in plain words, what happened to it
+        (altered, reordered, deleted, inserted, moved from another stream). Reads only."""
         async with self.engine.connect() as conn:
             rows = list(
                 await conn.execute(
                     select(schema.events).where(schema.events.c.case_id == case_id).order_by(schema.events.c.seq)
                 )
             )
-        prev_hash = GENESIS_HASH
-        for expected_seq, row in enumerate(rows, start=1):
-            problem = _chain_problem(row, expected_seq, prev_hash)
-            if problem:
-                return ChainReport(case_id, len(rows), ok=False, first_bad_seq=row.seq, problem=problem)
-            prev_hash = row.hash
-        return ChainReport(case_id, len(rows), ok=True)
+        head_hash = rows[-1].hash if rows else GENESIS_HASH
+        found = _first_bad_event(case_id, rows)
+        if found is None:
+            return ChainReport(case_id, len(rows), ok=True, head_hash=head_hash)
+        row, problem = found
+        return ChainReport(
+            case_id,
+            len(rows),
+            ok=False,
+            first_bad_seq=row.seq,
+            problem=problem,
+            first_bad_event_id=row.event_id,
+            head_hash=head_hash,
+        )
 
     async def projection_differences(self, case_id: str) -> list[str]:
         """Where the stored projections differ from a fresh fold of the events (empty when they agree)."""
         state = await self.case_state(case_id)
+        try:
+            actual_case = await self.get_case(case_id)
+            actual_tasks = {t.task_id: t for t in await self.list_tasks(case_id=case_id, status=None)}
+        except ValidationError as error:  # a projection row changed into something no append writes
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            return [f"the projected rows are not valid records: {where}: {first['msg']}"]
         differences = []
         expected_case = case_record(state) if state.stage else None
-        actual_case = await self.get_case(case_id)
         if expected_case != actual_case:
-            differences.append(f"cases row: stored {actual_case} but the events say {expected_case}")
+            differences.append(_difference("cases row", actual_case, expected_case))
         expected_tasks = {t.task_id: t for t in task_records(state)}
-        actual_tasks = {t.task_id: t for t in await self.list_tasks(case_id=case_id, status=None)}
         for task_id in sorted(expected_tasks.keys() | actual_tasks.keys()):
             expected, actual = expected_tasks.get(task_id), actual_tasks.get(task_id)
             if expected != actual:
-                differences.append(f"task {task_id}: stored {actual} but the events say {expected}")
+                differences.append(_difference(f"task {task_id}", actual, expected))
         return differences
+
+    async def recorded_case_ids(self) -> list[str]:
+        """Every case with events or projected rows: rows left behind by deleted events are found too."""
+        query = union(select(schema.events.c.case_id), select(schema.cases.c.case_id), select(schema.tasks.c.case_id))
+        async with self.engine.connect() as conn:
+            return sorted(row.case_id for row in await conn.execute(query))
+
+
+def _difference(what: str, stored: BaseModel | None, expected: BaseModel | None) -> str:
+    """A projected row against the fold, naming only the fields that differ when both exist."""
+    if stored is None or expected is None:
+        return f"{what}: stored {stored} but the events say {expected}"
+    fields = [
+        f"{name} stored {_plain(getattr(stored, name))} but the events say {_plain(getattr(expected, name))}"
+        for name in type(stored).model_fields
+        if getattr(stored, name) != getattr(expected, name)
+    ]
+    return f"{what}: " + "; ".join(fields)
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, tuple):
+        return "(" + ", ".join(map(str, value)) + ")"
+    return str(value)
 
 
 def _body(envelope: EventEnvelope, recorded_at: datetime) -> dict[str, Any]:
@@ -270,14 +323,91 @@ def _event_row(
     }
 
 
-def _chain_problem(row: Row[Any], expected_seq: int, prev_hash: str) -> str | None:
-    if row.seq != expected_seq:
-        return f"sequence gap: expected seq {expected_seq}, found {row.seq}"
-    if row.prev_hash != prev_hash:
-        return "prev_hash does not match the hash of the event before it"
-    if chain_hash(prev_hash, row.body) != row.hash:
-        return "hash does not match the event's content: the event was altered"
-    stored = _stored(row)
+BROKEN_LINK = "prev_hash does not match the hash of the event before it"
+ALTERED = "hash does not match the event's content: the event was altered (or forged)"
+
+
+def _first_bad_event(case_id: str, rows: Sequence[Row[Any]]) -> tuple[Row[Any], str] | None:
+    """The first row (in seq order) that does not fit the chain, and what happened to it."""
+    prev_hash = GENESIS_HASH
+    for expected_seq, row in enumerate(rows, start=1):
+        if row.seq != expected_seq:
+            return row, f"sequence gap: expected seq {expected_seq}, found {row.seq}"
+        if row.prev_hash != prev_hash or chain_hash(prev_hash, row.body) != row.hash:
+            return _broken(case_id, rows, row, prev_hash)
+        problem = _body_problem(row)
+        if problem:
+            return row, problem
+        prev_hash = row.hash
+    return None
+
+
+def _broken(case_id: str, rows: Sequence[Row[Any]], row: Row[Any], prev_hash: str) -> tuple[Row[Any], str]:
+    """What happened at the first row whose link or hash is wrong. Its hashed body says where it was
+    written, and the other rows' links say what follows what: together they tell the kinds of
+    tampering apart. Every row before `row` fits the chain, so seq n is at position n - 1."""
+    if chain_hash(row.prev_hash, row.body) == row.hash:  # the event is as written, but not where it was written
+        misplaced = _misplaced(case_id, rows, row)
+        if misplaced is not None:
+            return misplaced
+    linked_past = next((other.seq for other in rows if other.seq > row.seq and other.prev_hash == prev_hash), None)
+    if linked_past is not None:
+        return row, _inserted(row.seq, linked_past - 1)
+    if row.prev_hash == prev_hash:
+        return row, ALTERED
+    if chain_hash(prev_hash, row.body) == row.hash:
+        return row, BROKEN_LINK
+    if chain_hash(row.prev_hash, row.body) == row.hash:
+        return row, f"{BROKEN_LINK}: the event before it was rewritten with its hash recomputed, or this link was"
+    return row, f"{ALTERED}, and its prev_hash does not match the event before it"
+
+
+def _misplaced(case_id: str, rows: Sequence[Row[Any]], row: Row[Any]) -> tuple[Row[Any], str] | None:
+    """An intact event in the wrong place: moved from another stream, copied, reordered, renumbered
+    after a deletion, or found after events inserted before it."""
+    claimed = _lenient_body(row)
+    claimed_case, claimed_seq = claimed.get("case_id"), claimed.get("seq")
+    if claimed_case is not None and claimed_case != case_id:
+        return row, _moved(claimed_case, claimed_seq)
+    seq_of_hash: dict[str, int] = {}
+    for other in rows:
+        seq_of_hash.setdefault(other.hash, other.seq)
+    if seq_of_hash[row.hash] != row.seq:
+        return row, f"a copy of the event at seq {seq_of_hash[row.hash]}: the same hashed event recorded twice"
+    linked = seq_of_hash.get(row.prev_hash)
+    if linked is not None and linked > row.seq:
+        return row, (
+            f"out of order: by its hashed body this is seq {claimed_seq}, and it follows the event now at seq "
+            f"{linked}; the events were reordered"
+        )
+    if linked is not None and linked < row.seq - 1:
+        return rows[linked], _inserted(linked + 1, row.seq - 1)
+    if isinstance(claimed_seq, int) and claimed_seq > row.seq and linked is None:
+        return row, (
+            f"by its hashed body this is seq {claimed_seq}: {claimed_seq - row.seq} event(s) before it were "
+            "deleted and the later ones renumbered"
+        )
+    return None
+
+
+def _inserted(first: int, last: int) -> str:
+    if first == last:
+        return f"inserted: this event is not part of the chain; seq {last + 1} links to the event before it"
+    return f"inserted: events {first} to {last} are not part of the chain; seq {last + 1} links to the one before them"
+
+
+def _moved(claimed_case: object, claimed_seq: object) -> str:
+    return f"moved: by its hashed body this is seq {claimed_seq} of stream {claimed_case}"
+
+
+def _body_problem(row: Row[Any]) -> str | None:
+    """A row whose hash holds: is its body an event, and do the columns beside it say the same?"""
+    try:
+        stored = _stored(row)
+    except (ValueError, TypeError):  # not JSON, or not an event: rewritten with its hash recomputed
+        return "the hashed body is not a readable event: it was rewritten and its hash recomputed"
+    if stored.case_id != row.case_id:
+        return _moved(stored.case_id, stored.seq)
     columns = (
         row.event_id,
         row.case_id,
@@ -305,6 +435,15 @@ def _chain_problem(row: Row[Any], expected_seq: int, prev_hash: str) -> str | No
     return None
 
 
+def _lenient_body(row: Row[Any]) -> dict[str, Any]:
+    """The body's fields as far as it can be read, for saying where an event was written."""
+    try:
+        body = json.loads(row.body)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def _stored(row: Any) -> StoredEvent:
     return _stored_event.validate_python(json.loads(row.body) | {"prev_hash": row.prev_hash, "hash": row.hash})
 
@@ -326,3 +465,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_read_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # No journal mode: setting one is a write, which a read-only connection refuses.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _read_only_sqlite(url: str) -> str:
+    """The same database file opened read-only, as an SQLite URI (so a missing file is not created)."""
+    parsed = make_url(url)
+    if not parsed.database or parsed.database == ":memory:":
+        raise ValueError("a read-only store needs a database file")
+    return parsed.set(
+        database=f"file:{quote(parsed.database)}", query={**parsed.query, "mode": "ro", "uri": "true"}
+    ).render_as_string(hide_password=False)
+
+
+def _at_head(connection: Connection) -> bool:
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from store.migrate import MIGRATIONS
+
+    heads = ScriptDirectory(str(MIGRATIONS)).get_heads()
+    return set(MigrationContext.configure(connection).get_current_heads()) == set(heads)

@@ -147,3 +147,16 @@ person_keys = Table(
     Column("shredded_by", String(64), nullable=True),
     Column("shred_reason", Text, nullable=True),
 )
+
+# Signed checkpoints (store/checkpoints.py): every stream's head at a moment, signed, so a later
+# verification proves nothing up to those heads changed. `document` is the signed JSON as exported.
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("checkpoint_id", String(36), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+    Column("created_by", String(64), nullable=False),
+    Column("key_fingerprint", String(64), nullable=False),
+    Column("streams", Integer, nullable=False),
+    Column("document", Text, nullable=False),
+)

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from domain.access import Action, Principal, require_allowed
 from domain.errors import RuleViolation
-from domain.state import CaseState
+from domain.events import StoredEvent
+from domain.state import CaseState, fold
 from domain.timeline import TimelineEntry, known_at, timeline_entry
 from store.access_log import AccessRecord
-from store.hashing import GENESIS_HASH
 from workers.inbox import Inbox
 
 
@@ -51,6 +51,11 @@ class CaseExport(BaseModel):
     integrity: Integrity
 
 
+class _Record(BaseModel):
+    state: CaseState
+    events: list[StoredEvent]
+
+
 @dataclass
 class Audit:
     inbox: Inbox
@@ -60,18 +65,11 @@ class Audit:
         await self.inbox.case_in_scope(principal, case_id)
         if as_of is not None and as_of.tzinfo is None:
             raise RuleViolation("invalid_input", "give as_of with its time zone (e.g. 2026-11-29T10:00:00Z)")
-        store = self.inbox.commands.store
-        events = await store.read_stream(case_id)
-        if as_of is None:
-            state = await store.case_state(case_id)
-        else:
-            events, state = known_at(case_id, events, as_of)
+        record = await self._read(case_id, as_of)
         purpose = "audit: timeline" + ("" if as_of is None else f" as of {as_of.isoformat()}")
         await self.inbox.record_access(principal, case_id, "audit_timeline", purpose)
-        timeline = CaseTimeline(
-            case_id=case_id, as_of=as_of, state=state, entries=[timeline_entry(event) for event in events]
-        )
-        return await self.inbox.opened(timeline)
+        entries = [timeline_entry(event) for event in record.events]
+        return CaseTimeline(case_id=case_id, as_of=as_of, state=record.state, entries=entries)
 
     async def export(self, principal: Principal, case_id: str, purpose: str) -> CaseExport:
         """The whole record: state, timeline, who accessed it, and whether it verifies."""
@@ -80,38 +78,55 @@ class Audit:
         if not 3 <= len(purpose) <= 200:
             raise RuleViolation("invalid_input", "give the purpose of the export (e.g. subject access request)")
         await self.inbox.case_in_scope(principal, case_id)
-        store = self.inbox.commands.store
+        record = await self._read(case_id)
         # Recorded before the access log is read, so the export lists itself.
         await self.inbox.record_access(principal, case_id, "export", purpose)
-        events = await store.read_stream(case_id)
-        export = CaseExport(
+        return CaseExport(
             case_id=case_id,
             generated_at=datetime.now(UTC),
             generated_by=principal.staff_id,
             purpose=purpose,
-            state=await store.case_state(case_id),
-            timeline=[timeline_entry(event) for event in events],
+            state=record.state,
+            timeline=[timeline_entry(event) for event in record.events],
             access_log=await self.inbox.access.list(case_id),
             integrity=await self._integrity(case_id),
         )
-        return await self.inbox.opened(export)
 
     async def verify(self, principal: Principal, case_id: str) -> Integrity:
         """Recompute the case's hash chain and compare its projections with a fresh fold."""
         require_allowed(principal.actor, Action.VERIFY_RECORDS)
         await self.inbox.case_in_scope(principal, case_id)
+        integrity = await self._integrity(case_id)
         await self.inbox.record_access(principal, case_id, "verify", "audit: verify the record")
-        return await self._integrity(case_id)
+        return integrity
+
+    async def _read(self, case_id: str, as_of: datetime | None = None) -> _Record:
+        """The case's events (those recorded by `as_of`, if given) and their fold, opened for the
+        reader: what people wrote reads as they wrote it, or "[shredded]"."""
+        try:
+            events = await self.inbox.commands.store.read_stream(case_id)
+        except ValidationError:
+            raise RuleViolation(
+                "record_altered",
+                f"an event of case {case_id} no longer reads as an event: the record was altered "
+                "(pathway audit verify names the event)",
+            ) from None
+        if as_of is None:
+            record = _Record(state=fold(case_id, events), events=events)
+        else:
+            known, state = known_at(case_id, events, as_of)
+            record = _Record(state=state, events=known)
+        return await self.inbox.opened(record)
 
     async def _integrity(self, case_id: str) -> Integrity:
         store = self.inbox.commands.store
         chain = await store.verify_chain(case_id)
-        events = await store.read_stream(case_id)
         return Integrity(
             events=chain.events,
-            head_hash=events[-1].hash if events else GENESIS_HASH,
+            head_hash=chain.head_hash,
             chain_ok=chain.ok,
             first_bad_seq=chain.first_bad_seq,
             problem=chain.problem,
-            projection_differences=await store.projection_differences(case_id),
+            # A fold of a broken chain proves nothing (and may not read at all).
+            projection_differences=await store.projection_differences(case_id) if chain.ok else [],
         )

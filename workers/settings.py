@@ -2,6 +2,7 @@
 
 import secrets
 import tomllib
+from collections.abc import Callable
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -11,6 +12,7 @@ import holidays
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.config import PathwayConfig
+from store.checkpoints import CheckpointError, PublicKey, SigningKey
 from store.keyring import KeyRing, KeyRingError
 
 SHIPPED_CONFIG = Path(__file__).parent / "pathway.toml"
@@ -52,6 +54,11 @@ class Settings(BaseSettings):
     # `pathway data rewrap`.
     master_keys: str | None = None
     master_keys_file: Path | None = None
+    # The Ed25519 private key that signs checkpoints of the event store (`pathway audit checkpoint`):
+    # base64 of its 32 bytes, or PEM. From the environment or a file; dev mode generates one into the
+    # data directory. Verifiers need only its public key, which every checkpoint carries.
+    checkpoint_key: str | None = None
+    checkpoint_key_file: Path | None = None
     # Signs the web pages' CSRF tokens; every API replica needs the same one.
     web_secret: str | None = None
     log_format: Literal["console", "json"] = "console"
@@ -77,14 +84,47 @@ class Settings(BaseSettings):
     def master_key_ring(self) -> KeyRing:
         return self._key_ring(self.master_keys, "PATHWAY_MASTER_KEYS", self.master_keys_file, "master.keys")
 
+    @cached_property
+    def checkpoint_signing_key(self) -> SigningKey:
+        return self._checkpoint_key(SigningKey.new_key_text)
+
+    @property
+    def checkpoint_public_key(self) -> PublicKey:
+        """The configured checkpoint key's public half. Never makes a dev key: verifying writes nothing,
+        and a new key could not have signed any checkpoint anyway."""
+        return self._checkpoint_key(None).public
+
+    def _checkpoint_key(self, new_key: Callable[[], str] | None) -> SigningKey:
+        text, source = self._key_text(
+            self.checkpoint_key, "PATHWAY_CHECKPOINT_KEY", self.checkpoint_key_file, "checkpoint.key", new_key
+        )
+        try:
+            return SigningKey.parse(text)
+        except CheckpointError as error:
+            raise ConfigError(f"the checkpoint key in {source} cannot be used: {error}") from None
+
     def _key_ring(self, text: str | None, variable: str, named_file: Path | None, dev_file: str) -> KeyRing:
+        return _key_ring(*self._key_text(text, variable, named_file, dev_file, lambda: KeyRing.new_key_line("k1")))
+
+    def _key_text(
+        self,
+        text: str | None,
+        variable: str,
+        named_file: Path | None,
+        dev_file: str,
+        new_key: Callable[[], str] | None,
+    ) -> tuple[str, str]:
+        """A key's text and where it came from: the variable, else the named file, else (dev mode) a
+        file in the data directory, made on first use unless `new_key` is None."""
         if text is not None:  # set but empty is a mistake, not a request for a dev key
-            return _key_ring(text, variable)
+            return text, variable
         key_file = named_file or self.data_dir / dev_file
         if named_file is None and not key_file.exists():
-            self._write_secret(key_file, KeyRing.new_key_line("k1"))
+            if new_key is None:
+                raise ConfigError(f"there is no key: set {variable} or {variable}_FILE")
+            self._write_secret(key_file, new_key())
         try:
-            return _key_ring(key_file.read_text(), str(key_file))
+            return key_file.read_text(), str(key_file)
         except OSError as error:
             raise ConfigError(f"cannot read the keys in {key_file}: {error.strerror}") from None
 

@@ -72,7 +72,7 @@ async def test_a_case_goes_through_the_cli_from_identification_to_closure(
         assert shown.status == 0 and len(shown.json()["events"]) == events
         closed = await pathway("case", "list", "--stage", "closed", "--as", "pr-001", "--json", env=env)
         assert [c["case_id"] for c in closed.json()] == [case_id]
-        verified = await pathway("audit", "verify", case_id, env=env)
+        verified = await pathway("audit", "verify", case_id, "--as", "au-001", env=env)
         assert verified.status == 0, verified.stdout + verified.stderr
         assert "1 of 1 case(s) verified" in verified.stdout
         assert (await store.verify_chain(case_id)).ok

@@ -1,0 +1,202 @@
+"""The auditors' API (api/audit_routes.py) against a real worker and Temporal dev server: a case's
+timeline as JSON and as a document (as of a moment), its verification and its export; refusals."""
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+from markupsafe import escape
+from sqlalchemy import text
+
+from domain.model import Person, Role
+from domain.tasks import TaskKind
+from domain.timeline import UK
+from store.access_log import AccessLog
+from store.hashing import canonical_json
+from tests.api.conftest import token
+from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
+from workers.cases import CaseCommands
+
+AUDITOR = token("au-001", Role.AUDITOR, ("demo",))
+NORTH_AUDITOR = token("au-009", Role.AUDITOR, ("north",))
+PRACTITIONER_TOKEN = token("pr-001", Role.PRACTITIONER, ("demo",))
+SCRIPT = "<script>alert(1)</script>"
+NAME = f"Sam {SCRIPT} O'Neill"
+NOTE = f"Said {SCRIPT} & left"
+UNKNOWN_CASE = "case-00000000-0000-4000-8000-000000000000"
+
+
+@dataclass
+class Case:
+    case_id: str
+    screened_at: datetime  # when the screening's last event was recorded
+    events_when_screened: int
+
+
+async def a_case(cases: CaseCommands) -> Case:
+    """Opened with a name, consent, screening with a note, assessment: text people wrote has markup."""
+    command = open_case(f"CUST/{uuid.uuid4().hex[:8]}").model_copy(update={"person": Person(name=NAME)})
+    state = await cases.start_case(command)
+    state = await cases.complete_task(open_task(state, TaskKind.CONSENT), OUTCOMES[TaskKind.CONSENT], PRACTITIONER)
+    screening = {**OUTCOMES[TaskKind.SCREENING], "note": NOTE}
+    state = await cases.complete_task(open_task(state, TaskKind.SCREENING), screening, PRACTITIONER)
+    screened = await cases.store.read_stream(state.case_id)
+    await cases.complete_task(open_task(state, TaskKind.ASSESSMENT), OUTCOMES[TaskKind.ASSESSMENT], PRACTITIONER)
+    return Case(state.case_id, screened[-1].recorded_at, len(screened))
+
+
+def a_document(response: httpx.Response) -> str:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    body = response.text
+    assert body.lstrip().startswith("<!DOCTYPE html>") and body.rstrip().endswith("</html>")
+    assert "<head>" in body and "<body>" in body and "</body>" in body
+    return body
+
+
+async def test_an_auditor_reads_the_timeline_now_and_as_of_a_moment(
+    api: httpx.AsyncClient, cases: CaseCommands
+) -> None:
+    case = await a_case(cases)
+    events = await cases.store.read_stream(case.case_id)
+    url = f"/api/audit/cases/{case.case_id}/timeline"
+
+    now = await api.get(url, headers=AUDITOR)
+    assert now.status_code == 200, now.text
+    found = now.json()
+    assert found["case_id"] == case.case_id and found["as_of"] is None
+    assert [entry["seq"] for entry in found["entries"]] == [stored.seq for stored in events]
+    assert [entry["type"] for entry in found["entries"]] == [stored.event.type for stored in events]
+    assert found["state"]["person"]["name"] == NAME and found["state"]["assessment"] is not None
+    assert found["state"]["version"] == events[-1].seq
+
+    # The moment the screening was recorded, written in UK time with its offset.
+    as_of = case.screened_at.astimezone(UK).isoformat()
+    then = await api.get(url, params={"as_of": as_of}, headers=AUDITOR)
+    assert then.status_code == 200, then.text
+    past = then.json()
+    assert datetime.fromisoformat(past["as_of"]) == case.screened_at
+    assert [entry["seq"] for entry in past["entries"]] == [stored.seq for stored in events[: case.events_when_screened]]
+    assert past["state"]["screening"] is not None and past["state"]["assessment"] is None
+    assert past["state"]["person"]["name"] == NAME
+    assert past["state"]["stage"] != found["state"]["stage"]
+    # The same moment in UTC ("Z") is the same record.
+    in_utc = await api.get(url, params={"as_of": case.screened_at.isoformat().replace("+00:00", "Z")}, headers=AUDITOR)
+    assert in_utc.status_code == 200 and in_utc.json()["entries"] == past["entries"]
+
+    naive = await api.get(url, params={"as_of": case.screened_at.replace(tzinfo=None).isoformat()}, headers=AUDITOR)
+    assert naive.status_code == 422
+    assert naive.json()["rule"] == "invalid_input" and "time zone" in naive.json()["error"]
+    garbled = await api.get(url, params={"as_of": "yesterday-ish"}, headers=AUDITOR)
+    assert garbled.status_code == 422 and "as_of" in garbled.json()["error"]
+
+
+async def test_the_timeline_document_escapes_what_people_wrote(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+    case = await a_case(cases)
+    url = f"/api/audit/cases/{case.case_id}/timeline.html"
+    events = await cases.store.read_stream(case.case_id)
+
+    body = a_document(await api.get(url, headers=AUDITOR))
+    assert SCRIPT not in body and "<script" not in body
+    assert str(escape(NAME)) in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert case.case_id in body and f"{len(events)} event(s)" in body and "the record as it stands" in body
+
+    then = a_document(await api.get(url, params={"as_of": case.screened_at.isoformat()}, headers=AUDITOR))
+    assert "the record as it was known at" in then and f"{case.events_when_screened} event(s)" in then
+    assert SCRIPT not in then and "<script" not in then
+
+
+async def test_the_timeline_document_shows_the_note_a_person_wrote(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+    # The document shows the screening note as written, not its sealed form.
+    case = await a_case(cases)
+    body = a_document(await api.get(f"/api/audit/cases/{case.case_id}/timeline.html", headers=AUDITOR))
+    assert "sealed:v1:" not in body
+    assert str(escape(NOTE)) in body and SCRIPT not in body
+
+
+async def test_an_auditor_verifies_and_exports_the_record(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+    case = await a_case(cases)
+    base = f"/api/audit/cases/{case.case_id}"
+    events = await cases.store.read_stream(case.case_id)
+
+    verified = await api.get(f"{base}/verify", headers=AUDITOR)
+    assert verified.status_code == 200, verified.text
+    integrity = verified.json()
+    assert integrity["chain_ok"] is True and integrity["first_bad_seq"] is None
+    assert integrity["events"] == len(events) and integrity["head_hash"] == events[-1].hash
+    assert integrity["projection_differences"] == []
+
+    missing = await api.get(f"{base}/export", headers=AUDITOR)
+    assert missing.status_code == 422 and "purpose" in missing.json()["error"]
+    short = await api.get(f"{base}/export", params={"purpose": "ab"}, headers=AUDITOR)
+    assert short.status_code == 422 and "purpose" in short.json()["error"]
+    assert (await api.get(f"{base}/export.html", headers=AUDITOR)).status_code == 422
+
+    exported = await api.get(f"{base}/export", params={"purpose": "subject access request"}, headers=AUDITOR)
+    assert exported.status_code == 200, exported.text
+    export = exported.json()
+    assert export["format"] == "pathway-case-export" and export["version"] == 1
+    assert export["case_id"] == case.case_id and export["generated_by"] == "au-001"
+    assert export["purpose"] == "subject access request"
+    assert [entry["seq"] for entry in export["timeline"]] == [stored.seq for stored in events]
+    assert export["state"]["person"]["name"] == NAME
+    assert export["integrity"] == integrity
+    assert [(r["action"], r["purpose"]) for r in export["access_log"]] == [
+        ("verify", "audit: verify the record"),
+        ("export", "subject access request"),
+    ]
+
+    purpose = "court order <b>17</b>"
+    body = a_document(await api.get(f"{base}/export.html", params={"purpose": purpose}, headers=AUDITOR))
+    assert "The record verifies" in body and f"{len(events)} event(s)" in body
+    assert events[-1].hash in body and case.case_id in body
+    assert str(escape(purpose)) in body and "<b>17</b>" not in body
+    assert str(escape(NAME)) in body and SCRIPT not in body and "<script" not in body
+    logged = await AccessLog(cases.store.engine).list(case.case_id)
+    assert [(r.action, r.purpose) for r in logged][-1] == ("export", purpose)
+
+
+async def test_the_audit_routes_refuse_others(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+    case = await a_case(cases)
+    paths = ["timeline", "timeline.html", "verify", "export", "export.html"]
+    purpose = {"purpose": "subject access request"}
+
+    for path in paths:
+        url = f"/api/audit/cases/{case.case_id}/{path}"
+        refused = await api.get(url, params=purpose, headers=PRACTITIONER_TOKEN)
+        assert refused.status_code == 403, (path, refused.text)
+        assert refused.json()["rule"] == "role_not_allowed"
+        elsewhere = await api.get(url, params=purpose, headers=NORTH_AUDITOR)
+        assert elsewhere.status_code == 404 and elsewhere.json()["rule"] == "case_unknown", path
+        nobody = await api.get(url, params=purpose)
+        assert nobody.status_code == 401 and "error" in nobody.json(), path
+        unknown = await api.get(f"/api/audit/cases/{UNKNOWN_CASE}/{path}", params=purpose, headers=AUDITOR)
+        assert unknown.status_code == 404 and unknown.json()["rule"] == "case_unknown", path
+    # Nothing was read, so nothing was written to the case's access log.
+    assert await AccessLog(cases.store.engine).list(case.case_id) == []
+
+
+async def test_verify_answers_for_an_event_whose_body_no_longer_reads(
+    api: httpx.AsyncClient, cases: CaseCommands
+) -> None:
+    # A body altered so it no longer parses: verify answers 200 with chain_ok false at that seq,
+    # never a 422 that would blame the auditor's request.
+    case = await a_case(cases)
+    events = await cases.store.read_stream(case.case_id)
+    [altered] = [stored.seq for stored in events if stored.event.type == "ScreeningRecorded"]
+    async with cases.store.engine.begin() as conn:
+        where = {"case_id": case.case_id, "seq": altered}
+        body = json.loads(
+            (await conn.execute(text("SELECT body FROM events WHERE case_id = :case_id AND seq = :seq"), where)).one()[
+                0
+            ]
+        )
+        del body["event"]["outcome"]["risk_level"]
+        update = text("UPDATE events SET body = :body WHERE case_id = :case_id AND seq = :seq")
+        await conn.execute(update, {**where, "body": canonical_json(body)})
+
+    verified = await api.get(f"/api/audit/cases/{case.case_id}/verify", headers=AUDITOR)
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["chain_ok"] is False and verified.json()["first_bad_seq"] == altered

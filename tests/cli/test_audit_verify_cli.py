@@ -1,0 +1,246 @@
+"""`pathway audit verify` and `pathway audit checkpoint` through the real CLI, against a store filled by
+`EventStore.append` and then tampered with behind its back: each tampering fails verification (exit 1)
+with a line naming the case and the seq; refusals exit 2; verification writes nothing. No Temporal."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from store.checkpoints import SigningKey
+from store.event_store import ALTERED, EventStore
+from tests.cli.support import Completed, pathway
+from tests.store.support import StoreCase
+from tests.store.test_tamper import (
+    EVENTS,
+    SCREENING_SEQ,
+    dump,
+    event_row,
+    insert_forged,
+    journey_case,
+    rewrite,
+    shift,
+    tamper,
+)
+
+AUDITOR = ("--as", "au-001")
+
+
+@dataclass
+class Filled:
+    store: EventStore
+    case: StoreCase
+    other: StoreCase
+    data_dir: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"PATHWAY_DATA_DIR": str(self.data_dir), "PATHWAY_TEMPORAL_ADDRESS": "localhost:1"}
+
+    async def run(self, *args: str, env: dict[str, str] | None = None) -> Completed:
+        return await pathway("audit", *args, env=self.env | (env or {}))
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def filled(tmp_path: Path) -> AsyncIterator[Filled]:
+    """A data directory whose store holds a whole journey and a just-opened case."""
+    store = EventStore.connect(f"sqlite+aiosqlite:///{tmp_path / 'pathway.db'}")
+    await store.migrate()
+    case = await journey_case(store)
+    other = StoreCase(store)
+    await other.open()
+    try:
+        yield Filled(store, case, other, tmp_path)
+    finally:
+        await store.close()
+
+
+def failed(result: Completed, case_id: str, seq: int, problem: str) -> bool:
+    """Exit 1, a report line naming the case, the seq and the problem, and one line on stderr."""
+    named = [line for line in result.stdout.splitlines() if f"{case_id} seq {seq}" in line and problem in line]
+    stderr = result.stderr.strip()
+    return result.status == 1 and len(named) == 1 and stderr.startswith("error: ") and "\n" not in stderr
+
+
+def refused(result: Completed, text: str) -> bool:
+    line = result.stderr.strip()
+    return result.status == 2 and "\n" not in line and text in line
+
+
+async def test_good_data_verifies_and_nothing_is_written(filled: Filled) -> None:
+    before = await dump(filled.store)
+
+    every, one = await asyncio.gather(
+        filled.run("verify", "--all", *AUDITOR), filled.run("verify", filled.case.case_id, "--json", *AUDITOR)
+    )
+
+    assert every.status == 0, every.stderr
+    assert f"{filled.case.case_id}  {EVENTS} events  ok" in every.stdout and "2 of 2 case(s) verified" in every.stdout
+    assert one.status == 0 and one.json() == {
+        "ok": True,
+        "checkpoint": None,
+        "cases": [{"case_id": filled.case.case_id, "events": EVENTS, "ok": True, "findings": []}],
+    }
+    assert await dump(filled.store) == before
+
+
+async def _change_payload(filled: Filled) -> None:
+    await tamper(
+        filled.store,
+        'UPDATE events SET body = REPLACE(body, \'"risk_level":"medium"\', \'"risk_level":"high"\') '
+        "WHERE case_id = :c AND seq = :s",
+        c=filled.case.case_id,
+        s=SCREENING_SEQ,
+    )
+
+
+async def _swap(filled: Filled) -> None:
+    for old, new in ((3, 1000), (4, 3), (1000, 4)):
+        await tamper(
+            filled.store,
+            "UPDATE events SET seq = :n WHERE case_id = :c AND seq = :o",
+            n=new,
+            o=old,
+            c=filled.case.case_id,
+        )
+
+
+async def _delete(filled: Filled) -> None:
+    await tamper(filled.store, "DELETE FROM events WHERE case_id = :c AND seq = 12", c=filled.case.case_id)
+
+
+async def _insert(filled: Filled) -> None:
+    before = await event_row(filled.store, filled.case.case_id, 4)
+    await shift(filled.store, filled.case.case_id, 5, by=1)
+    await insert_forged(filled.store, filled.case.case_id, 5, before.hash, right_hash=True)
+
+
+TAMPERING: dict[str, tuple[Callable[[Filled], Awaitable[None]], int, str]] = {
+    "payload changed": (_change_payload, SCREENING_SEQ, ALTERED),
+    "order swapped": (_swap, 3, "out of order: by its hashed body this is seq 4"),
+    "row deleted": (_delete, 13, "sequence gap: expected seq 12, found 13"),
+    "row inserted": (_insert, 5, "inserted: this event is not part of the chain"),
+}
+
+
+@pytest.mark.parametrize("how", TAMPERING.values(), ids=TAMPERING.keys())
+async def test_each_tampering_fails_naming_the_case_and_seq(
+    filled: Filled, how: tuple[Callable[[Filled], Awaitable[None]], int, str]
+) -> None:
+    change, seq, problem = how
+    await change(filled)
+    before = await dump(filled.store)
+
+    result = await filled.run("verify", "--all", *AUDITOR)
+
+    assert failed(result, filled.case.case_id, seq, problem), result
+    assert f"{filled.other.case_id}  3 events  ok" in result.stdout and "1 of 2 case(s) verified" in result.stdout
+    assert result.stderr.startswith(f"error: 1 of 2 case(s) failed verification, first {filled.case.case_id} seq {seq}")
+    assert await dump(filled.store) == before
+
+
+async def test_refusals(filled: Filled, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    unknown, practitioner, no_store, no_checkpoint, admin_checkpoint = await asyncio.gather(
+        filled.run("verify", "case-nope", *AUDITOR),
+        filled.run("verify", "--all", "--as", "pr-001"),
+        filled.run("verify", "--all", *AUDITOR, env={"PATHWAY_DATA_DIR": str(empty)}),
+        filled.run("verify", "--all", "--latest-checkpoint", *AUDITOR),
+        filled.run("checkpoint", "--as", "ad-001"),
+    )
+
+    assert refused(unknown, "there is no case case-nope")
+    assert refused(practitioner, "a practitioner cannot verify the records (allowed: auditor)")
+    assert refused(no_store, f"there is no event store at {empty / 'pathway.db'}")
+    assert not empty.exists()
+    assert refused(no_checkpoint, "there is no stored checkpoint; make one with `pathway audit checkpoint`")
+    assert refused(admin_checkpoint, "an admin cannot verify the records")
+    assert not (filled.data_dir / "checkpoint.key").exists()
+
+
+async def test_a_checkpoint_is_signed_exported_and_catches_a_rewritten_chain(filled: Filled) -> None:
+    exported = filled.data_dir / "checkpoint.json"
+
+    made = await filled.run("checkpoint", *AUDITOR, "--export", str(exported))
+
+    assert made.status == 0, made.stderr
+    key = SigningKey.parse((filled.data_dir / "checkpoint.key").read_text())
+    assert (filled.data_dir / "checkpoint.key").stat().st_mode & 0o777 == 0o600
+    document = json.loads(exported.read_text())
+    assert made.stdout.splitlines() == [
+        f"checkpoint {document['checkpoint_id']}: 2 stream(s), signed by key {key.public.fingerprint}; "
+        f"exported to {exported}",
+        f"public key: {key.public.text}",
+    ]
+    assert document["key"]["public_key"] == key.public.text
+    heads = {(s["case_id"], s["seq"]) for s in document["streams"]}
+    assert heads == {(filled.case.case_id, EVENTS), (filled.other.case_id, 3)}
+
+    from_file, given_key = await asyncio.gather(
+        filled.run("verify", "--all", "--checkpoint", str(exported), *AUDITOR),
+        filled.run("verify", filled.case.case_id, "--latest-checkpoint", "--public-key", key.public.text, *AUDITOR),
+    )
+    for result in (from_file, given_key):
+        assert result.status == 0, result.stdout + result.stderr
+        assert "the signature holds" in result.stdout
+
+    case_id = filled.case.case_id
+    await rewrite(filled.store, case_id, SCREENING_SEQ, '"urgency":"urgent"', '"urgency":"routine"', rehash_to=EVENTS)
+    before = await dump(filled.store)
+
+    chain_only, from_file, latest, again = await asyncio.gather(
+        filled.run("verify", "--all", *AUDITOR),
+        filled.run("verify", "--all", "--checkpoint", str(exported), *AUDITOR),
+        filled.run("verify", case_id, "--latest-checkpoint", *AUDITOR),
+        filled.run("checkpoint", *AUDITOR),
+    )
+
+    assert chain_only.status == 0, chain_only.stdout  # recomputed hashes: the chain alone cannot see it
+    assert failed(from_file, case_id, EVENTS, "checkpoint: rewritten: the event at seq 25 no longer has the hash")
+    assert failed(latest, case_id, EVENTS, "rewritten")
+    # A checkpoint of a tampered record would vouch for the tampering.
+    assert again.status == 1 and again.stderr.startswith("error: no checkpoint signed: 1 of 2 case(s) failed")
+    assert await dump(filled.store) == before
+
+
+async def test_an_untrusted_checkpoint_fails_and_a_trusted_one_finds_a_cut_off_tail(filled: Filled) -> None:
+    exported = filled.data_dir / "checkpoint.json"
+    assert (await filled.run("checkpoint", *AUDITOR, "--export", str(exported))).status == 0
+    document = json.loads(exported.read_text())
+    document["streams"][0]["seq"] -= 1
+    changed = filled.data_dir / "changed.json"
+    changed.write_text(json.dumps(document))
+    not_json = filled.data_dir / "not.json"
+    not_json.write_text("{")
+    other_key = SigningKey.parse(SigningKey.new_key_text())
+    verify = ("verify", "--all", *AUDITOR)
+
+    tampered, by_other_key, garbage, bad_key = await asyncio.gather(
+        filled.run(*verify, "--checkpoint", str(changed)),
+        filled.run(*verify, "--checkpoint", str(exported), "--public-key", other_key.public.text),
+        filled.run(*verify, "--checkpoint", str(not_json)),
+        filled.run(*verify, "--latest-checkpoint", env={"PATHWAY_CHECKPOINT_KEY": "short"}),
+    )
+
+    assert tampered.status == 1
+    assert "the signature does not hold: the checkpoint was changed after it was signed" in tampered.stderr
+    assert "2 of 2 case(s) verified" in tampered.stdout  # the chains themselves are whole
+    signers = f"signed by key {document['key']['fingerprint']}, not by the expected key {other_key.public.fingerprint}"
+    assert by_other_key.status == 1 and f"cannot be trusted: it is {signers}" in by_other_key.stderr
+    assert refused(garbage, f"{not_json} cannot be used as a checkpoint: not JSON")
+    assert refused(bad_key, "the checkpoint key in PATHWAY_CHECKPOINT_KEY cannot be used")
+
+    await tamper(filled.store, "DELETE FROM events WHERE case_id = :c AND seq >= 24", c=filled.case.case_id)
+
+    cut = await filled.run(*verify, "--checkpoint", str(exported), "--json")
+
+    assert cut.status == 1
+    [result] = [c for c in cut.json()["cases"] if c["case_id"] == filled.case.case_id]
+    signed, *projections = result["findings"]
+    assert projections and {(f["check"], f["seq"]) for f in projections} == {("projection", 23)}
+    assert (signed["check"], signed["seq"]) == ("checkpoint", 24)
+    assert signed["problem"].startswith("events 24 to 25 were deleted")
