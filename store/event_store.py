@@ -39,6 +39,13 @@ class ChainReport:
     head_hash: str = field(default=GENESIS_HASH, compare=False)
 
 
+@dataclass(frozen=True)
+class RebuildReport:
+    cases: int
+    tasks: int
+    changed: list[tuple[str, str]]  # (table, key) of each row that differs from the one it replaced
+
+
 class EventStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -168,6 +175,22 @@ class EventStore:
         if task_rows:
             await conn.execute(insert(schema.tasks), task_rows)
 
+    async def rebuild_projections(self) -> "RebuildReport":
+        """Drop every projected row and fold every stream again, in one transaction (readers see the
+        old rows or the new, never none); report which rows came out different from those replaced."""
+        async with self.engine.begin() as conn:
+            before = await _projected_rows(conn)
+            await conn.execute(delete(schema.tasks))
+            await conn.execute(delete(schema.cases))
+            query = select(schema.events.c.case_id).distinct().order_by(schema.events.c.case_id)
+            case_ids = [row.case_id for row in await conn.execute(query)]
+            for case_id in case_ids:
+                await self._project(conn, fold(case_id, await self._read(conn, case_id)))
+            after = await _projected_rows(conn)
+        changed = sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
+        tasks = sum(1 for table, _ in after if table == "tasks")
+        return RebuildReport(cases=len(case_ids), tasks=tasks, changed=changed)
+
     async def read_stream(self, case_id: str) -> list[StoredEvent]:
         async with self.engine.connect() as conn:
             return await self._read(conn, case_id)
@@ -296,6 +319,15 @@ def _plain(value: object) -> str:
     if isinstance(value, tuple):
         return "(" + ", ".join(map(str, value)) + ")"
     return str(value)
+
+
+async def _projected_rows(conn: AsyncConnection) -> dict[tuple[str, str], tuple[Any, ...]]:
+    rows: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for row in await conn.execute(select(schema.cases)):
+        rows["cases", row.case_id] = tuple(row)
+    for row in await conn.execute(select(schema.tasks)):
+        rows["tasks", row.task_id] = tuple(row)
+    return rows
 
 
 def _body(envelope: EventEnvelope, recorded_at: datetime) -> dict[str, Any]:
