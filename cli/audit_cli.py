@@ -2,7 +2,7 @@
 
 import typer
 
-from cli import audit_case, audit_projections, audit_verify
+from cli import audit_case, audit_projections, audit_replay, audit_verify
 from cli.case_cli import JsonFlag, StaffOption
 from cli.runtime import open_inbox, principal_for, print_json, run, settings_from
 
@@ -38,3 +38,4 @@ app.command("checkpoint")(audit_verify.checkpoint)
 app.command("timeline")(audit_case.timeline)
 app.command("export")(audit_case.export)
 app.command("rebuild-projections")(audit_projections.rebuild_projections)
+app.command("replay")(audit_replay.replay)
