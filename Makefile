@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed-stamp
 # Debian's Chromium, for the web inbox's browser tests (Playwright drives it; it downloads no browser).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint typecheck pytest clean
+.PHONY: install run test lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Pathway needs Python 3.11 or newer")'
@@ -41,6 +41,11 @@ pytest: install $(CHROMIUM)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# Benchmarks: each starts its own Temporal dev server, prints its figures and appends a row to
+# bench/results/. Never part of `make test`.
+bench: install
+	$(BIN)/python -m bench.audit_speed
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

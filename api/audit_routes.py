@@ -11,6 +11,7 @@ from api.app import PrincipalDep, ServicesDep
 from api.documents import export_html, timeline_html
 from api.routes import REFUSALS
 from workers.audit import Audit, CaseExport, CaseTimeline, Integrity
+from workers.replay import ReplayOutcome
 
 router = APIRouter(prefix="/api/audit", responses=REFUSALS, tags=["audit"])
 # A document route answers a refusal with the same JSON ErrorBody as every other route; say so, or
@@ -46,6 +47,11 @@ async def timeline_document(
 @router.get("/cases/{case_id}/verify", summary="Recompute the case's hash chain and check its projections")
 async def verify(case_id: str, principal: PrincipalDep, services: ServicesDep) -> Integrity:
     return await Audit(services.inbox).verify(principal, case_id)
+
+
+@router.get("/cases/{case_id}/replay", summary="Replay the case's Temporal histories against the current code")
+async def replay(case_id: str, principal: PrincipalDep, services: ServicesDep) -> list[ReplayOutcome]:
+    return await Audit(services.inbox).replay(principal, case_id)
 
 
 @router.get("/cases/{case_id}/export", summary="The whole record, for a subject access request or a court")

@@ -18,6 +18,8 @@ from domain.state import CaseState, fold
 from domain.timeline import TimelineEntry, known_at, timeline_entry
 from store.access_log import AccessRecord
 from workers.inbox import Inbox
+from workers.replay import ReplayInputError, ReplayOutcome, WorkflowCode, case_histories, replay_histories
+from workers.worker import WORKFLOWS
 
 
 class CaseTimeline(BaseModel):
@@ -99,6 +101,20 @@ class Audit:
         integrity = await self._integrity(case_id)
         await self.inbox.record_access(principal, case_id, "verify", "audit: verify the record")
         return integrity
+
+    async def replay(self, principal: Principal, case_id: str) -> list[ReplayOutcome]:
+        """Every Temporal history of the case (all runs, and its children) replayed against the
+        current workflow code: a failure means this code could not carry the case on."""
+        require_allowed(principal.actor, Action.VERIFY_RECORDS)
+        await self.inbox.case_in_scope(principal, case_id)
+        client = self.inbox.commands.client
+        code = WorkflowCode(WORKFLOWS, client.data_converter)
+        try:
+            outcomes = [outcome async for outcome in replay_histories(case_histories(client, case_id), code)]
+        except ReplayInputError as missing:  # a case of the store whose histories Temporal no longer keeps
+            raise RuleViolation("not_available", str(missing)) from None
+        await self.inbox.record_access(principal, case_id, "replay", "audit: replay the workflow histories")
+        return outcomes
 
     async def _read(self, case_id: str, as_of: datetime | None = None) -> _Record:
         """The case's events (those recorded by `as_of`, if given) and their fold, opened for the

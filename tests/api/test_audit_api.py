@@ -200,3 +200,19 @@ async def test_verify_answers_for_an_event_whose_body_no_longer_reads(
     verified = await api.get(f"/api/audit/cases/{case.case_id}/verify", headers=AUDITOR)
     assert verified.status_code == 200, verified.text
     assert verified.json()["chain_ok"] is False and verified.json()["first_bad_seq"] == altered
+
+
+async def test_an_auditor_replays_a_cases_histories_against_the_current_code(
+    cases: CaseCommands, api: httpx.AsyncClient
+) -> None:
+    case = await a_case(cases)
+    url = f"/api/audit/cases/{case.case_id}/replay"
+    answer = await api.get(url, headers=AUDITOR)
+    assert answer.status_code == 200, answer.text
+    outcomes = answer.json()
+    assert outcomes and {o["workflow_id"] for o in outcomes} == {case.case_id}
+    assert all(o["failure"] is None and o["workflow_type"] == "CaseWorkflow" and o["events"] > 3 for o in outcomes)
+    assert [r.action for r in await AccessLog(cases.store.engine).list(case.case_id)][-1] == "replay"
+    assert (await api.get(url, headers=PRACTITIONER_TOKEN)).status_code == 403
+    assert (await api.get(url, headers=NORTH_AUDITOR)).status_code == 404
+    assert (await api.get(f"/api/audit/cases/{UNKNOWN_CASE}/replay", headers=AUDITOR)).status_code == 404
