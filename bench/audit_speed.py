@@ -26,7 +26,7 @@ from typing import Any
 from temporalio.client import WorkflowHistory
 
 from bench.support import new_key_ring, start_temporal, write_row
-from cli.demo import ADULT_OUTCOMES
+from cli.demo import ADULT_OUTCOMES, JOURNEY
 from domain.commands import OpenCase
 from domain.model import Actor, AgeBand, Person, ReferralSource, Role, Setting
 from domain.tasks import TaskKind
@@ -44,14 +44,6 @@ OUTCOMES: dict[TaskKind, dict[str, Any]] = {
     **ADULT_OUTCOMES,
     TaskKind.REFERRAL_DECISION: {"referrals": [], "reason_if_none": "Already supported by the community team"},
 }
-JOURNEY = [
-    TaskKind.CONSENT,
-    TaskKind.SCREENING,
-    TaskKind.ASSESSMENT,
-    TaskKind.SHARE_INFORMATION,
-    TaskKind.REFERRAL_DECISION,
-    TaskKind.CLOSURE,
-]
 
 
 async def journey(cases: CaseCommands, number: int) -> None:
