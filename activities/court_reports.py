@@ -14,6 +14,7 @@ from activities.mailer import SmtpMailer
 from activities.outbox import deliver
 from domain.outcomes import CourtReportPurpose, Recipient
 from store.notifications import NotificationLog
+from workers.metrics import count_notification_failure
 
 
 class DeliverCourtReportInput(BaseModel):
@@ -48,7 +49,14 @@ class CourtReportActivities:
         )
         if record.status == "sent":
             return
+        try:
+            await self._send(delivery_id, input.address, subject, body)
+        except Exception:
+            count_notification_failure("court_report")
+            raise
+
+    async def _send(self, delivery_id: str, address: str, subject: str, body: str) -> None:
         mailer = self._mailer
         if mailer is None:
             raise ApplicationError("no SMTP server is configured, so court reports cannot be delivered")
-        await deliver(self._log, delivery_id, lambda: mailer.send([input.address], subject, body, delivery_id))
+        await deliver(self._log, delivery_id, lambda: mailer.send([address], subject, body, delivery_id))

@@ -15,6 +15,7 @@ from domain.config import PathwayConfig
 from domain.model import Role
 from domain.tasks import TaskKind
 from store.notifications import NotificationLog
+from workers.metrics import count_notification_failure
 
 
 class NotificationRequest(BaseModel):
@@ -57,9 +58,15 @@ class NotificationActivities:
             await self._log.mark(request.notification_id, "not_sent", "no SMTP server is configured")
             return NotificationResult(status="not_sent", recipients=recipients)
         mailer = self._mailer
-        await deliver(
-            self._log, request.notification_id, lambda: mailer.send(recipients, subject, body, request.notification_id)
-        )
+        try:
+            await deliver(
+                self._log,
+                request.notification_id,
+                lambda: mailer.send(recipients, subject, body, request.notification_id),
+            )
+        except Exception:
+            count_notification_failure(request.kind)
+            raise
         activity.logger.info(
             "notification sent",
             extra={"case_id": request.case_id, "kind": request.kind, "recipient_count": len(recipients)},

@@ -20,6 +20,7 @@ from domain.config import Service
 from domain.outcomes import ReferralRequest
 from store.notifications import NotificationLog
 from store.person_keys import Sealer
+from workers.metrics import count_notification_failure
 
 
 class SendReferralInput(BaseModel):
@@ -50,6 +51,16 @@ class ReferralActivities:
         )
         if record.status == "sent":
             return SendReferralResult(channel=service.delivery, status="sent")
+        try:
+            await self._deliver(input, subject, body)
+        except Exception:
+            count_notification_failure(f"referral_{service.delivery}")
+            raise
+        activity.logger.info("referral sent", extra={"case_id": input.case_id, "service_id": service.service_id})
+        return SendReferralResult(channel=service.delivery, status="sent")
+
+    async def _deliver(self, input: SendReferralInput, subject: str, body: str) -> None:
+        service = input.service
         if service.delivery == "email":
             await deliver(self._log, input.referral_id, lambda: self._email(input, subject, body))
         else:
@@ -59,8 +70,6 @@ class ReferralActivities:
             await deliver(
                 self._log, input.referral_id, lambda: asyncio.to_thread(_post, service.address, sent, input.referral_id)
             )
-        activity.logger.info("referral sent", extra={"case_id": input.case_id, "service_id": service.service_id})
-        return SendReferralResult(channel=service.delivery, status="sent")
 
     async def _email(self, input: SendReferralInput, subject: str, body: str) -> None:
         if self._mailer is None:

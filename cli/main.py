@@ -10,16 +10,16 @@ import typer
 
 from api.auth import issue_dev_token
 from api.serve import api_server
-from cli import audit_cli, case_cli, data_cli, task_cli
+from cli import audit_cli, case_cli, data_cli, setup_cli, task_cli
 from cli.dev import run_dev
 from cli.runtime import settings_from
 from domain.model import Role
-from store.event_store import EventStore
 from workers.cases import commands_for
-from workers.client import connect
+from workers.client import connect, connect_store
 from workers.logging import configure_logging
+from workers.metrics import exporter_text, free_loopback_address, metrics_runtime
 from workers.settings import Settings
-from workers.worker import run_worker
+from workers.worker import run_worker_until_signalled
 
 app = typer.Typer(
     help="Pathway: Liaison and Diversion case workflows.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -28,6 +28,7 @@ app.add_typer(case_cli.app, name="case")
 app.add_typer(task_cli.app, name="task")
 app.add_typer(data_cli.app, name="data")
 app.add_typer(audit_cli.app, name="audit")
+app.command("setup")(setup_cli.setup)
 
 
 @app.callback()
@@ -76,18 +77,25 @@ def token(
 
 
 @app.command("api")
-def api(ctx: typer.Context, port: Annotated[int, typer.Option(help="Port to listen on (localhost).")] = 8000) -> None:
+def api(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on: 0.0.0.0 in a container.")] = "127.0.0.1",
+) -> None:
     """Serve the API against the configured Temporal cluster and store (production)."""
     settings = settings_from(ctx)
-    asyncio.run(_serve_api(settings, port))
+    asyncio.run(_serve_api(settings, host, port))
 
 
-async def _serve_api(settings: Settings, port: int) -> None:
-    store = EventStore.connect(settings.store_url)
+async def _serve_api(settings: Settings, host: str, port: int) -> None:
+    store = connect_store(settings)
     await store.migrate()
-    commands = commands_for(await connect(settings), store, settings)
+    # The SDK's client metrics (requests to Temporal, their latency) on this process's /metrics.
+    exporter = settings.metrics_exporter_address or free_loopback_address()
+    client = await connect(settings, runtime=metrics_runtime(exporter))
+    commands = commands_for(client, store, settings)
     try:
-        await api_server(settings, commands, port).serve()
+        await api_server(settings, commands, port, lambda: exporter_text(exporter), host=host).serve()
     finally:
         await store.close()
 
@@ -96,7 +104,7 @@ async def _serve_api(settings: Settings, port: int) -> None:
 def worker(ctx: typer.Context) -> None:
     """Run a worker against the configured Temporal cluster and store (production)."""
     settings = settings_from(ctx)
-    asyncio.run(run_worker(settings, asyncio.Event()))
+    asyncio.run(run_worker_until_signalled(settings))
 
 
 def main() -> None:

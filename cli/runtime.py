@@ -20,7 +20,7 @@ from domain.timeline import UK
 from store.event_store import EventStore
 from store.keyring import KeyRingError
 from workers.cases import CaseCommands, CommandRejected, commands_for
-from workers.client import connect
+from workers.client import connect, connect_store
 from workers.inbox import Inbox
 from workers.inbox import principal_for as staff_principal
 from workers.settings import ConfigError, Settings
@@ -40,7 +40,7 @@ def settings_from(ctx: typer.Context) -> Settings:
 async def open_store(settings: Settings) -> AsyncIterator[EventStore]:
     if settings.database_url is None:  # the SQLite file of the data directory, which may not exist yet
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = EventStore.connect(settings.store_url)
+    store = connect_store(settings)
     try:
         await store.migrate()
         yield store

@@ -51,16 +51,26 @@ class EventStore:
         self.engine = engine
 
     @classmethod
-    def connect(cls, url: str, *, read_only: bool = False) -> "EventStore":
+    def connect(
+        cls, url: str, *, read_only: bool = False, pool_size: int | None = None, max_overflow: int | None = None
+    ) -> "EventStore":
         """With `read_only` the database itself refuses every write (and SQLite does not create a missing
-        file): for verification, which must change nothing even by mistake."""
+        file): for verification, which must change nothing even by mistake. `pool_size` and `max_overflow`
+        (PATHWAY_DATABASE_POOL_SIZE, _MAX_OVERFLOW) size a PostgreSQL pool; SQLite ignores them."""
         if url.startswith("sqlite"):
             engine = create_async_engine(_read_only_sqlite(url) if read_only else url, connect_args={"timeout": 30})
             event.listen(engine.sync_engine, "connect", _sqlite_read_pragmas if read_only else _sqlite_pragmas)
         else:
             # asyncpg's way of setting the session's default; PostgreSQL then refuses any write.
             read_only_session = {"server_settings": {"default_transaction_read_only": "on"}}
-            engine = create_async_engine(url, pool_pre_ping=True, connect_args=read_only_session if read_only else {})
+            pool: dict[str, int] = {}
+            if pool_size is not None:
+                pool["pool_size"] = pool_size
+            if max_overflow is not None:
+                pool["max_overflow"] = max_overflow
+            engine = create_async_engine(
+                url, pool_pre_ping=True, connect_args=read_only_session if read_only else {}, **pool
+            )
         return cls(engine)
 
     async def close(self) -> None:

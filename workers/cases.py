@@ -113,7 +113,8 @@ class CaseCommands:
             task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            static_summary=f"L&D case at {command.site} ({command.setting})",
+            static_summary=case_summary(command),
+            static_details=case_details(command),
         )
         try:
             return await _rejections(
@@ -199,6 +200,27 @@ class CaseCommands:
 
     def _handle(self, case_id: str) -> WorkflowHandle[CaseWorkflow, CaseResult]:
         return self.client.get_workflow_handle_for(CaseWorkflow.run, case_id)
+
+
+def case_summary(command: OpenCase) -> str:
+    """The case's one-line summary in the Temporal UI: coded facts only, never the person."""
+    return f"L&D case at {command.site} ({command.setting})"
+
+
+def case_details(command: OpenCase) -> str:
+    """The case's fixed details in the Temporal UI: how it came in, as codes. The external reference
+    and everything about the person are personal data and stay out."""
+    cohorts = ", ".join(str(cohort) for cohort in command.cohorts) or "none"
+    return "\n".join(
+        [
+            f"Site: {command.site}",
+            f"Setting: {command.setting}",
+            f"Referral source: {command.source}",
+            f"Age band: {command.age_band}",
+            f"Cohorts: {cohorts}",
+            "Live stage, open tasks and next due time: see the current details.",
+        ]
+    )
 
 
 def commands_for(client: Client, store: EventStore, settings: Settings) -> CaseCommands:

@@ -1,15 +1,24 @@
 """Runtime settings (environment variables PATHWAY_*) and the site configuration file."""
 
+import os
 import secrets
 import tomllib
+import types
 from collections.abc import Callable
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
 import holidays
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from domain.config import PathwayConfig
 from store.checkpoints import CheckpointError, PublicKey, SigningKey
@@ -63,6 +72,60 @@ class Settings(BaseSettings):
     web_secret: str | None = None
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
+
+    # --- Health, metrics and shutdown of the worker process (workers/health.py, workers/metrics.py) ---
+    # The worker serves /healthz, /readyz and /metrics on this port (all interfaces); the API serves
+    # the same routes on its own port.
+    health_port: int = Field(default=8081, ge=0, le=65535)
+    # Where the SDK's Prometheus exporter binds (host:port); each process's /metrics serves its text.
+    # Unset: a free loopback port, read only by the process itself.
+    metrics_exporter_address: str | None = None
+    # How often the worker recounts open cases by stage and overdue tasks from the projections.
+    metrics_refresh_seconds: float = Field(default=15.0, gt=0)
+    # On SIGTERM/SIGINT, how long in-flight activities get to finish before they are cancelled (and
+    # retried elsewhere); keep it below the orchestrator's kill deadline.
+    graceful_shutdown_seconds: float = Field(default=30.0, ge=0)
+
+    # --- A real Temporal cluster or Temporal Cloud, the store's pool, and a config profile ----------
+    # (deploy/OPERATIONS.md). TLS is on when PATHWAY_TEMPORAL_TLS is true, or unset and any of the
+    # CA, client certificate, server name or API key is given. mTLS needs both the client certificate
+    # and its key. Temporal Cloud takes an API key (the variable or a file, not both), always over TLS.
+    # `workers/client.py` `cluster_options` turns these into `Client.connect` arguments.
+    temporal_tls: bool | None = None
+    temporal_tls_ca_file: Path | None = None
+    temporal_tls_cert_file: Path | None = None
+    temporal_tls_key_file: Path | None = None
+    temporal_tls_server_name: str | None = None
+    temporal_api_key: str | None = None
+    temporal_api_key_file: Path | None = None
+    # PostgreSQL connection pool of each process (ignored for SQLite): connections kept open, and
+    # how many more may be opened under load.
+    database_pool_size: int = Field(default=5, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
+    # A TOML file of these settings by name (`temporal_address = "..."`, or `PATHWAY_TEMPORAL_ADDRESS`);
+    # the environment wins over it. Relative paths in it are relative to the file.
+    profile_file: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        init_kwargs = init_settings.init_kwargs if isinstance(init_settings, InitSettingsSource) else {}
+        profile = init_kwargs.get("profile_file") or os.environ.get("PATHWAY_PROFILE_FILE") or None
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            _ProfileSource(settings_cls, Path(profile) if profile else None),
+            file_secret_settings,
+        )
+
+    # --- end of the cluster block --------------------------------------------------------------------
 
     @property
     def store_url(self) -> str:
@@ -158,6 +221,54 @@ def _key_ring(text: str, source: str) -> KeyRing:
 
 class ConfigError(Exception):
     pass
+
+
+class _ProfileSource(PydanticBaseSettingsSource):
+    """PATHWAY_PROFILE_FILE: settings from a TOML file, below the environment (see Settings)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls)
+        self.path = path
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads the whole file at once
+
+    def __call__(self) -> dict[str, Any]:
+        return {} if self.path is None else read_profile(self.path, self.settings_cls.model_fields)
+
+
+def read_profile(path: Path, fields: dict[str, FieldInfo]) -> dict[str, Any]:
+    """A profile's settings by field name; unknown names and tables are refused with a ConfigError."""
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except OSError as error:
+        raise ConfigError(f"cannot read the profile {path} (PATHWAY_PROFILE_FILE): {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"the profile {path} (PATHWAY_PROFILE_FILE) is not valid TOML: {error}") from None
+    values: dict[str, Any] = {}
+    unknown = []
+    for key, value in raw.items():
+        name = key.lower().removeprefix("pathway_")
+        if name not in fields or name == "profile_file":
+            unknown.append(key)
+            continue
+        if isinstance(value, dict | list):
+            raise ConfigError(f"the profile {path}: {key} must be a single value, not a table or a list")
+        if isinstance(value, str) and value and _is_path(fields[name]):
+            value = str(path.parent / value)  # an absolute value stays as it is
+        values[name] = value
+    if unknown:
+        raise ConfigError(
+            f"the profile {path} names unknown settings: {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(n for n in fields if n != 'profile_file'))})"
+        )
+    return values
+
+
+def _is_path(field: FieldInfo) -> bool:
+    annotation = field.annotation
+    return annotation is Path or (isinstance(annotation, types.UnionType) and Path in get_args(annotation))
 
 
 def load_config(path: Path) -> PathwayConfig:

@@ -1,6 +1,9 @@
 """The worker: runs CaseWorkflow and the store activities on the case task queue."""
 
 import asyncio
+import contextlib
+import signal
+from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
@@ -17,8 +20,10 @@ from store.event_store import EventStore
 from store.keyring import KeyRing
 from store.notifications import NotificationLog
 from store.person_keys import PersonKeys, Sealer
-from workers.client import connect
+from workers.client import connect, connect_store
+from workers.health import Readiness, health_app, health_server
 from workers.logging import configure_logging
+from workers.metrics import StoreGauges, exporter_text, free_loopback_address, metrics_runtime
 from workers.settings import Settings
 from workflows.case_workflow import CaseWorkflow
 from workflows.court_report_workflow import CourtReportWorkflow
@@ -39,6 +44,7 @@ def build_worker(
     mailer: SmtpMailer | None,
     inbox_url: str,
     master_keys: KeyRing,
+    graceful_shutdown: timedelta = timedelta(0),
 ) -> Worker:
     outbox = NotificationLog(store.engine)
     keys = PersonKeys(store.engine, master_keys)
@@ -56,6 +62,8 @@ def build_worker(
             retention.find_expired_records,
             retention.shred_expired_records,
         ],
+        # On shutdown, in-flight activities get this long to finish before they are cancelled.
+        graceful_shutdown_timeout=graceful_shutdown,
     )
 
 
@@ -81,24 +89,56 @@ def worker_from_settings(client: Client, store: EventStore, settings: Settings) 
         mailer_for(settings),
         settings.inbox_url,
         settings.master_key_ring,
+        timedelta(seconds=settings.graceful_shutdown_seconds),
     )
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """Run until `stop` is set, then finish in-flight tasks and return."""
-    store = EventStore.connect(settings.store_url)
-    await store.migrate()
-    client = await connect(settings)
+    """Run until `stop` is set, then finish in-flight tasks and return.
+
+    Serves /healthz, /readyz and /metrics on `settings.health_port` throughout: /readyz is 503 until
+    the worker polls, and again from the moment `stop` is set, while in-flight activities finish."""
+    exporter = settings.metrics_exporter_address or free_loopback_address()
+    runtime = metrics_runtime(exporter)
+    readiness = Readiness()
+    health = health_server(health_app(readiness, lambda: exporter_text(exporter)), settings.health_port)
+    serving = asyncio.create_task(health.serve())
+    store = connect_store(settings)
+    gauges: asyncio.Task[None] | None = None
     try:
+        await store.migrate()
+        client = await connect(settings, runtime=runtime)
+        readiness.store, readiness.client = store, client
+        gauges = asyncio.create_task(StoreGauges(store, runtime.metric_meter).run(settings.metrics_refresh_seconds))
         async with worker_from_settings(client, store, settings):
+            readiness.polling = True
             log.info("worker started", task_queue=settings.task_queue, namespace=settings.namespace)
             await stop.wait()
+            # Not ready before anything stops, so probes and rollouts see it first.
+            readiness.stopping = True
+            log.info("worker stopping", graceful_shutdown_seconds=settings.graceful_shutdown_seconds)
     finally:
+        readiness.stopping = True
+        if gauges is not None:
+            gauges.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await gauges
         await store.close()
+        health.should_exit = True
+        await serving
     log.info("worker stopped")
+
+
+async def run_worker_until_signalled(settings: Settings) -> None:
+    """The `pathway worker` process: SIGTERM (an orchestrator) or SIGINT (Ctrl-C) starts a graceful stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await run_worker(settings, stop)
 
 
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
-    asyncio.run(run_worker(settings, asyncio.Event()))
+    asyncio.run(run_worker_until_signalled(settings))

@@ -9,7 +9,7 @@ idempotent activity, applies them and returns the new state.
 import asyncio
 import contextlib
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -25,19 +25,24 @@ with workflow.unsafe.imports_passed_through():
         CloseCase,
         Command,
         CompleteTask,
+        EndSupport,
         EscalateReferral,
+        EscalateTask,
+        MarkOverdue,
         OpenCase,
+        OpenScheduledTask,
         ReassignTask,
         RecordCourtReportDelivered,
         RecordReferralOutcome,
         RecordReferralSendFailed,
         RecordReferralSent,
         RequestCourtReport,
+        SendReminder,
         ShareInformation,
         WithdrawConsent,
     )
     from domain.config import SiteConfig
-    from domain.deadlines import commands_due, next_deadline
+    from domain.deadlines import commands_due, next_deadline, pending_deadlines
     from domain.decisions import DecisionContext
     from domain.errors import RuleViolation
     from domain.events import (
@@ -55,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.rules import decide
     from domain.state import CaseState, empty_state
     from domain.stream import apply_all, envelop
+    from domain.tasks import TaskKind
     from workflows import search_attributes
     from workflows.court_report_workflow import (
         CASE_DELIVERY_SIGNAL,
@@ -106,6 +112,7 @@ class CaseWorkflow:
         self._state = input.snapshot or empty_state(input.case_id)
         self._lock = asyncio.Lock()
         self._notifying: list[asyncio.Task[None]] = []
+        workflow.set_current_details(current_details(self._state))
 
     @workflow.run
     async def run(self, input: CaseInput) -> CaseResult:
@@ -235,6 +242,7 @@ class CaseWorkflow:
             summary=f"record {', '.join(type(e).__name__ for e in events)}",
         )
         self._state = apply_all(self._state, envelopes)
+        workflow.set_current_details(current_details(self._state))
         await self._act_on(envelopes)
         changes = search_attributes.updates(workflow.info().typed_search_attributes, self._state)
         if changes:
@@ -259,7 +267,7 @@ class CaseWorkflow:
                 await workflow.wait_condition(
                     should_wake,
                     timeout=deadline - workflow.now(),
-                    timeout_summary="task reminder, due time or escalation",
+                    timeout_summary=timer_summary(self._state),
                 )
         async with self._lock:
             while due := commands_due(self._state, workflow.now()):
@@ -340,6 +348,11 @@ class CaseWorkflow:
             id=court_report_workflow_id(self._state.case_id, requested.report_id),
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             static_summary=f"court report ({requested.purpose}) for a hearing",
+            static_details=(
+                f"Court report {requested.report_id} of case {self._state.case_id} at site {self._state.site}: "
+                f"purpose {requested.purpose}; hearing {_utc(requested.hearing_at)}; "
+                f"to {', '.join(str(r) for r in requested.recipients)}"
+            ),
         )
 
     async def _start_referral(self, made: ReferralMade) -> None:
@@ -358,6 +371,12 @@ class CaseWorkflow:
             # A case that continues as new must not take its referrals down with the old run.
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             static_summary=f"referral to {service.service_id} ({service.type})",
+            static_details=(
+                f"Referral {made.referral_id} of case {self._state.case_id} at site {self._state.site}: "
+                f"service {service.service_id} ({service.type}, by {service.delivery}); "
+                f"chased after {self._site.referral_timings.chase_after} and escalated after "
+                f"{self._site.referral_timings.escalate_after} {self._site.referral_timings.unit} unanswered"
+            ),
         )
 
     async def _stop_chasing(self, referral_id: str) -> None:
@@ -405,6 +424,65 @@ class CaseWorkflow:
 
     def _new_id(self) -> str:
         return str(workflow.uuid4())
+
+
+# Tasks due by the screening SLA (counted from identification).
+SCREENING_SLA_KINDS = (TaskKind.CONSENT, TaskKind.SCREENING)
+
+
+def _words(kind: TaskKind) -> str:
+    return str(kind).replace("_", " ")
+
+
+def _utc(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def current_details(state: CaseState) -> str:
+    """The Temporal UI's live line for a case: stage, site, open tasks and the next due time. Only
+    coded facts (never a name, reference or anything a person wrote), so anyone who can see the UI
+    may read it."""
+    if state.stage is None:
+        return "waiting for the case to open"
+    facts = [f"stage: {state.stage}", f"site: {state.site}"]
+    if state.setting is not None:
+        facts.append(f"setting: {state.setting}")
+    tasks = sorted(state.open_tasks, key=lambda task: task.due_at)
+    if tasks:
+        facts.append(f"open tasks: {len(tasks)} ({', '.join(_words(task.kind) for task in tasks)})")
+        facts.append(f"next due: {_utc(tasks[0].due_at)}")
+        overdue = sum(1 for task in tasks if task.overdue)
+        if overdue:
+            facts.append(f"overdue: {overdue}")
+        if tasks[0].assignee:
+            facts.append(f"assigned: {tasks[0].assignee}")
+    elif state.is_open:
+        facts.append("open tasks: none")
+    if state.close_reason is not None:
+        facts.append(f"closed: {state.close_reason}")
+    return " · ".join(facts)
+
+
+def timer_summary(state: CaseState) -> str:
+    """What the case's next timer is for, in the pathway's words ('screening SLA', 'court report due')."""
+    deadlines = pending_deadlines(state)
+    if not deadlines:
+        return "waiting for a change"
+    command = deadlines[0].command
+    if isinstance(command, EndSupport):
+        return "end of link-work support"
+    if isinstance(command, OpenScheduledTask | SendReminder | MarkOverdue | EscalateTask):
+        kind = state.tasks[command.task_id].kind
+        if isinstance(command, OpenScheduledTask):
+            return f"{_words(kind)} task opens"
+        if isinstance(command, SendReminder):
+            return f"reminder: {_words(kind)} due soon"
+        if isinstance(command, EscalateTask):
+            return f"escalate overdue {_words(kind)}"
+        if kind in SCREENING_SLA_KINDS:
+            return f"screening SLA: {_words(kind)} due"
+        return f"{_words(kind)} due"
+    return "task reminder, due time or escalation"
 
 
 def _rejection(violation: RuleViolation) -> ApplicationError:

@@ -54,20 +54,28 @@ class CourtReportWorkflow:
     @workflow.run
     async def run(self, input: CourtReportInput) -> CourtReportResult:
         undelivered = CourtReportResult(report_id=input.report_id, delivered_to=())
+        hearing = f"{input.hearing_at:%Y-%m-%d %H:%M} UTC"
+        workflow.set_current_details(f"{input.purpose}: waiting for the report; hearing {hearing}")
         if input.hearing_at > workflow.now():
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: self._submitted or self._cancelled,
                     timeout=input.hearing_at - workflow.now(),
-                    timeout_summary="court report written before the hearing",
+                    timeout_summary="court report due: written before the hearing",
                 )
         if not self._submitted or self._cancelled:
+            workflow.set_current_details(
+                f"{input.purpose}: " + ("cancelled (case closed)" if self._cancelled else f"not written by {hearing}")
+            )
             return undelivered
+        workflow.set_current_details(f"{input.purpose}: delivering to {', '.join(str(r) for r in input.addresses)}")
         try:
             await self._deliver(input)
         except ActivityError:
             workflow.logger.warning("court report not delivered before the hearing", extra={"case_id": input.case_id})
+            workflow.set_current_details(f"{input.purpose}: not delivered before the hearing {hearing}")
             return undelivered
+        workflow.set_current_details(f"{input.purpose}: delivered; hearing {hearing}")
         delivery = CourtReportDelivery(report_id=input.report_id, recipients=tuple(input.addresses))
         await workflow.get_external_workflow_handle(input.case_id).signal(CASE_DELIVERY_SIGNAL, delivery)
         return CourtReportResult(report_id=input.report_id, delivered_to=delivery.recipients)

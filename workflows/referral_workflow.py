@@ -63,6 +63,7 @@ class ReferralWorkflow:
     async def run(self, input: ReferralInput) -> ReferralResult:
         result = ReferralResult(referral_id=input.referral_id, sent=False, chased=False, escalated=False)
         case = workflow.get_external_workflow_handle(input.case_id)
+        workflow.set_current_details(f"sending to {input.service.service_id}")
         sending = asyncio.create_task(
             workflow.execute_activity_method(
                 ReferralActivities.send_referral,
@@ -77,6 +78,7 @@ class ReferralWorkflow:
         await workflow.wait_condition(lambda: sending.done() or self._done)
         if not sending.done():  # the case closed before the referral could be sent
             sending.cancel()
+            workflow.set_current_details("case closed before the referral was sent")
             with contextlib.suppress(asyncio.CancelledError, ActivityError):
                 await sending
             return result
@@ -86,6 +88,7 @@ class ReferralWorkflow:
             # Retrying cannot help (the service refused it, say): the case must find another way.
             reason = str(failure.cause) if failure.cause else str(failure)
             failed = ReferralProgress(referral_id=input.referral_id, kind="send_failed", reason=reason)
+            workflow.set_current_details(f"not delivered to {input.service.service_id}; the case finds another way")
             await case.signal(CASE_PROGRESS_SIGNAL, failed)
             await workflow.wait_condition(lambda: self._done)
             return result
@@ -96,11 +99,20 @@ class ReferralWorkflow:
         sent_at = workflow.now()
         timings = input.timings
         for kind, amount in (("chase_due", timings.chase_after), ("escalation_due", timings.escalate_after)):
-            if await self._answered_by(after(input.calendar, timings, sent_at, amount)):
+            deadline = after(input.calendar, timings, sent_at, amount)
+            what = "chase referral" if kind == "chase_due" else "escalate unanswered referral"
+            workflow.set_current_details(
+                f"sent by {sent.channel} to {input.service.service_id}; waiting for the answer; "
+                f"{what} at {deadline:%Y-%m-%d %H:%M} UTC"
+            )
+            if await self._answered_by(deadline, what):
+                workflow.set_current_details(f"answered or stopped; {input.service.service_id}")
                 return result
             await case.signal(CASE_PROGRESS_SIGNAL, ReferralProgress(referral_id=input.referral_id, kind=kind))
             result = result.model_copy(update={"chased" if kind == "chase_due" else "escalated": True})
+        workflow.set_current_details(f"chased and escalated; waiting for the answer from {input.service.service_id}")
         await workflow.wait_condition(lambda: self._done)
+        workflow.set_current_details(f"answered or stopped; {input.service.service_id}")
         return result
 
     @workflow.signal
@@ -108,12 +120,12 @@ class ReferralWorkflow:
         """The service answered, or the case closed: nothing more to chase."""
         self._done = True
 
-    async def _answered_by(self, deadline: datetime) -> bool:
+    async def _answered_by(self, deadline: datetime, what: str) -> bool:
         if deadline > workflow.now():
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: self._done,
                     timeout=deadline - workflow.now(),
-                    timeout_summary="wait for the service's answer",
+                    timeout_summary=f"{what} unless the service answers",
                 )
         return self._done

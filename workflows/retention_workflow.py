@@ -89,6 +89,9 @@ class RetentionWorkflow:
         as_of = input.as_of or workflow.now()
         self._report = input.report or RetentionReport(as_of=as_of, report_only=input.report_only)
         after = input.after_case_id
+        workflow.set_current_details(
+            self._report.summary() if input.report else f"as of {as_of:%Y-%m-%d %H:%M} UTC: finding expired records"
+        )
         while True:
             page = await workflow.execute_activity_method(
                 RetentionActivities.find_expired_records,

@@ -59,6 +59,11 @@ async def schedule_ids(port: int) -> set[str]:
     return {row["scheduleId"] for row in rows}
 
 
+def get_text(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return str(response.read().decode())
+
+
 def get_json(url: str, headers: dict[str, str] | None = None) -> Any:
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as response:
         return json.load(response)
@@ -96,6 +101,11 @@ async def test_dev_stack_runs_the_demo_and_keeps_it_across_a_restart(tmp_path: P
         assert len(reports) == 1 and all("-report-" in r for r in reports)
         assert in_ui == everything | referrals | reports
         assert "pathway-retention" in await schedule_ids(port)
+        # The worker and the API share the dev process, so the API's /metrics has the worker's metrics.
+        metrics = await asyncio.to_thread(get_text, f"http://localhost:{api_port}/metrics")
+        opened = [line for line in metrics.splitlines() if line.startswith("pathway_cases_opened_total{")]
+        assert sum(float(line.rsplit(" ", 1)[1]) for line in opened) >= 10, metrics[:2000]
+        assert "temporal_request_total" in metrics
     finally:
         status = await stop_dev(process)
     assert status == 0, log.read_text()[-2000:]
