@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     task_queue: str = "pathway-cases"
     database_url: str | None = None
     config_file: Path = SHIPPED_CONFIG
+    # Dev mode makes any missing key or secret in the data directory on first use. Set it false in
+    # production: a missing secret is then an error naming it, never a key one container made up.
+    generate_missing_secrets: bool = True
     # Secret that makes case ids opaque (see domain/identity.py); dev mode keeps one in the data dir.
     id_key: str | None = None
     # Where notifications go. Without an SMTP host they are recorded but not sent.
@@ -133,11 +136,11 @@ class Settings(BaseSettings):
 
     @cached_property
     def case_id_key(self) -> bytes:
-        return (self.id_key or self._dev_secret("case-id.key")).encode()
+        return (self.id_key or self._dev_secret("case-id.key", "PATHWAY_ID_KEY")).encode()
 
     @cached_property
     def token_secret(self) -> str:
-        return self.jwt_secret or self._dev_secret("jwt.key")
+        return self.jwt_secret or self._dev_secret("jwt.key", "PATHWAY_JWT_SECRET")
 
     @cached_property
     def payload_key_ring(self) -> KeyRing:
@@ -183,7 +186,7 @@ class Settings(BaseSettings):
             return text, variable
         key_file = named_file or self.data_dir / dev_file
         if named_file is None and not key_file.exists():
-            if new_key is None:
+            if new_key is None or not self.generate_missing_secrets:
                 raise ConfigError(f"there is no key: set {variable} or {variable}_FILE")
             self._write_secret(key_file, new_key())
         try:
@@ -193,12 +196,14 @@ class Settings(BaseSettings):
 
     @cached_property
     def web_key(self) -> bytes:
-        return (self.web_secret or self._dev_secret("web.key")).encode()
+        return (self.web_secret or self._dev_secret("web.key", "PATHWAY_WEB_SECRET")).encode()
 
-    def _dev_secret(self, name: str) -> str:
+    def _dev_secret(self, name: str, variable: str) -> str:
         """A secret kept in the data directory, made on first use (dev mode only)."""
         key_file = self.data_dir / name
         if not key_file.exists():
+            if not self.generate_missing_secrets:
+                raise ConfigError(f"{variable} is not set (and PATHWAY_GENERATE_MISSING_SECRETS is false)")
             self._write_secret(key_file, secrets.token_hex(32))
         return key_file.read_text().strip()
 

@@ -2,6 +2,7 @@
 a profile file, reaching `Client.connect`; and the store's PostgreSQL pool sizes reaching the engine."""
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -280,3 +281,29 @@ async def test_sqlite_ignores_pool_sizes(tmp_path: Path) -> None:
             assert (await conn.execute(text("select 1"))).scalar() == 1
     finally:
         await store.close()
+
+
+# --- no secret made up in production --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("read", "named"),
+    [
+        (lambda settings: settings.case_id_key, "PATHWAY_ID_KEY"),
+        (lambda settings: settings.web_key, "PATHWAY_WEB_SECRET"),
+        (lambda settings: settings.token_secret, "PATHWAY_JWT_SECRET"),
+        (lambda settings: settings.payload_key_ring, "PATHWAY_PAYLOAD_KEYS"),
+        (lambda settings: settings.master_key_ring, "PATHWAY_MASTER_KEYS"),
+        (lambda settings: settings.checkpoint_signing_key, "PATHWAY_CHECKPOINT_KEY"),
+    ],
+)
+def test_with_generation_off_a_missing_secret_is_an_error_naming_it(
+    tmp_path: Path, read: Callable[[Settings], object], named: str
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", generate_missing_secrets=False)
+    with pytest.raises(ConfigError, match=named):
+        read(settings)
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
+    # Dev mode (the default) makes it instead, in the data directory.
+    read(Settings(data_dir=tmp_path / "dev"))
+    assert any((tmp_path / "dev").iterdir())
