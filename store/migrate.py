@@ -4,12 +4,21 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+# Any fixed number: PostgreSQL advisory locks are named by a 64-bit key.
+MIGRATION_LOCK = 0x70617468776179  # "pathway"
+
+
 def upgrade_to_head(connection: Connection) -> None:
+    """Several replicas start at once on a release: on PostgreSQL the first to take the lock migrates
+    and the others, once it commits, find nothing left to do. (A SQLite file serves one process.)"""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection

@@ -1,7 +1,9 @@
 """Migrations: idempotent, data-preserving, and building exactly the tables store/schema.py describes."""
 
+import asyncio
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -94,3 +96,19 @@ async def test_a_second_store_on_the_same_database_migrates_as_a_no_op(store: Ev
         count = (await conn.execute(select(schema.events.c.event_id))).all()
     assert len(count) == 3
     assert await second.read_stream(case.case_id) == await store.read_stream(case.case_id)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])  # replicas share PostgreSQL; SQLite serves one process
+async def test_replicas_starting_together_migrate_once(fresh_url: str) -> None:
+    """Four processes' stores migrate a new database at the same moment: all succeed, and the
+    database ends at head with the tables made once."""
+    stores = [EventStore.connect(fresh_url) for _ in range(4)]
+    try:
+        await asyncio.gather(*(store.migrate() for store in stores))
+        tables, revisions = await state_of(stores[0])
+        assert tables >= TABLES and revisions == [head_revision()]
+        async with stores[0].engine.connect() as conn:
+            assert await conn.run_sync(schema_drift) == []
+    finally:
+        for store in stores:
+            await store.close()
