@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from cli import retention_cli
+from cli import data_return_cli, retention_cli
 from cli.case_cli import JsonFlag, StaffOption
 from cli.runtime import open_store, principal_for, print_json, run, settings_from
 from domain.access import Action, require_allowed
@@ -13,6 +13,7 @@ from store.shredding import shred_person
 
 app = typer.Typer(help="Protect personal data: shred a person, re-wrap data keys, end retention.", no_args_is_help=True)
 app.add_typer(retention_cli.app, name="retention")
+app.command("return")(data_return_cli.data_return)
 
 
 @app.command("shred")

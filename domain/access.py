@@ -31,6 +31,9 @@ class Action(StrEnum):
     SHRED_PERSONAL_DATA = "shred_personal_data"
     REPORT_RETENTION = "report_retention"
     AUDIT_CASE = "audit_case"
+    READ_REPORTS = "read_reports"
+    EXPORT_DATA_RETURN = "export_data_return"
+    EXPORT_FHIR = "export_fhir"
 
 
 PRACTITIONER, LINK_WORKER, TEAM_LEAD = Role.PRACTITIONER, Role.LINK_WORKER, Role.TEAM_LEAD
@@ -57,6 +60,10 @@ ACTION_ROLES: dict[Action, tuple[Role, ...]] = {
     Action.SHRED_PERSONAL_DATA: (ADMIN,),
     Action.REPORT_RETENTION: (AUDITOR, ADMIN),
     Action.AUDIT_CASE: (AUDITOR,),
+    Action.READ_REPORTS: (TEAM_LEAD, AUDITOR),
+    Action.EXPORT_DATA_RETURN: (TEAM_LEAD, AUDITOR),
+    # Clinical data for a receiving clinician (docs/fhir.md): practitioners and team leads, and auditors.
+    Action.EXPORT_FHIR: (PRACTITIONER, TEAM_LEAD, AUDITOR),
 }
 
 ACTION_WORDS: dict[Action, str] = {
@@ -79,6 +86,9 @@ ACTION_WORDS: dict[Action, str] = {
     Action.SHRED_PERSONAL_DATA: "shred a person's personal data",
     Action.REPORT_RETENTION: "report which records have reached the end of retention",
     Action.AUDIT_CASE: "audit a case (its timeline as of any time, an export)",
+    Action.READ_REPORTS: "read the service reports",
+    Action.EXPORT_DATA_RETURN: "export the monthly data return for the commissioner",
+    Action.EXPORT_FHIR: "export a case as FHIR",
 }
 
 

@@ -30,6 +30,9 @@ configure                 . . . . . x
 shred_personal_data       . . . . . x
 report_retention          . . . x . x
 audit_case                . . . x . .
+read_reports              . . x x . .
+export_data_return        . . x x . .
+export_fhir               x . x x . .
 """
 
 TABLE = {
@@ -68,6 +71,9 @@ def test_an_auditor_reads_but_never_writes() -> None:
         Action.BREAK_GLASS,
         Action.REPORT_RETENTION,
         Action.AUDIT_CASE,
+        Action.EXPORT_DATA_RETURN,
+        Action.READ_REPORTS,
+        Action.EXPORT_FHIR,
     }
     writes = set(Action) - reads
     assert not any(allowed(Role.AUDITOR, action) for action in writes)
