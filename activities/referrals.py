@@ -1,8 +1,11 @@
-"""Sending a referral to a service, by email or HTTP POST, exactly once per referral id.
+"""Sending a referral to a service, by email, HTTP POST or FHIR, exactly once per referral id.
 
 The outbound message is logged in the notifications table under the referral id, so a retried
 activity finds the earlier delivery and does not send again. An email carries only a link to the
 referral; an HTTP delivery carries the referral itself and the referral id as its Idempotency-Key.
+A FHIR delivery POSTs a transaction Bundle (ServiceRequest and Task, each a conditional create on
+the referral's identifier) to the service's FHIR base URL, with the referral id as Idempotency-Key
+and X-Request-Id (docs/fhir.md); to the workflow it is an HTTP delivery.
 """
 
 import asyncio
@@ -17,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 from activities.mailer import SmtpMailer
 from activities.outbox import deliver
 from domain.config import Service
+from domain.fhir import referral_transaction
 from domain.outcomes import ReferralRequest
 from store.notifications import NotificationLog
 from store.person_keys import Sealer
@@ -31,7 +35,7 @@ class SendReferralInput(BaseModel):
 
 
 class SendReferralResult(BaseModel):
-    channel: str
+    channel: str  # "email" or "http" (a FHIR delivery is an HTTP one: ReferralSent.channel)
     status: str
 
 
@@ -49,15 +53,16 @@ class ReferralActivities:
         record = await self._log.record(
             input.referral_id, input.case_id, None, f"referral_{service.delivery}", [service.address], subject, body
         )
+        channel = "email" if service.delivery == "email" else "http"
         if record.status == "sent":
-            return SendReferralResult(channel=service.delivery, status="sent")
+            return SendReferralResult(channel=channel, status="sent")
         try:
             await self._deliver(input, subject, body)
         except Exception:
             count_notification_failure(f"referral_{service.delivery}")
             raise
         activity.logger.info("referral sent", extra={"case_id": input.case_id, "service_id": service.service_id})
-        return SendReferralResult(channel=service.delivery, status="sent")
+        return SendReferralResult(channel=channel, status="sent")
 
     async def _deliver(self, input: SendReferralInput, subject: str, body: str) -> None:
         service = input.service
@@ -67,8 +72,15 @@ class ReferralActivities:
             # The service needs the reason itself; the outbox keeps only its sealed form.
             opened = input.model_copy(update={"request": await self._sealer.open(input.request)})
             sent = self._message(opened)[1]
+            if service.delivery == "fhir":
+                # A transaction is POSTed to the FHIR server's base URL.
+                url, content_type = service.address, "application/fhir+json"
+            else:
+                url, content_type = service.address, "application/json"
             await deliver(
-                self._log, input.referral_id, lambda: asyncio.to_thread(_post, service.address, sent, input.referral_id)
+                self._log,
+                input.referral_id,
+                lambda: asyncio.to_thread(_post, url, sent, input.referral_id, content_type),
             )
 
     async def _email(self, input: SendReferralInput, subject: str, body: str) -> None:
@@ -79,6 +91,9 @@ class ReferralActivities:
 
     def _message(self, input: SendReferralInput) -> tuple[str, str]:
         link = f"{self._inbox_url}/referrals/{input.referral_id}"
+        if input.service.delivery == "fhir":
+            bundle = referral_transaction(input.case_id, input.referral_id, input.request, link)
+            return f"referral {input.referral_id}", bundle.model_dump_json(exclude_none=True)
         if input.service.delivery == "http":
             payload = {
                 "referral_id": input.referral_id,
@@ -109,13 +124,11 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
 _NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
 
 
-def _post(url: str, body: str, idempotency_key: str) -> None:
-    request = urllib.request.Request(
-        url,
-        data=body.encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "Idempotency-Key": idempotency_key},
-    )
+def _post(url: str, body: str, idempotency_key: str, content_type: str = "application/json") -> None:
+    headers = {"Content-Type": content_type, "Idempotency-Key": idempotency_key}
+    if content_type == "application/fhir+json":
+        headers |= {"Accept": "application/fhir+json", "X-Request-Id": idempotency_key}
+    request = urllib.request.Request(url, data=body.encode(), method="POST", headers=headers)
     try:
         with _NO_REDIRECTS.open(request, timeout=30) as response:
             response.read()

@@ -72,7 +72,7 @@ PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def create_app(services: Services) -> FastAPI:
-    from api import audit_routes, codec, routes, web
+    from api import audit_routes, codec, reports, routes, web
 
     app = FastAPI(
         title="Pathway",
@@ -114,6 +114,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(audit_routes.router)
     app.include_router(web.router)
     app.include_router(codec.router)
+    app.include_router(reports.router)
     app.mount("/assets/nhsuk", StaticFiles(directory=services.frontend_dir, check_dir=False), name="nhsuk")
     app.mount("/static", StaticFiles(directory=OWN_STATIC), name="static")
 

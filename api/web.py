@@ -51,6 +51,7 @@ class SignedIn(BaseModel):
             ("/inbox", "Inbox", Action.LIST_TASKS),
             ("/cases", "Cases", Action.READ_CASE),
             ("/cases/new", "Start a case", Action.START_CASE),
+            ("/reports", "Reports", Action.READ_REPORTS),
         ]
         return [(href, text) for href, text, action in pages if allowed(role, action)]
 

@@ -10,8 +10,9 @@ import typer
 
 from api.auth import issue_dev_token
 from api.serve import api_server
-from cli import audit_cli, case_cli, data_cli, setup_cli, task_cli
+from cli import audit_cli, case_cli, data_cli, report_cli, setup_cli, task_cli
 from cli.dev import run_dev
+from cli.fhir_cli import app as fhir_app
 from cli.runtime import settings_from
 from domain.model import Role
 from workers.cases import commands_for
@@ -28,7 +29,9 @@ app.add_typer(case_cli.app, name="case")
 app.add_typer(task_cli.app, name="task")
 app.add_typer(data_cli.app, name="data")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(fhir_app, name="fhir")
 app.command("setup")(setup_cli.setup)
+app.command("report")(report_cli.report)
 
 
 @app.callback()

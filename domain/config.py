@@ -144,14 +144,15 @@ class Service(Strict):
     name: str
     type: ServiceType
     sites: tuple[str, ...]
-    delivery: Literal["email", "http"]
-    address: str = Field(description="Email address, or the URL to POST referrals to")
+    # fhir: an HL7 FHIR R4 transaction Bundle POSTed to the service's FHIR base URL (docs/fhir.md).
+    delivery: Literal["email", "http", "fhir"]
+    address: str = Field(description="Email address, or the URL to POST referrals to (fhir: the FHIR base URL)")
 
     @model_validator(mode="after")
     def _address_fits_delivery(self) -> "Service":
         if self.delivery == "email" and "@" not in self.address:
             raise ValueError(f"service {self.service_id}: {self.address!r} is not an email address")
-        if self.delivery == "http" and not self.address.startswith(("http://", "https://")):
+        if self.delivery in ("http", "fhir") and not self.address.startswith(("http://", "https://")):
             raise ValueError(f"service {self.service_id}: {self.address!r} is not an http(s) URL")
         return self
 

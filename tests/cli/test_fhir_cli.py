@@ -1,0 +1,49 @@
+"""`pathway fhir export CASE --as STAFF` prints a Bundle that parses with fhir.resources; roles that
+may not export are refused with status 2 and nothing recorded."""
+
+import uuid
+from pathlib import Path
+
+from fhir.resources.R4B.bundle import Bundle
+from temporalio.testing import WorkflowEnvironment
+
+from store.access_log import AccessLog
+from store.event_store import EventStore
+from tests.cli.support import pathway
+from tests.conftest import worker_for
+
+
+async def test_fhir_export_prints_a_bundle_and_refuses_other_roles(
+    temporal_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    task_queue = f"cli-fhir-{uuid.uuid4()}"
+    env = {
+        "PATHWAY_DATA_DIR": str(tmp_path),
+        "PATHWAY_TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
+        "PATHWAY_TASK_QUEUE": task_queue,
+        "PATHWAY_ID_KEY": "cli-fhir-test-key",
+    }
+    store = EventStore.connect(f"sqlite+aiosqlite:///{tmp_path / 'pathway.db'}")
+    await store.migrate()
+    try:
+        async with worker_for(temporal_env.client, store, task_queue):
+            started = await pathway(
+                "case", "start", "--site", "demo", "--setting", "custody", "--source", "custody_staff",
+                "--ref", "CUST/F1", "--as", "pr-001", "--person-name", "Sam Example", "--json", env=env,
+            )  # fmt: skip
+            assert started.status == 0, started.stderr
+            case_id = started.json()["case_id"]
+
+        exported = await pathway("fhir", "export", case_id, "--as", "pr-001", env=env)
+        assert exported.status == 0, exported.stderr
+        bundle = Bundle.model_validate_json(exported.stdout)
+        assert bundle.type == "collection"
+        assert '"text": "Sam Example"' in exported.stdout and "sealed:v1:" not in exported.stdout
+        assert (await AccessLog(store.engine).list(case_id))[-1].action == "fhir_export"
+
+        before = len(await AccessLog(store.engine).list(case_id))
+        refused = await pathway("fhir", "export", case_id, "--as", "lw-001", env=env)
+        assert refused.status == 2 and "cannot export a case as FHIR" in refused.stderr
+        assert len(await AccessLog(store.engine).list(case_id)) == before
+    finally:
+        await store.close()
