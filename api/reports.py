@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.app import PrincipalDep, Services, ServicesDep
 from api.report_charts import charts
+from api.routes import REFUSALS
 from api.web import SignedInDep, page, templates
 from domain.access import Principal
 from domain.errors import RuleViolation
@@ -72,7 +73,12 @@ async def _report(
     return await reports_for(found).report(principal, period_from(period, first, last), site or None)
 
 
-@router.get("/api/reports", tags=["reports"])
+@router.get(
+    "/api/reports",
+    tags=["reports"],
+    responses=REFUSALS
+    | {200: {"description": "The report", "content": {"application/json": {}, "text/csv": {}, "text/html": {}}}},
+)
 async def api_report(
     found: ServicesDep,
     principal: PrincipalDep,
