@@ -45,6 +45,8 @@ test: lint typecheck pytest
 # Benchmarks: each starts its own Temporal dev server, prints its figures and appends a row to
 # bench/results/. Never part of `make test`.
 bench: install
+	$(BIN)/python -m bench.journey_throughput
+	$(BIN)/python -m bench.command_latency
 	$(BIN)/python -m bench.audit_speed
 
 clean:

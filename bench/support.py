@@ -1,20 +1,42 @@
 """What every benchmark needs: its own Temporal dev server, a store, keys, and a results row."""
 
+import asyncio
 import base64
 import csv
+import math
 import os
 import platform
 import secrets
+import socket
 import subprocess
-from collections.abc import Mapping
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as SMTPServer
+from aiosmtpd.smtp import Envelope, Session
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.mailer import SmtpMailer
+from cli.demo import ADULT_OUTCOMES, JOURNEY
+from domain.commands import OpenCase
+from domain.model import Actor, AgeBand, Person, ReferralSource, Role, Setting
+from domain.tasks import TaskKind
+from store.event_store import EventStore
 from store.keyring import KeyRing
+from store.person_keys import PersonKeys, Sealer
 from workers.binaries import installed_binary
+from workers.cases import CaseCommands
 from workers.client import data_converter
+from workers.settings import SHIPPED_CONFIG, load_config
+from workers.worker import build_worker
 from workflows.search_attributes import ALL_KEYS
 
 RESULTS = Path(__file__).parent / "results"
@@ -57,3 +79,151 @@ def write_row(name: str, figures: Mapping[str, object]) -> Path:
             writer.writeheader()
         writer.writerow(row)
     return path
+
+
+# --- What the journey and latency benchmarks share -------------------------------------------------
+
+PRACTITIONER = Actor(staff_id="pr-001", role=Role.PRACTITIONER)
+# The standard journey of issue 9: start, consent, screening, assessment, information sharing,
+# referral (two services: each referral runs its own child workflow and sends one referral), closure.
+STANDARD_OUTCOMES: dict[TaskKind, dict[str, Any]] = ADULT_OUTCOMES
+STANDARD_JOURNEY: list[TaskKind] = JOURNEY
+
+
+def opening(number: int, prefix: str = "BENCH") -> OpenCase:
+    return OpenCase(
+        actor=PRACTITIONER,
+        site="demo",
+        setting=Setting.CUSTODY,
+        source=ReferralSource.CUSTODY_STAFF,
+        external_ref=f"{prefix}-{number:06d}",
+        age_band=AgeBand.ADULT,
+        person=Person(name=f"Bench Person {number}", date_of_birth="1985-06-01"),
+    )
+
+
+@dataclass
+class PathwayStack:
+    """A dev server, a store in a temporary folder, a production worker on its own task queue and
+    the CaseCommands that drive it, as `pathway dev` has them (payload codec included)."""
+
+    env: WorkflowEnvironment
+    store: EventStore
+    cases: CaseCommands
+    task_queue: str
+    payload_keys: KeyRing
+
+
+class MailSink:
+    """An SMTP server that accepts every message and keeps none (the referrals' email)."""
+
+    async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def pathway_stack() -> AsyncIterator[PathwayStack]:
+    smtp_port = free_port()
+    mail = Controller(MailSink(), hostname="127.0.0.1", port=smtp_port)
+    mail.start()
+    try:
+        async with _pathway_stack(SmtpMailer("127.0.0.1", smtp_port, "pathway@bench.invalid")) as stack:
+            yield stack
+    finally:
+        mail.stop()
+
+
+@asynccontextmanager
+async def _pathway_stack(mailer: SmtpMailer) -> AsyncIterator[PathwayStack]:
+    payload_keys, _ = new_key_ring("bench-payload")
+    master_keys, _ = new_key_ring("bench-master")
+    env = await start_temporal(payload_keys)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            store = EventStore.connect(f"sqlite+aiosqlite:///{Path(folder) / 'pathway.db'}")
+            await store.migrate()
+            task_queue = f"bench-{uuid.uuid4()}"
+            config = load_config(SHIPPED_CONFIG)
+            cases = CaseCommands(
+                client=env.client,
+                store=store,
+                config=config,
+                case_id_key=b"bench-case-id-key",
+                task_queue=task_queue,
+                sealer=Sealer(PersonKeys(store.engine, master_keys)),
+            )
+            try:
+                async with build_worker(env.client, store, task_queue, config, mailer, "http://inbox", master_keys):
+                    yield PathwayStack(env, store, cases, task_queue, payload_keys)
+            finally:
+                await store.close()
+    finally:
+        await env.shutdown()
+
+
+async def plain_client(env: WorkflowEnvironment) -> Client:
+    """A client of the same server with Temporal's default converter: no pydantic, no codec."""
+    return await Client.connect(env.client.service_client.config.target_host, namespace=env.client.namespace)
+
+
+async def in_parallel(count: int, concurrency: int, work: Callable[[int], Awaitable[None]]) -> None:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(number: int) -> None:
+        async with gate:
+            await work(number)
+
+    await asyncio.gather(*(one(number) for number in range(count)))
+
+
+def percentile(samples: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile of `samples` (fraction 0.5 is the median, 0.99 the p99)."""
+    ordered = sorted(samples)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    figure: str
+    pathway: float
+    baseline: float
+    unit: str
+    # The target as (bound, higher_is_better): met when pathway/baseline >= bound (or <= bound).
+    target: tuple[float, bool] | None = None
+
+    @property
+    def ratio(self) -> float:
+        return self.pathway / self.baseline if self.baseline else math.inf
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        bound, higher_is_better = self.target
+        return self.ratio >= bound if higher_is_better else self.ratio <= bound
+
+    def target_text(self) -> str:
+        if self.target is None:
+            return "-"
+        bound, higher_is_better = self.target
+        return f"ratio {'>=' if higher_is_better else '<='} {bound:g}"
+
+
+def print_table(rows: Sequence[Comparison]) -> None:
+    header = f"{'figure':<28} {'Pathway':>12} {'baseline':>12} {'ratio':>7}  {'target':<12} met?"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        met = "-" if row.met is None else ("yes" if row.met else "NO")
+        print(
+            f"{row.figure:<28} {row.pathway:>9.1f} {row.unit:<2} {row.baseline:>9.1f} {row.unit:<2} "
+            f"{row.ratio:>7.2f}  {row.target_text():<12} {met}"
+        )

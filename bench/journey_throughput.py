@@ -1,0 +1,131 @@
+"""Journey throughput: Pathway cases per second through the standard journey, against bare workflows.
+
+Runs N cases (default 500) through the standard journey (start, consent, screening, assessment,
+information sharing, referral to two services, closure) with the real CaseCommands, worker, store
+and payload codec, N at a time up to the concurrency; and N bare workflows (bench/bare.py) that
+take the same number of Updates and run the same number of activities, with no store, no codec and
+no domain logic, on their own worker and task queue on the same dev server. The numbers of Updates
+and activities are counted from the history of one real journey (the case workflow and the referral
+workflows it starts) before timing. Each side is timed from the first start to the last workflow's
+completion (the closed case's workflow result; the bare workflow's result).
+
+    .venv/bin/python -m bench.journey_throughput [--cases 500] [--concurrency 32]
+
+Prints the figures beside the baseline and appends a row to bench/results/journey_throughput.csv.
+"""
+
+import argparse
+import asyncio
+import time
+import uuid
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from bench.bare import bare_journey, bare_worker
+from bench.support import (
+    PRACTITIONER,
+    STANDARD_JOURNEY,
+    STANDARD_OUTCOMES,
+    Comparison,
+    in_parallel,
+    opening,
+    pathway_stack,
+    plain_client,
+    print_table,
+    write_row,
+)
+from workers.cases import CaseCommands
+
+TARGET = 0.7  # journey throughput at least 0.7 of the bare baseline
+
+
+async def journey(cases: CaseCommands, number: int, prefix: str = "BENCH") -> str:
+    """One case from start to closure; returns its case id once its workflow has completed."""
+    state = await cases.start_case(opening(number, prefix))
+    for kind in STANDARD_JOURNEY:
+        [task] = [t for t in state.open_tasks if t.kind is kind]
+        state = await cases.complete_task(task.task_id, STANDARD_OUTCOMES[kind], PRACTITIONER)
+    await cases.client.get_workflow_handle(state.case_id).result()
+    return state.case_id
+
+
+async def journey_shape(client: Client, case_id: str) -> list[int]:
+    """Activities per Update of one finished journey, from its history: the activities the case
+    workflow schedules after each accepted Update, plus those of the child workflows it starts then."""
+    plan: list[int] = []
+    children: list[tuple[int, str]] = []
+    async for event in client.get_workflow_handle(case_id).fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            plan.append(0)
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            plan[-1] += 1
+        elif event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+            children.append(
+                (len(plan) - 1, event.start_child_workflow_execution_initiated_event_attributes.workflow_id)
+            )
+    for update, child_id in children:
+        child = client.get_workflow_handle(child_id)
+        await child.result()
+        async for event in child.fetch_history_events():
+            plan[update] += event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    return plan
+
+
+async def main(count: int, concurrency: int) -> None:
+    async with pathway_stack() as stack:
+        plain = await plain_client(stack.env)
+        bare_queue = f"bare-{uuid.uuid4()}"
+        async with bare_worker(plain, bare_queue):
+            shape_case = await journey(stack.cases, 0, prefix="SHAPE")
+            plan = await journey_shape(stack.env.client, shape_case)
+            updates, activities = len(plan), sum(plan)
+            print(f"one standard journey: {updates} Updates, {activities} activities (per Update: {plan})")
+            await bare_journey(plain, bare_queue, f"bare-warm-{uuid.uuid4()}", plan)
+
+            # The baseline first, so Pathway runs on the fuller server (in its disfavour, if at all).
+            run = uuid.uuid4()
+            started = time.perf_counter()
+            await in_parallel(
+                count, concurrency, lambda number: bare_journey(plain, bare_queue, f"bare-{run}-{number}", plan)
+            )
+            bare_s = time.perf_counter() - started
+
+            async def one(number: int) -> None:
+                await journey(stack.cases, number)
+
+            started = time.perf_counter()
+            await in_parallel(count, concurrency, one)
+            pathway_s = time.perf_counter() - started
+
+    throughput = Comparison("cases per second", count / pathway_s, count / bare_s, "/s", (TARGET, True))
+    print(f"\n{count} cases, {concurrency} at a time; each {updates} Updates and {activities} activities\n")
+    print_table(
+        [
+            throughput,
+            Comparison("wall time", pathway_s, bare_s, "s"),
+            Comparison("Updates per second", count * updates / pathway_s, count * updates / bare_s, "/s"),
+        ]
+    )
+    figures = {
+        "cases": count,
+        "concurrency": concurrency,
+        "updates_per_case": updates,
+        "activities_per_case": activities,
+        "pathway_s": round(pathway_s, 2),
+        "bare_s": round(bare_s, 2),
+        "pathway_cases_per_s": round(throughput.pathway, 2),
+        "bare_cases_per_s": round(throughput.baseline, 2),
+        "ratio": round(throughput.ratio, 3),
+        "target_ratio_at_least": TARGET,
+        "met": throughput.met,
+    }
+    print(f"\nrow written to {write_row('journey_throughput', figures)}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=32)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.cases, arguments.concurrency))
