@@ -89,6 +89,9 @@ NOTIFY_RETRY = RetryPolicy(
 
 
 # The first answer to a referral: after it there is nothing to chase.
+# Patches (tests/histories/README.md): each guards a change that running cases' histories depend on.
+OPEN_CASE_UNDER_LOCK = "open-case-under-lock"
+
 ANSWERS = (ReferralStatus.ACCEPTED, ReferralStatus.REJECTED, ReferralStatus.DECLINED_BY_PERSON)
 
 
@@ -133,9 +136,18 @@ class CaseWorkflow:
 
     @workflow.update
     async def open_case(self, command: OpenCase) -> CaseState:
-        if self._state.stage is not None:
+        if not workflow.patched(OPEN_CASE_UNDER_LOCK):  # as the runs started before the patch decided
+            if self._state.stage is not None:
+                return self._state
+            return await self._execute(command)
+        # Looked at under the lock: a start that arrives while the first is still writing CaseOpened
+        # waits for it, then answers with the case instead of being refused as already open.
+        async with self._lock:
+            if self._state.stage is None:
+                await self._record_or_reject(command)
+            elif (command.site, command.external_ref) != (self._state.site, self._state.external_ref):
+                raise ApplicationError("this case was opened for another referral", type="RuleViolation")
             return self._state  # the same referral started again: the existing case answers
-        return await self._execute(command)
 
     @open_case.validator
     def validate_open_case(self, command: OpenCase) -> None:
@@ -221,11 +233,15 @@ class CaseWorkflow:
 
     async def _execute(self, command: Command) -> CaseState:
         async with self._lock:
-            try:
-                await self._record(command)
-                return self._state
-            except RuleViolation as violation:  # the state moved on between validation and now
-                raise _rejection(violation) from None
+            await self._record_or_reject(command)
+            return self._state
+
+    async def _record_or_reject(self, command: Command) -> None:
+        """Record the command; callers hold the lock."""
+        try:
+            await self._record(command)
+        except RuleViolation as violation:  # the state moved on between validation and now
+            raise _rejection(violation) from None
 
     async def _record(self, command: Command) -> list[EventEnvelope]:
         """Decide, append, apply; returns what was recorded. Callers hold the lock."""
