@@ -9,7 +9,6 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.commands import Command
-    from domain.state import CaseState
     from workflows.case_workflow import CaseInput, CaseResult, CaseWorkflow
 
 
@@ -21,6 +20,6 @@ class CaseWorkflowWithExtraTimer(CaseWorkflow):
     async def run(self, input: CaseInput) -> CaseResult:
         return await super().run(input)
 
-    async def _execute(self, command: Command) -> CaseState:
+    async def _record_or_reject(self, command: Command) -> None:
         await workflow.sleep(timedelta(seconds=1), summary="settle")
-        return await super()._execute(command)
+        await super()._record_or_reject(command)
