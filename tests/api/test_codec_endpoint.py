@@ -361,8 +361,13 @@ def payloads_in(output: str) -> list[tuple[str, bytes, bytes]]:
 
 
 def coded(found: list[tuple[str, bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """The payloads that go through the codec: all but search attributes, which the server must index."""
-    return [(encoding, data) for where, encoding, data in found if ".searchAttributes." not in where]
+    """The payloads that go through the codec: all but search attributes, which the server must index,
+    and patch markers, whose details the SDK writes without the codec (a change's name, no person's data)."""
+    return [
+        (encoding, data)
+        for where, encoding, data in found
+        if ".searchAttributes." not in where and ".markerRecordedEventAttributes." not in where
+    ]
 
 
 def names_in(payload_data: bytes) -> set[str]:
