@@ -16,29 +16,22 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from temporalio.client import WorkflowHistory
 
-from bench.support import new_key_ring, start_temporal, write_row
+from bench.support import PRACTITIONER, in_parallel, opening, pathway_stack, write_row
 from cli.demo import ADULT_OUTCOMES, JOURNEY
-from domain.commands import OpenCase
-from domain.model import Actor, AgeBand, Person, ReferralSource, Role, Setting
 from domain.tasks import TaskKind
 from store.event_store import EventStore
-from store.person_keys import PersonKeys, Sealer
 from workers.cases import CaseCommands
 from workers.client import data_converter
 from workers.replay import WorkflowCode, listed_histories, replay_histories
-from workers.settings import SHIPPED_CONFIG, load_config
-from workers.worker import WORKFLOWS, build_worker
+from workers.worker import WORKFLOWS
 
-PRACTITIONER = Actor(staff_id="pr-001", role=Role.PRACTITIONER)
 # The standard journey to closure, without a referral (a referral's workflow waits for the service).
 OUTCOMES: dict[TaskKind, dict[str, Any]] = {
     **ADULT_OUTCOMES,
@@ -47,29 +40,10 @@ OUTCOMES: dict[TaskKind, dict[str, Any]] = {
 
 
 async def journey(cases: CaseCommands, number: int) -> None:
-    opening = OpenCase(
-        actor=PRACTITIONER,
-        site="demo",
-        setting=Setting.CUSTODY,
-        source=ReferralSource.CUSTODY_STAFF,
-        external_ref=f"BENCH-{number:06d}",
-        age_band=AgeBand.ADULT,
-        person=Person(name=f"Bench Person {number}", date_of_birth="1985-06-01"),
-    )
-    state = await cases.start_case(opening)
+    state = await cases.start_case(opening(number))
     for kind in JOURNEY:
         [task] = [t for t in state.open_tasks if t.kind is kind]
         state = await cases.complete_task(task.task_id, OUTCOMES[kind], PRACTITIONER)
-
-
-async def in_parallel(count: int, concurrency: int, work: Callable[[int], Awaitable[None]]) -> None:
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(number: int) -> None:
-        async with gate:
-            await work(number)
-
-    await asyncio.gather(*(one(number) for number in range(count)))
 
 
 async def verify_all(store: EventStore) -> tuple[int, list[str]]:
@@ -110,57 +84,29 @@ async def run_cli(*args: str, env: dict[str, str]) -> float:
 
 
 async def main(count: int, concurrency: int) -> None:
-    payload_keys, payload_text = new_key_ring("bench-payload")
-    master_keys, master_text = new_key_ring("bench-master")
-    env = await start_temporal(payload_keys)
-    with tempfile.TemporaryDirectory() as folder:
-        data_dir = Path(folder)
-        store = EventStore.connect(f"sqlite+aiosqlite:///{data_dir / 'pathway.db'}")
-        await store.migrate()
-        task_queue = f"bench-{uuid.uuid4()}"
-        config = load_config(SHIPPED_CONFIG)
-        cases = CaseCommands(
-            client=env.client,
-            store=store,
-            config=config,
-            case_id_key=b"bench-case-id-key",
-            task_queue=task_queue,
-            sealer=Sealer(PersonKeys(store.engine, master_keys)),
-        )
-        try:
-            async with build_worker(env.client, store, task_queue, config, None, "http://inbox", master_keys):
-                started = time.perf_counter()
-                await in_parallel(count, concurrency, lambda number: journey(cases, number))
-                journeys_s = time.perf_counter() - started
-            print(f"built {count} cases through real journeys in {journeys_s:.1f} s ({count / journeys_s:.1f}/s)")
+    async with pathway_stack() as stack:
+        started = time.perf_counter()
+        await in_parallel(count, concurrency, lambda number: journey(stack.cases, number))
+        journeys_s = time.perf_counter() - started
+        print(f"built {count} cases through real journeys in {journeys_s:.1f} s ({count / journeys_s:.1f}/s)")
 
-            started = time.perf_counter()
-            verified_events, failed = await verify_all(store)
-            verify_s = time.perf_counter() - started
-            assert not failed, f"cases failed to verify: {failed[:5]}"
-            cli_env = {
-                "PATHWAY_DATA_DIR": str(data_dir),
-                "PATHWAY_PAYLOAD_KEYS": payload_text,
-                "PATHWAY_MASTER_KEYS": master_text,
-                "PATHWAY_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-                "PATHWAY_TASK_QUEUE": task_queue,
-            }
-            verify_cli_s = await run_cli("audit", "verify", "--all", "--as", "au-001", env=cli_env)
+        started = time.perf_counter()
+        verified_events, failed = await verify_all(stack.store)
+        verify_s = time.perf_counter() - started
+        assert not failed, f"cases failed to verify: {failed[:5]}"
+        verify_cli_s = await run_cli("audit", "verify", "--all", "--as", "au-001", env=stack.cli_env)
 
-            code = WorkflowCode(WORKFLOWS, data_converter(payload_keys))
-            query = f"TaskQueue = '{task_queue}'"
-            started = time.perf_counter()
-            runs, replayed_events, failures = await replay_all(listed_histories(env.client, query), code)
-            fetch_replay_s = time.perf_counter() - started
-            assert failures == 0, f"{failures} histories failed to replay"
-            histories = [history async for history in listed_histories(env.client, query)]
-            started = time.perf_counter()
-            await replay_all(fetched(histories), code)
-            replay_s = time.perf_counter() - started
-            replay_cli_s = await run_cli("audit", "replay", "--query", query, "--as", "au-001", env=cli_env)
-        finally:
-            await store.close()
-            await env.shutdown()
+        code = WorkflowCode(WORKFLOWS, data_converter(stack.payload_keys))
+        query = f"TaskQueue = '{stack.task_queue}'"
+        started = time.perf_counter()
+        runs, replayed_events, failures = await replay_all(listed_histories(stack.env.client, query), code)
+        fetch_replay_s = time.perf_counter() - started
+        assert failures == 0, f"{failures} histories failed to replay"
+        histories = [history async for history in listed_histories(stack.env.client, query)]
+        started = time.perf_counter()
+        await replay_all(fetched(histories), code)
+        replay_s = time.perf_counter() - started
+        replay_cli_s = await run_cli("audit", "replay", "--query", query, "--as", "au-001", env=stack.cli_env)
 
     figures = {
         "cases": count,

@@ -112,6 +112,7 @@ class PathwayStack:
     cases: CaseCommands
     task_queue: str
     payload_keys: KeyRing
+    cli_env: dict[str, str]  # what a `pathway` subprocess needs to reach the same store, server and keys
 
 
 class MailSink:
@@ -142,8 +143,8 @@ async def pathway_stack() -> AsyncIterator[PathwayStack]:
 
 @asynccontextmanager
 async def _pathway_stack(mailer: SmtpMailer) -> AsyncIterator[PathwayStack]:
-    payload_keys, _ = new_key_ring("bench-payload")
-    master_keys, _ = new_key_ring("bench-master")
+    payload_keys, payload_text = new_key_ring("bench-payload")
+    master_keys, master_text = new_key_ring("bench-master")
     env = await start_temporal(payload_keys)
     try:
         with tempfile.TemporaryDirectory() as folder:
@@ -161,7 +162,14 @@ async def _pathway_stack(mailer: SmtpMailer) -> AsyncIterator[PathwayStack]:
             )
             try:
                 async with build_worker(env.client, store, task_queue, config, mailer, "http://inbox", master_keys):
-                    yield PathwayStack(env, store, cases, task_queue, payload_keys)
+                    cli_env = {
+                        "PATHWAY_DATA_DIR": folder,
+                        "PATHWAY_PAYLOAD_KEYS": payload_text,
+                        "PATHWAY_MASTER_KEYS": master_text,
+                        "PATHWAY_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+                        "PATHWAY_TASK_QUEUE": task_queue,
+                    }
+                    yield PathwayStack(env, store, cases, task_queue, payload_keys, cli_env)
             finally:
                 await store.close()
     finally:
