@@ -13,7 +13,8 @@ from cli.runtime import connect_temporal, in_uk, principal_for, print_json, refu
 from domain.access import Action, require_allowed
 from domain.timeline import UK
 from workers.retention_schedule import RETENTION_SCHEDULE_ID, ensure_retention_schedule
-from workflows.retention_workflow import RetentionInput, RetentionReport, RetentionWorkflow, check_retention_input
+from workflows.messages import RetentionInput, RetentionReport
+from workflows.retention_workflow import RetentionWorkflow, check_retention_input
 
 app = typer.Typer(help="The end of retention: shred what has expired.", no_args_is_help=True)
 

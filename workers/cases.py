@@ -45,7 +45,8 @@ from domain.tasks import parse_outcome
 from store.event_store import EventStore
 from store.person_keys import PersonKeys, PersonUnknown, Sealer
 from workers.settings import Settings
-from workflows.case_workflow import CaseInput, CaseResult, CaseWorkflow
+from workflows.case_workflow import CaseWorkflow
+from workflows.messages import CaseInput, CaseResult
 
 Sealable = TypeVar("Sealable", bound=BaseModel)
 

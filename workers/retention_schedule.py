@@ -20,7 +20,8 @@ from temporalio.client import (
 )
 
 from domain.config import RetentionConfig
-from workflows.retention_workflow import RetentionInput, RetentionWorkflow
+from workflows.messages import RetentionInput
+from workflows.retention_workflow import RetentionWorkflow
 
 RETENTION_SCHEDULE_ID = "pathway-retention"
 

@@ -11,7 +11,6 @@ import contextlib
 import itertools
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
@@ -41,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
         ShareInformation,
         WithdrawConsent,
     )
-    from domain.config import SiteConfig
     from domain.deadlines import commands_due, next_deadline, pending_deadlines
     from domain.decisions import DecisionContext
     from domain.errors import RuleViolation
@@ -62,20 +60,16 @@ with workflow.unsafe.imports_passed_through():
     from domain.stream import apply_all, envelop
     from domain.tasks import TaskKind
     from workflows import search_attributes
-    from workflows.court_report_workflow import (
-        CASE_DELIVERY_SIGNAL,
+    from workflows.court_report_workflow import CASE_DELIVERY_SIGNAL, CourtReportWorkflow, court_report_workflow_id
+    from workflows.messages import (
+        CaseInput,
+        CaseResult,
         CourtReportDelivery,
         CourtReportInput,
-        CourtReportWorkflow,
-        court_report_workflow_id,
-    )
-    from workflows.referral_workflow import (
-        CASE_PROGRESS_SIGNAL,
         ReferralInput,
         ReferralProgress,
-        ReferralWorkflow,
-        referral_workflow_id,
     )
+    from workflows.referral_workflow import CASE_PROGRESS_SIGNAL, ReferralWorkflow, referral_workflow_id
 
 APPEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -94,17 +88,15 @@ OPEN_CASE_UNDER_LOCK = "open-case-under-lock"
 
 ANSWERS = (ReferralStatus.ACCEPTED, ReferralStatus.REJECTED, ReferralStatus.DECLINED_BY_PERSON)
 
-
-class CaseInput(BaseModel):
-    case_id: str
-    site: SiteConfig
-    snapshot: CaseState | None = None  # set when a long case continues as new
-
-
-class CaseResult(BaseModel):
-    case_id: str
-    version: int
-    close_reason: str | None
+# What one command may carry (tests/reliability/test_hostile_input.py). Beyond these a command that
+# passed every rule could still never be recorded: the append activity's input wraps the command's
+# outcome a few levels deeper, and past 200 levels of JSON its decoding fails on every retry, so the
+# update never finishes and the case's lock is held for good; a payload of a few MB is refused by
+# Temporal when the workflow schedules the append (and every later answer carries the case state).
+# Nothing a person types comes near them: the API takes bodies of at most 256 KB, and a sealed
+# value is one string however deep its plaintext was.
+MAX_COMMAND_BYTES = 512 * 1024
+MAX_COMMAND_DEPTH = 32
 
 
 @workflow.defn
@@ -151,6 +143,7 @@ class CaseWorkflow:
 
     @open_case.validator
     def validate_open_case(self, command: OpenCase) -> None:
+        check_command_limits(command)
         if self._state.stage is not None:
             if (command.site, command.external_ref) != (self._state.site, self._state.external_ref):
                 raise ApplicationError("this case was opened for another referral", type="RuleViolation")
@@ -224,6 +217,7 @@ class CaseWorkflow:
     def _validate(self, command: Command) -> None:
         # Validators must not touch workflow randomness (a rejected update leaves no history to
         # replay it from), so ids here are placeholders; the handler decides again with real ones.
+        check_command_limits(command)
         placeholders = (f"validation-{n}" for n in itertools.count())
         context = DecisionContext(now=workflow.now(), new_id=lambda: next(placeholders), site=self._site)
         try:
@@ -499,6 +493,38 @@ def timer_summary(state: CaseState) -> str:
             return f"screening SLA: {_words(kind)} due"
         return f"{_words(kind)} due"
     return "task reminder, due time or escalation"
+
+
+def check_command_limits(command: Command) -> None:
+    """Refuse (as a RuleViolation, before anything is recorded) a command nested deeper than
+    MAX_COMMAND_DEPTH, larger than MAX_COMMAND_BYTES as JSON, or with a time that has no time zone
+    (which no rule could compare with the workflow's clock). Validators only: a check added here
+    changes no command of an update already accepted, so every recorded history still replays."""
+    depth = 0
+    level: list[object] = [command.model_dump()]
+    while level:
+        depth += 1
+        if depth > MAX_COMMAND_DEPTH:
+            raise _rejection(
+                RuleViolation("command_too_deep", f"the command is nested more than {MAX_COMMAND_DEPTH} levels deep")
+            )
+        inner: list[object] = []
+        for value in level:
+            if isinstance(value, dict):
+                inner.extend(value.values())
+            elif isinstance(value, list | tuple):
+                inner.extend(value)
+            elif isinstance(value, datetime) and value.utcoffset() is None:
+                raise _rejection(RuleViolation("invalid_input", f"the time {value.isoformat()} has no time zone"))
+        level = inner
+    size = len(command.model_dump_json().encode())
+    if size > MAX_COMMAND_BYTES:
+        raise _rejection(
+            RuleViolation(
+                "command_too_large",
+                f"the command is too large: {size // 1024} KB as JSON, at most {MAX_COMMAND_BYTES // 1024} KB",
+            )
+        )
 
 
 def _rejection(violation: RuleViolation) -> ApplicationError:

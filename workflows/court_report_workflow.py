@@ -7,37 +7,18 @@ which stays the single writer of the case's events.
 """
 
 import contextlib
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.court_reports import CourtReportActivities, DeliverCourtReportInput
-    from domain.outcomes import CourtReportPurpose, Recipient
+    from workflows.messages import CourtReportDelivery, CourtReportInput, CourtReportResult
 
 DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10))
 CASE_DELIVERY_SIGNAL = "court_report_delivered"
-
-
-class CourtReportInput(BaseModel):
-    case_id: str
-    report_id: str
-    purpose: CourtReportPurpose
-    hearing_at: datetime
-    addresses: dict[Recipient, str]
-
-
-class CourtReportDelivery(BaseModel):
-    report_id: str
-    recipients: tuple[Recipient, ...]
-
-
-class CourtReportResult(BaseModel):
-    report_id: str
-    delivered_to: tuple[Recipient, ...]
 
 
 def court_report_workflow_id(case_id: str, report_id: str) -> str:

@@ -9,9 +9,7 @@ it by signal, and the case signals back once the referral is answered or the cas
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
-from typing import Literal
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
@@ -19,34 +17,10 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.referrals import ReferralActivities, SendReferralInput
     from domain.calendar import after
-    from domain.config import ReferralTimings, Service, WorkingCalendar
-    from domain.outcomes import ReferralRequest
+    from workflows.messages import ReferralInput, ReferralProgress, ReferralResult
 
 SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(hours=1))
 CASE_PROGRESS_SIGNAL = "referral_progress"
-
-
-class ReferralInput(BaseModel):
-    case_id: str
-    referral_id: str
-    service: Service
-    request: ReferralRequest
-    calendar: WorkingCalendar
-    timings: ReferralTimings
-
-
-class ReferralProgress(BaseModel):
-    referral_id: str
-    kind: Literal["sent", "send_failed", "chase_due", "escalation_due"]
-    channel: Literal["email", "http"] | None = None
-    reason: str = ""
-
-
-class ReferralResult(BaseModel):
-    referral_id: str
-    sent: bool
-    chased: bool
-    escalated: bool
 
 
 def referral_workflow_id(case_id: str, referral_id: str) -> str:

@@ -8,60 +8,16 @@ report names cases only by their opaque ids, and the record classes of what was 
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.retention import (
-        ExpiredRecord,
         FindExpiredInput,
-        RecordForReview,
         RetentionActivities,
-        RetentionPage,
         ShredExpiredInput,
-        ShredExpiredResult,
     )
-
-
-class RetentionReport(BaseModel):
-    as_of: datetime
-    report_only: bool
-    examined: int = Field(default=0, description="Closed cases still holding personal data that were looked at")
-    expired: list[ExpiredRecord] = Field(default_factory=list, description="Whose retention period had ended")
-    shredded: list[str] = Field(default_factory=list, description="Case ids shredded in this run")
-    for_review: list[RecordForReview] = Field(default_factory=list, description="Kept: cannot be dated")
-    refused: list[RecordForReview] = Field(default_factory=list, description="Expired, but shredding was refused")
-
-    def with_page(self, page: RetentionPage) -> "RetentionReport":
-        return self.model_copy(
-            update={
-                "examined": self.examined + page.examined,
-                "expired": [*self.expired, *page.expired],
-                "for_review": [*self.for_review, *page.for_review],
-            }
-        )
-
-    def with_shredding(self, done: ShredExpiredResult) -> "RetentionReport":
-        return self.model_copy(
-            update={"shredded": [*self.shredded, *done.shredded], "refused": [*self.refused, *done.refused]}
-        )
-
-    def summary(self) -> str:
-        done = "would shred" if self.report_only else f"shredded {len(self.shredded)} of"
-        return (
-            f"examined {self.examined} closed record(s); {done} {len(self.expired)} expired; "
-            f"{len(self.for_review)} for review; {len(self.refused)} refused"
-        )
-
-
-class RetentionInput(BaseModel):
-    as_of: datetime | None = Field(default=None, description="Default: when the run starts")
-    report_only: bool = Field(default=False, description="Report what has expired, shred nothing")
-    page_size: int = Field(default=200, ge=1, le=1000)
-    # Carried over continue-as-new, so a long first run goes on where it was.
-    after_case_id: str | None = None
-    report: RetentionReport | None = None
+    from workflows.messages import RetentionInput, RetentionReport
 
 
 def check_retention_input(input: RetentionInput, now: datetime) -> None:

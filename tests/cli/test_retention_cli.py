@@ -34,7 +34,7 @@ from tests.cli.support import Completed, pathway
 from tests.conftest import TEST_MASTER_KEYS, worker_for
 from tests.workflows.journey import PRACTITIONER
 from workers.settings import SHIPPED_CONFIG, load_config
-from workflows.retention_workflow import RetentionReport
+from workflows.messages import RetentionReport
 
 ID_KEY = "retention-cli-test-key"  # PATHWAY_ID_KEY: case ids and person ids derive from it
 SITE = load_config(SHIPPED_CONFIG).site("demo")

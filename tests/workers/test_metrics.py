@@ -27,7 +27,8 @@ from workers.client import data_converter
 from workers.health import Readiness, health_app, health_server
 from workers.metrics import StoreGauges, exporter_text, free_loopback_address, metrics_runtime
 from workers.settings import SHIPPED_CONFIG, load_config
-from workflows.case_workflow import CaseInput, CaseWorkflow
+from workflows.case_workflow import CaseWorkflow
+from workflows.messages import CaseInput
 
 JOURNEYS = 3
 

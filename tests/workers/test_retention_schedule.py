@@ -19,7 +19,8 @@ from domain.timeline import UK
 from tests.workflows.journey import PRACTITIONER, open_case
 from workers.cases import CaseCommands
 from workers.retention_schedule import ensure_retention_schedule
-from workflows.retention_workflow import RetentionInput, RetentionReport, RetentionWorkflow
+from workflows.messages import RetentionInput, RetentionReport
+from workflows.retention_workflow import RetentionWorkflow
 
 
 async def test_the_schedule_is_kept_as_configured_and_runs_retention(

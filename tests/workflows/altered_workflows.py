@@ -9,7 +9,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.commands import Command
-    from workflows.case_workflow import CaseInput, CaseResult, CaseWorkflow
+    from workflows.case_workflow import CaseWorkflow
+    from workflows.messages import CaseInput, CaseResult
 
 
 @workflow.defn(name="CaseWorkflow")

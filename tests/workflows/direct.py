@@ -14,7 +14,8 @@ from domain.state import CaseState
 from domain.tasks import TaskKind
 from tests.workflows.journey import PRACTITIONER, open_case, open_task
 from workers.settings import SHIPPED_CONFIG, load_config
-from workflows.case_workflow import CaseInput, CaseResult, CaseWorkflow
+from workflows.case_workflow import CaseWorkflow
+from workflows.messages import CaseInput, CaseResult
 
 SITE = load_config(SHIPPED_CONFIG).site("demo")
 LINK_WORKER = Actor(staff_id="lw-001", role=Role.LINK_WORKER)

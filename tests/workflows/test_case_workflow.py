@@ -16,7 +16,8 @@ from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.workflows.journey import JOURNEY, OUTCOMES, PRACTITIONER, complete, open_case, open_task
 from workers.cases import CaseCommands, CommandRejected
-from workflows.case_workflow import CaseResult, CaseWorkflow
+from workflows.case_workflow import CaseWorkflow
+from workflows.messages import CaseResult
 
 
 def handle(cases: CaseCommands, case_id: str) -> WorkflowHandle[CaseWorkflow, CaseResult]:

@@ -26,7 +26,8 @@ from tests.workflows.journey import JOURNEY, OUTCOMES, PRACTITIONER, TEAM_LEAD, 
 from tests.workflows.support import Run, assert_search_attributes_match, assert_stream_is_sound, runs_of
 from workers.cases import CaseCommands, CommandRejected
 from workers.client import data_converter
-from workflows.case_workflow import CaseInput, CaseResult, CaseWorkflow
+from workflows.case_workflow import CaseWorkflow
+from workflows.messages import CaseInput, CaseResult
 
 SUGGEST_AFTER_EVENTS = 30
 SECOND_PRACTITIONER = Actor(staff_id="pr-002", role=Role.PRACTITIONER)

@@ -17,7 +17,8 @@ from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
 from tests.workflows.journey import OUTCOMES, open_case, open_task
 from tests.workflows.test_referrals import SITE, complete
-from workflows.case_workflow import CaseInput, CaseWorkflow
+from workflows.case_workflow import CaseWorkflow
+from workflows.messages import CaseInput
 
 
 class _Refusing(BaseHTTPRequestHandler):

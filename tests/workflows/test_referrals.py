@@ -25,7 +25,8 @@ from tests.workflows.conftest import Mailbox
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING
 from workers.settings import SHIPPED_CONFIG, load_config
-from workflows.case_workflow import CaseInput, CaseResult, CaseWorkflow
+from workflows.case_workflow import CaseWorkflow
+from workflows.messages import CaseInput, CaseResult
 from workflows.referral_workflow import ReferralWorkflow, referral_workflow_id
 
 SITE = load_config(SHIPPED_CONFIG).site("demo")

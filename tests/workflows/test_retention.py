@@ -22,8 +22,9 @@ from tests.conftest import TEST_MASTER_KEYS, worker_for
 from tests.workflows.direct import SITE, Handle, complete
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING, replayer
-from workflows.case_workflow import CaseInput, CaseWorkflow
-from workflows.retention_workflow import RetentionInput, RetentionReport, RetentionWorkflow
+from workflows.case_workflow import CaseWorkflow
+from workflows.messages import CaseInput, RetentionInput, RetentionReport
+from workflows.retention_workflow import RetentionWorkflow
 
 PERSON_KEY = b"retention-test-person-key"
 CLOSURE = CloseCase(actor=PRACTITIONER, outcome=ClosureOutcome(reason="pathway_complete", note="closed in the test"))

@@ -11,7 +11,8 @@ from store.event_store import EventStore
 from tests.conftest import worker_for
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
 from workers.settings import SHIPPED_CONFIG, load_config
-from workflows.case_workflow import CaseInput, CaseWorkflow
+from workflows.case_workflow import CaseWorkflow
+from workflows.messages import CaseInput
 
 
 async def test_an_unscreened_case_becomes_overdue_when_the_sla_passes(

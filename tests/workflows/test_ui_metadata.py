@@ -15,8 +15,9 @@ from domain.state import CaseState
 from domain.tasks import Task, TaskKind
 from tests.workflows.journey import PRACTITIONER, complete, open_case, open_task
 from workers.cases import CaseCommands
-from workflows.case_workflow import CaseResult, CaseWorkflow, current_details, timer_summary
+from workflows.case_workflow import CaseWorkflow, current_details, timer_summary
 from workflows.court_report_workflow import court_report_workflow_id
+from workflows.messages import CaseResult
 
 NAME = "Philippa Quennell-Abernathy"
 BORN = "1979-06-23"

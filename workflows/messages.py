@@ -1,0 +1,110 @@
+"""What the workflows take, return and signal to each other: their input, result and message models.
+
+They live here, not beside their workflows, because the sandbox runs a workflow's module afresh for
+every workflow it starts, and building a pydantic model's schema is the costliest part of that. The
+workflows import this module passed through (`workflow.unsafe.imports_passed_through`), so the
+models are built once per process; they hold no state, so sharing them is safe.
+"""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from activities.retention import ExpiredRecord, RecordForReview, RetentionPage, ShredExpiredResult
+from domain.config import ReferralTimings, Service, SiteConfig, WorkingCalendar
+from domain.outcomes import CourtReportPurpose, Recipient, ReferralRequest
+from domain.state import CaseState
+
+
+class CaseInput(BaseModel):
+    case_id: str
+    site: SiteConfig
+    snapshot: CaseState | None = None  # set when a long case continues as new
+
+
+class CaseResult(BaseModel):
+    case_id: str
+    version: int
+    close_reason: str | None
+
+
+class ReferralInput(BaseModel):
+    case_id: str
+    referral_id: str
+    service: Service
+    request: ReferralRequest
+    calendar: WorkingCalendar
+    timings: ReferralTimings
+
+
+class ReferralProgress(BaseModel):
+    referral_id: str
+    kind: Literal["sent", "send_failed", "chase_due", "escalation_due"]
+    channel: Literal["email", "http"] | None = None
+    reason: str = ""
+
+
+class ReferralResult(BaseModel):
+    referral_id: str
+    sent: bool
+    chased: bool
+    escalated: bool
+
+
+class CourtReportInput(BaseModel):
+    case_id: str
+    report_id: str
+    purpose: CourtReportPurpose
+    hearing_at: datetime
+    addresses: dict[Recipient, str]
+
+
+class CourtReportDelivery(BaseModel):
+    report_id: str
+    recipients: tuple[Recipient, ...]
+
+
+class CourtReportResult(BaseModel):
+    report_id: str
+    delivered_to: tuple[Recipient, ...]
+
+
+class RetentionReport(BaseModel):
+    as_of: datetime
+    report_only: bool
+    examined: int = Field(default=0, description="Closed cases still holding personal data that were looked at")
+    expired: list[ExpiredRecord] = Field(default_factory=list, description="Whose retention period had ended")
+    shredded: list[str] = Field(default_factory=list, description="Case ids shredded in this run")
+    for_review: list[RecordForReview] = Field(default_factory=list, description="Kept: cannot be dated")
+    refused: list[RecordForReview] = Field(default_factory=list, description="Expired, but shredding was refused")
+
+    def with_page(self, page: RetentionPage) -> "RetentionReport":
+        return self.model_copy(
+            update={
+                "examined": self.examined + page.examined,
+                "expired": [*self.expired, *page.expired],
+                "for_review": [*self.for_review, *page.for_review],
+            }
+        )
+
+    def with_shredding(self, done: ShredExpiredResult) -> "RetentionReport":
+        return self.model_copy(
+            update={"shredded": [*self.shredded, *done.shredded], "refused": [*self.refused, *done.refused]}
+        )
+
+    def summary(self) -> str:
+        done = "would shred" if self.report_only else f"shredded {len(self.shredded)} of"
+        return (
+            f"examined {self.examined} closed record(s); {done} {len(self.expired)} expired; "
+            f"{len(self.for_review)} for review; {len(self.refused)} refused"
+        )
+
+
+class RetentionInput(BaseModel):
+    as_of: datetime | None = Field(default=None, description="Default: when the run starts")
+    report_only: bool = Field(default=False, description="Report what has expired, shred nothing")
+    page_size: int = Field(default=200, ge=1, le=1000)
+    # Carried over continue-as-new, so a long first run goes on where it was.
+    after_case_id: str | None = None
+    report: RetentionReport | None = None
