@@ -26,7 +26,7 @@ from cli.case_cli import JsonFlag, StaffOption
 from cli.runtime import fail, open_store, principal_for, print_json, refuse, run, settings_from
 from domain.access import Action, require_allowed
 from store.checkpoints import Checkpoint, CheckpointError, Checkpoints, PublicKey, StreamHead
-from store.event_store import EventStore
+from store.event_store import CaseCheck, EventStore
 from workers.client import connect_store
 from workers.settings import ConfigError, Settings
 
@@ -174,26 +174,32 @@ async def _verify(
     if case_id is not None and case_id not in known | in_checkpoint:
         refuse(f"there is no case {case_id}")
     case_ids = sorted(known) if case_id is None else [case_id]
-    results = tuple([await _verify_case(store, one, heads.get(one)) for one in case_ids])
+    results = tuple(
+        [
+            await _case_result(store, checked, heads.get(checked.chain.case_id))
+            async for checked in store.check_cases(case_ids)
+        ]
+    )
     return Verification(results, checkpoint, checkpoint_problem)
 
 
-async def _verify_case(store: EventStore, case_id: str, head: StreamHead | None) -> CaseResult:
+async def _case_result(store: EventStore, checked: CaseCheck, head: StreamHead | None) -> CaseResult:
     """The chain first, then the checkpoint's head, then the projections: from the record itself to
-    what is derived from it, so the first finding is the most telling one."""
+    what is derived from it, so the first finding is the most telling one. (The store folds only a
+    whole chain: a fold of tampered events would prove nothing about the projections.)"""
+    chain = checked.chain
     findings = []
-    chain = await store.verify_chain(case_id)
     if not chain.ok:
-        findings.append(Finding(case_id, chain.first_bad_seq, chain.first_bad_event_id, "chain", str(chain.problem)))
+        findings.append(
+            Finding(chain.case_id, chain.first_bad_seq, chain.first_bad_event_id, "chain", str(chain.problem))
+        )
     if head is not None:
         found = await Checkpoints(store.engine).head_problem(head)
         if found is not None:
-            findings.append(Finding(case_id, found.seq, found.event_id, "checkpoint", found.problem))
-    # Only a whole chain is folded: a fold of tampered events would prove nothing about the projections.
-    if chain.ok:
-        for difference in await store.projection_differences(case_id):
-            findings.append(Finding(case_id, chain.events or None, None, "projection", difference))
-    return CaseResult(case_id, chain.events, tuple(findings))
+            findings.append(Finding(chain.case_id, found.seq, found.event_id, "checkpoint", found.problem))
+    for difference in checked.projection_differences:
+        findings.append(Finding(chain.case_id, chain.events or None, None, "projection", difference))
+    return CaseResult(chain.case_id, chain.events, tuple(findings))
 
 
 @asynccontextmanager

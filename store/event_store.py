@@ -1,24 +1,36 @@
 """The event store: idempotent, hash-chained appends with projections updated in the same transaction."""
 
+import asyncio
+import contextlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 from urllib.parse import quote
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import delete, event, insert, make_url, select, union
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from domain.events import EventEnvelope, StoredEvent
-from domain.state import CaseState, fold
+from domain.state import CaseState, empty_state, fold
+from domain.stream import apply_all
 from store import schema
+from store.chain_check import ALTERED as ALTERED
+from store.chain_check import BROKEN_LINK as BROKEN_LINK
+from store.chain_check import ChainReport as ChainReport
+from store.chain_check import HashedBody, check_stream
 from store.hashing import GENESIS_HASH, canonical_json, chain_hash
 from store.projections import case_record, task_records
 from store.records import CaseRecord, TaskRecord
+from store.state_cache import StateCache
 
 _stored_event = TypeAdapter(StoredEvent)
 
@@ -28,15 +40,9 @@ class AppendConflict(Exception):
 
 
 @dataclass(frozen=True)
-class ChainReport:
-    case_id: str
-    events: int
-    ok: bool
-    first_bad_seq: int | None = None
-    problem: str | None = None
-    first_bad_event_id: str | None = None
-    # The last row's hash, as stored (it commits to the stream before it); not part of the verdict.
-    head_hash: str = field(default=GENESIS_HASH, compare=False)
+class Appended:
+    version: int  # the stream's version after the append
+    written: bool  # False when every event was already recorded (a retry of an append that committed)
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,10 @@ class RebuildReport:
 class EventStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._states = StateCache()
+        # SQLite has one writer at a time. Appends from this process queue here rather than in
+        # SQLite's busy handler, which sleeps in growing steps (up to 100 ms) between tries.
+        self._one_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
 
     @classmethod
     def connect(
@@ -89,27 +99,37 @@ class EventStore:
 
     async def append(self, case_id: str, envelopes: Sequence[EventEnvelope]) -> int:
         """Append to a case stream; returns the stream's version. The same events again are a no-op."""
+        return (await self.append_reporting(case_id, envelopes)).version
+
+    async def append_reporting(self, case_id: str, envelopes: Sequence[EventEnvelope]) -> Appended:
+        """`append`, also saying whether this call wrote the events or found them already recorded."""
         if not envelopes:
             raise ValueError("nothing to append")
         if any(e.case_id != case_id for e in envelopes):
             raise ValueError("every event must belong to the stream it is appended to")
         try:
-            async with self.engine.begin() as conn:
-                return await self._append(conn, case_id, envelopes)
+            async with self._one_writer, self.engine.begin() as conn:
+                state = await self._append(conn, case_id, envelopes)
         except (IntegrityError, AppendConflict) as error:
             # A concurrent writer got there first; it may have been our own earlier attempt. It may also
             # have committed between our duplicate check and our read of the head (so we saw a moved-on
             # stream rather than a unique violation): look again, now that it has committed.
             async with self.engine.connect() as conn:
                 if await self._already_appended(conn, case_id, envelopes):
-                    return await self._version(conn, case_id)
+                    return Appended(await self._version(conn, case_id), written=False)
             if isinstance(error, AppendConflict):
                 raise
             raise AppendConflict(f"stream {case_id} changed while appending seq {envelopes[0].seq}") from None
+        # Only a committed state is kept: one from a rolled-back transaction would run ahead of the rows.
+        self._states.put(state)
+        return Appended(state.version, written=True)
 
-    async def _append(self, conn: AsyncConnection, case_id: str, envelopes: Sequence[EventEnvelope]) -> int:
-        if await self._already_appended(conn, case_id, envelopes):
-            return await self._version(conn, case_id)
+    async def _append(self, conn: AsyncConnection, case_id: str, envelopes: Sequence[EventEnvelope]) -> CaseState:
+        """The case's state after the append.
+
+        Events already recorded (a retried append) are not looked for first: they fail the seq check
+        or the unique event id, and `append_reporting` then looks (fewer statements while SQLite's
+        one write lock is held)."""
         head = (
             await conn.execute(
                 select(schema.events.c.seq, schema.events.c.hash)
@@ -131,10 +151,10 @@ class EventStore:
             digest = chain_hash(prev_hash, body)
             rows.append(_event_row(envelope, recorded_at, body, prev_hash, digest))
             prev_hash = digest
+        state = apply_all(await self._state_at(conn, case_id, version), envelopes)
         await conn.execute(insert(schema.events), rows)
-        state = fold(case_id, await self._read(conn, case_id))
         await self._project(conn, state)
-        return state.version
+        return state
 
     async def _already_appended(self, conn: AsyncConnection, case_id: str, envelopes: Sequence[EventEnvelope]) -> bool:
         ids = [e.event_id for e in envelopes]
@@ -163,19 +183,32 @@ class EventStore:
         ).first()
         return row.seq if row else 0
 
-    async def _read(self, conn: AsyncConnection, case_id: str) -> list[StoredEvent]:
+    async def _read(self, conn: AsyncConnection, case_id: str, after: int = 0) -> list[StoredEvent]:
+        """The stream's events after seq `after`, in order."""
         result = await conn.execute(
             select(schema.events.c.body, schema.events.c.prev_hash, schema.events.c.hash)
-            .where(schema.events.c.case_id == case_id)
+            .where(schema.events.c.case_id == case_id, schema.events.c.seq > after)
             .order_by(schema.events.c.seq)
         )
         return [_stored(row) for row in result]
 
+    async def _state_at(self, conn: AsyncConnection, case_id: str, version: int) -> CaseState:
+        """The fold of the stream as it stands at `version` (its head in this transaction): the kept
+        state, if any, with only the events after it read and applied."""
+        kept = self._states.get(case_id)
+        if kept is None or kept.version > version:  # nothing kept, or the database went back (a restore)
+            kept = empty_state(case_id)
+        if kept.version == version:
+            return kept
+        return apply_all(kept, await self._read(conn, case_id, after=kept.version))
+
     async def _project(self, conn: AsyncConnection, state: CaseState) -> None:
         case_row = case_record(state).model_dump()
         case_row["cohorts"] = ",".join(case_row["cohorts"])
-        await conn.execute(delete(schema.cases).where(schema.cases.c.case_id == state.case_id))
-        await conn.execute(insert(schema.cases), [case_row])
+        dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+        upsert = dialect_insert(schema.cases).values(case_row)
+        changes = {column: upsert.excluded[column] for column in case_row if column != "case_id"}
+        await conn.execute(upsert.on_conflict_do_update(index_elements=[schema.cases.c.case_id], set_=changes))
         await conn.execute(delete(schema.tasks).where(schema.tasks.c.case_id == state.case_id))
         task_rows = []
         for record in task_records(state):
@@ -187,15 +220,23 @@ class EventStore:
 
     async def rebuild_projections(self) -> "RebuildReport":
         """Drop every projected row and fold every stream again, in one transaction (readers see the
-        old rows or the new, never none); report which rows came out different from those replaced."""
+        old rows or the new, never none); report which rows came out different from those replaced.
+        Streams are read a batch of cases at a time, one query per batch."""
         async with self.engine.begin() as conn:
             before = await _projected_rows(conn)
             await conn.execute(delete(schema.tasks))
             await conn.execute(delete(schema.cases))
             query = select(schema.events.c.case_id).distinct().order_by(schema.events.c.case_id)
             case_ids = [row.case_id for row in await conn.execute(query)]
-            for case_id in case_ids:
-                await self._project(conn, fold(case_id, await self._read(conn, case_id)))
+            for start in range(0, len(case_ids), CASES_PER_READ):
+                batch = case_ids[start : start + CASES_PER_READ]
+                query = (
+                    select(schema.events.c.case_id, schema.events.c.body)
+                    .where(schema.events.c.case_id.in_(batch))
+                    .order_by(schema.events.c.case_id, schema.events.c.seq)
+                )
+                for case_id, rows in groupby(await conn.execute(query), key=lambda row: str(row.case_id)):
+                    await self._project(conn, fold(case_id, [HashedBody.model_validate_json(r.body) for r in rows]))
             after = await _projected_rows(conn)
         changed = sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
         tasks = sum(1 for table, _ in after if table == "tasks")
@@ -206,8 +247,17 @@ class EventStore:
             return await self._read(conn, case_id)
 
     async def case_state(self, case_id: str) -> CaseState:
-        """The case as a fresh fold of its stored events."""
+        """The case as a fresh fold of every stored event (what audits and checks need)."""
         return fold(case_id, await self.read_stream(case_id))
+
+    async def current_state(self, case_id: str) -> CaseState:
+        """The case as of its last stored event, folding only the events since the state kept from the
+        last append or read (what commands need: the same state, without re-reading a long stream)."""
+        async with self.engine.connect() as conn:
+            version = await self._version(conn, case_id)
+            state = await self._state_at(conn, case_id, version)
+        self._states.put(state)
+        return state
 
     async def case_ids(self) -> list[str]:
         async with self.engine.connect() as conn:
@@ -268,47 +318,110 @@ class EventStore:
                     select(schema.events).where(schema.events.c.case_id == case_id).order_by(schema.events.c.seq)
                 )
             )
-        head_hash = rows[-1].hash if rows else GENESIS_HASH
-        found = _first_bad_event(case_id, rows)
-        if found is None:
-            return ChainReport(case_id, len(rows), ok=True, head_hash=head_hash)
-        row, problem = found
-        return ChainReport(
-            case_id,
-            len(rows),
-            ok=False,
-            first_bad_seq=row.seq,
-            problem=problem,
-            first_bad_event_id=row.event_id,
-            head_hash=head_hash,
-        )
+        return check_stream(case_id, rows).report
 
     async def projection_differences(self, case_id: str) -> list[str]:
         """Where the stored projections differ from a fresh fold of the events (empty when they agree)."""
         state = await self.case_state(case_id)
-        try:
-            actual_case = await self.get_case(case_id)
-            actual_tasks = {t.task_id: t for t in await self.list_tasks(case_id=case_id, status=None)}
-        except ValidationError as error:  # a projection row changed into something no append writes
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            return [f"the projected rows are not valid records: {where}: {first['msg']}"]
-        differences = []
-        expected_case = case_record(state) if state.stage else None
-        if expected_case != actual_case:
-            differences.append(_difference("cases row", actual_case, expected_case))
-        expected_tasks = {t.task_id: t for t in task_records(state)}
-        for task_id in sorted(expected_tasks.keys() | actual_tasks.keys()):
-            expected, actual = expected_tasks.get(task_id), actual_tasks.get(task_id)
-            if expected != actual:
-                differences.append(_difference(f"task {task_id}", actual, expected))
-        return differences
+        async with self.engine.connect() as conn:
+            case_rows = list(await conn.execute(select(schema.cases).where(schema.cases.c.case_id == case_id)))
+            task_rows = list(
+                await conn.execute(select(schema.tasks).where(schema.tasks.c.case_id == case_id).order_by(*TASK_ORDER))
+            )
+        return _projection_differences(state, case_rows, task_rows)
+
+    async def check_cases(self, case_ids: Sequence[str]) -> AsyncIterator["CaseCheck"]:
+        """`verify_chain` and, for each stream that verifies, `projection_differences`, for many cases
+        (in the order given): what `pathway audit verify --all` checks. Reads a batch of cases at a
+        time, each table in one query, and folds the bodies the chain check parsed. Reads only."""
+        for start in range(0, len(case_ids), CASES_PER_READ):
+            batch = list(case_ids[start : start + CASES_PER_READ])
+            async with self.engine.connect() as conn:
+                events = await _rows_by_case(conn, schema.events, batch, schema.events.c.seq)
+                cases = await _rows_by_case(conn, schema.cases, batch)
+                tasks = await _rows_by_case(conn, schema.tasks, batch, *TASK_ORDER)
+            for case_id in batch:
+                checked = check_stream(case_id, events.get(case_id, []))
+                differences: list[str] = []
+                # Only a whole chain is folded: a fold of tampered events would prove nothing about the projections.
+                if checked.report.ok:
+                    state = fold(case_id, checked.events)
+                    differences = _projection_differences(state, cases.get(case_id, []), tasks.get(case_id, []))
+                yield CaseCheck(checked.report, differences)
 
     async def recorded_case_ids(self) -> list[str]:
         """Every case with events or projected rows: rows left behind by deleted events are found too."""
         query = union(select(schema.events.c.case_id), select(schema.cases.c.case_id), select(schema.tasks.c.case_id))
         async with self.engine.connect() as conn:
             return sorted(row.case_id for row in await conn.execute(query))
+
+
+CASES_PER_READ = 500  # cases whose rows one verification or rebuild query reads
+TASK_ORDER = (schema.tasks.c.due_at, schema.tasks.c.task_id)  # as list_tasks orders them
+
+
+@dataclass(frozen=True)
+class CaseCheck:
+    """One case as verification sees it: its chain, and how its projections differ from a fold of its
+    events (not looked at, so empty, when the chain does not verify)."""
+
+    chain: ChainReport
+    projection_differences: list[str]
+
+
+async def _rows_by_case(
+    conn: AsyncConnection, table: Any, case_ids: list[str], *order: Any
+) -> dict[str, list[Row[Any]]]:
+    query = select(table).where(table.c.case_id.in_(case_ids)).order_by(table.c.case_id, *order)
+    result = await conn.execute(query)
+    case_id_of = itemgetter(list(result.keys()).index("case_id"))  # by position: a row's attributes cost more
+    return {case_id: list(rows) for case_id, rows in groupby(result, key=case_id_of)}
+
+
+def _projection_differences(
+    state: CaseState, case_rows: Sequence[Row[Any]], task_rows: Sequence[Row[Any]]
+) -> list[str]:
+    """Where a case's projected rows differ from the fold of its events. The rows are first held to
+    the rows an append would write for `state`; only when they differ are they read as records and
+    compared field by field, to say what differs (or that they are no valid records at all)."""
+    expected_case = case_record(state) if state.stage else None
+    expected_tasks = {t.task_id: t for t in task_records(state)}
+    if _as_written(expected_case, expected_tasks.values()) == (
+        [dict(row._mapping) for row in case_rows],
+        sorted((dict(row._mapping) for row in task_rows), key=lambda row: str(row["task_id"])),
+    ):
+        return []
+    try:
+        actual_case = _case_from_row(case_rows[0]) if case_rows else None
+        actual_tasks = {t.task_id: t for t in map(_task_from_row, task_rows)}
+    except ValidationError as error:  # a projection row changed into something no append writes
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return [f"the projected rows are not valid records: {where}: {first['msg']}"]
+    differences = []
+    if expected_case != actual_case:
+        differences.append(_difference("cases row", actual_case, expected_case))
+    for task_id in sorted(expected_tasks.keys() | actual_tasks.keys()):
+        expected, actual = expected_tasks.get(task_id), actual_tasks.get(task_id)
+        if expected != actual:
+            differences.append(_difference(f"task {task_id}", actual, expected))
+    return differences
+
+
+def _as_written(case: CaseRecord | None, tasks: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The case and task rows as `_project` writes them (equal rows are equal records; rows that are
+    not equal are compared as records, so a change in how rows are written only costs time here)."""
+    cases = []
+    if case is not None:
+        case_row = dict(case)  # the fields as they are (the records are flat): no serialising needed
+        case_row["cohorts"] = ",".join(case_row["cohorts"])
+        cases.append(case_row)
+    task_rows = []
+    for task in sorted(tasks, key=lambda task: task.task_id):
+        row = dict(task)
+        row["candidate_roles"] = ",".join(row["candidate_roles"])
+        task_rows.append(row)
+    return cases, task_rows
 
 
 def _difference(what: str, stored: BaseModel | None, expected: BaseModel | None) -> str:
@@ -363,127 +476,6 @@ def _event_row(
         "prev_hash": prev_hash,
         "hash": digest,
     }
-
-
-BROKEN_LINK = "prev_hash does not match the hash of the event before it"
-ALTERED = "hash does not match the event's content: the event was altered (or forged)"
-
-
-def _first_bad_event(case_id: str, rows: Sequence[Row[Any]]) -> tuple[Row[Any], str] | None:
-    """The first row (in seq order) that does not fit the chain, and what happened to it."""
-    prev_hash = GENESIS_HASH
-    for expected_seq, row in enumerate(rows, start=1):
-        if row.seq != expected_seq:
-            return row, f"sequence gap: expected seq {expected_seq}, found {row.seq}"
-        if row.prev_hash != prev_hash or chain_hash(prev_hash, row.body) != row.hash:
-            return _broken(case_id, rows, row, prev_hash)
-        problem = _body_problem(row)
-        if problem:
-            return row, problem
-        prev_hash = row.hash
-    return None
-
-
-def _broken(case_id: str, rows: Sequence[Row[Any]], row: Row[Any], prev_hash: str) -> tuple[Row[Any], str]:
-    """What happened at the first row whose link or hash is wrong. Its hashed body says where it was
-    written, and the other rows' links say what follows what: together they tell the kinds of
-    tampering apart. Every row before `row` fits the chain, so seq n is at position n - 1."""
-    if chain_hash(row.prev_hash, row.body) == row.hash:  # the event is as written, but not where it was written
-        misplaced = _misplaced(case_id, rows, row)
-        if misplaced is not None:
-            return misplaced
-    linked_past = next((other.seq for other in rows if other.seq > row.seq and other.prev_hash == prev_hash), None)
-    if linked_past is not None:
-        return row, _inserted(row.seq, linked_past - 1)
-    if row.prev_hash == prev_hash:
-        return row, ALTERED
-    if chain_hash(prev_hash, row.body) == row.hash:
-        return row, BROKEN_LINK
-    if chain_hash(row.prev_hash, row.body) == row.hash:
-        return row, f"{BROKEN_LINK}: the event before it was rewritten with its hash recomputed, or this link was"
-    return row, f"{ALTERED}, and its prev_hash does not match the event before it"
-
-
-def _misplaced(case_id: str, rows: Sequence[Row[Any]], row: Row[Any]) -> tuple[Row[Any], str] | None:
-    """An intact event in the wrong place: moved from another stream, copied, reordered, renumbered
-    after a deletion, or found after events inserted before it."""
-    claimed = _lenient_body(row)
-    claimed_case, claimed_seq = claimed.get("case_id"), claimed.get("seq")
-    if claimed_case is not None and claimed_case != case_id:
-        return row, _moved(claimed_case, claimed_seq)
-    seq_of_hash: dict[str, int] = {}
-    for other in rows:
-        seq_of_hash.setdefault(other.hash, other.seq)
-    if seq_of_hash[row.hash] != row.seq:
-        return row, f"a copy of the event at seq {seq_of_hash[row.hash]}: the same hashed event recorded twice"
-    linked = seq_of_hash.get(row.prev_hash)
-    if linked is not None and linked > row.seq:
-        return row, (
-            f"out of order: by its hashed body this is seq {claimed_seq}, and it follows the event now at seq "
-            f"{linked}; the events were reordered"
-        )
-    if linked is not None and linked < row.seq - 1:
-        return rows[linked], _inserted(linked + 1, row.seq - 1)
-    if isinstance(claimed_seq, int) and claimed_seq > row.seq and linked is None:
-        return row, (
-            f"by its hashed body this is seq {claimed_seq}: {claimed_seq - row.seq} event(s) before it were "
-            "deleted and the later ones renumbered"
-        )
-    return None
-
-
-def _inserted(first: int, last: int) -> str:
-    if first == last:
-        return f"inserted: this event is not part of the chain; seq {last + 1} links to the event before it"
-    return f"inserted: events {first} to {last} are not part of the chain; seq {last + 1} links to the one before them"
-
-
-def _moved(claimed_case: object, claimed_seq: object) -> str:
-    return f"moved: by its hashed body this is seq {claimed_seq} of stream {claimed_case}"
-
-
-def _body_problem(row: Row[Any]) -> str | None:
-    """A row whose hash holds: is its body an event, and do the columns beside it say the same?"""
-    try:
-        stored = _stored(row)
-    except (ValueError, TypeError):  # not JSON, or not an event: rewritten with its hash recomputed
-        return "the hashed body is not a readable event: it was rewritten and its hash recomputed"
-    if stored.case_id != row.case_id:
-        return _moved(stored.case_id, stored.seq)
-    columns = (
-        row.event_id,
-        row.case_id,
-        row.seq,
-        row.type,
-        row.schema_version,
-        row.occurred_at,
-        row.recorded_at,
-        row.actor_id,
-        row.actor_role,
-    )
-    in_body = (
-        stored.event_id,
-        stored.case_id,
-        stored.seq,
-        stored.event.type,
-        stored.event.schema_version,
-        stored.occurred_at,
-        stored.recorded_at,
-        stored.actor.staff_id,
-        stored.actor.role,
-    )
-    if columns != in_body:
-        return "indexed columns disagree with the hashed event body"
-    return None
-
-
-def _lenient_body(row: Row[Any]) -> dict[str, Any]:
-    """The body's fields as far as it can be read, for saying where an event was written."""
-    try:
-        body = json.loads(row.body)
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _stored(row: Any) -> StoredEvent:

@@ -124,11 +124,11 @@ class CaseCommands:
                 )
             )
         except WorkflowAlreadyStartedError:
-            return await self.store.case_state(case_id)
+            return await self.store.current_state(case_id)
 
     async def complete_task(self, task_id: str, outcome: dict[str, Any], actor: Actor) -> CaseState:
         case_id = await self._case_of_task(task_id)
-        state = await self.store.case_state(case_id)
+        state = await self.store.current_state(case_id)
         if not state.is_open:
             raise CommandRejected("case_not_open", f"case {case_id} is {state.stage}")
         try:  # the outcome is checked here while it is still plaintext; the workflow checks the rest

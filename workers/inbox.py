@@ -96,7 +96,7 @@ class Inbox:
         roles = tuple(Role(role) for role in task.candidate_roles)
         detail = TaskDetail(
             task=task,
-            case=await self.opened(await self.commands.store.case_state(task.case_id)),
+            case=await self.opened(await self.commands.store.current_state(task.case_id)),
             assignees=list(self.commands.config.staff_at(task.site, roles)),
         )
         await self.record_access(principal, task.case_id, "read_task", "work on a task")
@@ -172,7 +172,7 @@ class Inbox:
                 self.outbox, self.mailer, self.commands.config, self.inbox_url, case_id, record.site, principal
             )
         view = CaseView(
-            state=await self.commands.store.case_state(case_id),
+            state=await self.commands.store.current_state(case_id),
             timeline=await self.commands.store.read_stream(case_id),
         )
         return await self.opened(view)

@@ -3,8 +3,6 @@
 import asyncio
 import itertools
 import json
-from collections.abc import Sequence
-from contextvars import ContextVar
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.commands import ClaimTask, WithdrawConsent
 from domain.events import EventEnvelope, StoredEvent
 from domain.model import Cohort
+from domain.state import CaseState
 from domain.stream import apply_all
 from domain.tasks import TaskKind
 from store import schema
@@ -204,39 +203,39 @@ async def test_overlapping_retries_of_every_step_are_stored_once(store: EventSto
 async def test_a_retry_that_finds_its_batch_committed_mid_append_returns_the_version(
     store: EventStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The race made deterministic: the late writer's duplicate check finds nothing, then the early
-    writer commits the same batch, then the late writer reads the head and finds the stream moved on."""
+    """The race made deterministic: the late writer reads the stream's head, then the early writer (in
+    another process: its own EventStore) commits the same batch, then the late writer inserts and
+    collides with it."""
     case = StoreCase(store)
     await case.open()
     batch = case.envelopes_for(ClaimTask(actor=PRACTITIONER, task_id=case.task(TaskKind.CONSENT).task_id))
-    writer: ContextVar[str] = ContextVar("writer", default="")
-    late_checked, early_done = asyncio.Event(), asyncio.Event()
-    original = EventStore._already_appended
+    other_process = EventStore.connect(store.engine.url.render_as_string(hide_password=False))
+    late_read_head, early_done = asyncio.Event(), asyncio.Event()
+    original = EventStore._state_at
 
-    async def check_then_stall(
-        self: EventStore, conn: AsyncConnection, case_id: str, envelopes: Sequence[EventEnvelope]
-    ) -> bool:
-        found = await original(self, conn, case_id, envelopes)
-        if writer.get() == "late" and not found and not early_done.is_set():
-            late_checked.set()
+    async def read_then_stall(self: EventStore, conn: AsyncConnection, case_id: str, version: int) -> CaseState:
+        state = await original(self, conn, case_id, version)
+        if self is store and not early_done.is_set():
+            late_read_head.set()
             await early_done.wait()
-        return found
+        return state
 
-    monkeypatch.setattr(EventStore, "_already_appended", check_then_stall)
+    monkeypatch.setattr(EventStore, "_state_at", read_then_stall)
 
     async def late() -> int:
-        writer.set("late")
         return await store.append(case.case_id, batch)
 
     async def early() -> int:
-        await late_checked.wait()
-        writer.set("early")
+        await late_read_head.wait()
         try:
-            return await store.append(case.case_id, batch)
+            return await other_process.append(case.case_id, batch)
         finally:
             early_done.set()
 
-    versions = await asyncio.wait_for(asyncio.gather(late(), early()), timeout=60)
+    try:
+        versions = await asyncio.wait_for(asyncio.gather(late(), early()), timeout=60)
+    finally:
+        await other_process.close()
 
     assert list(versions) == [4, 4]
     assert await count_events(store, case.case_id) == 4
