@@ -85,6 +85,7 @@ NOTIFY_RETRY = RetryPolicy(
 # The first answer to a referral: after it there is nothing to chase.
 # Patches (tests/histories/README.md): each guards a change that running cases' histories depend on.
 OPEN_CASE_UNDER_LOCK = "open-case-under-lock"
+SHORT_RUNS = "continue-as-new-after-run-events"
 
 ANSWERS = (ReferralStatus.ACCEPTED, ReferralStatus.REJECTED, ReferralStatus.DECLINED_BY_PERSON)
 
@@ -107,16 +108,26 @@ class CaseWorkflow:
         self._state = input.snapshot or empty_state(input.case_id)
         self._lock = asyncio.Lock()
         self._notifying: list[asyncio.Task[None]] = []
+        self._short_runs = False  # set by run(): whether this run may continue as new at its events limit
+        self._run_events_limit = input.run_events_limit
         workflow.set_current_details(current_details(self._state))
 
     @workflow.run
     async def run(self, input: CaseInput) -> CaseResult:
+        self._short_runs = workflow.patched(SHORT_RUNS)
         await workflow.wait_condition(lambda: self._state.stage is not None)
         while self._state.is_open:
             await self._wait_for_change_or_deadline()
-            if workflow.info().is_continue_as_new_suggested():
+            if self._run_is_long():
                 await self._all_finished()
-                workflow.continue_as_new(CaseInput(case_id=self._state.case_id, site=self._site, snapshot=self._state))
+                workflow.continue_as_new(
+                    CaseInput(
+                        case_id=self._state.case_id,
+                        site=self._site,
+                        snapshot=self._state,
+                        run_events_limit=self._run_events_limit,
+                    )
+                )
         await self._all_finished()
         return CaseResult(
             case_id=self._state.case_id, version=self._state.version, close_reason=self._state.close_reason
@@ -259,16 +270,19 @@ class CaseWorkflow:
             workflow.upsert_search_attributes(changes)
         return envelopes
 
+    def _run_is_long(self) -> bool:
+        info = workflow.info()
+        if info.is_continue_as_new_suggested():
+            return True
+        limit = self._run_events_limit
+        return self._short_runs and limit is not None and info.get_current_history_length() >= limit
+
     async def _wait_for_change_or_deadline(self) -> None:
         """Sleep until the next reminder, due time or escalation, waking early only when it moves."""
         deadline = next_deadline(self._state)
 
         def should_wake() -> bool:
-            return (
-                not self._state.is_open
-                or next_deadline(self._state) != deadline
-                or workflow.info().is_continue_as_new_suggested()
-            )
+            return not self._state.is_open or next_deadline(self._state) != deadline or self._run_is_long()
 
         if deadline is None:
             await workflow.wait_condition(should_wake)

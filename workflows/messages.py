@@ -16,11 +16,20 @@ from domain.config import ReferralTimings, Service, SiteConfig, WorkingCalendar
 from domain.outcomes import CourtReportPurpose, Recipient, ReferralRequest
 from domain.state import CaseState
 
+# A case continues as new once its run's history is this long, so a worker that picks up a case
+# (after a restart, or when it was evicted from the cache) replays at most this many events, some
+# tens of milliseconds; the server's own suggestion comes only at thousands of events, and a
+# two-year case's single run took about a second to replay (bench/README.md).
+RUN_EVENTS_LIMIT = 150
+
 
 class CaseInput(BaseModel):
     case_id: str
     site: SiteConfig
     snapshot: CaseState | None = None  # set when a long case continues as new
+    # None: only when the server suggests it. The time-skipping test server stops skipping time
+    # after a run continues as new (its sleep never returns), so tests and benchmarks on it use None.
+    run_events_limit: int | None = Field(default=RUN_EVENTS_LIMIT, ge=50)
 
 
 class CaseResult(BaseModel):

@@ -28,10 +28,17 @@ async def start(
     """A new case on `task_queue`, opened with `opening` (by default a custody case with a new reference)."""
     case_id = f"case-{uuid.uuid4()}"
     handle = await env.client.start_workflow(
-        CaseWorkflow.run, CaseInput(case_id=case_id, site=site), id=case_id, task_queue=task_queue
+        CaseWorkflow.run,
+        # These cases run on the time-skipping server, which stops skipping time once a run has
+        # continued as new: only the server's suggestion (thousands of events) rolls them over.
+        CaseInput(case_id=case_id, site=site, run_events_limit=None),
+        id=case_id,
+        task_queue=task_queue,
     )
     await handle.execute_update(CaseWorkflow.open_case, opening or open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
-    return handle
+    # Not this run's handle: a long case continues as new, and commands go to its latest run (as
+    # CaseCommands sends them).
+    return env.client.get_workflow_handle_for(CaseWorkflow.run, case_id)
 
 
 async def complete(handle: Handle, kind: TaskKind, outcome: dict[str, Any], actor: Actor = PRACTITIONER) -> CaseState:

@@ -27,7 +27,7 @@ from tests.workflows.support import Run, assert_search_attributes_match, assert_
 from workers.cases import CaseCommands, CommandRejected
 from workers.client import data_converter
 from workflows.case_workflow import CaseWorkflow
-from workflows.messages import CaseInput, CaseResult
+from workflows.messages import RUN_EVENTS_LIMIT, CaseInput, CaseResult
 
 SUGGEST_AFTER_EVENTS = 30
 SECOND_PRACTITIONER = Actor(staff_id="pr-002", role=Role.PRACTITIONER)
@@ -198,3 +198,25 @@ async def test_a_long_case_continues_as_new_without_losing_or_repeating_an_event
         assert snapshot == fold(drive.case_id, stored[: snapshot.version])
         versions.append(snapshot.version)
     assert versions == sorted(set(versions))
+
+
+async def test_a_case_continues_as_new_once_its_run_reaches_the_event_limit(
+    cases: CaseCommands, sqlite_store: EventStore
+) -> None:
+    """On a server that suggests nothing early, the case itself keeps each run short: a worker that
+    picks it up replays at most about RUN_EVENTS_LIMIT events."""
+    drive = Driver(cases)
+    drive.took(await cases.start_case(open_case(f"CUST-{uuid.uuid4().hex[:8]}")))
+    await drive.claim_reassign_complete(TaskKind.CONSENT, PRACTITIONER, TEAM_LEAD)
+    for n in range(40):
+        drive.took(await cases.share_information(drive.case_id, disclosure(n)))
+    await drive.check_live_state()
+
+    runs = await runs_of(cases.client, drive.case_id)
+    assert len(runs) >= 2, f"{sum(len(r.history.events) for r in runs)} events stayed in one run"
+    for run in runs[:-1]:
+        assert run.last_event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+        # It rolls over at the first quiet moment past the limit: one command's events at most beyond it.
+        assert RUN_EVENTS_LIMIT <= len(run.history.events) < RUN_EVENTS_LIMIT + 30
+    assert drive.state is not None and len(drive.state.disclosures) == 40
+    await assert_stream_is_sound(sqlite_store, drive.case_id, drive.state)
