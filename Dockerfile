@@ -25,7 +25,9 @@ COPY store store
 COPY cli cli
 COPY api api
 # Installed in place (editable): the web pages find the frontend at node_modules/ beside the packages.
-RUN pip install -e . && python -c "import cli.main"
+# Bytecode compiled now, as the image cannot write it at run time: the workflow sandbox imports each
+# workflow's module afresh for every workflow it starts, and without a .pyc compiles it each time.
+RUN pip install -e . && python -c "import cli.main" && python -m compileall -q domain workflows activities workers store cli api
 COPY --from=frontend /app/node_modules/nhsuk-frontend node_modules/nhsuk-frontend
 USER pathway
 # The API and web inbox; the worker's /healthz, /readyz and /metrics (PATHWAY_HEALTH_PORT).

@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed-stamp
 # Debian's Chromium, for the web inbox's browser tests (Playwright drives it; it downloads no browser).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint typecheck pytest bench clean
+.PHONY: install bytecode run test lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Pathway needs Python 3.11 or newer")'
@@ -27,7 +27,12 @@ $(CHROMIUM):
 
 install: $(STAMP) $(NODE_STAMP)
 
-run: install
+# Compiled ahead, since PYTHONDONTWRITEBYTECODE may stop Python writing it: the workflow sandbox
+# imports each workflow's module afresh for every workflow it starts, compiling it if there is no .pyc.
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q domain workflows activities workers store cli api bench
+
+run: install bytecode
 	$(BIN)/pathway dev
 
 lint: install
@@ -37,17 +42,19 @@ lint: install
 typecheck: install
 	$(BIN)/mypy .
 
-pytest: install $(CHROMIUM)
+pytest: install bytecode $(CHROMIUM)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
 
 # Benchmarks: each starts its own Temporal dev server, prints its figures and appends a row to
 # bench/results/. Never part of `make test`.
-bench: install
+bench: install bytecode
 	$(BIN)/python -m bench.journey_throughput
 	$(BIN)/python -m bench.command_latency
 	$(BIN)/python -m bench.audit_speed
+	$(BIN)/python -m bench.scale
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find . -name __pycache__ -not -path './node_modules/*' -prune -exec rm -rf {} +

@@ -16,8 +16,13 @@ Prints the figures beside the baseline and appends a row to bench/results/journe
 
 import argparse
 import asyncio
+import os
+import resource
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
@@ -72,6 +77,38 @@ async def journey_shape(client: Client, case_id: str) -> list[int]:
     return plan
 
 
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    worker_cpu_s: float  # this process: clients, workers, codec, store
+    server_cpu_s: float  # its child processes: the Temporal dev server
+
+
+def server_cpu_seconds() -> float:
+    """CPU time used so far by this process's children (the dev server), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone since listed
+            continue
+        if int(fields[1]) == os.getpid():
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def own_cpu_seconds() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
+async def timed(count: int, concurrency: int, work: Callable[[int], Awaitable[object]]) -> Run:
+    started, own, server = time.perf_counter(), own_cpu_seconds(), server_cpu_seconds()
+    await in_parallel(count, concurrency, work)
+    return Run(time.perf_counter() - started, own_cpu_seconds() - own, server_cpu_seconds() - server)
+
+
 async def main(count: int, concurrency: int) -> None:
     async with pathway_stack() as stack:
         plain = await plain_client(stack.env)
@@ -85,18 +122,12 @@ async def main(count: int, concurrency: int) -> None:
 
             # The baseline first, so Pathway runs on the fuller server (in its disfavour, if at all).
             run = uuid.uuid4()
-            started = time.perf_counter()
-            await in_parallel(
+            bare = await timed(
                 count, concurrency, lambda number: bare_journey(plain, bare_queue, f"bare-{run}-{number}", plan)
             )
-            bare_s = time.perf_counter() - started
+            pathway = await timed(count, concurrency, lambda number: journey(stack.cases, number))
 
-            async def one(number: int) -> None:
-                await journey(stack.cases, number)
-
-            started = time.perf_counter()
-            await in_parallel(count, concurrency, one)
-            pathway_s = time.perf_counter() - started
+    pathway_s, bare_s = pathway.seconds, bare.seconds
 
     throughput = Comparison("cases per second", count / pathway_s, count / bare_s, "/s", (TARGET, True))
     print(f"\n{count} cases, {concurrency} at a time; each {updates} Updates and {activities} activities\n")
@@ -105,6 +136,13 @@ async def main(count: int, concurrency: int) -> None:
             throughput,
             Comparison("wall time", pathway_s, bare_s, "s"),
             Comparison("Updates per second", count * updates / pathway_s, count * updates / bare_s, "/s"),
+            # Where the time goes: both sides share two CPUs between the workers (this process) and the server.
+            Comparison(
+                "worker CPU per case", 1000 * pathway.worker_cpu_s / count, 1000 * bare.worker_cpu_s / count, "ms"
+            ),
+            Comparison(
+                "server CPU per case", 1000 * pathway.server_cpu_s / count, 1000 * bare.server_cpu_s / count, "ms"
+            ),
         ]
     )
     figures = {
@@ -117,6 +155,10 @@ async def main(count: int, concurrency: int) -> None:
         "pathway_cases_per_s": round(throughput.pathway, 2),
         "bare_cases_per_s": round(throughput.baseline, 2),
         "ratio": round(throughput.ratio, 3),
+        "pathway_worker_cpu_ms_per_case": round(1000 * pathway.worker_cpu_s / count, 1),
+        "bare_worker_cpu_ms_per_case": round(1000 * bare.worker_cpu_s / count, 1),
+        "pathway_server_cpu_ms_per_case": round(1000 * pathway.server_cpu_s / count, 1),
+        "bare_server_cpu_ms_per_case": round(1000 * bare.server_cpu_s / count, 1),
         "target_ratio_at_least": TARGET,
         "met": throughput.met,
     }

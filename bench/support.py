@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import contextlib
 import csv
 import math
 import os
@@ -9,6 +10,7 @@ import platform
 import secrets
 import socket
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -18,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import Envelope, Session
@@ -67,17 +70,23 @@ def commit() -> str:
 
 
 def write_row(name: str, figures: Mapping[str, object]) -> Path:
-    """Append one row (date, machine, commit, then the figures) to bench/results/NAME.csv."""
+    """Append one row (date, machine, commit, then the figures) to bench/results/NAME.csv. A figure
+    the file has no column for yet adds the column (earlier rows leave it empty)."""
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.csv"
     row = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(), "commit": commit()}
     row |= {key: str(value) for key, value in figures.items()}
-    new = not path.exists()
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(row))
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    rows: list[dict[str, str]] = []
+    columns = list(row)
+    if path.exists():
+        with path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+            columns = [*(reader.fieldnames or []), *(key for key in row if key not in (reader.fieldnames or []))]
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows([*rows, row])
     return path
 
 
@@ -113,6 +122,7 @@ class PathwayStack:
     task_queue: str
     payload_keys: KeyRing
     cli_env: dict[str, str]  # what a `pathway` subprocess needs to reach the same store, server and keys
+    mailer: SmtpMailer | None = None  # where the referrals' email goes (the stack's SMTP sink)
 
 
 class MailSink:
@@ -130,19 +140,22 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def pathway_stack() -> AsyncIterator[PathwayStack]:
+async def pathway_stack(in_process_worker: bool = True) -> AsyncIterator[PathwayStack]:
+    """Without `in_process_worker`, nothing runs the case task queue: start a `pathway worker`
+    process on it (`worker_process`)."""
     smtp_port = free_port()
     mail = Controller(MailSink(), hostname="127.0.0.1", port=smtp_port)
     mail.start()
     try:
-        async with _pathway_stack(SmtpMailer("127.0.0.1", smtp_port, "pathway@bench.invalid")) as stack:
+        mailer = SmtpMailer("127.0.0.1", smtp_port, "pathway@bench.invalid")
+        async with _pathway_stack(mailer, in_process_worker) as stack:
             yield stack
     finally:
         mail.stop()
 
 
 @asynccontextmanager
-async def _pathway_stack(mailer: SmtpMailer) -> AsyncIterator[PathwayStack]:
+async def _pathway_stack(mailer: SmtpMailer, in_process_worker: bool = True) -> AsyncIterator[PathwayStack]:
     payload_keys, payload_text = new_key_ring("bench-payload")
     master_keys, master_text = new_key_ring("bench-master")
     env = await start_temporal(payload_keys)
@@ -161,7 +174,12 @@ async def _pathway_stack(mailer: SmtpMailer) -> AsyncIterator[PathwayStack]:
                 sealer=Sealer(PersonKeys(store.engine, master_keys)),
             )
             try:
-                async with build_worker(env.client, store, task_queue, config, mailer, "http://inbox", master_keys):
+                worker = (
+                    build_worker(env.client, store, task_queue, config, mailer, "http://inbox", master_keys)
+                    if in_process_worker
+                    else contextlib.nullcontext()
+                )
+                async with worker:
                     cli_env = {
                         "PATHWAY_DATA_DIR": folder,
                         "PATHWAY_PAYLOAD_KEYS": payload_text,
@@ -169,7 +187,7 @@ async def _pathway_stack(mailer: SmtpMailer) -> AsyncIterator[PathwayStack]:
                         "PATHWAY_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
                         "PATHWAY_TASK_QUEUE": task_queue,
                     }
-                    yield PathwayStack(env, store, cases, task_queue, payload_keys, cli_env)
+                    yield PathwayStack(env, store, cases, task_queue, payload_keys, cli_env, mailer)
             finally:
                 await store.close()
     finally:
@@ -181,7 +199,7 @@ async def plain_client(env: WorkflowEnvironment) -> Client:
     return await Client.connect(env.client.service_client.config.target_host, namespace=env.client.namespace)
 
 
-async def in_parallel(count: int, concurrency: int, work: Callable[[int], Awaitable[None]]) -> None:
+async def in_parallel(count: int, concurrency: int, work: Callable[[int], Awaitable[object]]) -> None:
     gate = asyncio.Semaphore(concurrency)
 
     async def one(number: int) -> None:
@@ -235,3 +253,90 @@ def print_table(rows: Sequence[Comparison]) -> None:
             f"{row.figure:<28} {row.pathway:>9.1f} {row.unit:<2} {row.baseline:>9.1f} {row.unit:<2} "
             f"{row.ratio:>7.2f}  {row.target_text():<12} {met}"
         )
+
+
+# --- A production worker in its own process (for its resident memory) ------------------------------
+
+PATHWAY_CLI = str(Path(sys.executable).parent / "pathway")
+
+
+@dataclass(frozen=True)
+class Memory:
+    """A process's resident memory now (VmRSS) and at its peak so far (VmHWM), in bytes."""
+
+    rss: int
+    peak: int
+
+
+def process_memory(pid: int) -> Memory:
+    """VmRSS and VmHWM of a process, from /proc/PID/status (Linux)."""
+    fields: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = int(value.split()[0]) * 1024  # the kernel writes kB
+    return Memory(rss=fields["VmRSS"], peak=fields["VmHWM"])
+
+
+@dataclass
+class WorkerProcess:
+    """A `pathway worker` process of a stack, as tests/workers/test_worker_processes.py starts one."""
+
+    process: asyncio.subprocess.Process
+    health_url: str
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def memory(self) -> Memory:
+        return process_memory(self.pid)
+
+
+@asynccontextmanager
+async def worker_process(stack: PathwayStack, **extra: str) -> AsyncIterator[WorkerProcess]:
+    """Run `pathway worker` on the stack's task queue, store, server and keys (the stack must have
+    been made with `in_process_worker=False`), sending email to the stack's sink; `extra` adds or
+    overrides environment variables. Ready once its /readyz answers 200; stopped with SIGTERM.
+
+    Bytecode caching is on (PYTHONDONTWRITEBYTECODE dropped unless `extra` sets it): the workflow
+    sandbox imports the workflow's module afresh for every new workflow instance, and without a
+    current .pyc that means compiling workflows/case_workflow.py from source every time."""
+    port = free_port()
+    log = Path(stack.cli_env["PATHWAY_DATA_DIR"]) / f"worker-{port}.log"
+    environment = {
+        **{name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"},
+        **stack.cli_env,
+        "PATHWAY_NAMESPACE": stack.env.client.namespace,
+        "PATHWAY_HEALTH_PORT": str(port),
+        "PATHWAY_GRACEFUL_SHUTDOWN_SECONDS": "5",
+        "PATHWAY_LOG_LEVEL": "WARNING",
+    }
+    if stack.mailer is not None:
+        environment |= {"PATHWAY_SMTP_HOST": stack.mailer.host, "PATHWAY_SMTP_PORT": str(stack.mailer.port)}
+    environment |= extra
+    with log.open("wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            PATHWAY_CLI, "worker", env=environment, stdout=output, stderr=output
+        )
+    worker = WorkerProcess(process, f"http://127.0.0.1:{port}", log)
+    try:
+        async with httpx.AsyncClient(timeout=2) as http, asyncio.timeout(60):
+            while True:
+                if process.returncode is not None:
+                    raise RuntimeError(f"pathway worker exited with {process.returncode}:\n{log.read_text()}")
+                with contextlib.suppress(httpx.TransportError):
+                    if (await http.get(f"{worker.health_url}/readyz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.2)
+        yield worker
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                async with asyncio.timeout(30):
+                    await process.wait()
+            except TimeoutError:
+                process.kill()
+                await process.wait()
