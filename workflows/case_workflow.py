@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         ReminderSent,
         TaskEscalated,
     )
+    from domain.limits import check_command_limits
     from domain.model import SYSTEM_ACTOR
     from domain.outcomes import ReferralStatus
     from domain.rules import decide
@@ -88,16 +89,6 @@ OPEN_CASE_UNDER_LOCK = "open-case-under-lock"
 SHORT_RUNS = "continue-as-new-after-run-events"
 
 ANSWERS = (ReferralStatus.ACCEPTED, ReferralStatus.REJECTED, ReferralStatus.DECLINED_BY_PERSON)
-
-# What one command may carry (tests/reliability/test_hostile_input.py). Beyond these a command that
-# passed every rule could still never be recorded: the append activity's input wraps the command's
-# outcome a few levels deeper, and past 200 levels of JSON its decoding fails on every retry, so the
-# update never finishes and the case's lock is held for good; a payload of a few MB is refused by
-# Temporal when the workflow schedules the append (and every later answer carries the case state).
-# Nothing a person types comes near them: the API takes bodies of at most 256 KB, and a sealed
-# value is one string however deep its plaintext was.
-MAX_COMMAND_BYTES = 512 * 1024
-MAX_COMMAND_DEPTH = 32
 
 
 @workflow.defn
@@ -154,7 +145,7 @@ class CaseWorkflow:
 
     @open_case.validator
     def validate_open_case(self, command: OpenCase) -> None:
-        check_command_limits(command)
+        _check_limits(command)
         if self._state.stage is not None:
             if (command.site, command.external_ref) != (self._state.site, self._state.external_ref):
                 raise ApplicationError("this case was opened for another referral", type="RuleViolation")
@@ -228,7 +219,7 @@ class CaseWorkflow:
     def _validate(self, command: Command) -> None:
         # Validators must not touch workflow randomness (a rejected update leaves no history to
         # replay it from), so ids here are placeholders; the handler decides again with real ones.
-        check_command_limits(command)
+        _check_limits(command)
         placeholders = (f"validation-{n}" for n in itertools.count())
         context = DecisionContext(now=workflow.now(), new_id=lambda: next(placeholders), site=self._site)
         try:
@@ -509,36 +500,11 @@ def timer_summary(state: CaseState) -> str:
     return "task reminder, due time or escalation"
 
 
-def check_command_limits(command: Command) -> None:
-    """Refuse (as a RuleViolation, before anything is recorded) a command nested deeper than
-    MAX_COMMAND_DEPTH, larger than MAX_COMMAND_BYTES as JSON, or with a time that has no time zone
-    (which no rule could compare with the workflow's clock). Validators only: a check added here
-    changes no command of an update already accepted, so every recorded history still replays."""
-    depth = 0
-    level: list[object] = [command.model_dump()]
-    while level:
-        depth += 1
-        if depth > MAX_COMMAND_DEPTH:
-            raise _rejection(
-                RuleViolation("command_too_deep", f"the command is nested more than {MAX_COMMAND_DEPTH} levels deep")
-            )
-        inner: list[object] = []
-        for value in level:
-            if isinstance(value, dict):
-                inner.extend(value.values())
-            elif isinstance(value, list | tuple):
-                inner.extend(value)
-            elif isinstance(value, datetime) and value.utcoffset() is None:
-                raise _rejection(RuleViolation("invalid_input", f"the time {value.isoformat()} has no time zone"))
-        level = inner
-    size = len(command.model_dump_json().encode())
-    if size > MAX_COMMAND_BYTES:
-        raise _rejection(
-            RuleViolation(
-                "command_too_large",
-                f"the command is too large: {size // 1024} KB as JSON, at most {MAX_COMMAND_BYTES // 1024} KB",
-            )
-        )
+def _check_limits(command: Command) -> None:
+    try:
+        check_command_limits(command)
+    except RuleViolation as violation:
+        raise _rejection(violation) from None
 
 
 def _rejection(violation: RuleViolation) -> ApplicationError:

@@ -16,7 +16,7 @@ a RAW outcome nested about 190 levels deep decoded and passed every rule, but th
 input wraps it a few levels deeper than pydantic's JSON parser allows (200), so every retry of the
 append failed to decode, the Update never finished and the case's lock was held for good; and a 1 MB
 answer was accepted into the history and into every later answer's case state. The validators now
-refuse both (workflows/case_workflow.py `check_command_limits`).
+refuse both (domain/limits.py `check_command_limits`, run by every Update validator).
 """
 
 import asyncio
@@ -51,13 +51,14 @@ from domain.commands import (
     ShareInformation,
     WithdrawConsent,
 )
+from domain.limits import MAX_COMMAND_BYTES, MAX_COMMAND_DEPTH
 from domain.model import Role
 from domain.state import CaseState
 from domain.tasks import TaskKind
 from tests.api.conftest import api_client, services_for, token
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, TEAM_LEAD, complete, open_case, open_task
 from workers.cases import CaseCommands, CommandRejected
-from workflows.case_workflow import MAX_COMMAND_BYTES, MAX_COMMAND_DEPTH, CaseWorkflow
+from workflows.case_workflow import CaseWorkflow
 from workflows.court_report_workflow import CourtReportWorkflow
 from workflows.referral_workflow import ReferralWorkflow
 from workflows.retention_workflow import RetentionWorkflow
