@@ -130,15 +130,7 @@ class EventStore:
         Events already recorded (a retried append) are not looked for first: they fail the seq check
         or the unique event id, and `append_reporting` then looks (fewer statements while SQLite's
         one write lock is held)."""
-        head = (
-            await conn.execute(
-                select(schema.events.c.seq, schema.events.c.hash)
-                .where(schema.events.c.case_id == case_id)
-                .order_by(schema.events.c.seq.desc())
-                .limit(1)
-            )
-        ).first()
-        version, prev_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+        version, prev_hash = await self._head(conn, case_id)
         expected = list(range(version + 1, version + 1 + len(envelopes)))
         if [e.seq for e in envelopes] != expected:
             raise AppendConflict(
@@ -173,15 +165,20 @@ class EventStore:
         return True
 
     async def _version(self, conn: AsyncConnection, case_id: str) -> int:
+        version, _ = await self._head(conn, case_id)
+        return version
+
+    async def _head(self, conn: AsyncConnection, case_id: str) -> tuple[int, str]:
+        """The stream's version and the hash its next event must chain to."""
         row = (
             await conn.execute(
-                select(schema.events.c.seq)
+                select(schema.events.c.seq, schema.events.c.hash)
                 .where(schema.events.c.case_id == case_id)
                 .order_by(schema.events.c.seq.desc())
                 .limit(1)
             )
         ).first()
-        return row.seq if row else 0
+        return (row.seq, row.hash) if row else (0, GENESIS_HASH)
 
     async def _read(self, conn: AsyncConnection, case_id: str, after: int = 0) -> list[StoredEvent]:
         """The stream's events after seq `after`, in order."""
@@ -203,18 +200,13 @@ class EventStore:
         return apply_all(kept, await self._read(conn, case_id, after=kept.version))
 
     async def _project(self, conn: AsyncConnection, state: CaseState) -> None:
-        case_row = case_record(state).model_dump()
-        case_row["cohorts"] = ",".join(case_row["cohorts"])
+        case_row = _case_row(case_record(state))
         dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
         upsert = dialect_insert(schema.cases).values(case_row)
         changes = {column: upsert.excluded[column] for column in case_row if column != "case_id"}
         await conn.execute(upsert.on_conflict_do_update(index_elements=[schema.cases.c.case_id], set_=changes))
         await conn.execute(delete(schema.tasks).where(schema.tasks.c.case_id == state.case_id))
-        task_rows = []
-        for record in task_records(state):
-            row = record.model_dump()
-            row["candidate_roles"] = ",".join(row["candidate_roles"])
-            task_rows.append(row)
+        task_rows = [_task_row(record) for record in task_records(state)]
         if task_rows:
             await conn.execute(insert(schema.tasks), task_rows)
 
@@ -411,17 +403,22 @@ def _projection_differences(
 def _as_written(case: CaseRecord | None, tasks: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The case and task rows as `_project` writes them (equal rows are equal records; rows that are
     not equal are compared as records, so a change in how rows are written only costs time here)."""
-    cases = []
-    if case is not None:
-        case_row = dict(case)  # the fields as they are (the records are flat): no serialising needed
-        case_row["cohorts"] = ",".join(case_row["cohorts"])
-        cases.append(case_row)
-    task_rows = []
-    for task in sorted(tasks, key=lambda task: task.task_id):
-        row = dict(task)
-        row["candidate_roles"] = ",".join(row["candidate_roles"])
-        task_rows.append(row)
-    return cases, task_rows
+    cases = [] if case is None else [_case_row(case)]
+    return cases, [_task_row(task) for task in sorted(tasks, key=lambda task: task.task_id)]
+
+
+def _case_row(record: CaseRecord) -> dict[str, Any]:
+    """The cases row `_project` writes for `record` (the lists joined into one column)."""
+    row = record.model_dump()
+    row["cohorts"] = ",".join(row["cohorts"])
+    return row
+
+
+def _task_row(record: TaskRecord) -> dict[str, Any]:
+    """The tasks row `_project` writes for `record`."""
+    row = record.model_dump()
+    row["candidate_roles"] = ",".join(row["candidate_roles"])
+    return row
 
 
 def _difference(what: str, stored: BaseModel | None, expected: BaseModel | None) -> str:
