@@ -20,6 +20,7 @@ COPY pyproject.toml README.md ./
 COPY domain domain
 COPY workflows workflows
 COPY activities activities
+COPY service service
 COPY workers workers
 COPY store store
 COPY cli cli
@@ -27,7 +28,7 @@ COPY api api
 # Installed in place (editable): the web pages find the frontend at node_modules/ beside the packages.
 # Bytecode compiled now, as the image cannot write it at run time: the workflow sandbox imports each
 # workflow's module afresh for every workflow it starts, and without a .pyc compiles it each time.
-RUN pip install -e . && python -c "import cli.main" && python -m compileall -q domain workflows activities workers store cli api
+RUN pip install -e . && python -c "import cli.main" && python -m compileall -q domain workflows activities service workers store cli api
 COPY --from=frontend /app/node_modules/nhsuk-frontend node_modules/nhsuk-frontend
 USER pathway
 # The API and web inbox; the worker's /healthz, /readyz and /metrics (PATHWAY_HEALTH_PORT).

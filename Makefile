@@ -30,7 +30,7 @@ install: $(STAMP) $(NODE_STAMP)
 # Compiled ahead, since PYTHONDONTWRITEBYTECODE may stop Python writing it: the workflow sandbox
 # imports each workflow's module afresh for every workflow it starts, compiling it if there is no .pyc.
 bytecode: $(STAMP)
-	$(BIN)/python -m compileall -q domain workflows activities workers store cli api bench
+	$(BIN)/python -m compileall -q domain workflows activities service workers store cli api bench
 
 run: install bytecode
 	$(BIN)/pathway dev

@@ -23,7 +23,7 @@ from domain.config import Service
 from domain.fhir import referral_transaction
 from domain.outcomes import ReferralRequest
 from store.notifications import NotificationLog
-from store.person_keys import Sealer
+from store.sealing import Sealer
 from workers.metrics import count_notification_failure
 
 
@@ -70,7 +70,8 @@ class ReferralActivities:
             await deliver(self._log, input.referral_id, lambda: self._email(input, subject, body))
         else:
             # The service needs the reason itself; the outbox keeps only its sealed form.
-            opened = input.model_copy(update={"request": await self._sealer.open(input.request)})
+            request = await self._sealer.open_for_case(input.request, input.case_id)
+            opened = input.model_copy(update={"request": request})
             sent = self._message(opened)[1]
             if service.delivery == "fhir":
                 # A transaction is POSTed to the FHIR server's base URL.

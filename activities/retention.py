@@ -16,7 +16,8 @@ from domain.retention import RecordClass, retention_of
 from domain.state import CaseState
 from domain.timeline import UK
 from store.event_store import EventStore
-from store.person_keys import PersonKeys, Sealer
+from store.person_keys import PersonKeys
+from store.sealing import Sealer
 from store.shredding import shred_person
 
 
@@ -72,7 +73,7 @@ class RetentionActivities:
         for case_id, person_id in candidates:
             activity.heartbeat(case_id)
             state = await self._store.case_state(case_id)
-            retention = retention_of(state, await self._date_of_birth(state), self._config)
+            retention = retention_of(state, await self._date_of_birth(state, person_id), self._config)
             if retention.review_reason is not None:
                 for_review.append(RecordForReview(case_id=case_id, reason=retention.review_reason))
             elif retention.expired_on(today):
@@ -101,6 +102,9 @@ class RetentionActivities:
             activity.logger.info("personal data shredded at the end of retention", extra={"case_id": record.case_id})
         return ShredExpiredResult(shredded=shredded, refused=refused)
 
-    async def _date_of_birth(self, state: CaseState) -> date | None:
-        opened = (await self._sealer.open(state.person)).date_of_birth
-        return None if opened is None else date.fromisoformat(opened)
+    async def _date_of_birth(self, state: CaseState, person_id: str) -> date | None:
+        opened = (await self._sealer.open(state.person, person_id)).model.date_of_birth
+        try:
+            return None if opened is None else date.fromisoformat(opened)
+        except ValueError:  # withheld or unreadable: no date to go by, so the record is kept for review
+            return None

@@ -7,6 +7,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.events import EventEnvelope
+from store.access_log import AccessEntry
 from store.event_store import AppendConflict, EventStore
 from workers.metrics import record_append_latency, record_written
 
@@ -14,6 +15,8 @@ from workers.metrics import record_append_latency, record_written
 class AppendEventsInput(BaseModel):
     case_id: str
     events: list[EventEnvelope]
+    # The change's access-log row, written in the transaction of its events.
+    access: AccessEntry | None = None
 
 
 class AppendEventsResult(BaseModel):
@@ -29,7 +32,7 @@ class StoreActivities:
         """Idempotent: a retry with the same event ids writes nothing new."""
         started = time.monotonic()
         try:
-            appended = await self._store.append_reporting(input.case_id, input.events)
+            appended = await self._store.append_reporting(input.case_id, input.events, input.access)
         except AppendConflict as conflict:
             raise ApplicationError(str(conflict), type="AppendConflict", non_retryable=True) from None
         record_append_latency(time.monotonic() - started)

@@ -2,25 +2,18 @@
 or as a readable HTML document. Each read is written to the case's access log."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from api.app import PrincipalDep, ServicesDep
+from api.deps import PrincipalDep, ServicesDep
 from api.documents import export_html, timeline_html
-from api.routes import REFUSALS
-from workers.audit import Audit, CaseExport, CaseTimeline, Integrity
-from workers.replay import ReplayOutcome
+from api.schemas import DOCUMENT_REFUSALS, REFUSALS
+from service.audit import CaseExport, CaseTimeline, Integrity
+from service.replay import ReplayOutcome
 
 router = APIRouter(prefix="/api/audit", responses=REFUSALS, tags=["audit"])
-# A document route answers a refusal with the same JSON ErrorBody as every other route; say so, or
-# the schema would claim refusals come as HTML too.
-DOCUMENT_REFUSALS: dict[int | str, dict[str, Any]] = {
-    status: refusal | {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
-    for status, refusal in REFUSALS.items()
-}
-
 AsOf = Annotated[
     datetime | None, Query(description="The record as it was known at this time, with its zone (ISO 8601)")
 ]
@@ -29,7 +22,7 @@ Purpose = Annotated[str, Query(min_length=3, max_length=200, description="Why: e
 
 @router.get("/cases/{case_id}/timeline", summary="A case's events in order, and its state (as of a moment)")
 async def timeline(case_id: str, principal: PrincipalDep, services: ServicesDep, as_of: AsOf = None) -> CaseTimeline:
-    return await Audit(services.inbox).timeline(principal, case_id, as_of)
+    return await services.pathway.audit.timeline(principal, case_id, as_of)
 
 
 @router.get(
@@ -41,22 +34,22 @@ async def timeline(case_id: str, principal: PrincipalDep, services: ServicesDep,
 async def timeline_document(
     case_id: str, principal: PrincipalDep, services: ServicesDep, as_of: AsOf = None
 ) -> HTMLResponse:
-    return HTMLResponse(timeline_html(await Audit(services.inbox).timeline(principal, case_id, as_of)))
+    return HTMLResponse(timeline_html(await services.pathway.audit.timeline(principal, case_id, as_of)))
 
 
 @router.get("/cases/{case_id}/verify", summary="Recompute the case's hash chain and check its projections")
 async def verify(case_id: str, principal: PrincipalDep, services: ServicesDep) -> Integrity:
-    return await Audit(services.inbox).verify(principal, case_id)
+    return await services.pathway.audit.verify(principal, case_id)
 
 
 @router.get("/cases/{case_id}/replay", summary="Replay the case's Temporal histories against the current code")
 async def replay(case_id: str, principal: PrincipalDep, services: ServicesDep) -> list[ReplayOutcome]:
-    return await Audit(services.inbox).replay(principal, case_id)
+    return await services.pathway.audit.replay(principal, case_id)
 
 
 @router.get("/cases/{case_id}/export", summary="The whole record, for a subject access request or a court")
 async def export(case_id: str, purpose: Purpose, principal: PrincipalDep, services: ServicesDep) -> CaseExport:
-    return await Audit(services.inbox).export(principal, case_id, purpose)
+    return await services.pathway.audit.export(principal, case_id, purpose)
 
 
 @router.get(
@@ -68,4 +61,4 @@ async def export(case_id: str, purpose: Purpose, principal: PrincipalDep, servic
 async def export_document(
     case_id: str, purpose: Purpose, principal: PrincipalDep, services: ServicesDep
 ) -> HTMLResponse:
-    return HTMLResponse(export_html(await Audit(services.inbox).export(principal, case_id, purpose)))
+    return HTMLResponse(export_html(await services.pathway.audit.export(principal, case_id, purpose)))

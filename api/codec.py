@@ -11,11 +11,11 @@ from fastapi.responses import JSONResponse, Response
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
-from api.app import Services, ServicesDep
-from api.auth import Unauthenticated
+from api.deps import Services, ServicesDep
 from api.session import session_principal
 from domain.access import Action, Principal, require_allowed
 from domain.errors import RuleViolation
+from service.identity import Unauthenticated
 from store.keyring import KeyRingError
 
 router = APIRouter(prefix="/codec", include_in_schema=False)
@@ -41,7 +41,7 @@ async def decode(request: Request, found: ServicesDep) -> Response:
 async def _code(request: Request, found: Services, operation: str) -> Response:
     cors = _cors(request, found)
     try:
-        principal = _operator(request, found)
+        principal = await _operator(request, found)
     except Unauthenticated as error:
         return JSONResponse({"error": str(error)}, status_code=401, headers=cors)
     except RuleViolation as error:
@@ -63,8 +63,8 @@ async def _code(request: Request, found: Services, operation: str) -> Response:
     return Response(body, media_type="application/json", headers=cors)
 
 
-def _operator(request: Request, found: Services) -> Principal:
-    principal = session_principal(request, found.verifier)
+async def _operator(request: Request, found: Services) -> Principal:
+    principal = await session_principal(request, found.verifier)
     require_allowed(principal.actor, Action.DECODE_PAYLOADS)
     return principal
 

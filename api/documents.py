@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from api.web import templates
-from workers.audit import CaseExport, CaseTimeline
+from service.audit import CaseExport, CaseTimeline
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 

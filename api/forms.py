@@ -17,8 +17,9 @@ from annotated_types import MaxLen
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from domain.errors import plain_message
 from domain.personal import Personal
-from domain.timeline import UK
+from domain.timeline import in_uk
 
 Widget = Literal["text", "textarea", "number", "datetime", "radios", "select", "checkboxes", "lines", "pairs"]
 ROWS_FOR_LISTS = 3  # rows offered for a list of things, since there is no JavaScript to add more
@@ -200,7 +201,7 @@ def _value(question: Question, posted: Mapping[str, Sequence[str]], problems: Fo
         return None
     if question.widget == "datetime":
         try:
-            return datetime.fromisoformat(raw[0]).replace(tzinfo=UK).isoformat()
+            return in_uk(datetime.fromisoformat(raw[0])).isoformat()
         except ValueError:
             problems.fields[question.name] = f"Enter {question.label.lower()} as a date and time"
             return None
@@ -264,5 +265,5 @@ def _message(problem: Any, question: Question | None, label: str) -> str:
         return f"{label} must be {context.get('le')} or less"
     if kind in ("enum", "literal_error") and choose:
         return f"Choose {label.lower()} from the list"
-    message = str(problem["msg"]).removeprefix("Value error, ")
+    message = plain_message(problem)
     return f"{label}: {message}" if label and kind != "value_error" else message[:1].upper() + message[1:]

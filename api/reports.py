@@ -13,15 +13,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.app import PrincipalDep, Services, ServicesDep
+from api.deps import PrincipalDep, Services, ServicesDep
 from api.report_charts import charts
-from api.routes import REFUSALS
+from api.schemas import REFUSALS
 from api.web import SignedInDep, page, templates
 from domain.access import Principal
-from domain.errors import RuleViolation
+from domain.errors import Rule, RuleViolation
 from domain.reporting import Period, ServiceReport, table_csv
 from domain.timeline import UK
-from workers.reports import Reports
 
 router = APIRouter()
 PeriodQuery = Annotated[str | None, Query(max_length=7, description="A month, YYYY-MM")]
@@ -34,19 +33,14 @@ TableQuery = Annotated[str, Query(max_length=40, description="For CSV: which tab
 def period_from(period: str | None, first: date | None, last: date | None) -> Period:
     """The period a request names: a month, or a from/to range, or else the current month (UK)."""
     if period and (first or last):
-        raise RuleViolation("invalid_input", "give either a month (period) or a from/to range, not both")
+        raise RuleViolation(Rule.INVALID_INPUT, "give either a month (period) or a from/to range, not both")
     if period:
         return Period.month(period)
     if first or last:
         if first is None or last is None:
-            raise RuleViolation("invalid_input", "a date range needs both from and to")
+            raise RuleViolation(Rule.INVALID_INPUT, "a date range needs both from and to")
         return Period.between(first, last)
     return Period.month(f"{datetime.now(UK):%Y-%m}")
-
-
-def reports_for(found: Services) -> Reports:
-    commands = found.inbox.commands
-    return Reports(store=commands.store, config=commands.config)
 
 
 def report_html(report: ServiceReport) -> str:
@@ -58,7 +52,7 @@ def report_html(report: ServiceReport) -> str:
 def csv_response(report: ServiceReport, table: str) -> Response:
     tables = {t.name: t for t in report.tables()}
     if table not in tables:
-        raise RuleViolation("invalid_input", f"there is no table {table!r} (tables: {', '.join(tables)})")
+        raise RuleViolation(Rule.INVALID_INPUT, f"there is no table {table!r} (tables: {', '.join(tables)})")
     filename = f"pathway-report-{report.period.first_day}-{report.period.last_day}-{table}.csv"
     return Response(
         table_csv(tables[table]),
@@ -70,7 +64,7 @@ def csv_response(report: ServiceReport, table: str) -> Response:
 async def _report(
     found: Services, principal: Principal, period: str | None, first: date | None, last: date | None, site: str | None
 ) -> ServiceReport:
-    return await reports_for(found).report(principal, period_from(period, first, last), site or None)
+    return await found.pathway.reports.report(principal, period_from(period, first, last), site or None)
 
 
 @router.get(

@@ -1,8 +1,9 @@
 """Web sign-in: the session cookie holds the same signed token the API takes as a bearer token.
 
-Dev mode lets a person pick a demo user from the staff directory (DevSignIn); in production the
-pages sit behind the organisation's single sign-on proxy, which passes its token in the
-Authorization header. Every form carries a CSRF token tied to the session."""
+The dev sign-in (DevSignIn: pick a demo user from the staff directory) exists only under `pathway
+dev` or `pathway api --dev-login` on a loopback address (api/serve.py); in production the pages sit
+behind the organisation's single sign-on proxy, which passes its token in the Authorization header.
+Every form carries a CSRF token tied to the session."""
 
 import hashlib
 import hmac
@@ -10,9 +11,9 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from api.auth import TokenVerifier, issue_dev_token
 from domain.access import Principal
 from domain.config import StaffMember
+from service.identity import TokenVerifier, issue_dev_token
 
 COOKIE = "pathway_session"
 SESSION_HOURS = 10  # a working shift
@@ -25,9 +26,7 @@ class DevSignIn:
     audience: str
 
     def token_for(self, member: StaffMember) -> str:
-        return issue_dev_token(
-            self.secret, member.staff_id, member.role, member.sites, self.issuer, self.audience, SESSION_HOURS
-        )
+        return issue_dev_token(self.secret, member, self.issuer, self.audience, SESSION_HOURS)
 
 
 def session_token(request: Request) -> str | None:
@@ -39,10 +38,10 @@ def session_token(request: Request) -> str | None:
     return header.split(" ", 1)[1].strip() if header.lower().startswith("bearer ") else None
 
 
-def session_principal(request: Request, verifier: TokenVerifier) -> Principal:
+async def session_principal(request: Request, verifier: TokenVerifier) -> Principal:
     """Who is signed in on a page request (the web pages and the codec endpoint)."""
     token = session_token(request)
-    return verifier.principal(f"Bearer {token}" if token else None)
+    return await verifier.principal(f"Bearer {token}" if token else None)
 
 
 def csrf_token(key: bytes, session: str) -> str:

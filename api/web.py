@@ -1,11 +1,11 @@
-"""The web inbox: server-rendered pages over the same Inbox as the API, usable without JavaScript.
+"""The web inbox: server-rendered pages over the same service as the API, usable without JavaScript.
 
 Pages read with GET; every change is a POSTed form carrying the session's CSRF token, answered with
 a redirect (so a refresh never repeats it) or, when the input is wrong, the same page again with the
 problems listed at the top and beside each question."""
 
 import hmac
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -16,19 +16,18 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from api.app import Services, ServicesDep, services, status_for
-from api.auth import Unauthenticated
+from api.deps import Services, ServicesDep, services, status_for
 from api.forms import FormInvalid, FormProblems, Question, form_for, outcome_from_form, words
-from api.routes import StartCaseBody
+from api.schemas import StartCaseBody
 from api.session import COOKIE, SESSION_HOURS, csrf_token, session_principal, session_token
-from domain.access import Action, Principal, allowed
+from domain.access import Action, Principal, allowed, break_glass_reason
 from domain.commands import OpenCase
-from domain.errors import RuleViolation
+from domain.errors import Rule, RuleViolation
 from domain.model import Role
 from domain.tasks import OUTCOME_MODELS, TaskKind
 from domain.timeline import UK, describe, written_text
-from workers.cases import CommandRejected
-from workers.inbox import TASK_VIEWS, CaseView, TaskDetail, TaskView
+from service.cases import TASK_VIEWS, CaseView, TaskDetail, TaskView
+from service.identity import Unauthenticated
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -56,9 +55,9 @@ class SignedIn(BaseModel):
         return [(href, text) for href, text, action in pages if allowed(role, action)]
 
 
-def signed_in(request: Request) -> SignedIn:
+async def signed_in(request: Request) -> SignedIn:
     found = services(request)
-    principal = session_principal(request, found.verifier)
+    principal = await session_principal(request, found.verifier)
     return SignedIn(principal=principal, csrf=csrf_token(found.web_key, session_token(request) or ""))
 
 
@@ -95,7 +94,7 @@ async def posted_form(request: Request, user: SignedIn) -> FormData:
     form = await request.form()
     sent = form.get("csrf")
     if not isinstance(sent, str) or not hmac.compare_digest(user.csrf, sent):
-        raise RuleViolation("form_expired", "this form has expired: go back, reload the page and try again")
+        raise RuleViolation(Rule.FORM_EXPIRED, "this form has expired: go back, reload the page and try again")
     return form
 
 
@@ -117,9 +116,9 @@ async def login_page(request: Request, found: ServicesDep) -> HTMLResponse:
 @router.post("/login")
 async def login(request: Request, found: ServicesDep, staff_id: Annotated[str, Form(max_length=64)] = "") -> Response:
     if found.dev_sign_in is None:
-        raise RuleViolation("not_available", "sign in through your organisation's single sign-on")
+        raise RuleViolation(Rule.NOT_AVAILABLE, "sign in through your organisation's single sign-on")
     try:
-        member = found.inbox.commands.config.staff_member(staff_id)
+        member = found.pathway.config.staff_member(staff_id)
     except RuleViolation:
         return _login_page(request, found, "Choose who you are from the list", status_code=422)
     response = RedirectResponse(_home_for(member.role), status_code=303)
@@ -129,16 +128,23 @@ async def login(request: Request, found: ServicesDep, staff_id: Annotated[str, F
         max_age=SESSION_HOURS * 3600,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=found.cookie_secure,
     )
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request, user: SignedInDep) -> RedirectResponse:
+async def logout(request: Request, user: SignedInDep, found: ServicesDep) -> RedirectResponse:
+    """Signing out ends the sign-in everywhere: a copy of the token (cookie or bearer) stops working."""
     await posted_form(request, user)
+    token = session_token(request)
+    if token:
+        claims = found.verifier.claims(token)
+        token_id = claims.get("jti")
+        if isinstance(token_id, str):
+            await found.pathway.sign_outs.revoke(token_id, datetime.fromtimestamp(claims["exp"], UTC))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE)
+    response.delete_cookie(COOKIE, httponly=True, samesite="lax", secure=found.cookie_secure)
     return response
 
 
@@ -158,7 +164,7 @@ async def signed_in_page(request: Request, user: SignedInDep, found: ServicesDep
 async def inbox_page(
     request: Request, user: SignedInDep, found: ServicesDep, view: TaskView = "team", notice: str = ""
 ) -> HTMLResponse:
-    tasks = await found.inbox.tasks(user.principal, view)
+    tasks = await found.pathway.cases.tasks(user.principal, view)
     today = datetime.now(UK).date()
     return page(
         request,
@@ -171,13 +177,13 @@ async def inbox_page(
 async def task_page(
     request: Request, task_id: str, user: SignedInDep, found: ServicesDep, notice: str = ""
 ) -> Response:
-    return _task_page(request, await found.inbox.task(user.principal, task_id), user, notice=notice)
+    return _task_page(request, await found.pathway.cases.task(user.principal, task_id), user, notice=notice)
 
 
 @router.post("/tasks/{task_id}/claim")
 async def claim(request: Request, task_id: str, user: SignedInDep, found: ServicesDep) -> RedirectResponse:
     await posted_form(request, user)
-    await found.inbox.claim(user.principal, task_id)
+    await found.pathway.cases.claim(user.principal, task_id)
     return _redirect(f"/tasks/{task_id}", notice="You have taken this task")
 
 
@@ -186,23 +192,23 @@ async def reassign(request: Request, task_id: str, user: SignedInDep, found: Ser
     form = await posted_form(request, user)
     assignee = str(form.get("assignee") or "")
     if not assignee:
-        raise RuleViolation("invalid_input", "choose the person who takes the task")
-    await found.inbox.reassign(user.principal, task_id, assignee)
+        raise RuleViolation(Rule.INVALID_INPUT, "choose the person who takes the task")
+    await found.pathway.cases.reassign(user.principal, task_id, assignee)
     return _redirect("/inbox", view="team", notice=f"Task given to {assignee}")
 
 
 @router.post("/tasks/{task_id}/complete")
 async def complete(request: Request, task_id: str, user: SignedInDep, found: ServicesDep) -> Response:
     values = answers(await posted_form(request, user))
-    detail = await found.inbox.task(user.principal, task_id)
+    detail = await found.pathway.cases.task(user.principal, task_id)
     try:
         outcome = outcome_from_form(OUTCOME_MODELS[TaskKind(detail.task.kind)], values)
-        state = await found.inbox.complete(user.principal, task_id, outcome)
+        state = await found.pathway.cases.complete(user.principal, task_id, outcome)
     except FormInvalid as invalid:
         return _task_page(request, detail, user, values, invalid.problems, status_code=422)
-    except (CommandRejected, RuleViolation) as refused:
+    except RuleViolation as refused:
         # The task may have moved on (someone else completed it): show it as it is now.
-        current = await found.inbox.task(user.principal, task_id)
+        current = await found.pathway.cases.task(user.principal, task_id)
         problems = FormProblems(form=[refused.message])
         return _task_page(request, current, user, values, problems, status_code=status_for(refused.rule))
     notice = f"{words(detail.task.kind)} recorded; the case is now at {words(state.stage or '').lower()}"
@@ -211,7 +217,7 @@ async def complete(request: Request, task_id: str, user: SignedInDep, found: Ser
 
 @router.get("/cases", response_class=HTMLResponse)
 async def cases_page(request: Request, user: SignedInDep, found: ServicesDep) -> HTMLResponse:
-    cases = await found.inbox.cases(user.principal)
+    cases = await found.pathway.cases.cases(user.principal)
     return page(request, "cases.html", {"user": user, "cases": cases})
 
 
@@ -222,7 +228,7 @@ async def find_case(
     site: Annotated[str, Query(min_length=1, max_length=40)],
     ref: Annotated[str, Query(min_length=1, max_length=64)],
 ) -> RedirectResponse:
-    view = await found.inbox.find_case(user.principal, site.strip(), ref.strip())
+    view = await found.pathway.cases.find_case(user.principal, site.strip(), ref.strip())
     return RedirectResponse(f"/cases/{view.state.case_id}", status_code=303)
 
 
@@ -236,12 +242,14 @@ async def start_case(request: Request, user: SignedInDep, found: ServicesDep) ->
     values = answers(await posted_form(request, user))
     try:
         body = StartCaseBody.model_validate(outcome_from_form(StartCaseBody, values))
-        state = await found.inbox.start_case(user.principal, OpenCase(actor=user.principal.actor, **body.model_dump()))
+        state = await found.pathway.cases.start_case(
+            user.principal, OpenCase(actor=user.principal.actor, **body.model_dump())
+        )
     except FormInvalid as invalid:
         return _new_case_page(request, user, values, invalid.problems, status_code=422)
     except ValidationError:
         return _new_case_page(request, user, values, FormProblems(form=["Check the answers"]), status_code=422)
-    except (CommandRejected, RuleViolation) as refused:
+    except RuleViolation as refused:
         problems = FormProblems(form=[refused.message])
         return _new_case_page(request, user, values, problems, status_code=status_for(refused.rule))
     return _redirect(f"/cases/{state.case_id}", notice="Case opened")
@@ -252,7 +260,7 @@ async def case_page(
     request: Request, case_id: str, user: SignedInDep, found: ServicesDep, notice: str = ""
 ) -> HTMLResponse:
     try:
-        view = await found.inbox.read_case(user.principal, case_id)
+        view = await found.pathway.cases.read_case(user.principal, case_id)
     except RuleViolation as refused:
         if refused.rule != "case_unknown":
             raise
@@ -265,23 +273,25 @@ async def case_page(
 @router.post("/cases/{case_id}/break-glass", response_class=HTMLResponse)
 async def break_glass(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> HTMLResponse:
     form = await posted_form(request, user)
-    reason = str(form.get("reason") or "").strip()
-    if not 10 <= len(reason) <= 500:
+    reason = str(form.get("reason") or "")
+    try:
+        break_glass_reason(reason)
+    except RuleViolation as refused:
         context = {
             "user": user,
             "case_id": case_id,
-            "message": "Give the reason you need this case, in 10 to 500 characters",
+            "message": refused.message[:1].upper() + refused.message[1:],
             "may_break_glass": True,
             "reason_error": True,
         }
         return page(request, "not_found.html", context, status_code=422)
-    view = await found.inbox.read_case(user.principal, case_id, break_glass_reason=reason)
+    view = await found.pathway.cases.read_case(user.principal, case_id, reason)
     return _case(request, user, view, notice="Your reading of this case and your reason have been recorded")
 
 
 @router.get("/cases/{case_id}/access", response_class=HTMLResponse)
 async def access_page(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> HTMLResponse:
-    records = await found.inbox.case_access(user.principal, case_id)
+    records = await found.pathway.cases.case_access(user.principal, case_id)
     return page(request, "access.html", {"user": user, "case_id": case_id, "records": records})
 
 
@@ -333,8 +343,10 @@ def _case(request: Request, user: SignedIn, view: CaseView, notice: str) -> HTML
 
 
 def _login_page(request: Request, found: Services, problem: str = "", status_code: int = 200) -> HTMLResponse:
-    staff = sorted(found.inbox.commands.config.staff, key=lambda m: (m.sites, m.role, m.staff_id))
-    context = {"dev": found.dev_sign_in is not None, "staff": staff, "problem": problem}
+    # The directory is listed only for the dev sign-in: behind single sign-on it is nobody's business.
+    dev = found.dev_sign_in is not None
+    staff = sorted(found.pathway.config.staff, key=lambda m: (m.sites, m.role, m.staff_id)) if dev else []
+    context = {"dev": dev, "staff": staff, "problem": problem}
     return page(request, "login.html", context, status_code=status_code)
 
 

@@ -73,18 +73,20 @@ from domain.rules import decide
 from domain.state import CaseState, empty_state
 from domain.stream import apply_all, envelop
 from domain.tasks import TaskKind, parse_outcome
+from service.replay import WorkflowCode, listed_histories, replay_histories, runs_first_to_last
+from service.staff import StaffCommands
 from store.event_store import EventStore
 from store.keyring import KeyRing
-from store.person_keys import PersonKeys, seal_leaf
+from store.person_keys import PersonKeys
+from store.sealing import seal_leaf
 from workers.binaries import installed_binary
-from workers.cases import CaseCommands
 from workers.client import data_converter
-from workers.replay import WorkflowCode, listed_histories, replay_histories, runs_first_to_last
 from workers.settings import SHIPPED_CONFIG, load_config
 from workers.temporal_setup import ensure_search_attributes
-from workers.worker import WORKFLOWS, build_worker
+from workers.worker import build_worker
 from workflows.case_workflow import CaseWorkflow
 from workflows.messages import CaseInput
+from workflows.registry import WORKFLOWS
 
 T = TypeVar("T")
 
@@ -95,7 +97,7 @@ OUTCOMES: dict[TaskKind, dict[str, Any]] = {
 }
 
 
-async def journey(cases: CaseCommands, number: int) -> None:
+async def journey(cases: StaffCommands, number: int) -> None:
     state = await cases.start_case(opening(number))
     for kind in JOURNEY:
         [task] = [t for t in state.open_tasks if t.kind is kind]
@@ -331,7 +333,7 @@ async def main(count: int, journeys: int, concurrency: int, repeats: int) -> Non
     print(f"row written to {write_row('audit_speed', figures)}")
 
 
-async def same_shape(store: EventStore, cases: CaseCommands) -> None:
+async def same_shape(store: EventStore, cases: StaffCommands) -> None:
     """A filled case's stream has the event types, in order, of a case that ran the journey on Temporal."""
     real = case_id_for(cases.case_id_key, "demo", opening(0).external_ref)
     made = case_id_for(cases.case_id_key, "demo", opening(0, prefix="FILL").external_ref)
@@ -339,7 +341,7 @@ async def same_shape(store: EventStore, cases: CaseCommands) -> None:
     assert types[0] == types[1], f"a filled case differs from a real journey: {types}"
 
 
-async def long_case(cases: CaseCommands, disclosures: int = 60) -> str:
+async def long_case(cases: StaffCommands, disclosures: int = 60) -> str:
     """A case with many commands (a disclosure before each of many hearings), run on the dev server,
     where it continues as new each time its run reaches RUN_EVENTS_LIMIT events."""
     state = await cases.start_case(opening(0, "LONG"))

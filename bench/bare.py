@@ -2,7 +2,7 @@
 same number of activities as a Pathway journey, with no store, no codec, no pydantic converter and
 no domain logic. It runs on its own worker and task queue, on the same dev server as Pathway.
 
-The first Update starts the workflow (update-with-start, as `CaseCommands.start_case` does); each
+The first Update starts the workflow (update-with-start, as `StaffCommands.start_case` does); each
 Update runs its planned number of no-op activities one after another and answers; the workflow
 completes once the last Update has been answered.
 """

@@ -23,8 +23,8 @@ import uuid
 import httpx
 import uvicorn
 
-from api.app import Services, create_app
-from api.auth import TokenVerifier, issue_dev_token
+from api.app import create_app
+from api.deps import Services
 from api.serve import EmbeddedServer
 from bench.bare import BarePlan, BareWorkflow, bare_worker, start_bare
 from bench.support import (
@@ -41,11 +41,8 @@ from bench.support import (
     print_table,
     write_row,
 )
-from domain.model import Role
-from store.access_log import AccessLog
-from store.notifications import NotificationLog
+from service.identity import TokenVerifier, issue_dev_token
 from workers.codec import EncryptionCodec
-from workers.inbox import Inbox
 
 TARGET = 1.5  # task-completion p99 at most 1.5 times the bare Update p99
 SECRET = "bench-secret-that-is-long-enough-for-hs256"
@@ -53,11 +50,10 @@ ISSUER, AUDIENCE = "pathway-bench", "pathway"
 
 
 def services_for(stack: PathwayStack) -> Services:
-    cases = stack.cases
-    inbox = Inbox(commands=cases, access=AccessLog(cases.store.engine), outbox=NotificationLog(cases.store.engine))
+    pathway = stack.cases.pathway
     return Services(
-        inbox=inbox,
-        verifier=TokenVerifier(ISSUER, AUDIENCE, secret=SECRET),
+        pathway=pathway,
+        verifier=TokenVerifier(pathway.config, ISSUER, AUDIENCE, secret=SECRET, signed_out=pathway.sign_outs.revoked),
         web_key=b"bench-web-key",
         codec=EncryptionCodec(stack.payload_keys),
     )
@@ -65,9 +61,8 @@ def services_for(stack: PathwayStack) -> Services:
 
 async def pathway_latencies(stack: PathwayStack, count: int, concurrency: int) -> list[float]:
     states = [await stack.cases.start_case(opening(number)) for number in range(count)]
-    headers = {
-        "Authorization": f"Bearer {issue_dev_token(SECRET, 'pr-001', Role.PRACTITIONER, ('demo',), ISSUER, AUDIENCE)}"
-    }
+    practitioner = stack.cases.config.staff_member("pr-001")
+    headers = {"Authorization": f"Bearer {issue_dev_token(SECRET, practitioner, ISSUER, AUDIENCE)}"}
     port = free_port()
     config = uvicorn.Config(create_app(services_for(stack)), host="127.0.0.1", port=port, log_level="warning")
     server = EmbeddedServer(config)

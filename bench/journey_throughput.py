@@ -1,7 +1,7 @@
 """Journey throughput: Pathway cases per second through the standard journey, against bare workflows.
 
 Runs N cases (default 500) through the standard journey (start, consent, screening, assessment,
-information sharing, referral to two services, closure) with the real CaseCommands, worker, store
+information sharing, referral to two services, closure) with the real StaffCommands, worker, store
 and payload codec, N at a time up to the concurrency; and N bare workflows (bench/bare.py) that
 take the same number of Updates and run the same number of activities, with no store, no codec and
 no domain logic, on their own worker and task queue on the same dev server. The numbers of Updates
@@ -40,12 +40,12 @@ from bench.support import (
     print_table,
     write_row,
 )
-from workers.cases import CaseCommands
+from service.staff import StaffCommands
 
 TARGET = 0.7  # journey throughput at least 0.7 of the bare baseline
 
 
-async def journey(cases: CaseCommands, number: int, prefix: str = "BENCH") -> str:
+async def journey(cases: StaffCommands, number: int, prefix: str = "BENCH") -> str:
     """One case from start to closure; returns its case id once its workflow has completed."""
     state = await cases.start_case(opening(number, prefix))
     for kind in STANDARD_JOURNEY:

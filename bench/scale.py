@@ -1,6 +1,6 @@
 """Scale: open cases held at once, the worker's resident memory, and how throughput and latency change.
 
-Opens cases with the real CaseCommands.start_case, C at a time (default 64), in steps up to the
+Opens cases with the real StaffCommands.start_case, C at a time (default 64), in steps up to the
 target (default: measured at 1,000 and at 10,000 open cases). The cases stay open: each waits on its
 consent task and that task's reminder and escalation timers, hours away (the demo site's SLAs, in
 minutes, are set back to SiteConfig's defaults; --demo-timings keeps them, and the timers fire). The
@@ -11,7 +11,7 @@ At each level, with that many cases open, a fixed probe:
 
 - **journeys**: K new cases (default 20) through the standard journey (start, consent, screening,
   assessment, information sharing, referral to two services, closure), P at a time (default 8),
-  timed as cases per second; every task completion is timed (CaseCommands.complete_task, no HTTP),
+  timed as cases per second; every task completion is timed (StaffCommands.complete_task, no HTTP),
   giving p50 and p99;
 - **cold completions**: the consent task of M cases (default 50) opened at the start of the step and
   untouched since, P at a time: once more cases are open than the worker caches (the SDK's
@@ -19,7 +19,7 @@ At each level, with that many cases open, a fixed probe:
   worker's cache, so each completion first replays the case's history into a new workflow instance.
 
 The worker's sticky cache size and forced evictions are read from its /metrics. Everything but the
-worker (dev server, CaseCommands, SMTP sink) runs in this process.
+worker (dev server, StaffCommands, SMTP sink) runs in this process.
 
     .venv/bin/python -m bench.scale [--open-cases 10000] [--levels 1000,10000] [--concurrency 64]
                                      [--probe-journeys 20] [--probe-concurrency 8] [--cold 50]
@@ -57,7 +57,7 @@ from domain.config import PathwayConfig, SiteConfig
 from domain.model import Actor, Setting
 from domain.state import CaseState
 from domain.tasks import TaskKind
-from workers.cases import CaseCommands
+from service.staff import StaffCommands
 
 TARGET_OPEN = 10_000
 TARGET_RSS = 1 << 30  # the worker's resident memory under 1 GiB with 10,000 cases open
@@ -66,8 +66,8 @@ MS = 1000
 
 
 @dataclass
-class TimedCommands(CaseCommands):
-    """CaseCommands that time every task completion (the journey's code is reused unchanged)."""
+class TimedCommands(StaffCommands):
+    """StaffCommands that time every task completion (the journey's code is reused unchanged)."""
 
     samples: list[float] = field(default_factory=list)
 
@@ -79,7 +79,7 @@ class TimedCommands(CaseCommands):
             self.samples.append(time.perf_counter() - started)
 
 
-def timed(cases: CaseCommands, config: PathwayConfig) -> TimedCommands:
+def timed(cases: StaffCommands, config: PathwayConfig) -> TimedCommands:
     fields = {f.name: getattr(cases, f.name) for f in dataclasses.fields(cases) if f.init}
     return TimedCommands(**fields | {"config": config})
 
@@ -161,7 +161,7 @@ class Level:
         return percentile(samples, fraction) * MS if samples else float("nan")
 
 
-async def open_cases(cases: CaseCommands, first: int, count: int, concurrency: int, keep: int) -> list[CaseState]:
+async def open_cases(cases: StaffCommands, first: int, count: int, concurrency: int, keep: int) -> list[CaseState]:
     """Open cases number first .. first+count-1; returns the states of the first `keep` of them."""
     kept: list[CaseState | None] = [None] * min(keep, count)
 
@@ -243,7 +243,7 @@ async def main(
     report(results, idle, concurrency, wall_s)
 
 
-async def _journey(cases: CaseCommands, level: int, number: int) -> None:
+async def _journey(cases: StaffCommands, level: int, number: int) -> None:
     await journey(cases, level * 1000 + number, prefix="PROBE")
 
 

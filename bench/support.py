@@ -32,11 +32,11 @@ from cli.demo import ADULT_OUTCOMES, JOURNEY
 from domain.commands import OpenCase
 from domain.model import Actor, AgeBand, Person, ReferralSource, Role, Setting
 from domain.tasks import TaskKind
+from service.staff import StaffCommands
 from store.event_store import EventStore
 from store.keyring import KeyRing
-from store.person_keys import PersonKeys, Sealer
 from workers.binaries import installed_binary
-from workers.cases import CaseCommands
+from workers.bootstrap import pathway_service
 from workers.client import data_converter
 from workers.settings import SHIPPED_CONFIG, load_config
 from workers.worker import build_worker
@@ -114,11 +114,11 @@ def opening(number: int, prefix: str = "BENCH") -> OpenCase:
 @dataclass
 class PathwayStack:
     """A dev server, a store in a temporary folder, a production worker on its own task queue and
-    the CaseCommands that drive it, as `pathway dev` has them (payload codec included)."""
+    the StaffCommands that drive it, as `pathway dev` has them (payload codec included)."""
 
     env: WorkflowEnvironment
     store: EventStore
-    cases: CaseCommands
+    cases: StaffCommands
     task_queue: str
     payload_keys: KeyRing
     cli_env: dict[str, str]  # what a `pathway` subprocess needs to reach the same store, server and keys
@@ -165,14 +165,15 @@ async def _pathway_stack(mailer: SmtpMailer, in_process_worker: bool = True) -> 
             await store.migrate()
             task_queue = f"bench-{uuid.uuid4()}"
             config = load_config(SHIPPED_CONFIG)
-            cases = CaseCommands(
-                client=env.client,
-                store=store,
-                config=config,
+            pathway = pathway_service(
+                env.client,
+                store,
+                config,
                 case_id_key=b"bench-case-id-key",
                 task_queue=task_queue,
-                sealer=Sealer(PersonKeys(store.engine, master_keys)),
+                master_keys=master_keys,
             )
+            cases = StaffCommands(pathway, env.client, task_queue)
             try:
                 worker = (
                     build_worker(env.client, store, task_queue, config, mailer, "http://inbox", master_keys)

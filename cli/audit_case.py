@@ -10,9 +10,10 @@ import typer
 
 from api.documents import PdfUnavailable, export_html, html_to_pdf, timeline_html
 from cli.case_cli import StaffOption
-from cli.runtime import fail, in_uk, open_inbox, principal_for, print_json, run, settings_from
-from domain.timeline import TimelineEntry, when, words
-from workers.audit import Audit, CaseTimeline
+from cli.runtime import fail, open_service, principal_for, print_json, run, settings_from
+from domain.text_rules import terminal_safe
+from domain.timeline import TimelineEntry, in_uk, when, words
+from service.audit import CaseTimeline
 
 
 class Format(StrEnum):
@@ -37,12 +38,13 @@ def timeline(
 
     async def command() -> None:
         principal = principal_for(settings, staff)
-        async with open_inbox(settings, reads_only=True) as inbox:
-            found = await Audit(inbox).timeline(principal, case_id, in_uk(as_of))
+        async with open_service(settings, reads_only=True) as service:
+            found = await service.audit.timeline(principal, case_id, in_uk(as_of))
         if output is Format.JSON:
             print_json(found)
         elif output is Format.HTML:
-            typer.echo(timeline_html(found))
+            # Escaped HTML still holds what people wrote, control characters and all.
+            typer.echo(terminal_safe(timeline_html(found), keep_line_breaks=True))
         else:
             _print_timeline(found)
 
@@ -63,8 +65,8 @@ def export(
 
     async def command() -> None:
         principal = principal_for(settings, staff)
-        async with open_inbox(settings, reads_only=True) as inbox:
-            bundle = await Audit(inbox).export(principal, case_id, purpose)
+        async with open_service(settings, reads_only=True) as service:
+            bundle = await service.audit.export(principal, case_id, purpose)
         out.mkdir(parents=True, exist_ok=True)
         document = export_html(bundle)
         written = [out / f"{case_id}.json", out / f"{case_id}.html"]
@@ -76,7 +78,8 @@ def export(
             except PdfUnavailable as unavailable:
                 fail(f"{unavailable} (the JSON and HTML were written)")
             written.append(out / f"{case_id}.pdf")
-        verdict = "verifies" if bundle.integrity.chain_ok else "DOES NOT VERIFY"
+        integrity = bundle.integrity
+        verdict = "verifies" if integrity.chain_ok and integrity.access_log.ok else "DOES NOT VERIFY"
         typer.echo(f"case {case_id}: {len(bundle.timeline)} events, record {verdict}; wrote")
         for path in written:
             typer.echo(f"  {path}")
@@ -85,9 +88,11 @@ def export(
 
 
 def _print_timeline(found: CaseTimeline) -> None:
+    # What people wrote is printed through terminal_safe: a stored escape sequence must show as text,
+    # never clear the auditor's screen or hide the lines after it.
     state = found.state
     moment = f"as known at {when(found.as_of)}" if found.as_of else "as it stands"
-    typer.echo(f"case {found.case_id} {moment}: {words(state.stage or 'not opened')} at {state.site}")
+    typer.echo(terminal_safe(f"case {found.case_id} {moment}: {words(state.stage or 'not opened')} at {state.site}"))
     for entry in found.entries:
         _print_entry(entry)
     typer.echo(f"{len(found.entries)} event(s)")
@@ -95,8 +100,10 @@ def _print_timeline(found: CaseTimeline) -> None:
 
 def _print_entry(entry: TimelineEntry) -> None:
     typer.echo(
-        f"{entry.seq:>4}  {when(entry.occurred_at)}  {entry.actor.staff_id} ({words(entry.actor.role)})  "
-        f"{entry.description}"
+        terminal_safe(
+            f"{entry.seq:>4}  {when(entry.occurred_at)}  {entry.actor.staff_id} ({words(entry.actor.role)})  "
+            f"{entry.description}"
+        )
     )
     for line in entry.written.splitlines():
-        typer.echo(f"        > {line}")
+        typer.echo(f"        > {terminal_safe(line)}")

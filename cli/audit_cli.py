@@ -4,7 +4,8 @@ import typer
 
 from cli import audit_case, audit_projections, audit_replay, audit_verify
 from cli.case_cli import JsonFlag, StaffOption
-from cli.runtime import open_inbox, principal_for, print_json, run, settings_from
+from cli.runtime import open_service, principal_for, print_json, run, settings_from
+from domain.text_rules import terminal_safe
 
 app = typer.Typer(help="Audit the event store.", no_args_is_help=True)
 
@@ -17,16 +18,15 @@ def access(ctx: typer.Context, case_id: str, staff: StaffOption, as_json: JsonFl
 
     async def command() -> None:
         principal = principal_for(settings, staff)
-        async with open_inbox(settings, reads_only=True) as inbox:
-            records = await inbox.case_access(principal, case_id)
+        async with open_service(settings, reads_only=True) as service:
+            records = await service.cases.case_access(principal, case_id)
         if as_json:
             print_json([r.model_dump(mode="json") for r in records])
             return
         for record in records:
-            typer.echo(
-                f"{record.at:%Y-%m-%d %H:%M:%S}Z  {record.staff_id} ({record.role})  {record.action:<24} "
-                f"{record.purpose}{'  BREAK-GLASS' if record.break_glass else ''}"
-            )
+            # The purpose is what someone typed (a break-glass reason, an export's purpose).
+            line = f"{record.at:%Y-%m-%d %H:%M:%S}Z  {record.staff_id} ({record.role})  {record.action:<24} "
+            typer.echo(terminal_safe(line + record.purpose + ("  BREAK-GLASS" if record.break_glass else "")))
         typer.echo(f"{len(records)} access record(s)")
 
     run(command)

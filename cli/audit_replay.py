@@ -11,8 +11,8 @@ from temporalio.service import RPCError
 from cli.case_cli import JsonFlag, StaffOption
 from cli.runtime import FAILED, connect_temporal, fail, principal_for, print_json, refuse, run, settings_from
 from domain.access import Action, require_allowed
-from workers.client import data_converter
-from workers.replay import (
+from domain.text_rules import terminal_safe
+from service.replay import (
     FailureKind,
     ReplayInputError,
     ReplayOutcome,
@@ -22,8 +22,9 @@ from workers.replay import (
     listed_histories,
     replay_histories,
 )
+from workers.client import data_converter
 from workers.settings import Settings
-from workers.worker import WORKFLOWS
+from workflows.registry import WORKFLOWS
 
 VERDICTS = {
     None: "ok",
@@ -74,7 +75,8 @@ def replay(
             async for outcome in replay_histories(histories, code):
                 outcomes.append(outcome)
                 if not as_json:
-                    typer.echo(describe(outcome))
+                    # Ids and messages come from the histories, which may be files anyone wrote.
+                    typer.echo(terminal_safe(describe(outcome), keep_line_breaks=True))
         except ReplayInputError as error:
             refuse(str(error))
         except RPCError as error:

@@ -1,8 +1,9 @@
 """`pathway audit verify` and `pathway audit checkpoint`: prove that the record was not altered.
 
-`verify` recomputes each stream's hash chain and sequence, compares the projections with a fresh
-fold of the events and, given a signed checkpoint, checks that every stream still holds the head the
-checkpoint signed, which catches what the chain alone cannot: a stream cut short at its end, or
+`verify` recomputes each stream's hash chain and sequence, and each case's access log's (a deleted,
+altered, inserted or reordered access row), compares the projections with a fresh fold of the
+events and, given a signed checkpoint, checks that every stream and access log still holds the head
+the checkpoint signed, which catches what the chain alone cannot: a chain cut short at its end, or
 rewritten with every hash after the change recomputed. It changes nothing: the store is opened
 read-only (the database itself refuses writes) and never migrated, and no access is logged.
 
@@ -25,6 +26,7 @@ from sqlalchemy import make_url
 from cli.case_cli import JsonFlag, StaffOption
 from cli.runtime import fail, open_store, principal_for, print_json, refuse, run, settings_from
 from domain.access import Action, require_allowed
+from domain.text_rules import terminal_safe
 from store.checkpoints import Checkpoint, CheckpointError, Checkpoints, PublicKey, StreamHead
 from store.event_store import CaseCheck, EventStore
 from workers.client import connect_store
@@ -33,18 +35,22 @@ from workers.settings import ConfigError, Settings
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing wrong with a case, at the seq where it shows."""
+    """One thing wrong with a case, at the seq where it shows: of its events, or (the access_ checks)
+    of its access log."""
 
     case_id: str
     seq: int | None
     event_id: str | None
-    check: Literal["chain", "projection", "checkpoint"]
+    check: Literal["chain", "projection", "checkpoint", "access_log", "access_checkpoint"]
     problem: str
+    access_id: str | None = None
 
     def line(self) -> str:
-        seq = "" if self.seq is None else f" seq {self.seq}"
+        where = " access log" if self.check.startswith("access") else ""
+        seq = "" if self.seq is None else f"{where} seq {self.seq}"
         event = "" if self.event_id is None else f" (event {self.event_id})"
-        return f"{self.case_id}{seq}{event}: {self.check}: {self.problem}"
+        access = "" if self.access_id is None else f" (access {self.access_id})"
+        return f"{self.case_id}{seq}{event}{access}: {self.check.replace('_', ' ')}: {self.problem}"
 
 
 @dataclass(frozen=True)
@@ -139,20 +145,21 @@ def checkpoint(
         key = settings.checkpoint_signing_key
         async with open_store(settings) as store:
             checkpoints = Checkpoints(store.engine)
-            # The heads are read before the verification, so every event they sign is verified below.
+            # The heads are read before the verification, so every row they sign is verified below.
             heads = await checkpoints.heads()
+            access_heads = await checkpoints.access_heads()
             previous = await _stored_checkpoint(store, key.public.fingerprint)
             verification = await _verify(store, None, previous, key.public)
             if not verification.ok:
                 _report(verification, as_json=False)
                 fail(f"no checkpoint signed: {_failure_summary(verification)}")
-            signed = Checkpoint.sign(heads, key, principal.staff_id, datetime.now(UTC))
+            signed = Checkpoint.sign(heads, key, principal.staff_id, datetime.now(UTC), access_heads)
             if export is not None:
                 _write_export(export, signed)
             await checkpoints.save(signed)
         exported = "" if export is None else f"; exported to {export}"
         typer.echo(
-            f"checkpoint {signed.body.checkpoint_id}: {len(heads)} stream(s), signed by key "
+            f"checkpoint {signed.body.checkpoint_id}: {_chains(signed)}, signed by key "
             f"{signed.body.key.fingerprint}{exported}"
         )
         typer.echo(f"public key: {signed.body.key.public_key}")
@@ -168,35 +175,55 @@ async def _verify(
     if checkpoint is not None and expected_key is not None:
         checkpoint_problem = checkpoint.signature_problem(expected_key)
     # Heads are evidence only under a signature that holds; otherwise they prove nothing either way.
-    heads = {} if checkpoint is None or checkpoint_problem else {h.case_id: h for h in checkpoint.body.streams}
-    known = set(await store.recorded_case_ids()) | heads.keys()
-    in_checkpoint = set() if checkpoint is None else {head.case_id for head in checkpoint.body.streams}
+    signed = None if checkpoint is None or checkpoint_problem else checkpoint.body
+    heads = {} if signed is None else {h.case_id: h for h in signed.streams}
+    access_heads = {} if signed is None else {h.case_id: h for h in signed.access_logs}
+    known = set(await store.recorded_case_ids()) | heads.keys() | access_heads.keys()
+    in_checkpoint = set()
+    if checkpoint is not None:
+        in_checkpoint = {head.case_id for head in (*checkpoint.body.streams, *checkpoint.body.access_logs)}
     if case_id is not None and case_id not in known | in_checkpoint:
         refuse(f"there is no case {case_id}")
     case_ids = sorted(known) if case_id is None else [case_id]
     results = tuple(
         [
-            await _case_result(store, checked, heads.get(checked.chain.case_id))
+            await _case_result(
+                store, checked, heads.get(checked.chain.case_id), access_heads.get(checked.chain.case_id)
+            )
             async for checked in store.check_cases(case_ids)
         ]
     )
     return Verification(results, checkpoint, checkpoint_problem)
 
 
-async def _case_result(store: EventStore, checked: CaseCheck, head: StreamHead | None) -> CaseResult:
-    """The chain first, then the checkpoint's head, then the projections: from the record itself to
-    what is derived from it, so the first finding is the most telling one. (The store folds only a
-    whole chain: a fold of tampered events would prove nothing about the projections.)"""
-    chain = checked.chain
+async def _case_result(
+    store: EventStore, checked: CaseCheck, head: StreamHead | None, access_head: StreamHead | None
+) -> CaseResult:
+    """The chain first, then the checkpoint's head, then the access log and its head, then the
+    projections: from the record itself to what is derived from it, so the first finding is the most
+    telling one. (The store folds only a whole chain: a fold of tampered events would prove nothing
+    about the projections.)"""
+    chain, access = checked.chain, checked.access_log
+    checkpoints = Checkpoints(store.engine)
     findings = []
     if not chain.ok:
         findings.append(
             Finding(chain.case_id, chain.first_bad_seq, chain.first_bad_event_id, "chain", str(chain.problem))
         )
     if head is not None:
-        found = await Checkpoints(store.engine).head_problem(head)
+        found = await checkpoints.head_problem(head)
         if found is not None:
-            findings.append(Finding(chain.case_id, found.seq, found.event_id, "checkpoint", found.problem))
+            findings.append(Finding(chain.case_id, found.seq, found.row_id, "checkpoint", found.problem))
+    if not access.ok:
+        findings.append(
+            Finding(
+                chain.case_id, access.first_bad_seq, None, "access_log", str(access.problem), access.first_bad_access_id
+            )
+        )
+    if access_head is not None:
+        found = await checkpoints.access_head_problem(access_head)
+        if found is not None:
+            findings.append(Finding(chain.case_id, found.seq, None, "access_checkpoint", found.problem, found.row_id))
     for difference in checked.projection_differences:
         findings.append(Finding(chain.case_id, chain.events or None, None, "projection", difference))
     return CaseResult(chain.case_id, chain.events, tuple(findings))
@@ -267,14 +294,22 @@ def _report(verification: Verification, as_json: bool) -> None:
         verdict = verification.checkpoint_problem or "the signature holds"
         typer.echo(
             f"checkpoint {body.checkpoint_id} of {body.created_at:%Y-%m-%d %H:%M:%S}Z by {body.created_by}, "
-            f"{len(body.streams)} stream(s), key {body.key.fingerprint}: {verdict}"
+            f"{_chains(verification.checkpoint)}, key {body.key.fingerprint}: {verdict}"
         )
+    # Ids and problems come from the database under test: whoever altered it must not be able to
+    # hide a finding behind a terminal escape sequence.
     for result in verification.cases:
-        typer.echo(f"{result.case_id}  {result.events} events  {'FAILED' if result.findings else 'ok'}")
+        typer.echo(terminal_safe(f"{result.case_id}  {result.events} events  {'FAILED' if result.findings else 'ok'}"))
         for finding in result.findings:
-            typer.echo(f"  {finding.line()}")
+            typer.echo(f"  {terminal_safe(finding.line())}")
     verified = len(verification.cases) - len(verification.failed)
     typer.echo(f"{verified} of {len(verification.cases)} case(s) verified")
+
+
+def _chains(checkpoint: Checkpoint) -> str:
+    """What a checkpoint signed: its streams, and its access logs (format 1 signed none)."""
+    access_logs = len(checkpoint.body.access_logs)
+    return f"{len(checkpoint.body.streams)} stream(s)" + (f" and {access_logs} access log(s)" if access_logs else "")
 
 
 def _failure_summary(verification: Verification) -> str:
@@ -302,6 +337,7 @@ def _as_json(verification: Verification) -> dict[str, Any]:
             "created_by": body.created_by,
             "key_fingerprint": body.key.fingerprint,
             "streams": len(body.streams),
+            "access_logs": len(body.access_logs),
             "problem": verification.checkpoint_problem,
         }
     cases = [
@@ -310,7 +346,8 @@ def _as_json(verification: Verification) -> dict[str, Any]:
             "events": result.events,
             "ok": not result.findings,
             "findings": [
-                {"seq": f.seq, "event_id": f.event_id, "check": f.check, "problem": f.problem} for f in result.findings
+                {"seq": f.seq, "event_id": f.event_id, "access_id": f.access_id, "check": f.check, "problem": f.problem}
+                for f in result.findings
             ],
         }
         for result in verification.cases

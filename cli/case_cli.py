@@ -1,22 +1,23 @@
 """`pathway case ...`: start, show, list and close cases.
 
-Every command acts as the person `--as` names and goes through the inbox (workers/inbox.py), the
-service layer of the API: the same role x action matrix, the same site scope, the same access log."""
+Every command acts as the person `--as` names and goes through the service (service/), as
+the API does: the same role x action matrix, the same site scope, the same access log."""
 
 from datetime import date, datetime
 from typing import Annotated
 
 import typer
 
-from cli.runtime import open_inbox, principal_for, print_json, refuse, require_site, run, settings_from
+from cli.runtime import open_service, principal_for, print_json, refuse, require_site, run, settings_from
 from domain.access import Principal
 from domain.commands import CloseCase, OpenCase, RecordReferralOutcome, RequestCourtReport
 from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Stage
 from domain.outcomes import ClosureOutcome, ClosureReason, CourtReportPurpose, JusticeOutcome, Recipient, ReferralStatus
 from domain.state import CaseState
-from domain.timeline import UK
+from domain.text_rules import terminal_safe
+from domain.timeline import in_uk
+from service.cases import CaseChange
 from store.records import CaseRecord
-from workers.inbox import CaseChange
 from workers.settings import Settings
 
 app = typer.Typer(help="Start, find and close cases.", no_args_is_help=True)
@@ -62,8 +63,8 @@ def start(
             cohorts=tuple(cohort or ()),
             person=person,
         )
-        async with open_inbox(settings) as inbox:
-            state = await inbox.start_case(principal, opening)
+        async with open_service(settings) as service:
+            state = await service.cases.start_case(principal, opening)
         _print_state(state, as_json)
 
     run(command)
@@ -85,11 +86,8 @@ def show(
 
     async def command() -> None:
         principal = principal_for(settings, staff)
-        if break_glass_reason is not None and not 10 <= len(break_glass_reason) <= 500:
-            # The API's bounds for the same reason.
-            refuse("--break-glass-reason must say why in 10 to 500 characters")
-        async with open_inbox(settings, reads_only=True) as inbox:
-            view = await inbox.read_case(principal, case_id, break_glass_reason)
+        async with open_service(settings, reads_only=True) as service:
+            view = await service.cases.read_case(principal, case_id, break_glass_reason)
         state, events = view.state, view.timeline
         if as_json:
             print_json({"state": state.model_dump(mode="json"), "events": [e.model_dump(mode="json") for e in events]})
@@ -97,10 +95,8 @@ def show(
         _print_state(state, as_json=False)
         typer.echo("timeline:")
         for event in events:
-            typer.echo(
-                f"  {event.seq:>3}  {event.occurred_at:%Y-%m-%d %H:%M:%S}Z  {event.event.type:<28} "
-                f"by {event.actor.staff_id} ({event.actor.role})"
-            )
+            line = f"  {event.seq:>3}  {event.occurred_at:%Y-%m-%d %H:%M:%S}Z  {event.event.type:<28} "
+            typer.echo(terminal_safe(line + f"by {event.actor.staff_id} ({event.actor.role})"))
 
     run(command)
 
@@ -119,13 +115,13 @@ def list_cases(
     async def command() -> None:
         principal = principal_for(settings, staff)
         require_site(principal, site)
-        async with open_inbox(settings, reads_only=True) as inbox:
-            records = [r for r in await inbox.cases(principal, stage) if site is None or r.site == site]
+        async with open_service(settings, reads_only=True) as service:
+            records = [r for r in await service.cases.cases(principal, stage) if site is None or r.site == site]
         if as_json:
             print_json([r.model_dump(mode="json") for r in records])
             return
         for record in records:
-            typer.echo(_case_line(record))
+            typer.echo(terminal_safe(_case_line(record)))
         typer.echo(f"{len(records)} case(s)")
 
     run(command)
@@ -202,8 +198,8 @@ def court_report(
 
 
 async def _change(settings: Settings, principal: Principal, case_id: str, change: CaseChange, as_json: bool) -> None:
-    async with open_inbox(settings) as inbox:
-        state = await inbox.change_case(principal, case_id, change)
+    async with open_service(settings) as service:
+        state = await service.cases.change_case(principal, case_id, change)
     _print_state(state, as_json)
 
 
@@ -212,8 +208,7 @@ def _instant(text: str) -> datetime:
         value = datetime.fromisoformat(text)
     except ValueError:
         refuse(f"{text!r} is not a time in ISO 8601 form, e.g. 2026-12-01T10:00")
-    # UK courts and custody suites: a time without an offset is UK local time.
-    return value if value.tzinfo else value.replace(tzinfo=UK)
+    return in_uk(value)  # UK courts and custody suites: a time without an offset is UK local time
 
 
 def _date(text: str | None) -> str | None:
@@ -236,18 +231,18 @@ def _print_state(state: CaseState, as_json: bool) -> None:
     if as_json:
         print_json(state)
         return
+    # Lines holding text someone typed (a site, a service id) go through terminal_safe, so a control
+    # character stored in one is shown, never sent to the terminal.
     typer.echo(f"case {state.case_id}")
-    typer.echo(f"  stage {state.stage}, site {state.site}, setting {state.setting}, {state.age_band}")
+    typer.echo(terminal_safe(f"  stage {state.stage}, site {state.site}, setting {state.setting}, {state.age_band}"))
     if state.cohorts:
         typer.echo(f"  cohorts: {', '.join(state.cohorts)}")
     typer.echo(f"  consent: {state.consent}{' (safeguarding override)' if state.safeguarding_override else ''}")
     if state.close_reason:
         typer.echo(f"  closed: {state.close_reason}; justice outcome: {state.justice_outcome or 'not known'}")
     for referral in state.referrals:
-        typer.echo(
-            f"  referral {referral.referral_id}  {referral.request.service_id}  {referral.status}"
-            f"{'  (could not be sent)' if referral.send_failed else ''}"
-        )
+        line = f"  referral {referral.referral_id}  {referral.request.service_id}  {referral.status}"
+        typer.echo(terminal_safe(line + ("  (could not be sent)" if referral.send_failed else "")))
     for report in state.court_reports:
         done = "submitted" if report.submitted_at else f"due {report.due_at:%Y-%m-%d %H:%M}Z"
         result = f", hearing: {report.hearing_result}" if report.hearing_result else ""
@@ -260,7 +255,7 @@ def _print_state(state: CaseState, as_json: bool) -> None:
         )
         typer.echo(f"  link work: {', '.join(state.support.goals)}; {state.support.contacts} contacts; {ended}")
     if state.handed_off_to:
-        typer.echo(f"  handed off to {state.handed_off_to}")
+        typer.echo(terminal_safe(f"  handed off to {state.handed_off_to}"))
     for task in state.open_tasks:
         flag = " OVERDUE" if task.overdue else ""
         typer.echo(

@@ -6,10 +6,9 @@ import typer
 
 from cli import data_return_cli, retention_cli
 from cli.case_cli import JsonFlag, StaffOption
-from cli.runtime import open_store, principal_for, print_json, run, settings_from
+from cli.runtime import open_service, open_store, principal_for, print_json, run, settings_from
 from domain.access import Action, require_allowed
 from store.person_keys import PersonKeys
-from store.shredding import shred_person
 
 app = typer.Typer(help="Protect personal data: shred a person, re-wrap data keys, end retention.", no_args_is_help=True)
 app.add_typer(retention_cli.app, name="retention")
@@ -32,10 +31,8 @@ def shred(
 
     async def command() -> None:
         principal = principal_for(settings, staff)
-        require_allowed(principal.actor, Action.SHRED_PERSONAL_DATA)
-        async with open_store(settings) as store:
-            keys = PersonKeys(store.engine, settings.master_key_ring)
-            done = await shred_person(store, keys, person, principal.actor, reason)
+        async with open_service(settings, reads_only=True) as service:
+            done = await service.people.shred(principal, person, reason)
         if as_json:
             print_json(
                 {
@@ -43,12 +40,17 @@ def shred(
                     "case_id": done.case_id,
                     "shredded_at": done.shredded_at.isoformat(),
                     "already": done.already,
+                    "wal_problem": done.wal_problem,
                 }
             )
         elif done.already:
             typer.echo(f"{done.person_id} was already shredded at {done.shredded_at.isoformat()}; nothing changed")
         else:
             typer.echo(f"{done.person_id} shredded: the personal data of case {done.case_id} is unreadable for good")
+        if done.wal_problem and not as_json:
+            # The key is destroyed in the database, but an old copy may sit in SQLite's write-ahead log
+            # until the readers holding it finish: running the command again empties it.
+            typer.echo(f"warning: {done.wal_problem}; run the command again to finish", err=True)
 
     run(command)
 

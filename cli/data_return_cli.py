@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from cli.case_cli import StaffOption
-from cli.runtime import open_store, principal_for, require_site, run, settings_from
+from cli.runtime import open_service, principal_for, run, settings_from
 from domain.access import Action, require_allowed
 from domain.data_return import (
     DATA_SET_VERSION,
@@ -21,8 +21,7 @@ from domain.data_return import (
     referrals_for,
     to_csv,
 )
-from domain.errors import RuleViolation
-from domain.events import EventEnvelope
+from domain.errors import Rule, RuleViolation
 
 
 def data_return(
@@ -45,17 +44,10 @@ def data_return(
         try:
             months = months_between(Month.parse(month), Month.parse(to if to is not None else month))
         except ValueError as error:
-            raise RuleViolation("bad_period", str(error)) from None
-        configured = settings.pathway_config.sites
-        if site is not None and site not in configured:
-            raise RuleViolation("unknown_site", f"there is no site {site} (sites: {', '.join(sorted(configured))})")
-        require_site(principal, site)
-        sites = [site] if site is not None else [s for s in principal.sites if s in configured]
-        streams: list[tuple[str, list[EventEnvelope]]] = []
-        async with open_store(settings) as store:
-            for one_site in sites:
-                for case in await store.list_cases(site=one_site):
-                    streams.append((case.case_id, list(await store.read_stream(case.case_id))))
+            raise RuleViolation(Rule.BAD_PERIOD, str(error)) from None
+        async with open_service(settings, reads_only=True) as service:
+            found = await service.reports.data_return_streams(principal, site)
+        sites, streams = found.sites, found.streams
         key = pseudonym_key(settings.case_id_key)
         out.mkdir(parents=True, exist_ok=True)
         typer.echo(f"data set version {DATA_SET_VERSION}, sites {', '.join(sites) or 'none'}; wrote")

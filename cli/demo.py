@@ -12,7 +12,8 @@ from domain.commands import OpenCase, RequestCourtReport
 from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting
 from domain.outcomes import CourtReportPurpose, Recipient
 from domain.tasks import TaskKind
-from workers.cases import CaseCommands
+from service.cases import CaseService
+from service.identity import principal_for_staff
 
 PRACTITIONER = "pr-001"
 
@@ -125,12 +126,15 @@ DEMO_CASES = [
 ]
 
 
-async def seed_demo_cases(cases: CaseCommands, site: str = "demo") -> list[str]:
-    """Start the demo cases and move each to its stage; returns their case ids."""
-    actor = cases.actor(PRACTITIONER)
+async def seed_demo_cases(cases: CaseService, site: str = "demo") -> list[str]:
+    """Start the demo cases and move each to its stage, through the service as the demo practitioner
+    (so the seed is recorded like anyone's work); returns their case ids."""
+    practitioner = principal_for_staff(cases.config, PRACTITIONER)
+    actor = practitioner.actor
     case_ids = []
     for number, demo in enumerate(DEMO_CASES, start=1):
         state = await cases.start_case(
+            practitioner,
             OpenCase(
                 actor=actor,
                 site=site,
@@ -140,12 +144,12 @@ async def seed_demo_cases(cases: CaseCommands, site: str = "demo") -> list[str]:
                 age_band=demo.age_band,
                 cohorts=demo.cohorts,
                 person=Person(name=f"Demo Person {number}", date_of_birth=_demo_birthday(demo.age_band, number)),
-            )
+            ),
         )
         for kind in JOURNEY[: demo.steps]:
             open_of_kind = [t for t in state.open_tasks if t.kind is kind]
             if open_of_kind:
-                state = await cases.complete_task(open_of_kind[0].task_id, demo.outcomes[kind], actor)
+                state = await cases.complete(practitioner, open_of_kind[0].task_id, demo.outcomes[kind])
         if demo.hearing_in_minutes and not state.court_reports:
             request = RequestCourtReport(
                 actor=actor,
@@ -153,7 +157,7 @@ async def seed_demo_cases(cases: CaseCommands, site: str = "demo") -> list[str]:
                 hearing_at=datetime.now(UTC) + timedelta(minutes=demo.hearing_in_minutes),
                 recipients=(Recipient.COURT, Recipient.DEFENCE),
             )
-            state = await cases.request_court_report(state.case_id, request)
+            state = await cases.change_case(practitioner, state.case_id, request)
         case_ids.append(state.case_id)
     return case_ids
 

@@ -7,8 +7,14 @@ worker, seeds demo cases on first start, and stops everything cleanly on Ctrl-C.
 
 import asyncio
 import contextlib
+import ctypes
+import errno
+import os
 import signal
+import socket
 import subprocess
+import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,10 +25,11 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 
-from api.serve import api_server
+from api.serve import api_server, api_services
 from cli.demo import seed_demo_cases
+from cli.runtime import refuse
 from workers.binaries import installed_binary
-from workers.cases import commands_for
+from workers.bootstrap import service_for
 from workers.client import connect, connect_store
 from workers.metrics import StoreGauges, exporter_text, free_loopback_address, metrics_runtime
 from workers.settings import Settings
@@ -32,6 +39,10 @@ from workers.worker import worker_from_settings
 log = structlog.get_logger(__name__)
 
 SEEDED_MARKER = "demo-seeded"
+# prctl(2): ask the kernel to send this process a signal when the thread that started it ends.
+PR_SET_PDEATHSIG = 1
+# Loaded now, not in the child between fork and exec, where only the call itself should run.
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
 class MailFolder:
@@ -56,14 +67,21 @@ class MailFolder:
 
 
 async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, api_port: int, seed: bool) -> None:
-    data_dir = settings.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
+    refuse_ports_in_use({"--port": port, "--ui-port": ui_port, "--api-port": api_port, "--smtp-port": smtp_port})
+    data_dir = settings.prepare_data_dir()
+    # The Temporal server first, while this process has no thread but this one (the mail server
+    # starts one): its death signal is set between fork and exec.
+    server = _start_temporal(data_dir, settings.namespace, port, ui_port, f"http://localhost:{api_port}/codec")
     mail = Controller(MailFolder(data_dir / "mail"), hostname="127.0.0.1", port=smtp_port)
     mail.start()
     settings = settings.model_copy(
-        update={"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "temporal_ui_url": f"http://localhost:{ui_port}"}
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp_port,
+            "temporal_ui_url": f"http://localhost:{ui_port}",
+            "cookie_secure": False,  # the dev stack serves plain HTTP on localhost
+        }
     )
-    server = _start_temporal(data_dir, settings.namespace, port, ui_port, f"http://localhost:{api_port}/codec")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -79,14 +97,16 @@ async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, a
         await setup_temporal(client, settings.task_queue, settings.pathway_config.retention)
         await store.migrate()
         gauges = asyncio.create_task(StoreGauges(store, runtime.metric_meter).run(settings.metrics_refresh_seconds))
-        commands = commands_for(client, store, settings)
+        pathway = service_for(settings, client, store)
         async with worker_from_settings(client, store, settings):
             marker = data_dir / SEEDED_MARKER
             if seed and not marker.exists():
                 typer.echo("seeding demo cases ...")
-                seeded = await seed_demo_cases(commands)
+                seeded = await seed_demo_cases(pathway.cases)
                 marker.write_text("\n".join(seeded) + "\n")
-            api = api_server(settings, commands, api_port, lambda: exporter_text(exporter))
+            # Plain HTTP on localhost with the dev sign-in: the one place it is served without being asked.
+            services = api_services(settings, pathway, dev_login=True, metrics_text=lambda: exporter_text(exporter))
+            api = api_server(services, api_port)
             serving = asyncio.create_task(api.serve())
             cases = await store.list_cases()
             _print_banner(settings, port, ui_port, smtp_port, api_port, len(cases))
@@ -105,9 +125,68 @@ async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, a
     typer.echo("stopped; data kept in " + str(data_dir))
 
 
+# What each port of the stack is, for the refusal when it is taken.
+PORT_USES = {
+    "--port": "another pathway dev or Temporal server is running",
+    "--ui-port": "another pathway dev or Temporal UI is running",
+    "--api-port": "another pathway dev or pathway api is running, or another program has it",
+    "--smtp-port": "another pathway dev or mail server is running",
+}
+
+
+def refuse_ports_in_use(ports: dict[str, int]) -> None:
+    """Refuse to start (exit 2, one line on stderr) when a port of the stack is taken. Otherwise the
+    Temporal server logs "address already in use" in its own log and the stack quietly talks to
+    whatever holds the port: typically the Temporal server of an earlier `pathway dev` left running."""
+    taken: dict[int, str] = {}
+    for option, port in ports.items():
+        if port in taken:
+            refuse(f"{option} and {taken[port]} are both {port}: each needs a port of its own")
+        taken[port] = option
+        problem = _port_problem(port)
+        if problem == "in use":
+            refuse(f"port {port} is in use: {PORT_USES[option]}; stop it or pass {option}")
+        if problem:
+            refuse(f"port {port} cannot be used ({problem}); pass {option}")
+
+
+def _port_problem(port: int) -> str | None:
+    """Why the stack could not listen on `port` on the loopback address, where it listens; None if it can."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers do: a port whose last connections are only closing (TIME_WAIT, just after a
+        # stop) can be listened on again; a port someone listens on cannot.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            return "in use" if error.errno == errno.EADDRINUSE else error.strerror or str(error)
+    return None
+
+
+def _die_with(parent: int) -> Callable[[], None] | None:
+    """Run in the child between fork and exec (Linux): the kernel sends it SIGTERM when the thread
+    that started it ends, so the dev server never outlives `pathway dev`, even one killed with
+    SIGKILL, whose cleanup never runs. SIGTERM lets the server stop cleanly (about a second).
+    Elsewhere there is no such signal, and a port left taken is refused on the next start."""
+    libc = _LIBC
+    if libc is None:
+        return None
+
+    def preexec() -> None:
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            # Popen raises in the parent: no server at all rather than one that can outlive us.
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent:  # the parent died before the signal was asked for: none will come
+            os._exit(1)
+
+    return preexec
+
+
 def _start_temporal(
     data_dir: Path, namespace: str, port: int, ui_port: int, codec_endpoint: str
 ) -> subprocess.Popen[bytes]:
+    """The Temporal dev server, which ends when this process does. Call it from the main thread:
+    the death signal follows the thread that started the server, not the process."""
     log = (data_dir / "temporal.log").open("ab")
     return subprocess.Popen(
         [
@@ -132,6 +211,7 @@ def _start_temporal(
         stderr=subprocess.STDOUT,
         # Its own process group, so Ctrl-C reaches us first and we stop the server in order.
         start_new_session=True,
+        preexec_fn=_die_with(os.getpid()),
     )
 
 

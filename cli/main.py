@@ -6,21 +6,23 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import structlog
 import typer
 
-from api.auth import issue_dev_token
-from api.serve import api_server
+from api.serve import DevLoginRefused, api_server, api_services, check_dev_login
 from cli import audit_cli, case_cli, data_cli, report_cli, setup_cli, task_cli
 from cli.dev import run_dev
 from cli.fhir_cli import app as fhir_app
-from cli.runtime import settings_from
-from domain.model import Role
-from workers.cases import commands_for
+from cli.runtime import refuse, run, settings_from
+from service.identity import issue_dev_token
+from workers.bootstrap import service_for
 from workers.client import connect, connect_store
 from workers.logging import configure_logging
 from workers.metrics import exporter_text, free_loopback_address, metrics_runtime
 from workers.settings import Settings
 from workers.worker import run_worker_until_signalled
+
+log = structlog.get_logger(__name__)
 
 app = typer.Typer(
     help="Pathway: Liaison and Diversion case workflows.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -65,18 +67,20 @@ def dev(
 @app.command("token")
 def token(
     ctx: typer.Context,
-    staff: Annotated[str, typer.Option(help="Staff id.")],
-    role: Annotated[Role, typer.Option(help="Role.")],
-    site: Annotated[list[str], typer.Option(help="A site the person works at; repeat for several.")],
-    hours: Annotated[int, typer.Option(help="How long it is valid.")] = 12,
+    staff: Annotated[str, typer.Option(help="Staff id from the staff directory.")],
+    hours: Annotated[float, typer.Option(help="How long it is valid (at most PATHWAY_TOKEN_MAX_HOURS).")] = 8,
 ) -> None:
-    """Print a dev-mode sign-in token (signed with the data directory's secret) for the API."""
+    """Print a dev-mode sign-in token for the API, signed with the data directory's secret. It names only
+    who you are: your role and sites are the staff directory's."""
     settings = settings_from(ctx)
-    typer.echo(
-        issue_dev_token(
-            settings.token_secret, staff, role, tuple(site), settings.jwt_issuer, settings.jwt_audience, hours
-        )
-    )
+
+    async def command() -> None:
+        member = settings.pathway_config.staff_member(staff)
+        if not 0 < hours <= settings.token_max_hours:
+            refuse(f"--hours must be more than 0 and at most {settings.token_max_hours:g}")
+        typer.echo(issue_dev_token(settings.token_secret, member, settings.jwt_issuer, settings.jwt_audience, hours))
+
+    run(command)
 
 
 @app.command("api")
@@ -84,21 +88,53 @@ def api(
     ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     host: Annotated[str, typer.Option(help="Address to listen on: 0.0.0.0 in a container.")] = "127.0.0.1",
+    dev_login: Annotated[
+        bool,
+        typer.Option(
+            "--dev-login",
+            help="Serve the password-less dev sign-in page (anyone signs in as anyone): loopback addresses only.",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the API against the configured Temporal cluster and store (production)."""
+    """Serve the API and web pages against the configured Temporal cluster and store (production: people
+    sign in through OIDC, PATHWAY_OIDC_JWKS_URL)."""
     settings = settings_from(ctx)
-    asyncio.run(_serve_api(settings, host, port))
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        check_sign_in(settings, host, dev_login)
+    except DevLoginRefused as refused:
+        typer.echo(f"error: {refused}", err=True)
+        raise typer.Exit(2) from None
+    asyncio.run(_serve_api(settings, host, port, dev_login))
 
 
-async def _serve_api(settings: Settings, host: str, port: int) -> None:
+def check_sign_in(settings: Settings, host: str, dev_login: bool) -> None:
+    """Refuse a dev sign-in where it must not run, and say at start-up how people sign in."""
+    if dev_login:
+        check_dev_login(settings, host)
+    if settings.oidc_jwks_url:
+        log.info("sign-in through OIDC", issuer=settings.jwt_issuer)
+    elif dev_login:
+        log.warning("the dev sign-in page is served: anyone who reaches it can sign in as any staff member")
+    else:
+        log.warning(
+            "no sign-in page: OIDC is not configured (PATHWAY_OIDC_JWKS_URL) and --dev-login was not given; "
+            "only bearer tokens signed with PATHWAY_JWT_SECRET are accepted"
+        )
+
+
+async def _serve_api(settings: Settings, host: str, port: int, dev_login: bool) -> None:
     store = connect_store(settings)
     await store.migrate()
     # The SDK's client metrics (requests to Temporal, their latency) on this process's /metrics.
     exporter = settings.metrics_exporter_address or free_loopback_address()
     client = await connect(settings, runtime=metrics_runtime(exporter))
-    commands = commands_for(client, store, settings)
+    pathway = service_for(settings, client, store)
+    services = api_services(
+        settings, pathway, dev_login=dev_login, host=host, metrics_text=lambda: exporter_text(exporter)
+    )
     try:
-        await api_server(settings, commands, port, lambda: exporter_text(exporter), host=host).serve()
+        await api_server(services, port, host=host).serve()
     finally:
         await store.close()
 

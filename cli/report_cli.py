@@ -10,9 +10,8 @@ import typer
 
 from api.reports import period_from, report_html
 from cli.case_cli import StaffOption
-from cli.runtime import open_store, principal_for, run, settings_from
+from cli.runtime import open_service, principal_for, run, settings_from
 from domain.reporting import report_text, table_csv
-from workers.reports import Reports
 
 Format = Literal["text", "csv", "html", "json"]
 
@@ -39,8 +38,8 @@ def report(
     async def command() -> None:
         principal = principal_for(settings, staff)
         chosen = period_from(period, first.date() if first else None, last.date() if last else None)
-        async with open_store(settings) as store:
-            found = await Reports(store, settings.pathway_config).report(principal, chosen, site)
+        async with open_service(settings, reads_only=True) as service:
+            found = await service.reports.report(principal, chosen, site)
         if format == "csv":
             tables = found.tables()
             if out is not None:

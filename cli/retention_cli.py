@@ -9,9 +9,9 @@ import typer
 from temporalio.client import WorkflowFailureError
 
 from cli.case_cli import JsonFlag, StaffOption
-from cli.runtime import connect_temporal, in_uk, principal_for, print_json, refuse, run, settings_from
+from cli.runtime import connect_temporal, principal_for, print_json, refuse, run, settings_from
 from domain.access import Action, require_allowed
-from domain.timeline import UK
+from domain.timeline import UK, in_uk
 from workers.retention_schedule import RETENTION_SCHEDULE_ID, ensure_retention_schedule
 from workflows.messages import RetentionInput, RetentionReport
 from workflows.retention_workflow import RetentionWorkflow, check_retention_input

@@ -1,4 +1,4 @@
-"""What a CLI command needs: settings, the store, the inbox (the service layer the API uses too); and
+"""What a CLI command needs: settings, the store, the service (built as the API builds it); and
 turning failures into one line."""
 
 import asyncio
@@ -6,23 +6,21 @@ import json
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Any, NoReturn
 
 import typer
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 
-from api.serve import inbox_for
 from domain.access import Principal
-from domain.errors import RuleViolation
-from domain.timeline import UK
+from domain.errors import Refusal, Rule, RuleViolation, described
+from domain.text_rules import terminal_safe
+from service.identity import principal_for_staff
+from service.pathway import Pathway
 from store.event_store import EventStore
 from store.keyring import KeyRingError
-from workers.cases import CaseCommands, CommandRejected, commands_for
+from workers.bootstrap import service_for
 from workers.client import connect, connect_store
-from workers.inbox import Inbox
-from workers.inbox import principal_for as staff_principal
 from workers.settings import ConfigError, Settings
 
 # Exit statuses: 2 for a refused or malformed command (nothing recorded), 1 for a system failure.
@@ -39,7 +37,7 @@ def settings_from(ctx: typer.Context) -> Settings:
 @asynccontextmanager
 async def open_store(settings: Settings) -> AsyncIterator[EventStore]:
     if settings.database_url is None:  # the SQLite file of the data directory, which may not exist yet
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.prepare_data_dir()
     store = connect_store(settings)
     try:
         await store.migrate()
@@ -49,36 +47,25 @@ async def open_store(settings: Settings) -> AsyncIterator[EventStore]:
 
 
 @asynccontextmanager
-async def open_commands(settings: Settings, *, reads_only: bool = False) -> AsyncIterator[CaseCommands]:
-    """Case commands over the store and Temporal. With `reads_only` the Temporal client connects
-    lazily, so commands that only read the store work without a running Temporal."""
+async def open_service(settings: Settings, *, reads_only: bool = False) -> AsyncIterator[Pathway]:
+    """The service, built as the API builds it: the role x action matrix, the site scope, sealing and
+    the access record apply to every CLI command exactly as to an API call. With `reads_only` the
+    Temporal client connects lazily, so commands that only read work without a running Temporal
+    (until they need it: a break-glass read has the worker alert the site's team leads)."""
     async with open_store(settings) as store:
-        yield commands_for(await connect_temporal(settings, lazy=reads_only), store, settings)
-
-
-@asynccontextmanager
-async def open_inbox(settings: Settings, *, reads_only: bool = False) -> AsyncIterator[Inbox]:
-    """The inbox, built as the API builds it: the role x action matrix, the site scope and the access
-    log apply to every CLI command exactly as to an API call."""
-    async with open_commands(settings, reads_only=reads_only) as commands:
-        yield inbox_for(settings, commands)
+        yield service_for(settings, await connect_temporal(settings, lazy=reads_only), store)
 
 
 def principal_for(settings: Settings, staff_id: str) -> Principal:
     """The person `--as` names, known before anything is opened: an unknown id is refused before the
     store or Temporal is touched."""
-    return staff_principal(settings.pathway_config, staff_id)
-
-
-def in_uk(moment: datetime | None) -> datetime | None:
-    """A time typed without a zone is UK time (a day alone: its start)."""
-    return moment if moment is None or moment.tzinfo is not None else moment.replace(tzinfo=UK)
+    return principal_for_staff(settings.pathway_config, staff_id)
 
 
 def require_site(principal: Principal, site: str | None) -> None:
     """A `--site` filter narrows a listing to one of the person's sites; it never widens it."""
     if site is not None and not principal.covers(site):
-        raise RuleViolation("outside_your_sites", f"you do not work at site {site}")
+        raise RuleViolation(Rule.OUTSIDE_YOUR_SITES, f"you do not work at site {site}")
 
 
 async def connect_temporal(settings: Settings, *, lazy: bool = False) -> Client:
@@ -92,9 +79,9 @@ def run(coroutine_factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run one command, printing any refusal or bad input as a single line on stderr."""
     try:
         asyncio.run(coroutine_factory())
-    except CommandRejected as rejection:
-        refuse(f"{rejection.message} (rule: {rejection.rule})")
     except RuleViolation as violation:
+        if violation.rule.refusal is Refusal.UNAVAILABLE:
+            fail(str(violation))
         refuse(str(violation))
     except ValidationError as error:
         refuse(describe_validation_error(error))
@@ -105,28 +92,25 @@ def run(coroutine_factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
 
 
 def describe_validation_error(error: ValidationError) -> str:
-    problems = []
-    for problem in error.errors():
-        where = ".".join(str(part) for part in problem["loc"]) or "input"
-        problems.append(f"{where}: {str(problem['msg']).removeprefix('Value error, ')}")
-    return "invalid input: " + "; ".join(problems)
+    return "invalid input: " + described(error.errors())
 
 
 def refuse(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    # A refusal may quote what was typed (an unknown staff id, say): never a control character raw.
+    typer.echo(terminal_safe(f"error: {message}"), err=True)
     raise typer.Exit(REFUSED)
 
 
 def fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(terminal_safe(f"error: {message}"), err=True)
     raise typer.Exit(FAILED)
 
 
 def print_json(value: BaseModel | list[Any] | dict[str, Any]) -> None:
-    if isinstance(value, BaseModel):
-        sys.stdout.write(value.model_dump_json(indent=2) + "\n")
-    else:
-        sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+    """JSON on stdout, ASCII only: JSON escapes C0 controls itself, and \\u escapes keep every other
+    character a terminal might act on (C1 controls, text-direction overrides) from reaching it raw."""
+    plain = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    sys.stdout.write(json.dumps(plain, indent=2, default=str, ensure_ascii=True) + "\n")
 
 
 def parse_json_object(text: str, what: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """`pathway task ...`: list, claim and complete the tasks workflows give people.
 
-As in the API, every command goes through the inbox (workers/inbox.py) as the person `--as` names."""
+As in the API, every command goes through the service (service/) as the person `--as` names."""
 
 import json
 from typing import Annotated
@@ -9,7 +9,7 @@ import typer
 
 from cli.case_cli import JsonFlag, SiteFilter, StaffOption
 from cli.runtime import (
-    open_inbox,
+    open_service,
     parse_json_object,
     principal_for,
     print_json,
@@ -19,8 +19,9 @@ from cli.runtime import (
     settings_from,
 )
 from domain.tasks import TaskKind, outcome_schema
+from domain.text_rules import terminal_safe
+from service.cases import TASK_VIEWS, TaskView
 from store.records import TaskRecord
-from workers.inbox import TASK_VIEWS, TaskView
 
 app = typer.Typer(help="Work on tasks.", no_args_is_help=True)
 
@@ -47,17 +48,17 @@ def list_tasks(
     async def command() -> None:
         principal = principal_for(settings, staff)
         require_site(principal, site)
-        async with open_inbox(settings, reads_only=True) as inbox:
+        async with open_service(settings, reads_only=True) as service:
             tasks = [
                 t
-                for t in await inbox.tasks(principal, chosen)
+                for t in await service.cases.tasks(principal, chosen)
                 if (case is None or t.case_id == case) and (site is None or t.site == site)
             ]
         if as_json:
             print_json([t.model_dump(mode="json") for t in tasks])
             return
         for task in tasks:
-            typer.echo(_task_line(task))
+            typer.echo(terminal_safe(_task_line(task)))
         typer.echo(f"{len(tasks)} task(s) ({TASK_VIEWS[chosen].lower()})")
 
     run(command)
@@ -76,8 +77,8 @@ def claim(ctx: typer.Context, task_id: str, staff: StaffOption, as_json: JsonFla
 
     async def command() -> None:
         principal = principal_for(settings, staff)
-        async with open_inbox(settings) as inbox:
-            state = await inbox.claim(principal, task_id)
+        async with open_service(settings) as service:
+            state = await service.cases.claim(principal, task_id)
         _print_result(state.tasks[task_id].model_dump(mode="json"), as_json, f"task {task_id} claimed by {staff}")
 
     run(command)
@@ -96,8 +97,8 @@ def reassign(
 
     async def command() -> None:
         principal = principal_for(settings, staff)
-        async with open_inbox(settings) as inbox:
-            state = await inbox.reassign(principal, task_id, to)
+        async with open_service(settings) as service:
+            state = await service.cases.reassign(principal, task_id, to)
         _print_result(state.tasks[task_id].model_dump(mode="json"), as_json, f"task {task_id} is now {to}'s")
 
     run(command)
@@ -117,14 +118,15 @@ def complete(
 
     async def command() -> None:
         principal = principal_for(settings, staff)
-        async with open_inbox(settings) as inbox:
-            state = await inbox.complete(principal, task_id, values)
+        async with open_service(settings) as service:
+            state = await service.cases.complete(principal, task_id, values)
         if as_json:
             print_json(state)
             return
-        typer.echo(f"task {task_id} completed; case {state.case_id} is now at {state.stage}")
+        typer.echo(terminal_safe(f"task {task_id} completed; case {state.case_id} is now at {state.stage}"))
         for task in state.open_tasks:
-            typer.echo(f"  next: {_task_line_of(task.task_id, task.kind, task.due_at.isoformat(), task.overdue)}")
+            next_task = _task_line_of(task.task_id, task.kind, task.due_at.isoformat(), task.overdue)
+            typer.echo(terminal_safe(f"  next: {next_task}"))
 
     run(command)
 
@@ -133,7 +135,7 @@ def _print_result(value: dict[str, object], as_json: bool, text: str) -> None:
     if as_json:
         print_json(value)
     else:
-        typer.echo(text)
+        typer.echo(terminal_safe(text))  # it holds the task id and staff id as they were typed
 
 
 def _task_line(task: TaskRecord) -> str:

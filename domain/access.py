@@ -7,7 +7,8 @@ is finer grained: domain/tasks.py CANDIDATE_ROLES.
 
 from enum import StrEnum
 
-from domain.errors import RuleViolation
+from domain.commands import Command
+from domain.errors import Rule, RuleViolation
 from domain.model import Actor, Role, Strict
 
 
@@ -92,6 +93,43 @@ ACTION_WORDS: dict[Action, str] = {
 }
 
 
+# How long a break-glass reason must be: long enough to say why, short enough to stay a reason.
+BREAK_GLASS_REASON_CHARACTERS = (10, 500)
+
+
+def break_glass_reason(text: str) -> str:
+    """A reason to read a case outside your sites, as it will be recorded."""
+    reason = text.strip()
+    shortest, longest = BREAK_GLASS_REASON_CHARACTERS
+    if not shortest <= len(reason) <= longest:
+        raise RuleViolation(
+            Rule.INVALID_INPUT, f"give the reason you need this case, in {shortest} to {longest} characters"
+        )
+    return reason
+
+
+# What each command a person sends is, in the access log (recorded by the workflow with its events).
+CHANGE_ACCESS: dict[str, tuple[str, str]] = {
+    "OpenCase": ("start_case", "identification"),
+    "ClaimTask": ("claim_task", "work on a task"),
+    "ReassignTask": ("reassign_task", "team work"),
+    "CompleteTask": ("complete_task", "work on a task"),
+    "ShareInformation": ("share_information", "case work"),
+    "WithdrawConsent": ("withdraw_consent", "case work"),
+    "RecordReferralOutcome": ("record_referral_outcome", "case work"),
+    "RequestCourtReport": ("request_court_report", "case work"),
+    "CloseCase": ("close_case", "case work"),
+}
+
+
+def change_access(command: Command) -> tuple[str, str] | None:
+    """The access log's action and purpose for a person's command; None for the system's own (timers,
+    a referral's progress), which nobody accessed."""
+    if command.actor.role is Role.SYSTEM:
+        return None
+    return CHANGE_ACCESS[type(command).__name__]
+
+
 def allowed(role: Role, action: Action) -> bool:
     return role in ACTION_ROLES[action]
 
@@ -100,7 +138,7 @@ def require_allowed(actor: Actor, action: Action) -> None:
     if not allowed(actor.role, action):
         roles = ", ".join(ACTION_ROLES[action])
         refusal = f"{actor.role.with_article} cannot {ACTION_WORDS[action]} (allowed: {roles})"
-        raise RuleViolation("role_not_allowed", refusal)
+        raise RuleViolation(Rule.ROLE_NOT_ALLOWED, refusal)
 
 
 class Principal(Strict):

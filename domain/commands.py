@@ -39,11 +39,14 @@ class ClaimTask(Command):
 
 
 class ReassignTask(Command):
-    """A team lead gives a task to someone else. The assignee's role comes from the staff directory."""
+    """A team lead gives a task to someone else. The assignee's role and sites come from the staff
+    directory; the sites are None only in commands recorded before they were carried (the workflow's
+    validator refuses a new command without them)."""
 
     task_id: str = Field(min_length=1, max_length=64)
     assignee: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
     assignee_role: Role
+    assignee_sites: tuple[str, ...] | None = None
 
 
 class ShareInformation(Command):

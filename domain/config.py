@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from domain.errors import RuleViolation
+from domain.errors import Rule, RuleViolation
 from domain.model import AgeBand, Role, Setting, Strict
 from domain.outcomes import Recipient, ServiceType
 from domain.tasks import TaskKind
@@ -292,7 +292,7 @@ class PathwayConfig(Strict):
             return self.sites[site_id]
         except KeyError:
             known = ", ".join(sorted(self.sites))
-            raise RuleViolation("unknown_site", f"there is no site {site_id!r} (known: {known})") from None
+            raise RuleViolation(Rule.UNKNOWN_SITE, f"there is no site {site_id!r} (known: {known})") from None
 
     def staff_at(self, site: str, roles: tuple[Role, ...]) -> list[StaffMember]:
         return [m for m in self.staff if site in m.sites and m.role in roles]
@@ -301,4 +301,4 @@ class PathwayConfig(Strict):
         for member in self.staff:
             if member.staff_id == staff_id:
                 return member
-        raise RuleViolation("unknown_staff", f"there is no staff member {staff_id!r}")
+        raise RuleViolation(Rule.UNKNOWN_STAFF, f"there is no staff member {staff_id!r}")

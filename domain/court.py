@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from domain.commands import RequestCourtReport
 from domain.decisions import DecisionContext, new_task, require, schedule_task, setting_of
+from domain.errors import Rule
 from domain.events import (
     CaseHandedOff,
     CourtReportDelivered,
@@ -22,26 +23,26 @@ from domain.tasks import Task, TaskKind
 def request_report(state: CaseState, command: RequestCourtReport, ctx: DecisionContext) -> list[DomainEvent]:
     require(
         state.may_proceed_without_consent,
-        "report_requires_consent",
+        Rule.REPORT_REQUIRES_CONSENT,
         "a court report can only be written after consent is given or a safeguarding override recorded",
     )
-    require(command.hearing_at > ctx.now, "hearing_in_past", f"the hearing time {command.hearing_at} has passed")
+    require(command.hearing_at > ctx.now, Rule.HEARING_IN_PAST, f"the hearing time {command.hearing_at} has passed")
     if not state.safeguarding_override:
         uncovered = [str(r) for r in command.recipients if CONSENT_SCOPE_FOR_RECIPIENT[r] not in state.consent_scope]
         require(
             not uncovered,
-            "report_needs_consent_scope",
+            Rule.REPORT_NEEDS_CONSENT_SCOPE,
             f"the person's consent does not cover sharing with: {', '.join(uncovered)}",
         )
     unreachable = [str(r) for r in command.recipients if r not in ctx.site.court_report_addresses]
     require(
         not unreachable,
-        "recipient_without_address",
+        Rule.RECIPIENT_WITHOUT_ADDRESS,
         f"site {ctx.site.site_id} has no address for court reports to: {', '.join(unreachable)}",
     )
     due_at = command.due_at or command.hearing_at - timedelta(minutes=ctx.site.court_report_lead_minutes)
-    require(due_at > ctx.now, "due_in_past", f"the report would be due at {due_at}, which has passed")
-    require(due_at <= command.hearing_at, "due_after_hearing", "a report must be due before its hearing")
+    require(due_at > ctx.now, Rule.DUE_IN_PAST, f"the report would be due at {due_at}, which has passed")
+    require(due_at <= command.hearing_at, Rule.DUE_AFTER_HEARING, "a report must be due before its hearing")
     report_id = ctx.new_id()
     write = new_task(ctx, TaskKind.COURT_REPORT, setting_of(state), Urgency.URGENT, due_at=due_at, report_id=report_id)
     return [
@@ -59,15 +60,15 @@ def request_report(state: CaseState, command: RequestCourtReport, ctx: DecisionC
 
 def record_delivery(state: CaseState, report_id: str, recipients: tuple[Recipient, ...]) -> list[DomainEvent]:
     report = next((r for r in state.court_reports if r.report_id == report_id), None)
-    require(report is not None, "report_unknown", f"case {state.case_id} has no court report {report_id}")
+    require(report is not None, Rule.REPORT_UNKNOWN, f"case {state.case_id} has no court report {report_id}")
     assert report is not None
     require(
         bool(recipients) and set(recipients) <= set(report.recipients),
-        "delivery_recipients",
+        Rule.DELIVERY_RECIPIENTS,
         f"court report {report_id} goes to {', '.join(report.recipients)}, not to {', '.join(recipients) or 'nobody'}",
     )
-    require(report.submitted_at is not None, "report_not_submitted", f"court report {report_id} is not written yet")
-    require(not report.delivered_to, "report_already_delivered", f"court report {report_id} was already delivered")
+    require(report.submitted_at is not None, Rule.REPORT_NOT_SUBMITTED, f"court report {report_id} is not written yet")
+    require(not report.delivered_to, Rule.REPORT_ALREADY_DELIVERED, f"court report {report_id} was already delivered")
     return [CourtReportDelivered(report_id=report_id, recipients=recipients)]
 
 
@@ -92,5 +93,5 @@ def record_hearing(state: CaseState, task: Task, outcome: HearingOutcome, done: 
     )
     if not outcome.hand_off_to_reconnect:
         return [recorded, done]
-    require(state.handed_off_to is None, "already_handed_off", f"the case was handed off to {state.handed_off_to}")
+    require(state.handed_off_to is None, Rule.ALREADY_HANDED_OFF, f"the case was handed off to {state.handed_off_to}")
     return [recorded, done, CaseHandedOff(to="reconnect", reason=f"hearing result: {outcome.result}")]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain.config import SiteConfig
-from domain.errors import RuleViolation
+from domain.errors import Rule, RuleViolation
 from domain.events import DomainEvent, StageEntered, TaskOpened, TaskScheduled
 from domain.model import Actor, Role, Setting, Stage
 from domain.outcomes import Urgency
@@ -39,7 +39,7 @@ def enter(state: CaseState, stage: Stage) -> list[StageEntered]:
     assert current is not None  # decide() only reaches here for open cases
     require(
         stage in TRANSITIONS[current],
-        "stage_transition",
+        Rule.STAGE_TRANSITION,
         f"a case cannot move from {current} to {stage}",
     )
     return [StageEntered(stage=stage, previous=current)]
@@ -75,16 +75,16 @@ def new_task(
 
 def open_task(state: CaseState, task_id: str) -> Task:
     task = state.tasks.get(task_id)
-    require(task is not None, "task_unknown", f"case {state.case_id} has no task {task_id}")
+    require(task is not None, Rule.TASK_UNKNOWN, f"case {state.case_id} has no task {task_id}")
     assert task is not None
-    require(task.status is TaskStatus.OPEN, "task_not_open", f"task {task_id} is already {task.status}")
+    require(task.status is TaskStatus.OPEN, Rule.TASK_NOT_OPEN, f"task {task_id} is already {task.status}")
     return task
 
 
 def require_role(actor: Actor, roles: tuple[Role, ...], action: str) -> None:
     require(
         actor.role in roles,
-        "role_not_allowed",
+        Rule.ROLE_NOT_ALLOWED,
         f"{actor.role.with_article} cannot {action} (allowed: {', '.join(roles)})",
     )
 
@@ -94,7 +94,7 @@ def setting_of(state: CaseState) -> Setting:
     return state.setting
 
 
-def require(condition: bool, rule: str, message: str) -> None:
+def require(condition: bool, rule: Rule, message: str) -> None:
     if not condition:
         raise RuleViolation(rule, message)
 
@@ -104,11 +104,11 @@ def open_scheduled(state: CaseState, task_id: str, ctx: DecisionContext) -> list
     task = state.tasks.get(task_id)
     require(
         task is not None and task.status is TaskStatus.SCHEDULED,
-        "task_not_scheduled",
+        Rule.TASK_NOT_SCHEDULED,
         f"case {state.case_id} has no scheduled task {task_id}",
     )
     assert task is not None and task.opens_at is not None
-    require(ctx.now >= task.opens_at, "not_yet_time", f"task {task_id} opens at {task.opens_at}")
+    require(ctx.now >= task.opens_at, Rule.NOT_YET_TIME, f"task {task_id} opens at {task.opens_at}")
     return [
         new_task(
             ctx,

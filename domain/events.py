@@ -253,7 +253,7 @@ class PersonalDataShredded(DomainEvent):
 
     type: Literal["PersonalDataShredded"] = "PersonalDataShredded"
     person_id: str
-    reason: str
+    reason: PersonalStr  # sealed with the person's key when staff wrote it: it may name them
 
 
 Event = Annotated[

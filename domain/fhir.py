@@ -34,7 +34,7 @@ from domain.events import (
 )
 from domain.model import Role, Stage
 from domain.outcomes import ConsentScope, ReferralRequest, ReferralStatus, Urgency
-from domain.personal import is_sealed
+from domain.personal import SHREDDED, UNREADABLE, WITHHELD, is_sealed
 from domain.state import CaseState, Referral
 
 BASE = "https://pathway.example/fhir"
@@ -51,7 +51,6 @@ EVENT_TYPE_SYSTEM = f"{BASE}/CodeSystem/event-type"
 STAFF_ROLE_SYSTEM = f"{BASE}/CodeSystem/staff-role"
 EPISODE_TYPE_SYSTEM = f"{BASE}/CodeSystem/episode-type"
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
-SHREDDED = "[shredded]"  # what a sealed value reads as once its person's key is gone (store.person_keys)
 
 # The referral lifecycle as FHIR Task.status. Task.businessStatus always carries our own status too.
 TASK_STATUS: dict[ReferralStatus, str] = {
@@ -87,8 +86,8 @@ CONSENT_STATUS: dict[str, str] = {"given": "active", "declined": "rejected", "wi
 
 
 def readable(value: str | None) -> str | None:
-    """A personal value the export may carry: opened plaintext, never sealed or shredded text."""
-    if value is None or not value.strip() or is_sealed(value) or value == SHREDDED:
+    """A personal value the export may carry: opened plaintext, never sealed, shredded or withheld text."""
+    if value is None or not value.strip() or is_sealed(value) or value in (SHREDDED, WITHHELD, UNREADABLE):
         return None
     return value
 

@@ -12,7 +12,7 @@ most 256 KB, and a sealed value is one string however deep its plaintext was.
 from datetime import datetime
 
 from domain.commands import Command
-from domain.errors import RuleViolation
+from domain.errors import Rule, RuleViolation
 
 MAX_COMMAND_BYTES = 512 * 1024
 MAX_COMMAND_DEPTH = 32
@@ -26,7 +26,9 @@ def check_command_limits(command: Command) -> None:
     while level:
         depth += 1
         if depth > MAX_COMMAND_DEPTH:
-            raise RuleViolation("command_too_deep", f"the command is nested more than {MAX_COMMAND_DEPTH} levels deep")
+            raise RuleViolation(
+                Rule.COMMAND_TOO_DEEP, f"the command is nested more than {MAX_COMMAND_DEPTH} levels deep"
+            )
         inner: list[object] = []
         for value in level:
             if isinstance(value, dict):
@@ -34,11 +36,11 @@ def check_command_limits(command: Command) -> None:
             elif isinstance(value, list | tuple):
                 inner.extend(value)
             elif isinstance(value, datetime) and value.utcoffset() is None:
-                raise RuleViolation("invalid_input", f"the time {value.isoformat()} has no time zone")
+                raise RuleViolation(Rule.INVALID_INPUT, f"the time {value.isoformat()} has no time zone")
         level = inner
     size = len(command.model_dump_json().encode())
     if size > MAX_COMMAND_BYTES:
         raise RuleViolation(
-            "command_too_large",
+            Rule.COMMAND_TOO_LARGE,
             f"the command is too large: {size // 1024} KB as JSON, at most {MAX_COMMAND_BYTES // 1024} KB",
         )

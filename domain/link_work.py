@@ -2,6 +2,7 @@
 repeated missed contacts, follow-up checks at set offsets after support ends, and the closure gate."""
 
 from domain.decisions import DecisionContext, enter, new_task, require, schedule_task, setting_of
+from domain.errors import Rule
 from domain.events import (
     ContactRecorded,
     DisengagementReviewed,
@@ -71,10 +72,10 @@ def after_review(
 def end_support(state: CaseState, ctx: DecisionContext, reason: str, completed: str | None = None) -> list[DomainEvent]:
     """Support ends (time is up, or a review ended it): follow-ups are scheduled from now."""
     support = _support(state)
-    require(support.ended_at is None, "support_already_ended", "the link-work support has already ended")
+    require(support.ended_at is None, Rule.SUPPORT_ALREADY_ENDED, "the link-work support has already ended")
     require(
         reason == "ended_after_review" or ctx.now >= support.ends_at,
-        "not_yet_time",
+        Rule.NOT_YET_TIME,
         f"the support runs until {support.ends_at}",
     )
     cancelled = [
@@ -121,7 +122,7 @@ def closure_gate(state: CaseState, reason: ClosureReason) -> None:
     ]
     if state.support.ended_at is None:
         missing.append("the link-work support has not ended")
-    require(not missing, "closure_gate", "the case cannot close yet: " + "; ".join(missing))
+    require(not missing, Rule.CLOSURE_GATE, "the case cannot close yet: " + "; ".join(missing))
 
 
 def _next_contact(state: CaseState, support: Support, ctx: DecisionContext, in_days: int | None) -> list[TaskOpened]:
@@ -136,6 +137,6 @@ def _contact(state: CaseState, ctx: DecisionContext, in_days: int) -> TaskOpened
 
 
 def _support(state: CaseState) -> Support:
-    require(state.support is not None, "no_support", f"case {state.case_id} has no link-work support")
+    require(state.support is not None, Rule.NO_SUPPORT, f"case {state.case_id} has no link-work support")
     assert state.support is not None
     return state.support

@@ -83,7 +83,11 @@ SYSTEM_ACTOR = Actor(staff_id="pathway", role=Role.SYSTEM)
 class Person(Strict):
     """The person the episode is about. Every field is personal data."""
 
-    name: Annotated[str | None, Personal(max_length=200)] = None
+    name: Annotated[str | None, Personal(max_length=200, single_line=True)] = None
     date_of_birth: Annotated[str | None, Personal(is_date=True)] = Field(default=None, description="YYYY-MM-DD")
+    # Free text over several lines: a UK postal address is written one line per part (house, street,
+    # town, postcode), and people paste it so. Other control characters are still refused.
     address: Annotated[str | None, Personal(max_length=500)] = None
-    nhs_number: Annotated[str | None, Personal(pattern=r"^\d{10}$")] = Field(default=None, description="Ten digits")
+    nhs_number: Annotated[str | None, Personal(pattern=r"^\d{10}$", nhs_number=True)] = Field(
+        default=None, description="Ten digits, the last a Modulus 11 check digit"
+    )

@@ -181,7 +181,8 @@ class AssessmentOutcome(Strict):
     )
     score: int | None = Field(default=None, description="The instrument's total score, if it has one")
     vulnerabilities: list[Vulnerability] = Field(default_factory=list, description="Needs found, with severity")
-    safeguarding_actions: Annotated[list[str], Personal()] = Field(
+    # One action a line (the web form takes them a line each), so no line breaks within one.
+    safeguarding_actions: Annotated[list[str], Personal(single_line=True)] = Field(
         default_factory=list, description="Actions taken to keep people safe"
     )
     recommended_services: list[ServiceType] = Field(
@@ -191,7 +192,8 @@ class AssessmentOutcome(Strict):
 
 class Disclosure(Strict):
     recipient: Recipient = Field(description="Who receives the information")
-    purpose: Annotated[str, Personal(min_length=3, max_length=500)] = Field(
+    # A short phrase on one line (the web form's text input), unlike the summary below.
+    purpose: Annotated[str, Personal(min_length=3, max_length=500, single_line=True)] = Field(
         description="What the recipient needs it for"
     )
     lawful_basis: LawfulBasis = Field(description="Consent, or the lawful basis for sharing without it")

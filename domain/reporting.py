@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, model_validator
 
-from domain.errors import RuleViolation
+from domain.errors import Rule, RuleViolation
 from domain.events import (
     AssessmentRecorded,
     CaseOpened,
@@ -118,7 +118,7 @@ class Period(BaseModel):
     def _forwards(self) -> Self:
         if self.last_day < self.first_day:
             raise RuleViolation(
-                "invalid_input",
+                Rule.INVALID_INPUT,
                 f"the period runs backwards: it ends on {self.last_day} before it starts on {self.first_day}",
             )
         return self
@@ -129,7 +129,7 @@ class Period(BaseModel):
         try:
             first = datetime.strptime(text.strip(), "%Y-%m").date()
         except ValueError:
-            raise RuleViolation("invalid_input", f"a period is a month written YYYY-MM, not {text!r}") from None
+            raise RuleViolation(Rule.INVALID_INPUT, f"a period is a month written YYYY-MM, not {text!r}") from None
         return cls(first_day=first, last_day=_next_month(first) - timedelta(days=1))
 
     @classmethod

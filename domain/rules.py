@@ -43,7 +43,7 @@ from domain.decisions import (
     require_role,
     setting_of,
 )
-from domain.errors import RuleViolation
+from domain.errors import Rule, RuleViolation
 from domain.events import (
     AssessmentRecorded,
     CaseClosed,
@@ -128,7 +128,7 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
     match command:
         case OpenCase():
             return _open_case(state, command, ctx)
-    require(state.is_open, "case_not_open", f"case {state.case_id} is {_stage_words(state)}")
+    require(state.is_open, Rule.CASE_NOT_OPEN, f"case {state.case_id} is {_stage_words(state)}")
     match command:
         case CompleteTask():
             return _complete_task(state, command, ctx)
@@ -139,10 +139,15 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             task = open_task(state, command.task_id)
             require(
                 command.assignee_role in task.candidate_roles,
-                "assignee_cannot_do_task",
+                Rule.ASSIGNEE_CANNOT_DO_TASK,
                 f"a {command.assignee_role} cannot do a {task.kind} task (allowed: {', '.join(task.candidate_roles)})",
             )
-            require(task.assignee != command.assignee, "already_assigned", f"task {task.task_id} is theirs already")
+            require(
+                command.assignee_sites is None or task.site in command.assignee_sites,
+                Rule.ASSIGNEE_ELSEWHERE,
+                f"{command.assignee} does not work at site {task.site}",
+            )
+            require(task.assignee != command.assignee, Rule.ALREADY_ASSIGNED, f"task {task.task_id} is theirs already")
             return [TaskReassigned(task_id=task.task_id, assignee=command.assignee, previous=task.assignee)]
         case ShareInformation():
             require_allowed(command.actor, Action.SHARE_INFORMATION)
@@ -150,14 +155,14 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             # needs consent that covers it or another lawful basis.
             require(
                 state.consent != "not_asked",
-                "sharing_requires_consent",
+                Rule.SHARING_REQUIRES_CONSENT,
                 "information can only be shared once the person has been asked for consent",
             )
             _check_disclosure(state, command.disclosure)
             return [InformationShared(disclosure=command.disclosure)]
         case WithdrawConsent():
             require_allowed(command.actor, Action.WITHDRAW_CONSENT)
-            require(state.consent == "given", "consent_not_given", "there is no consent to withdraw")
+            require(state.consent == "given", Rule.CONSENT_NOT_GIVEN, "there is no consent to withdraw")
             return [ConsentWithdrawn(reason=command.reason)]
         case RecordReferralOutcome():
             require_allowed(command.actor, Action.RECORD_REFERRAL_OUTCOME)
@@ -167,7 +172,7 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             sent = _referral(state, command.referral_id)
             require(
                 sent.status is ReferralStatus.DRAFTED,
-                "referral_already_sent",
+                Rule.REFERRAL_ALREADY_SENT,
                 f"referral {sent.referral_id} is {sent.status}",
             )
             return [ReferralSent(referral_id=sent.referral_id, channel=command.channel)]
@@ -176,7 +181,7 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             failed = _referral(state, command.referral_id)
             require(
                 failed.status is ReferralStatus.DRAFTED and failed.send_failed is None,
-                "referral_already_sent",
+                Rule.REFERRAL_ALREADY_SENT,
                 f"referral {failed.referral_id} is {failed.status}",
             )
             # Someone has to reach the service another way: an urgent chase task, escalated as usual.
@@ -189,7 +194,7 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             chased = _referral(state, command.referral_id)
             require(
                 chased.status is ReferralStatus.SENT and not chased.chased,
-                "referral_not_chaseable",
+                Rule.REFERRAL_NOT_CHASEABLE,
                 f"referral {chased.referral_id} needs no chase",
             )
             chase = new_task(
@@ -201,7 +206,7 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             late = _referral(state, command.referral_id)
             require(
                 late.status is ReferralStatus.SENT and not late.escalated,
-                "referral_not_escalatable",
+                Rule.REFERRAL_NOT_ESCALATABLE,
                 f"referral {late.referral_id} needs no escalation",
             )
             chase_tasks = [t for t in state.open_tasks if t.referral_id == late.referral_id and not t.escalated]
@@ -226,34 +231,34 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             return open_scheduled(state, command.task_id, ctx)
         case MarkOverdue():
             task = _timer_task(state, command, ctx.now, task_due=True)
-            require(not task.overdue, "already_overdue", f"task {task.task_id} is already overdue")
+            require(not task.overdue, Rule.ALREADY_OVERDUE, f"task {task.task_id} is already overdue")
             return [TaskBecameOverdue(task_id=task.task_id)]
         case SendReminder():
             task = _timer_task(state, command, ctx.now, task_due=False, at=_remind_at)
-            require(not task.reminded and not task.overdue, "reminder_not_needed", f"task {task.task_id} needs none")
+            require(not task.reminded and not task.overdue, Rule.REMINDER_NOT_NEEDED, f"task {task.task_id} needs none")
             return [ReminderSent(task_id=task.task_id)]
         case EscalateTask():
             task = _timer_task(state, command, ctx.now, task_due=False, at=_escalate_at)
-            require(not task.escalated, "already_escalated", f"task {task.task_id} is already escalated")
+            require(not task.escalated, Rule.ALREADY_ESCALATED, f"task {task.task_id} is already escalated")
             return [TaskEscalated(task_id=task.task_id)]
-    raise RuleViolation("unknown_command", f"{type(command).__name__} is not a case command")
+    raise RuleViolation(Rule.UNKNOWN_COMMAND, f"{type(command).__name__} is not a case command")
 
 
 def _open_case(state: CaseState, command: OpenCase, ctx: DecisionContext) -> list[DomainEvent]:
-    require(state.stage is None, "case_already_open", f"case {state.case_id} is already open")
+    require(state.stage is None, Rule.CASE_ALREADY_OPEN, f"case {state.case_id} is already open")
     site = ctx.site
-    require(command.site == site.site_id, "wrong_site", f"this case belongs to site {site.site_id}")
+    require(command.site == site.site_id, Rule.WRONG_SITE, f"this case belongs to site {site.site_id}")
     require(
         command.setting in site.settings,
-        "setting_not_served",
+        Rule.SETTING_NOT_SERVED,
         f"site {site.site_id} does not operate in the {command.setting} setting",
     )
     require(
         command.setting is not Setting.YOUTH_COURT or command.age_band is AgeBand.CHILD,
-        "youth_court_is_for_children",
+        Rule.YOUTH_COURT_IS_FOR_CHILDREN,
         "the youth court setting is only for children (10-17)",
     )
-    require(command.actor.role is not Role.AUDITOR, "auditors_read_only", "auditors cannot open cases")
+    require(command.actor.role is not Role.AUDITOR, Rule.AUDITORS_READ_ONLY, "auditors cannot open cases")
     opened = CaseOpened(
         site=command.site,
         setting=command.setting,
@@ -277,7 +282,7 @@ def task_to_complete(state: CaseState, task_id: str, actor: Actor) -> Task:
     require_role(actor, CANDIDATE_ROLES[task.kind], f"complete a {task.kind} task")
     require(
         task.assignee in (None, actor.staff_id) or actor.role is Role.TEAM_LEAD,
-        "task_assigned_to_other",
+        Rule.TASK_ASSIGNED_TO_OTHER,
         f"task {task.task_id} is assigned to {task.assignee}",
     )
     return task
@@ -335,7 +340,7 @@ def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext
             return [done, *(e for e in answered if not isinstance(e, TaskCancelled))]
         case ClosureOutcome():
             return _close(state, outcome, "case closed", completed=done)
-    raise RuleViolation("unknown_task_kind", f"tasks of kind {task.kind} cannot be completed here")
+    raise RuleViolation(Rule.UNKNOWN_TASK_KIND, f"tasks of kind {task.kind} cannot be completed here")
 
 
 def _referral_decision_task(state: CaseState, ctx: DecisionContext) -> TaskOpened:
@@ -348,7 +353,7 @@ def _after_consent(
 ) -> list[DomainEvent]:
     require(
         state.age_band is not AgeBand.CHILD or outcome.parent_or_guardian_involved is not None,
-        "guardian_involvement_required",
+        Rule.GUARDIAN_INVOLVEMENT_REQUIRED,
         "for a child, record whether a parent or guardian was involved in the consent",
     )
     recorded = ConsentRecorded(
@@ -375,7 +380,7 @@ def _after_screening(
 ) -> list[DomainEvent]:
     require(
         state.may_proceed_without_consent,
-        "screening_requires_consent",
+        Rule.SCREENING_REQUIRES_CONSENT,
         "screening can only be recorded after consent is given or a safeguarding override recorded",
     )
     _require_instrument(state, ctx.site, outcome.instrument, outcome.instrument_version, "screening")
@@ -399,18 +404,18 @@ def _with_service(site: SiteConfig, request: ReferralRequest) -> ReferralRequest
         chosen = [s for s in offered if s.service_id == request.service_id]
         require(
             bool(chosen),
-            "service_not_available",
+            Rule.SERVICE_NOT_AVAILABLE,
             f"service {request.service_id} is not a {request.service} service covering site {site.site_id}",
         )
     else:
         chosen = offered
-        require(bool(chosen), "service_not_available", f"no {request.service} service covers site {site.site_id}")
+        require(bool(chosen), Rule.SERVICE_NOT_AVAILABLE, f"no {request.service} service covers site {site.site_id}")
     return request.model_copy(update={"service_id": chosen[0].service_id})
 
 
 def _referral(state: CaseState, referral_id: str) -> Referral:
     found = referral(state, referral_id)
-    require(found is not None, "referral_unknown", f"case {state.case_id} has no referral {referral_id}")
+    require(found is not None, Rule.REFERRAL_UNKNOWN, f"case {state.case_id} has no referral {referral_id}")
     assert found is not None
     return found
 
@@ -421,17 +426,17 @@ def _referral_outcome(state: CaseState, referral_id: str, status: ReferralStatus
     was = ReferralStatus.SENT if current.send_failed and current.status is ReferralStatus.DRAFTED else current.status
     require(
         was is not ReferralStatus.DRAFTED,
-        "referral_not_sent",
+        Rule.REFERRAL_NOT_SENT,
         f"referral {referral_id} has not been sent yet, so there can be no answer to it",
     )
     require(
         status in REFERRAL_TRANSITIONS[was],
-        "referral_transition",
+        Rule.REFERRAL_TRANSITION,
         f"a referral that is {current.status} cannot become {status}",
     )
     require(
         status is not ReferralStatus.REJECTED or bool(reason),
-        "reason_required",
+        Rule.REASON_REQUIRED,
         "give the service's reason for rejecting the referral",
     )
     # An answer makes any open chase of this referral pointless.
@@ -449,7 +454,7 @@ def _claim_task(state: CaseState, command: ClaimTask) -> list[DomainEvent]:
         return []  # claiming your own task again changes nothing
     require(
         task.assignee is None or command.actor.role is Role.TEAM_LEAD,
-        "task_assigned_to_other",
+        Rule.TASK_ASSIGNED_TO_OTHER,
         f"task {task.task_id} is assigned to {task.assignee}; a team lead can reassign it",
     )
     return [TaskClaimed(task_id=task.task_id, assignee=command.actor.staff_id)]
@@ -476,7 +481,7 @@ def _check_disclosure(state: CaseState, disclosure: Disclosure) -> None:
     needed = CONSENT_SCOPE_FOR_RECIPIENT[disclosure.recipient]
     require(
         state.consent == "given" and needed in state.consent_scope,
-        "disclosure_needs_consent",
+        Rule.DISCLOSURE_NEEDS_CONSENT,
         f"sharing with {disclosure.recipient} on the basis of consent needs consent scope {needed}",
     )
 
@@ -484,7 +489,7 @@ def _check_disclosure(state: CaseState, disclosure: Disclosure) -> None:
 def _require_consent_for_assessment(state: CaseState) -> None:
     require(
         state.safeguarding_override or (state.consent == "given" and ConsentScope.ASSESSMENT in state.consent_scope),
-        "assessment_requires_consent",
+        Rule.ASSESSMENT_REQUIRES_CONSENT,
         "an assessment needs consent that covers assessment, or a safeguarding override",
     )
 
@@ -496,7 +501,7 @@ def _require_instrument(state: CaseState, site: SiteConfig, instrument: str, ver
     allowed = [i for i in configured if state.age_band in i.age_bands]
     require(
         any(i.id == instrument and i.version == version for i in allowed),
-        "instrument_not_configured",
+        Rule.INSTRUMENT_NOT_CONFIGURED,
         f"{instrument} {version} is not a {what} instrument of site {site.site_id} for "
         f"{state.age_band}s (configured: {', '.join(f'{i.id} {i.version}' for i in allowed) or 'none'})",
     )
@@ -513,9 +518,9 @@ def _timer_task(
     require_role(command.actor, (Role.SYSTEM,), f"send {type(command).__name__}")
     task = open_task(state, command.task_id)
     when = at(task)
-    require(when is not None, "no_such_deadline", f"task {task.task_id} has no such deadline")
+    require(when is not None, Rule.NO_SUCH_DEADLINE, f"task {task.task_id} has no such deadline")
     assert when is not None
-    rule = "not_yet_due" if task_due else "not_yet_time"
+    rule = Rule.NOT_YET_DUE if task_due else Rule.NOT_YET_TIME
     require(now >= when, rule, f"task {task.task_id}: not until {when}")
     return task
 

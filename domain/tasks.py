@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from domain.errors import RuleViolation
+from domain.errors import Rule, RuleViolation, described
 from domain.model import Role, Strict
 from domain.outcomes import (
     AssessmentOutcome,
@@ -114,11 +114,5 @@ def parse_outcome(kind: TaskKind, outcome: dict[str, Any]) -> BaseModel:
     try:
         return OUTCOME_MODELS[kind].model_validate(outcome)
     except ValidationError as error:
-        problems = "; ".join(_describe(problem) for problem in error.errors())
-        raise RuleViolation("outcome_invalid", f"the {kind} outcome is not valid: {problems}") from None
-
-
-def _describe(problem: Any) -> str:
-    where = ".".join(str(part) for part in problem["loc"])
-    message = str(problem["msg"]).removeprefix("Value error, ")
-    return f"{where}: {message}" if where else message
+        problems = described(error.errors())
+        raise RuleViolation(Rule.OUTCOME_INVALID, f"the {kind} outcome is not valid: {problems}") from None

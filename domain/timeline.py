@@ -7,6 +7,7 @@ summaries) comes separately from `written_text`, so a page can show it as quoted
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import overload
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -54,6 +55,15 @@ from domain.model import Actor
 from domain.state import CaseState, fold
 
 UK = ZoneInfo("Europe/London")  # the time people in England read, whatever a value's own zone
+
+
+@overload
+def in_uk(moment: datetime) -> datetime: ...
+@overload
+def in_uk(moment: None) -> None: ...
+def in_uk(moment: datetime | None) -> datetime | None:
+    """A time typed without a zone is UK time (a day alone: its start); one with a zone stays as it is."""
+    return moment if moment is None or moment.tzinfo is not None else moment.replace(tzinfo=UK)
 
 
 def when(moment: datetime) -> str:

@@ -1,11 +1,14 @@
-"""Signed checkpoints: every stream's head (case id, last seq, that event's hash) at a moment, signed
-with Ed25519.
+"""Signed checkpoints: every stream's head (case id, last seq, that event's hash) and every case's
+access-log head (the same, of its last access row) at a moment, signed with Ed25519.
 
-Each hash commits to everything before it in its stream, so a checkpoint that still holds proves
+Each hash commits to everything before it in its chain, so a checkpoint that still holds proves
 that nothing up to those heads changed. The chain alone cannot prove that: whoever can write to the
-database can rewrite a stream and recompute every hash after the change, or cut off its last events,
+database can rewrite a chain and recompute every hash after the change, or cut off its last rows,
 and the chain still verifies. They cannot sign a checkpoint without the key, and an exported one,
 kept outside the database, cannot be deleted with the rows it protects.
+
+Documents of format 1, from before the access log was chained, have no access-log heads; they stay
+verifiable, and hold the streams only.
 
 The exported document carries its public key so that anyone can check the signature; which key is
 the right one is for the verifier to say (the configured key, or one given), never the document.
@@ -30,13 +33,15 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import Column, Table, and_, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from store import schema
+from store.access_log import ACCESS_CHAIN
+from store.chain_check import EVENT_CHAIN, ChainKind
 from store.hashing import canonical_json
 
-FORMAT = "pathway-checkpoint/1"
+FORMAT = "pathway-checkpoint/2"
 KEY_BYTES = 32
 
 
@@ -123,6 +128,8 @@ class _Document(BaseModel):
 
 
 class StreamHead(_Document):
+    """Where one case's chain (its events, or its access log) ended when the checkpoint was signed."""
+
     case_id: str
     seq: int
     hash: str
@@ -137,12 +144,14 @@ class SignerKey(_Document):
 class CheckpointBody(_Document):
     """What is signed: the whole document but its signature."""
 
-    format: Literal["pathway-checkpoint/1"]
+    format: Literal["pathway-checkpoint/1", "pathway-checkpoint/2"]
     checkpoint_id: str
     created_at: AwareDatetime
     created_by: str
     key: SignerKey
     streams: tuple[StreamHead, ...]
+    # Each case's access-log head (format 2; a format 1 document has none).
+    access_logs: tuple[StreamHead, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,7 +163,14 @@ class Checkpoint:
     signature: bytes
 
     @classmethod
-    def sign(cls, heads: Sequence[StreamHead], key: SigningKey, created_by: str, created_at: datetime) -> "Checkpoint":
+    def sign(
+        cls,
+        heads: Sequence[StreamHead],
+        key: SigningKey,
+        created_by: str,
+        created_at: datetime,
+        access_heads: Sequence[StreamHead] = (),
+    ) -> "Checkpoint":
         public = key.public
         body = CheckpointBody(
             format=FORMAT,
@@ -163,6 +179,7 @@ class Checkpoint:
             created_by=created_by,
             key=SignerKey(algorithm="Ed25519", public_key=public.text, fingerprint=public.fingerprint),
             streams=tuple(heads),
+            access_logs=tuple(access_heads),
         )
         signed_text = canonical_json(body.model_dump(mode="json"))
         return cls(body, signed_text, key.sign(signed_text.encode()))
@@ -209,11 +226,12 @@ class Checkpoint:
 
 @dataclass(frozen=True)
 class HeadProblem:
-    """A stream that no longer holds the head a checkpoint signed: from which seq, and what is wrong."""
+    """A chain that no longer holds the head a checkpoint signed: from which seq, the row there (an
+    event's id, or an access row's for an access log), and what is wrong."""
 
     case_id: str
     seq: int
-    event_id: str | None
+    row_id: str | None
     problem: str
 
 
@@ -225,12 +243,18 @@ class Checkpoints:
 
     async def heads(self) -> list[StreamHead]:
         """Every stream's last event, read in one statement so that all heads are of one moment."""
-        events = schema.events
-        last = select(events.c.case_id, func.max(events.c.seq).label("seq")).group_by(events.c.case_id).subquery("last")
+        return await self._heads(schema.events)
+
+    async def access_heads(self) -> list[StreamHead]:
+        """Every case's last access row, read in one statement so that all heads are of one moment."""
+        return await self._heads(schema.access_log)
+
+    async def _heads(self, table: Table) -> list[StreamHead]:
+        last = select(table.c.case_id, func.max(table.c.seq).label("seq")).group_by(table.c.case_id).subquery("last")
         query = (
-            select(events.c.case_id, events.c.seq, events.c.hash)
-            .select_from(events.join(last, and_(events.c.case_id == last.c.case_id, events.c.seq == last.c.seq)))
-            .order_by(events.c.case_id)
+            select(table.c.case_id, table.c.seq, table.c.hash)
+            .select_from(table.join(last, and_(table.c.case_id == last.c.case_id, table.c.seq == last.c.seq)))
+            .order_by(table.c.case_id)
         )
         async with self._engine.connect() as conn:
             return [StreamHead(case_id=row.case_id, seq=row.seq, hash=row.hash) for row in await conn.execute(query)]
@@ -261,33 +285,42 @@ class Checkpoints:
     async def head_problem(self, head: StreamHead) -> HeadProblem | None:
         """Whether the stream still holds `head`: the event at that seq, with that hash. Events after it
         are fine (the stream moved on). Reads only."""
-        events = schema.events
+        return await self._head_problem(EVENT_CHAIN, schema.events.c.event_id, head)
+
+    async def access_head_problem(self, head: StreamHead) -> HeadProblem | None:
+        """Whether the case's access log still holds `head`, as `head_problem` for a stream. Reads only."""
+        return await self._head_problem(ACCESS_CHAIN, schema.access_log.c.access_id, head)
+
+    async def _head_problem(self, kind: ChainKind[Any], id_column: Column[str], head: StreamHead) -> HeadProblem | None:
+        table = id_column.table
         async with self._engine.connect() as conn:
             reached = (
                 await conn.execute(
-                    select(events.c.seq, events.c.hash, events.c.event_id)
-                    .where(events.c.case_id == head.case_id, events.c.seq >= head.seq)
-                    .order_by(events.c.seq)
+                    select(table.c.seq, table.c.hash, id_column.label("row_id"))
+                    .where(table.c.case_id == head.case_id, table.c.seq >= head.seq)
+                    .order_by(table.c.seq)
                     .limit(1)
                 )
             ).first()
             last_seq = (
-                await conn.execute(select(func.max(events.c.seq)).where(events.c.case_id == head.case_id))
+                await conn.execute(select(func.max(table.c.seq)).where(table.c.case_id == head.case_id))
             ).scalar_one()
-        signed = f"the checkpoint signed this stream at seq {head.seq}"
+        signed = f"the checkpoint signed this {kind.chain} at seq {head.seq}"
         if reached is None:
             last = last_seq or 0
-            deleted = f"event {head.seq} was" if last + 1 == head.seq else f"events {last + 1} to {head.seq} were"
-            now = f"it now ends at seq {last}" if last else "none of its events remain"
+            deleted = (
+                f"{kind.row} {head.seq} was" if last + 1 == head.seq else f"{kind.rows} {last + 1} to {head.seq} were"
+            )
+            now = f"it now ends at seq {last}" if last else f"none of its {kind.rows} remain"
             return HeadProblem(head.case_id, last + 1, None, f"{deleted} deleted: {signed}, {now}")
         if reached.seq != head.seq:
-            return HeadProblem(head.case_id, head.seq, None, f"the event at seq {head.seq} is missing: {signed}")
+            return HeadProblem(head.case_id, head.seq, None, f"the {kind.row} at seq {head.seq} is missing: {signed}")
         if reached.hash != head.hash:
             return HeadProblem(
                 head.case_id,
                 head.seq,
-                reached.event_id,
-                f"rewritten: the event at seq {head.seq} no longer has the hash the checkpoint signed, so the "
-                f"stream up to here was changed and its hashes recomputed",
+                reached.row_id,
+                f"rewritten: the {kind.row} at seq {head.seq} no longer has the hash the checkpoint signed, so the "
+                f"{kind.chain} up to here was changed and its hashes recomputed",
             )
         return None

@@ -1,4 +1,5 @@
-"""The event store: idempotent, hash-chained appends with projections updated in the same transaction."""
+"""The event store: idempotent, hash-chained appends with projections (and the change's access-log
+row) written in the same transaction."""
 
 import asyncio
 import contextlib
@@ -9,10 +10,9 @@ from datetime import UTC, datetime
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy import delete, event, insert, make_url, select, union
+from sqlalchemy import delete, event, insert, select, union
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
@@ -22,12 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from domain.events import EventEnvelope, StoredEvent
 from domain.state import CaseState, empty_state, fold
 from domain.stream import apply_all
-from store import schema
+from store import schema, sqlite
+from store.access_log import AccessChainReport, AccessEntry, change_access_id, check_access_log, write_access
 from store.chain_check import ALTERED as ALTERED
 from store.chain_check import BROKEN_LINK as BROKEN_LINK
 from store.chain_check import ChainReport as ChainReport
-from store.chain_check import HashedBody, check_stream
-from store.hashing import GENESIS_HASH, canonical_json, chain_hash
+from store.chain_check import HashedBody, chain_head, check_stream
+from store.hashing import canonical_json, chain_hash
 from store.projections import case_record, task_records
 from store.records import CaseRecord, TaskRecord
 from store.state_cache import StateCache
@@ -66,10 +67,13 @@ class EventStore:
     ) -> "EventStore":
         """With `read_only` the database itself refuses every write (and SQLite does not create a missing
         file): for verification, which must change nothing even by mistake. `pool_size` and `max_overflow`
-        (PATHWAY_DATABASE_POOL_SIZE, _MAX_OVERFLOW) size a PostgreSQL pool; SQLite ignores them."""
+        (PATHWAY_DATABASE_POOL_SIZE, _MAX_OVERFLOW) size a PostgreSQL pool; SQLite ignores them. A
+        writable SQLite database file is made private (0600) before SQLite first opens it."""
         if url.startswith("sqlite"):
-            engine = create_async_engine(_read_only_sqlite(url) if read_only else url, connect_args={"timeout": 30})
-            event.listen(engine.sync_engine, "connect", _sqlite_read_pragmas if read_only else _sqlite_pragmas)
+            if not read_only:
+                sqlite.private_database(url)
+            engine = create_async_engine(sqlite.read_only_url(url) if read_only else url, connect_args={"timeout": 30})
+            event.listen(engine.sync_engine, "connect", sqlite.read_pragmas if read_only else sqlite.writable_pragmas)
         else:
             # asyncpg's way of setting the session's default; PostgreSQL then refuses any write.
             read_only_session = {"server_settings": {"default_transaction_read_only": "on"}}
@@ -97,19 +101,29 @@ class EventStore:
         async with self.engine.connect() as conn:
             return await conn.run_sync(_at_head)
 
-    async def append(self, case_id: str, envelopes: Sequence[EventEnvelope]) -> int:
-        """Append to a case stream; returns the stream's version. The same events again are a no-op."""
-        return (await self.append_reporting(case_id, envelopes)).version
+    async def append(self, case_id: str, envelopes: Sequence[EventEnvelope], access: AccessEntry | None = None) -> int:
+        """Append to a case stream; returns the stream's version. The same events again are a no-op.
+        With `access`, the change is recorded in the case's access log in the same transaction: never
+        the events without their access row, nor the row without the events."""
+        return (await self.append_reporting(case_id, envelopes, access)).version
 
-    async def append_reporting(self, case_id: str, envelopes: Sequence[EventEnvelope]) -> Appended:
-        """`append`, also saying whether this call wrote the events or found them already recorded."""
+    async def append_reporting(
+        self, case_id: str, envelopes: Sequence[EventEnvelope], access: AccessEntry | None = None
+    ) -> Appended:
+        """`append`, also saying whether this call wrote the events (and the access row) or found them
+        already recorded. The access row's id is derived from the first event's, and the events are
+        written first: a retry that finds them recorded writes no second row."""
         if not envelopes:
             raise ValueError("nothing to append")
         if any(e.case_id != case_id for e in envelopes):
             raise ValueError("every event must belong to the stream it is appended to")
+        if access is not None and access.case_id != case_id:
+            raise ValueError("the access entry must be of the case appended to")
         try:
             async with self._one_writer, self.engine.begin() as conn:
                 state = await self._append(conn, case_id, envelopes)
+                if access is not None:
+                    await write_access(conn, access, change_access_id(envelopes[0].event_id))
         except (IntegrityError, AppendConflict) as error:
             # A concurrent writer got there first; it may have been our own earlier attempt. It may also
             # have committed between our duplicate check and our read of the head (so we saw a moved-on
@@ -170,15 +184,7 @@ class EventStore:
 
     async def _head(self, conn: AsyncConnection, case_id: str) -> tuple[int, str]:
         """The stream's version and the hash its next event must chain to."""
-        row = (
-            await conn.execute(
-                select(schema.events.c.seq, schema.events.c.hash)
-                .where(schema.events.c.case_id == case_id)
-                .order_by(schema.events.c.seq.desc())
-                .limit(1)
-            )
-        ).first()
-        return (row.seq, row.hash) if row else (0, GENESIS_HASH)
+        return await chain_head(conn, schema.events, case_id)
 
     async def _read(self, conn: AsyncConnection, case_id: str, after: int = 0) -> list[StoredEvent]:
         """The stream's events after seq `after`, in order."""
@@ -312,6 +318,15 @@ class EventStore:
             )
         return check_stream(case_id, rows).report
 
+    async def verify_access(self, case_id: str) -> AccessChainReport:
+        """Check the case's access log as `verify_chain` checks its events: each row's seq, link and
+        hash, and its columns against its hashed body; report the first row that does not fit and what
+        happened to it (altered, reordered, deleted, inserted). Reads only."""
+        table = schema.access_log
+        async with self.engine.connect() as conn:
+            rows = list(await conn.execute(select(table).where(table.c.case_id == case_id).order_by(table.c.seq)))
+        return check_access_log(case_id, rows)
+
     async def projection_differences(self, case_id: str) -> list[str]:
         """Where the stored projections differ from a fresh fold of the events (empty when they agree)."""
         state = await self.case_state(case_id)
@@ -323,15 +338,16 @@ class EventStore:
         return _projection_differences(state, case_rows, task_rows)
 
     async def check_cases(self, case_ids: Sequence[str]) -> AsyncIterator["CaseCheck"]:
-        """`verify_chain` and, for each stream that verifies, `projection_differences`, for many cases
-        (in the order given): what `pathway audit verify --all` checks. Reads a batch of cases at a
-        time, each table in one query, and folds the bodies the chain check parsed. Reads only."""
+        """`verify_chain`, `verify_access` and, for each stream that verifies, `projection_differences`,
+        for many cases (in the order given): what `pathway audit verify` checks. Reads a batch of cases
+        at a time, each table in one query, and folds the bodies the chain check parsed. Reads only."""
         for start in range(0, len(case_ids), CASES_PER_READ):
             batch = list(case_ids[start : start + CASES_PER_READ])
             async with self.engine.connect() as conn:
                 events = await _rows_by_case(conn, schema.events, batch, schema.events.c.seq)
                 cases = await _rows_by_case(conn, schema.cases, batch)
                 tasks = await _rows_by_case(conn, schema.tasks, batch, *TASK_ORDER)
+                accesses = await _rows_by_case(conn, schema.access_log, batch, schema.access_log.c.seq)
             for case_id in batch:
                 checked = check_stream(case_id, events.get(case_id, []))
                 differences: list[str] = []
@@ -339,11 +355,18 @@ class EventStore:
                 if checked.report.ok:
                     state = fold(case_id, checked.events)
                     differences = _projection_differences(state, cases.get(case_id, []), tasks.get(case_id, []))
-                yield CaseCheck(checked.report, differences)
+                access_log = check_access_log(case_id, accesses.get(case_id, []))
+                yield CaseCheck(checked.report, differences, access_log)
 
     async def recorded_case_ids(self) -> list[str]:
-        """Every case with events or projected rows: rows left behind by deleted events are found too."""
-        query = union(select(schema.events.c.case_id), select(schema.cases.c.case_id), select(schema.tasks.c.case_id))
+        """Every case with events, projected rows or access rows: rows left behind by deleted events
+        are found too, and so is an access log whose case's events are all gone."""
+        query = union(
+            select(schema.events.c.case_id),
+            select(schema.cases.c.case_id),
+            select(schema.tasks.c.case_id),
+            select(schema.access_log.c.case_id),
+        )
         async with self.engine.connect() as conn:
             return sorted(row.case_id for row in await conn.execute(query))
 
@@ -354,11 +377,12 @@ TASK_ORDER = (schema.tasks.c.due_at, schema.tasks.c.task_id)  # as list_tasks or
 
 @dataclass(frozen=True)
 class CaseCheck:
-    """One case as verification sees it: its chain, and how its projections differ from a fold of its
-    events (not looked at, so empty, when the chain does not verify)."""
+    """One case as verification sees it: its chain, how its projections differ from a fold of its
+    events (not looked at, so empty, when the chain does not verify), and its access log's chain."""
 
     chain: ChainReport
     projection_differences: list[str]
+    access_log: AccessChainReport
 
 
 async def _rows_by_case(
@@ -489,30 +513,6 @@ def _task_from_row(row: Row[Any]) -> TaskRecord:
     data = dict(row._mapping)
     data["candidate_roles"] = tuple(filter(None, data["candidate_roles"].split(",")))
     return TaskRecord.model_validate(data)
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
-def _sqlite_read_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # No journal mode: setting one is a write, which a read-only connection refuses.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
-def _read_only_sqlite(url: str) -> str:
-    """The same database file opened read-only, as an SQLite URI (so a missing file is not created)."""
-    parsed = make_url(url)
-    if not parsed.database or parsed.database == ":memory:":
-        raise ValueError("a read-only store needs a database file")
-    return parsed.set(
-        database=f"file:{quote(parsed.database)}", query={**parsed.query, "mode": "ro", "uri": "true"}
-    ).render_as_string(hide_password=False)
 
 
 def _at_head(connection: Connection) -> bool:

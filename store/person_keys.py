@@ -1,37 +1,28 @@
-"""Each person's data key (envelope encryption), sealing and opening their personal fields, and
-crypto-shredding.
+"""Each person's data key (envelope encryption) and crypto-shredding; store/sealing.py seals and
+opens with these keys.
 
 A data key is 32 random bytes, stored only wrapped by the newest master key (AES-GCM, bound to the
 person id). The master keys rotate by adding one and re-wrapping (`rewrap`): no event is rewritten.
-Sealing is deterministic per person and value (the nonce is an HMAC of the plaintext under the
-person's key), so sealing the same reference twice gives the same text and a retried command
-seals the same way. Keys are read from the database on every use and never cached, so a shred
-takes effect in every process at once."""
+Keys are read from the database on every use and never cached, so a shred takes effect in every
+process at once. A shred leaves no copy of the key in the database files either (store/sqlite.py):
+SQLite zeroes what is overwritten (`secure_delete`), and its write-ahead log is emptied after."""
 
-import base64
-import hashlib
-import hmac
-import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from pydantic import BaseModel
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.model import Stage
-from domain.personal import map_personal, sealed_for
 from store import schema
-from store.keyring import NONCE_BYTES, KeyRing
+from store.keyring import KeyRing
+from store.sqlite import empty_wal
 
-Model = TypeVar("Model", bound=BaseModel)
-SHREDDED = "[shredded]"  # what a sealed value reads as once its person's key is gone
-TEXT, JSON = b"s", b"j"  # how a sealed leaf was written: text as it is, anything else as JSON
+log = logging.getLogger(__name__)
 
 
 class PersonUnknown(Exception):
@@ -44,6 +35,9 @@ class ShredResult:
     case_id: str
     shredded_at: datetime
     already: bool  # it had been shredded before; nothing changed now
+    # Why SQLite's write-ahead log may still hold the destroyed key (it could not be emptied); None
+    # when it was emptied, or the store is not SQLite. Shredding again tries again.
+    wal_problem: str | None = None
 
 
 class PersonKeys:
@@ -90,22 +84,26 @@ class PersonKeys:
             raise PersonUnknown(f"there is no person {person_id}")
         return found.case_id, found.shredded_at
 
-    async def shred(self, person_id: str, staff_id: str, reason: str) -> ShredResult:
-        """Destroy the person's data key. Shredding twice changes nothing and says so."""
+    async def shred(self, person_id: str, staff_id: str) -> ShredResult:
+        """Destroy the person's data key, and then every copy of it left in SQLite's write-ahead log.
+        Shredding twice changes nothing in the table and says so (but empties the log again, in case
+        the first time could not). No reason is kept here: it may name the person, and the case's
+        PersonalDataShredded event records it."""
         table = schema.person_keys
         now = datetime.now(UTC)
         async with self._engine.begin() as conn:
             changed = await conn.execute(
                 update(table)
                 .where(table.c.person_id == person_id, table.c.shredded_at.is_(None))
-                .values(
-                    wrapped_key=None, master_key_id=None, shredded_at=now, shredded_by=staff_id, shred_reason=reason
-                )
+                .values(wrapped_key=None, master_key_id=None, shredded_at=now, shredded_by=staff_id)
             )
             row = (await conn.execute(select(table).where(table.c.person_id == person_id))).one_or_none()
         if row is None:
             raise PersonUnknown(f"there is no person {person_id}")
-        return ShredResult(person_id, row.case_id, row.shredded_at, already=changed.rowcount == 0)
+        wal_problem = await empty_wal(self._engine)
+        if wal_problem is not None:
+            log.warning("shredded key may remain on disk", extra={"person_id": person_id, "problem": wal_problem})
+        return ShredResult(person_id, row.case_id, row.shredded_at, changed.rowcount == 0, wal_problem)
 
     async def closed_cases_with_keys(self, after: str | None, limit: int) -> list[tuple[str, str]]:
         """(case id, person id) of closed cases whose person still has a data key, in case id order,
@@ -150,54 +148,3 @@ class PersonKeys:
         if row.wrapped_key is None:
             return None
         return self._master.open(row.master_key_id, row.wrapped_key, row.person_id.encode())
-
-
-class Sealer:
-    """Seals the personal fields of a model with one person's key, and opens them for reading."""
-
-    def __init__(self, keys: PersonKeys) -> None:
-        self.keys = keys
-
-    async def seal(self, model: Model, person_id: str, case_id: str) -> Model:
-        key = await self.keys.ensure(person_id, case_id)
-        if key is None:
-            raise PersonUnknown(f"the personal data of {person_id} was shredded; nothing more is recorded for them")
-        return map_personal(model, lambda leaf: seal_leaf(key, person_id, leaf))
-
-    async def open(self, model: Model) -> Model:
-        """The model as people read it: sealed values opened, shredded ones reading "[shredded]"."""
-        persons: set[str] = set()
-
-        def collect(leaf: Any) -> Any:
-            if isinstance(leaf, str) and (person := sealed_for(leaf)):
-                persons.add(person)
-            return leaf
-
-        map_personal(model, collect)
-        keys = {person: await self.keys.data_key(person) for person in persons}
-        return map_personal(model, lambda leaf: open_leaf(keys, leaf))
-
-
-def seal_leaf(key: bytes, person_id: str, leaf: Any) -> Any:
-    if leaf is None or (isinstance(leaf, str) and sealed_for(leaf)):
-        return leaf
-    plain = TEXT + leaf.encode() if isinstance(leaf, str) else JSON + json.dumps(leaf, sort_keys=True).encode()
-    nonce = hmac.new(key, plain, hashlib.sha256).digest()[:NONCE_BYTES]
-    sealed = nonce + AESGCM(key).encrypt(nonce, plain, person_id.encode())
-    return f"sealed:v1:{person_id}:{base64.urlsafe_b64encode(sealed).decode().rstrip('=')}"
-
-
-def open_leaf(keys: dict[str, bytes | None], leaf: Any) -> Any:
-    person_id = sealed_for(leaf) if isinstance(leaf, str) else None
-    if person_id is None:
-        return leaf
-    key = keys.get(person_id)
-    if key is None:
-        return SHREDDED
-    token = leaf.rsplit(":", 1)[1]
-    sealed = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-    try:
-        plain = AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], person_id.encode())
-    except InvalidTag:
-        return "[altered]"
-    return plain[1:].decode() if plain[:1] == TEXT else json.loads(plain[1:])

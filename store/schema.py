@@ -99,7 +99,9 @@ tasks = Table(
     Index("ix_tasks_site_status_due", "site", "status", "due_at"),
 )
 
-# Who read or changed which case through the API, when and why (the access audit).
+# Who read or changed which case, when and why (the access audit), one hash chain per case like
+# the events (store/access_log.py): `body` is the canonical JSON of the row's other columns, the
+# exact text its hash covers after the previous row's hash.
 access_log = Table(
     "access_log",
     metadata,
@@ -108,9 +110,15 @@ access_log = Table(
     Column("staff_id", String(64), nullable=False),
     Column("role", String(32), nullable=False),
     Column("action", String(40), nullable=False),
-    Column("purpose", String(500), nullable=False),
+    # Text: a purpose may be stored sealed with the person's key, which is long.
+    Column("purpose", Text, nullable=False),
     Column("break_glass", Boolean, nullable=False),
     Column("at", UtcDateTime, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("case_id", "seq", name="uq_access_log_case_seq"),
 )
 
 # Messages to staff (reminders, escalations). Not case events: the event that caused each one
@@ -145,6 +153,8 @@ person_keys = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("shredded_at", UtcDateTime, nullable=True),
     Column("shredded_by", String(64), nullable=True),
+    # No longer written (NULL): a reason may name the person. It is kept in the case's
+    # PersonalDataShredded event instead.
     Column("shred_reason", Text, nullable=True),
 )
 
@@ -159,4 +169,12 @@ checkpoints = Table(
     Column("key_fingerprint", String(64), nullable=False),
     Column("streams", Integer, nullable=False),
     Column("document", Text, nullable=False),
+)
+
+# Sign-ins ended by signing out (store/sign_outs.py): the token's id until it would have expired.
+signed_out_tokens = Table(
+    "signed_out_tokens",
+    metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
 )

@@ -8,7 +8,7 @@ the case's own writer. (A record made in error is closed with that reason first.
 import uuid
 from datetime import UTC, datetime
 
-from domain.errors import RuleViolation
+from domain.errors import Rule, RuleViolation
 from domain.events import EventEnvelope, PersonalDataShredded
 from domain.model import Actor, Stage
 from store.event_store import EventStore
@@ -20,24 +20,23 @@ SHRED_EVENT_NAMESPACE = uuid.UUID("3f1c9a52-6c1e-4a8e-9a57-6b2f0d1e5c11")
 async def shred_person(
     store: EventStore, keys: PersonKeys, person_or_case: str, actor: Actor, reason: str
 ) -> ShredResult:
-    """Shred the person (`person-...`) or the person of a case (`case-...`)."""
-    reason = reason.strip()
-    if not 3 <= len(reason) <= 500:
-        raise RuleViolation("invalid_input", "give the reason for shredding in 3 to 500 characters")
+    """Shred the person (`person-...`) or the person of a case (`case-...`). The reason is recorded as
+    given: the service seals what staff wrote (service/people.py); the retention job's is a code."""
     person_id = await _person(keys, person_or_case)
     try:
         case_id, shredded_at = await keys.status(person_id)
     except PersonUnknown as unknown:
-        raise RuleViolation("person_unknown", str(unknown)) from None
-    if shredded_at is not None:
-        return ShredResult(person_id, case_id, shredded_at, already=True)
+        raise RuleViolation(Rule.PERSON_UNKNOWN, str(unknown)) from None
+    if shredded_at is not None:  # nothing changes, but what may be left on disk is cleared again
+        return await keys.shred(person_id, actor.staff_id)
     state = await store.case_state(case_id)
     # The event first: if destroying the key then fails, running the command again finds the event
     # recorded and finishes the job.
     if state.personal_data_shredded_at is None:
         if state.stage is not Stage.CLOSED:
             raise RuleViolation(
-                "case_not_closed", f"case {case_id} is at {state.stage}: close it first (e.g. as record_made_in_error)"
+                Rule.CASE_NOT_CLOSED,
+                f"case {case_id} is at {state.stage}: close it first (e.g. as record_made_in_error)",
             )
         envelope = EventEnvelope(
             event_id=str(uuid.uuid5(SHRED_EVENT_NAMESPACE, person_id)),
@@ -48,7 +47,7 @@ async def shred_person(
             event=PersonalDataShredded(person_id=person_id, reason=reason),
         )
         await store.append(case_id, [envelope])
-    return await keys.shred(person_id, actor.staff_id, reason)
+    return await keys.shred(person_id, actor.staff_id)
 
 
 async def _person(keys: PersonKeys, person_or_case: str) -> str:
@@ -56,5 +55,5 @@ async def _person(keys: PersonKeys, person_or_case: str) -> str:
         return person_or_case
     person_id = await keys.person_of(person_or_case)
     if person_id is None:
-        raise RuleViolation("person_unknown", f"there is no personal data for case {person_or_case}")
+        raise RuleViolation(Rule.PERSON_UNKNOWN, f"there is no personal data for case {person_or_case}")
     return person_id

@@ -14,11 +14,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.mailer import SmtpMailer
+from domain.config import PathwayConfig
+from service.staff import StaffCommands
 from store.event_store import EventStore
 from store.keyring import KeyRing
-from store.person_keys import PersonKeys, Sealer
 from workers.binaries import installed_binary
-from workers.cases import CaseCommands
+from workers.bootstrap import pathway_service
 from workers.client import data_converter
 from workers.settings import SHIPPED_CONFIG, load_config
 from workers.worker import build_worker
@@ -82,22 +83,30 @@ def worker_for(client: Client, store: EventStore, task_queue: str, mailer: SmtpM
     return build_worker(client, store, task_queue, load_config(SHIPPED_CONFIG), mailer, INBOX_URL, TEST_MASTER_KEYS)
 
 
-def case_commands(env: WorkflowEnvironment, store: EventStore, task_queue: str) -> CaseCommands:
-    return CaseCommands(
-        client=env.client,
-        store=store,
-        config=load_config(SHIPPED_CONFIG),
+def case_commands(env: WorkflowEnvironment, store: EventStore, task_queue: str) -> StaffCommands:
+    return staff_driver(env.client, store, task_queue)
+
+
+def staff_driver(
+    client: Client, store: EventStore, task_queue: str, config: PathwayConfig | None = None
+) -> StaffCommands:
+    """Staff working through the service as every process builds it (workers/bootstrap.py)."""
+    pathway = pathway_service(
+        client,
+        store,
+        config or load_config(SHIPPED_CONFIG),
         # A key per test: the dev server is shared, and the same reference in two tests must not
         # reach a workflow of the other test's task queue, which no worker polls any more.
         case_id_key=TEST_CASE_ID_KEY + task_queue.encode(),
         task_queue=task_queue,
-        sealer=Sealer(PersonKeys(store.engine, TEST_MASTER_KEYS)),
+        master_keys=TEST_MASTER_KEYS,
     )
+    return StaffCommands(pathway, client, task_queue)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def cases(temporal_env: WorkflowEnvironment, sqlite_store: EventStore) -> AsyncIterator[CaseCommands]:
-    """Case commands against a worker running on its own task queue for this test."""
+async def cases(temporal_env: WorkflowEnvironment, sqlite_store: EventStore) -> AsyncIterator[StaffCommands]:
+    """Staff working on cases through the service, against a worker on its own task queue for this test."""
     task_queue = f"cases-{uuid.uuid4()}"
     async with worker_for(temporal_env.client, sqlite_store, task_queue):
         yield case_commands(temporal_env, sqlite_store, task_queue)

@@ -23,6 +23,7 @@ from pydantic_settings import (
 from domain.config import PathwayConfig
 from store.checkpoints import CheckpointError, PublicKey, SigningKey
 from store.keyring import KeyRing, KeyRingError
+from store.sqlite import private_directory, private_file
 
 SHIPPED_CONFIG = Path(__file__).parent / "pathway.toml"
 
@@ -57,6 +58,11 @@ class Settings(BaseSettings):
     oidc_jwks_url: str | None = None
     jwt_issuer: str = "pathway-dev"
     jwt_audience: str = "pathway"
+    # The longest a sign-in token may last (from its iat to its exp); a longer one is refused.
+    token_max_hours: float = Field(default=12, gt=0, le=24)
+    # Sign-in cookies only over HTTPS. On by default for `pathway api` (behind TLS, whatever the proxy
+    # says the scheme is); `pathway dev` serves plain HTTP on localhost and turns it off.
+    cookie_secure: bool = True
     # Keys that encrypt every Temporal payload: `key-id base64-key` per line (or comma-separated),
     # oldest first, the last one sealing new payloads. From the environment or a file, never the repo;
     # dev mode generates one into the data directory.
@@ -184,7 +190,7 @@ class Settings(BaseSettings):
         file in the data directory, made on first use unless `new_key` is None."""
         if text is not None:  # set but empty is a mistake, not a request for a dev key
             return text, variable
-        key_file = named_file or self.data_dir / dev_file
+        key_file = named_file or self._dev_file(dev_file)
         if named_file is None and not key_file.exists():
             if new_key is None or not self.generate_missing_secrets:
                 raise ConfigError(f"there is no key: set {variable} or {variable}_FILE")
@@ -200,16 +206,29 @@ class Settings(BaseSettings):
 
     def _dev_secret(self, name: str, variable: str) -> str:
         """A secret kept in the data directory, made on first use (dev mode only)."""
-        key_file = self.data_dir / name
+        key_file = self._dev_file(name)
         if not key_file.exists():
             if not self.generate_missing_secrets:
                 raise ConfigError(f"{variable} is not set (and PATHWAY_GENERATE_MISSING_SECRETS is false)")
             self._write_secret(key_file, secrets.token_hex(32))
         return key_file.read_text().strip()
 
+    def prepare_data_dir(self) -> Path:
+        """The data directory, private to the user Pathway runs as (0700): made so, or tightened to
+        it. It holds the SQLite database and the dev secrets; create it through this, not mkdir."""
+        private_directory(self.data_dir)
+        return self.data_dir
+
+    def _dev_file(self, name: str) -> Path:
+        """A dev secret's file in the data directory. A data directory made by an earlier version (or
+        by mkdir) is tightened on the way; a missing one is not made until a secret is written."""
+        if self.data_dir.is_dir():
+            self.prepare_data_dir()
+        return self.data_dir / name
+
     def _write_secret(self, key_file: Path, text: str) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        key_file.touch(mode=0o600)
+        self.prepare_data_dir()
+        private_file(key_file)  # 0600 before the secret is in it
         key_file.write_text(text + "\n")
 
     @cached_property

@@ -9,6 +9,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.alerts import AlertActivities
 from activities.court_reports import CourtReportActivities
 from activities.mailer import SmtpMailer
 from activities.notifications import NotificationActivities
@@ -19,21 +20,16 @@ from domain.config import PathwayConfig
 from store.event_store import EventStore
 from store.keyring import KeyRing
 from store.notifications import NotificationLog
-from store.person_keys import PersonKeys, Sealer
+from store.person_keys import PersonKeys
+from store.sealing import Sealer
 from workers.client import connect, connect_store
 from workers.health import Readiness, health_app, health_server
 from workers.logging import configure_logging
 from workers.metrics import StoreGauges, exporter_text, free_loopback_address, metrics_runtime
 from workers.settings import Settings
-from workflows.case_workflow import CaseWorkflow
-from workflows.court_report_workflow import CourtReportWorkflow
-from workflows.referral_workflow import ReferralWorkflow
-from workflows.retention_workflow import RetentionWorkflow
+from workflows.registry import WORKFLOWS
 
 log = structlog.get_logger(__name__)
-
-# Every workflow type the worker runs; replays (`pathway audit replay`, the golden histories) use the same list.
-WORKFLOWS = [CaseWorkflow, ReferralWorkflow, CourtReportWorkflow, RetentionWorkflow]
 
 
 def build_worker(
@@ -57,6 +53,7 @@ def build_worker(
         activities=[
             StoreActivities(store).append_events,
             NotificationActivities(outbox, config, mailer, inbox_url).notify_staff,
+            AlertActivities(outbox, config, mailer, inbox_url).alert_break_glass,
             ReferralActivities(outbox, mailer, inbox_url, sealer).send_referral,
             CourtReportActivities(outbox, mailer, inbox_url).deliver_court_report,
             retention.find_expired_records,

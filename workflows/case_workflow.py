@@ -18,6 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities, NotificationRequest
     from activities.store_activities import AppendEventsInput, StoreActivities
+    from domain.access import change_access
     from domain.commands import (
         ChaseReferral,
         ClaimTask,
@@ -42,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.deadlines import commands_due, next_deadline, pending_deadlines
     from domain.decisions import DecisionContext
-    from domain.errors import RuleViolation
+    from domain.errors import Rule, RuleViolation
     from domain.events import (
         CaseClosed,
         CourtReportRequested,
@@ -60,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.state import CaseState, empty_state
     from domain.stream import apply_all, envelop
     from domain.tasks import TaskKind
+    from store.access_log import AccessEntry
     from workflows import search_attributes
     from workflows.court_report_workflow import CASE_DELIVERY_SIGNAL, CourtReportWorkflow, court_report_workflow_id
     from workflows.messages import (
@@ -140,7 +142,7 @@ class CaseWorkflow:
             if self._state.stage is None:
                 await self._record_or_reject(command)
             elif (command.site, command.external_ref) != (self._state.site, self._state.external_ref):
-                raise ApplicationError("this case was opened for another referral", type="RuleViolation")
+                raise _rejection(RuleViolation(Rule.OTHER_REFERRAL, "this case was opened for another referral"))
             return self._state  # the same referral started again: the existing case answers
 
     @open_case.validator
@@ -148,7 +150,7 @@ class CaseWorkflow:
         _check_limits(command)
         if self._state.stage is not None:
             if (command.site, command.external_ref) != (self._state.site, self._state.external_ref):
-                raise ApplicationError("this case was opened for another referral", type="RuleViolation")
+                raise _rejection(RuleViolation(Rule.OTHER_REFERRAL, "this case was opened for another referral"))
             return
         self._validate(command)
 
@@ -174,6 +176,8 @@ class CaseWorkflow:
 
     @reassign_task.validator
     def validate_reassign_task(self, command: ReassignTask) -> None:
+        if command.assignee_sites is None:  # (accepted only from histories recorded before they were carried)
+            raise _rejection(RuleViolation(Rule.INVALID_COMMAND, "say which sites the assignee works at"))
         self._validate(command)
 
     @workflow.update
@@ -248,7 +252,9 @@ class CaseWorkflow:
         envelopes = envelop(self._state, events, command.actor, context.now, self._new_id)
         await workflow.execute_activity_method(
             StoreActivities.append_events,
-            AppendEventsInput(case_id=self._state.case_id, events=envelopes),
+            AppendEventsInput(
+                case_id=self._state.case_id, events=envelopes, access=_access(self._state.case_id, command, context.now)
+            ),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=APPEND_RETRY,
             summary=f"record {', '.join(type(e).__name__ for e in events)}",
@@ -498,6 +504,22 @@ def timer_summary(state: CaseState) -> str:
             return f"screening SLA: {_words(kind)} due"
         return f"{_words(kind)} due"
     return "task reminder, due time or escalation"
+
+
+def _access(case_id: str, command: Command, now: datetime) -> AccessEntry | None:
+    """The access log's row for a person's command, written in the transaction of its events."""
+    change = change_access(command)
+    if change is None:
+        return None
+    action, purpose = change
+    return AccessEntry(
+        case_id=case_id,
+        staff_id=command.actor.staff_id,
+        role=command.actor.role,
+        action=action,
+        purpose=purpose,
+        at=now,
+    )
 
 
 def _check_limits(command: Command) -> None:

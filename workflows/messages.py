@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from activities.retention import ExpiredRecord, RecordForReview, RetentionPage, ShredExpiredResult
 from domain.config import ReferralTimings, Service, SiteConfig, WorkingCalendar
+from domain.model import Role, Strict
 from domain.outcomes import CourtReportPurpose, Recipient, ReferralRequest
 from domain.state import CaseState
 
@@ -117,3 +118,16 @@ class RetentionInput(BaseModel):
     # Carried over continue-as-new, so a long first run goes on where it was.
     after_case_id: str | None = None
     report: RetentionReport | None = None
+
+
+class BreakGlassAlert(Strict):
+    """A case was read from outside its site: what its team leads are told, in codes only.
+
+    Strict (unknown fields are an error), so the break-glass reason, which may name the person,
+    cannot ride along: it stays in the access log, and the alert only points there."""
+
+    alert_id: str = Field(min_length=1, description="The access record of the read; the alert's workflow id")
+    case_id: str = Field(min_length=1)
+    site: str = Field(min_length=1, description="The case's site, whose team leads are told")
+    staff_id: str = Field(min_length=1, description="Who read the case")
+    role: Role = Field(description="The reader's role")

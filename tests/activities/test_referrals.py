@@ -22,7 +22,8 @@ from activities.referrals import ReferralActivities, SendReferralInput, SendRefe
 from domain.config import Service
 from domain.outcomes import ReferralRequest, ServiceType, Urgency
 from store.notifications import NotificationLog, NotificationRecord
-from store.person_keys import PersonKeys, Sealer
+from store.person_keys import PersonKeys
+from store.sealing import Sealer
 from tests.activities.conftest import Mailbox
 from tests.cli.support import free_port
 from tests.conftest import TEST_MASTER_KEYS

@@ -8,20 +8,18 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import jwt
 
-from api.auth import issue_dev_token
 from api.limits import MAX_BODY_BYTES
 from domain.model import Role
 from domain.tasks import TaskKind
-from store.notifications import NotificationLog
-from tests.api.conftest import AUDIENCE, ISSUER, SECRET, token
+from service.staff import StaffCommands
+from tests.api.conftest import AUDIENCE, ISSUER, SECRET, break_glass_alert, signed, token
 from tests.workflows.journey import OUTCOMES
-from workers.cases import CaseCommands
 
 PRACTITIONER = token("pr-001", Role.PRACTITIONER)
 LINK_WORKER = token("lw-001", Role.LINK_WORKER)
 TEAM_LEAD = token("tl-001", Role.TEAM_LEAD)
 AUDITOR = token("au-001", Role.AUDITOR)
-NORTH_PRACTITIONER = token("pr-009", Role.PRACTITIONER, ("north",))
+NORTH_PRACTITIONER = token("pr-002", Role.PRACTITIONER, ("north",))  # signed in for north only
 
 
 def new_case() -> dict[str, object]:
@@ -51,13 +49,15 @@ def consent_task(state: dict[str, object]) -> str:
 
 async def test_no_token_a_forged_token_or_an_expired_one_is_turned_away(api: httpx.AsyncClient) -> None:
     assert (await api.get("/api/tasks")).status_code == 401
-    forged = issue_dev_token(
-        "not-the-secret-but-just-as-long-as-the-real-one", "pr-001", Role.PRACTITIONER, ("demo",), ISSUER, AUDIENCE
+    now = datetime.now(UTC)
+    forged = signed(
+        {"sub": "pr-001", "iat": now, "exp": now + timedelta(hours=1)},
+        secret="not-the-secret-but-just-as-long-as-the-real-one",
     )
     response = await api.get("/api/tasks", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401 and response.json() == {"error": "the sign-in token is not valid"}
     past = datetime.now(UTC) - timedelta(hours=1)
-    claims = {"sub": "pr-001", "role": "practitioner", "sites": ["demo"], "iss": ISSUER, "aud": AUDIENCE, "exp": past}
+    claims = {"sub": "pr-001", "iss": ISSUER, "aud": AUDIENCE, "iat": past - timedelta(hours=1), "exp": past}
     expired = jwt.encode(claims, SECRET, algorithm="HS256")
     response = await api.get("/api/tasks", headers={"Authorization": f"Bearer {expired}"})
     assert response.status_code == 401 and "expired" in response.json()["error"]
@@ -88,7 +88,7 @@ async def test_a_task_from_the_inbox_is_completed_once(api: httpx.AsyncClient) -
 
 
 async def test_roles_and_sites_are_enforced_and_every_access_is_recorded(
-    api: httpx.AsyncClient, cases: CaseCommands
+    api: httpx.AsyncClient, cases: StaffCommands
 ) -> None:
     state = await start(api)
     case_id = state["case_id"]
@@ -107,10 +107,8 @@ async def test_roles_and_sites_are_enforced_and_every_access_is_recorded(
         headers=NORTH_PRACTITIONER,
     )  # fmt: skip
     assert glass.status_code == 200
-    [alert] = [
-        n for n in await NotificationLog(cases.store.engine).list(case_id=str(case_id)) if n.kind == "break_glass"
-    ]
-    assert alert.recipients == ("tl-001@demo.pathway.test",) and "pr-009" in alert.body
+    alert = await break_glass_alert(cases, str(case_id))
+    assert alert.recipients == ("tl-001@demo.pathway.test",) and "pr-002" in alert.body
     assert "transferred" not in alert.body  # the reason stays in the access log
 
     assert (await api.get(f"/api/cases/{case_id}/access", headers=PRACTITIONER)).status_code == 403
@@ -119,10 +117,10 @@ async def test_roles_and_sites_are_enforced_and_every_access_is_recorded(
     entries = [(e["staff_id"], e["action"], e["break_glass"]) for e in log.json()]
     assert ("pr-001", "start_case", False) in entries
     assert ("lw-001", "read_case", False) in entries
-    assert ("pr-009", "read_case", True) in entries
+    assert ("pr-002", "read_case", True) in entries
 
 
-async def test_bad_input_gets_a_clear_4xx_and_records_nothing(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+async def test_bad_input_gets_a_clear_4xx_and_records_nothing(api: httpx.AsyncClient, cases: StaffCommands) -> None:
     before = await cases.store.case_ids()
     malformed = await api.post(
         "/api/cases", content=b"{not json", headers={**PRACTITIONER, "Content-Type": "application/json"}
@@ -137,7 +135,7 @@ async def test_bad_input_gets_a_clear_4xx_and_records_nothing(api: httpx.AsyncCl
     assert await cases.store.case_ids() == before
 
 
-async def test_a_team_lead_reassigns_a_task_within_the_site(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+async def test_a_team_lead_reassigns_a_task_within_the_site(api: httpx.AsyncClient, cases: StaffCommands) -> None:
     state = await start(api)
     task_id = consent_task(state)
     url = f"/api/tasks/{task_id}/reassign"
@@ -157,7 +155,7 @@ async def test_a_team_lead_reassigns_a_task_within_the_site(api: httpx.AsyncClie
     assert mine.status_code == 200
 
 
-async def test_a_body_past_the_limit_is_refused_before_it_is_read(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+async def test_a_body_past_the_limit_is_refused_before_it_is_read(api: httpx.AsyncClient, cases: StaffCommands) -> None:
     before = len(await cases.store.list_cases())
     huge = {**new_case(), "person": {"name": "x" * (MAX_BODY_BYTES + 1)}}
     response = await api.post("/api/cases", json=huge, headers=PRACTITIONER)

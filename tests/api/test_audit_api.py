@@ -13,14 +13,14 @@ from sqlalchemy import text
 from domain.model import Person, Role
 from domain.tasks import TaskKind
 from domain.timeline import UK
+from service.staff import StaffCommands
 from store.access_log import AccessLog
 from store.hashing import canonical_json
 from tests.api.conftest import token
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
-from workers.cases import CaseCommands
 
 AUDITOR = token("au-001", Role.AUDITOR, ("demo",))
-NORTH_AUDITOR = token("au-009", Role.AUDITOR, ("north",))
+NORTH_AUDITOR = token("au-001", Role.AUDITOR, ("north",))  # signed in for north only
 PRACTITIONER_TOKEN = token("pr-001", Role.PRACTITIONER, ("demo",))
 SCRIPT = "<script>alert(1)</script>"
 NAME = f"Sam {SCRIPT} O'Neill"
@@ -35,7 +35,7 @@ class Case:
     events_when_screened: int
 
 
-async def a_case(cases: CaseCommands) -> Case:
+async def a_case(cases: StaffCommands) -> Case:
     """Opened with a name, consent, screening with a note, assessment: text people wrote has markup."""
     command = open_case(f"CUST/{uuid.uuid4().hex[:8]}").model_copy(update={"person": Person(name=NAME)})
     state = await cases.start_case(command)
@@ -57,7 +57,7 @@ def a_document(response: httpx.Response) -> str:
 
 
 async def test_an_auditor_reads_the_timeline_now_and_as_of_a_moment(
-    api: httpx.AsyncClient, cases: CaseCommands
+    api: httpx.AsyncClient, cases: StaffCommands
 ) -> None:
     case = await a_case(cases)
     events = await cases.store.read_stream(case.case_id)
@@ -93,7 +93,7 @@ async def test_an_auditor_reads_the_timeline_now_and_as_of_a_moment(
     assert garbled.status_code == 422 and "as_of" in garbled.json()["error"]
 
 
-async def test_the_timeline_document_escapes_what_people_wrote(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+async def test_the_timeline_document_escapes_what_people_wrote(api: httpx.AsyncClient, cases: StaffCommands) -> None:
     case = await a_case(cases)
     url = f"/api/audit/cases/{case.case_id}/timeline.html"
     events = await cases.store.read_stream(case.case_id)
@@ -108,7 +108,9 @@ async def test_the_timeline_document_escapes_what_people_wrote(api: httpx.AsyncC
     assert SCRIPT not in then and "<script" not in then
 
 
-async def test_the_timeline_document_shows_the_note_a_person_wrote(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+async def test_the_timeline_document_shows_the_note_a_person_wrote(
+    api: httpx.AsyncClient, cases: StaffCommands
+) -> None:
     # The document shows the screening note as written, not its sealed form.
     case = await a_case(cases)
     body = a_document(await api.get(f"/api/audit/cases/{case.case_id}/timeline.html", headers=AUDITOR))
@@ -116,7 +118,7 @@ async def test_the_timeline_document_shows_the_note_a_person_wrote(api: httpx.As
     assert str(escape(NOTE)) in body and SCRIPT not in body
 
 
-async def test_an_auditor_verifies_and_exports_the_record(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+async def test_an_auditor_verifies_and_exports_the_record(api: httpx.AsyncClient, cases: StaffCommands) -> None:
     case = await a_case(cases)
     base = f"/api/audit/cases/{case.case_id}"
     events = await cases.store.read_stream(case.case_id)
@@ -127,6 +129,7 @@ async def test_an_auditor_verifies_and_exports_the_record(api: httpx.AsyncClient
     assert integrity["chain_ok"] is True and integrity["first_bad_seq"] is None
     assert integrity["events"] == len(events) and integrity["head_hash"] == events[-1].hash
     assert integrity["projection_differences"] == []
+    assert integrity["access_log"]["ok"] is True and integrity["access_log"]["rows"] >= 1
 
     missing = await api.get(f"{base}/export", headers=AUDITOR)
     assert missing.status_code == 422 and "purpose" in missing.json()["error"]
@@ -142,8 +145,12 @@ async def test_an_auditor_verifies_and_exports_the_record(api: httpx.AsyncClient
     assert export["purpose"] == "subject access request"
     assert [entry["seq"] for entry in export["timeline"]] == [stored.seq for stored in events]
     assert export["state"]["person"]["name"] == NAME
-    assert export["integrity"] == integrity
-    assert [(r["action"], r["purpose"]) for r in export["access_log"]] == [
+    # The same record, and an access log two rows longer (the verify, the export): each row chained.
+    assert {k: v for k, v in export["integrity"].items() if k != "access_log"} == {
+        k: v for k, v in integrity.items() if k != "access_log"
+    }
+    assert export["integrity"]["access_log"] == integrity["access_log"] | {"rows": integrity["access_log"]["rows"] + 2}
+    assert [(r["action"], r["purpose"]) for r in export["access_log"] if r["staff_id"] == "au-001"] == [
         ("verify", "audit: verify the record"),
         ("export", "subject access request"),
     ]
@@ -154,11 +161,11 @@ async def test_an_auditor_verifies_and_exports_the_record(api: httpx.AsyncClient
     assert events[-1].hash in body and case.case_id in body
     assert str(escape(purpose)) in body and "<b>17</b>" not in body
     assert str(escape(NAME)) in body and SCRIPT not in body and "<script" not in body
-    logged = await AccessLog(cases.store.engine).list(case.case_id)
+    logged = await cases.access_log(case.case_id)
     assert [(r.action, r.purpose) for r in logged][-1] == ("export", purpose)
 
 
-async def test_the_audit_routes_refuse_others(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+async def test_the_audit_routes_refuse_others(api: httpx.AsyncClient, cases: StaffCommands) -> None:
     case = await a_case(cases)
     paths = ["timeline", "timeline.html", "verify", "export", "export.html"]
     purpose = {"purpose": "subject access request"}
@@ -174,12 +181,13 @@ async def test_the_audit_routes_refuse_others(api: httpx.AsyncClient, cases: Cas
         assert nobody.status_code == 401 and "error" in nobody.json(), path
         unknown = await api.get(f"/api/audit/cases/{UNKNOWN_CASE}/{path}", params=purpose, headers=AUDITOR)
         assert unknown.status_code == 404 and unknown.json()["rule"] == "case_unknown", path
-    # Nothing was read, so nothing was written to the case's access log.
-    assert await AccessLog(cases.store.engine).list(case.case_id) == []
+    # Nothing was read, so nothing was written to the case's access log (beyond the case's own work).
+    logged = await AccessLog(cases.store.engine).list(case.case_id)
+    assert {r.staff_id for r in logged} == {"pr-001"}
 
 
 async def test_verify_answers_for_an_event_whose_body_no_longer_reads(
-    api: httpx.AsyncClient, cases: CaseCommands
+    api: httpx.AsyncClient, cases: StaffCommands
 ) -> None:
     # A body altered so it no longer parses: verify answers 200 with chain_ok false at that seq,
     # never a 422 that would blame the auditor's request.
@@ -203,7 +211,7 @@ async def test_verify_answers_for_an_event_whose_body_no_longer_reads(
 
 
 async def test_an_auditor_replays_a_cases_histories_against_the_current_code(
-    cases: CaseCommands, api: httpx.AsyncClient
+    cases: StaffCommands, api: httpx.AsyncClient
 ) -> None:
     case = await a_case(cases)
     url = f"/api/audit/cases/{case.case_id}/replay"

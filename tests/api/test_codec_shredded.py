@@ -19,13 +19,13 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.session import COOKIE
-from domain.personal import sealed_for
+from domain.personal import SHREDDED, sealed_for
 from domain.state import CaseState
-from store.person_keys import SHREDDED, open_leaf
+from service.staff import StaffCommands
+from store.sealing import open_leaf
 from store.shredding import shred_person
 from tests.api.test_codec_endpoint import UI_ORIGIN, as_json, from_json
 from tests.workers.test_personal_data import ADMIN, NAME, close, journey, leaks, secrets_of
-from workers.cases import CaseCommands
 from workers.codec import ENCODING
 
 SEALED = re.compile(r"sealed:v1:(person-[0-9a-f-]{36}):[A-Za-z0-9_-]+")
@@ -111,14 +111,14 @@ def case_states(decoded: list[Payload], case_id: str) -> list[CaseState]:
     return states
 
 
-async def opened(cases: CaseCommands, person_id: str, sealed: set[str]) -> list[Any]:
+async def opened(cases: StaffCommands, person_id: str, sealed: set[str]) -> list[Any]:
     """The sealed values as whoever holds the person's key (if any is left) would read them."""
-    keys = {person_id: await cases.sealer.keys.data_key(person_id)}
-    return [open_leaf(keys, value) for value in sorted(sealed)]
+    key = await cases.sealer.keys.data_key(person_id)
+    return [SHREDDED if key is None else open_leaf(key, person_id, value) for value in sorted(sealed)]
 
 
 async def test_the_temporal_ui_cannot_show_a_shredded_persons_data_even_to_a_signed_in_operator(
-    api: httpx.AsyncClient, cases: CaseCommands, temporal_env: WorkflowEnvironment
+    api: httpx.AsyncClient, cases: StaffCommands, temporal_env: WorkflowEnvironment
 ) -> None:
     namespace = temporal_env.client.namespace
     case_id, reference = await journey(cases)
@@ -143,7 +143,7 @@ async def test_the_temporal_ui_cannot_show_a_shredded_persons_data_even_to_a_sig
     assert SHREDDED not in readable
     assert leaks(json.dumps(readable), values) == values  # every personal value is behind those seals
     states_before = case_states(decoded_before, case_id)
-    assert (await cases.sealer.open(states_before[-1])).person.name == NAME
+    assert (await cases.sealer.open_for_case(states_before[-1], states_before[-1].case_id)).person.name == NAME
 
     done = await shred_person(cases.store, cases.sealer.keys, case_id, ADMIN, "record made in error")
     assert not done.already and done.person_id == person_id
@@ -165,7 +165,7 @@ async def test_the_temporal_ui_cannot_show_a_shredded_persons_data_even_to_a_sig
     assert await cases.sealer.keys.data_key(person_id) is None
     states_after = case_states(decoded_after, case_id)
     for state in (states_before[-1], states_after[-1]):
-        shown = await cases.sealer.open(state)
+        shown = await cases.sealer.open_for_case(state, state.case_id)
         assert (shown.person.name, shown.person.address, shown.person.nhs_number) == (SHREDDED,) * 3
         assert shown.person.date_of_birth == SHREDDED and shown.external_ref == SHREDDED
         assert leaks(shown.model_dump_json(), values) == []

@@ -30,11 +30,10 @@ import httpx
 import jwt
 import pytest
 
-from api.auth import issue_dev_token
 from domain.model import Role
 from domain.tasks import TaskKind
-from tests.api.conftest import AUDIENCE, ISSUER, SECRET, LiveServer, token
-from workers.cases import CaseCommands
+from service.staff import StaffCommands
+from tests.api.conftest import AUDIENCE, ISSUER, SECRET, LiveServer, signed, token
 
 SCHEMATHESIS = Path(sysconfig.get_path("scripts")) / "schemathesis"
 SEED = 20260601
@@ -242,9 +241,17 @@ async def test_fuzzing_every_operation_signed_in_finds_no_server_error(
 def hostile_tokens() -> list[str]:
     """Authorization headers that must all be refused with 401."""
     past = datetime.now(UTC) - timedelta(hours=1)
-    claims = {"sub": "pr-001", "role": "practitioner", "sites": ["demo"], "iss": ISSUER, "aud": AUDIENCE}
-    other_secret = "a-different-secret-just-as-long-as-the-real-one!"
-    forged = issue_dev_token(other_secret, "pr-001", Role.PRACTITIONER, ("demo",), ISSUER, AUDIENCE)
+    now = datetime.now(UTC)
+    claims = {
+        "sub": "pr-001",
+        "role": "practitioner",
+        "sites": ["demo"],
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + timedelta(hours=1),
+    }
+    forged = signed(claims, secret="a-different-secret-just-as-long-as-the-real-one!")
     unsigned = jwt.encode(claims, "", algorithm="none")
     return [
         "",
@@ -253,13 +260,13 @@ def hostile_tokens() -> list[str]:
         "Bearer not-a-token",
         "Basic cHItMDAxOnNlY3JldA==",
         f"Bearer {forged}",
-        f"Bearer {jwt.encode({**claims, 'exp': past}, SECRET, algorithm='HS256')}",
+        f"Bearer {jwt.encode({**claims, 'iat': past - timedelta(hours=1), 'exp': past}, SECRET, algorithm='HS256')}",
         f"Bearer {unsigned}",
         f"Bearer {jwt.encode({'iss': ISSUER, 'aud': AUDIENCE}, SECRET, algorithm='HS256')}",
         f"Bearer {jwt.encode({**claims, 'role': 'wizard'}, SECRET, algorithm='HS256')}",
         f"Bearer {jwt.encode({**claims, 'sites': 5}, SECRET, algorithm='HS256')}",
         f"Bearer {jwt.encode({**claims, 'iss': 'someone-else'}, SECRET, algorithm='HS256')}",
-        f"Bearer {issue_dev_token(SECRET, 'sys', Role.SYSTEM, ('demo',), ISSUER, AUDIENCE)}",
+        f"Bearer {jwt.encode({**claims, 'sub': 'pathway', 'role': 'system'}, SECRET, algorithm='HS256')}",
     ]
 
 
@@ -302,7 +309,7 @@ async def test_every_answer_the_api_gives_is_documented(live_server: LiveServer,
 # and nothing is recorded.
 
 
-async def test_a_body_that_is_not_json_is_refused_in_json(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+async def test_a_body_that_is_not_json_is_refused_in_json(api: httpx.AsyncClient, cases: StaffCommands) -> None:
     before = len(await cases.store.list_cases())
     json_headers = {**PRACTITIONER, "Content-Type": "application/json"}
     for raw, status in [
@@ -321,7 +328,7 @@ async def test_a_body_that_is_not_json_is_refused_in_json(api: httpx.AsyncClient
     assert len(await cases.store.list_cases()) == before
 
 
-async def test_a_100_kb_field_is_refused_naming_the_field(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+async def test_a_100_kb_field_is_refused_naming_the_field(api: httpx.AsyncClient, cases: StaffCommands) -> None:
     before = len(await cases.store.list_cases())
     huge = "X" * 100_000
     for body, field in [
@@ -350,7 +357,7 @@ async def test_an_unknown_inbox_view_is_refused(api: httpx.AsyncClient) -> None:
     assert (await api.get("/api/tasks", params={"view": "mine"}, headers=PRACTITIONER)).status_code == 200
 
 
-async def test_a_body_that_is_not_an_object_is_refused(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+async def test_a_body_that_is_not_an_object_is_refused(api: httpx.AsyncClient, cases: StaffCommands) -> None:
     cases_before = len(await cases.store.list_cases())
     opened = await api.post("/api/cases", json=new_case(), headers=PRACTITIONER)
     assert opened.status_code == 201, opened.text
@@ -377,7 +384,7 @@ async def test_a_body_that_is_not_an_object_is_refused(api: httpx.AsyncClient, c
     assert len(await cases.store.read_stream(case_id)) == events
 
 
-async def test_text_that_is_not_valid_unicode_is_refused(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+async def test_text_that_is_not_valid_unicode_is_refused(api: httpx.AsyncClient, cases: StaffCommands) -> None:
     before = len(await cases.store.list_cases())
     # A lone surrogate is legal in JSON text but cannot be stored or sent on: refused, not a 500.
     raw = json.dumps(new_case(person={"name": "PLACEHOLDER"})).replace("PLACEHOLDER", "\\ud800").encode()

@@ -8,19 +8,21 @@ from structlog.testing import capture_logs
 
 from api.app import create_app
 from domain.model import Role
+from service.staff import StaffCommands
 from store.keyring import KeyRing
-from store.person_keys import PersonKeys, Sealer
+from store.person_keys import PersonKeys
+from store.sealing import Sealer
 from tests.api.conftest import api_client, services_for, token
 from tests.workflows.journey import open_case
-from workers.cases import CaseCommands
 
 OTHER_MASTER = KeyRing.parse("master-2 " + "A" * 43 + "=")
 
 
-async def test_personal_data_that_cannot_be_opened_is_a_503_not_a_crash(cases: CaseCommands) -> None:
+async def test_personal_data_that_cannot_be_opened_is_a_503_not_a_crash(cases: StaffCommands) -> None:
     state = await cases.start_case(open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
     # The same service, but its master key ring has lost the key the person's data key is wrapped under.
-    keyless = dataclasses.replace(cases, sealer=Sealer(PersonKeys(cases.store.engine, OTHER_MASTER)))
+    keyless_service = dataclasses.replace(cases.service, sealer=Sealer(PersonKeys(cases.store.engine, OTHER_MASTER)))
+    keyless = dataclasses.replace(cases, pathway=dataclasses.replace(cases.pathway, cases=keyless_service))
     practitioner = token("pr-001", Role.PRACTITIONER)
     async with api_client(create_app(services_for(keyless))) as api:
         with capture_logs() as logged:

@@ -7,18 +7,18 @@ import httpx
 import pytest_asyncio
 
 from domain.model import Role
+from service.staff import StaffCommands
 from tests.api.conftest import token
 from tests.domain.test_reporting import case_a, case_b, case_c, case_d, case_e, case_f
-from workers.cases import CaseCommands
 
 LEAD = token("tl-001", Role.TEAM_LEAD, ("demo", "north"))
 AUDITOR = token("au-001", Role.AUDITOR, ("demo", "north"))
-PRACTITIONER = token("pr-001", Role.PRACTITIONER, ("demo", "north"))
+PRACTITIONER = token("pr-001", Role.PRACTITIONER, ("demo",))
 NOVEMBER = {"period": "2026-11", "site": "north"}
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def scripted(cases: CaseCommands) -> CaseCommands:
+async def scripted(cases: StaffCommands) -> StaffCommands:
     """The scripted journeys of tests/domain/test_reporting.py, in the store (south's is left out)."""
     for journey in (case_a, case_b, case_c, case_d, case_e, case_f):
         built = journey()
@@ -27,7 +27,7 @@ async def scripted(cases: CaseCommands) -> CaseCommands:
     return cases
 
 
-async def test_the_json_report_of_the_scripted_month(api: httpx.AsyncClient, scripted: CaseCommands) -> None:
+async def test_the_json_report_of_the_scripted_month(api: httpx.AsyncClient, scripted: StaffCommands) -> None:
     answer = await api.get("/api/reports", params=NOVEMBER, headers=LEAD)
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -40,7 +40,7 @@ async def test_the_json_report_of_the_scripted_month(api: httpx.AsyncClient, scr
     assert "by_cohort" in body["tables"]
 
 
-async def test_every_table_as_csv(api: httpx.AsyncClient, scripted: CaseCommands) -> None:
+async def test_every_table_as_csv(api: httpx.AsyncClient, scripted: StaffCommands) -> None:
     tables = (await api.get("/api/reports", params=NOVEMBER, headers=AUDITOR)).json()["tables"]
     for table in tables:
         answer = await api.get("/api/reports", params=NOVEMBER | {"format": "csv", "table": table}, headers=AUDITOR)
@@ -51,7 +51,7 @@ async def test_every_table_as_csv(api: httpx.AsyncClient, scripted: CaseCommands
     assert "mental_health,1,1,0,0,1,0,1" in referrals.text.splitlines()
 
 
-async def test_the_html_document_has_its_four_charts(api: httpx.AsyncClient, scripted: CaseCommands) -> None:
+async def test_the_html_document_has_its_four_charts(api: httpx.AsyncClient, scripted: StaffCommands) -> None:
     answer = await api.get("/api/reports", params=NOVEMBER | {"format": "html"}, headers=LEAD)
     assert answer.status_code == 200
     for chart in ("funnel", "time-to-screening", "referral-outcomes", "monthly-trend"):
@@ -59,12 +59,14 @@ async def test_the_html_document_has_its_four_charts(api: httpx.AsyncClient, scr
     assert "<script" not in answer.text
 
 
-async def test_bad_input_gets_clear_answers(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+async def test_bad_input_gets_clear_answers(api: httpx.AsyncClient, cases: StaffCommands) -> None:
     backwards = await api.get("/api/reports", params={"from": "2026-11-30", "to": "2026-11-01"}, headers=LEAD)
     assert backwards.status_code == 422 and "runs backwards" in backwards.json()["error"]
     unknown = await api.get("/api/reports", params={"site": "atlantis"}, headers=LEAD)
     assert unknown.status_code == 404 and "no site 'atlantis'" in unknown.json()["error"]
-    not_mine = await api.get("/api/reports", params={"site": "north"}, headers=token("tl-9", Role.TEAM_LEAD))
+    not_mine = await api.get(
+        "/api/reports", params={"site": "north"}, headers=token("tl-001", Role.TEAM_LEAD, ("demo",))
+    )
     assert not_mine.status_code == 403
     month = await api.get("/api/reports", params={"period": "Nov"}, headers=LEAD)
     assert month.status_code == 422 and "YYYY-MM" in month.json()["error"]
@@ -74,13 +76,13 @@ async def test_bad_input_gets_clear_answers(api: httpx.AsyncClient, cases: CaseC
     assert refused.status_code == 403 and "cannot read the service reports" in refused.json()["error"]
 
 
-async def test_a_period_with_no_data_is_an_empty_report(api: httpx.AsyncClient, cases: CaseCommands) -> None:
+async def test_a_period_with_no_data_is_an_empty_report(api: httpx.AsyncClient, cases: StaffCommands) -> None:
     answer = await api.get("/api/reports", params={"period": "2019-01"}, headers=LEAD)
     assert answer.status_code == 200
     assert set(answer.json()["totals"]["counts"].values()) == {0}
 
 
-async def test_the_team_leads_page(api: httpx.AsyncClient, scripted: CaseCommands) -> None:
+async def test_the_team_leads_page(api: httpx.AsyncClient, scripted: StaffCommands) -> None:
     cookies = {"pathway_session": LEAD["Authorization"].removeprefix("Bearer ")}
     page = await api.get("/reports", params=NOVEMBER, cookies=cookies)
     assert page.status_code == 200, page.text

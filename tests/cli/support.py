@@ -10,7 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import TEST_MASTER_KEYS_TEXT, TEST_PAYLOAD_KEYS_TEXT
+from service.cases import AccessEntry
+from store.access_log import AccessLog
+from store.event_store import EventStore
+from store.person_keys import PersonKeys
+from store.sealing import Sealer
+from tests.conftest import TEST_MASTER_KEYS, TEST_MASTER_KEYS_TEXT, TEST_PAYLOAD_KEYS_TEXT
 
 PATHWAY = str(Path(sys.executable).parent / "pathway")
 
@@ -48,3 +53,10 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+async def opened_access_log(store: EventStore, case_id: str) -> list[AccessEntry]:
+    """A case's access log as an auditor reads it: purposes people wrote are sealed in the store."""
+    sealer = Sealer(PersonKeys(store.engine, TEST_MASTER_KEYS))
+    records = await AccessLog(store.engine).list(case_id)
+    return [await sealer.open_for_case(AccessEntry.model_validate(r.model_dump()), case_id) for r in records]

@@ -82,9 +82,7 @@ async def test_dev_stack_runs_the_demo_and_keeps_it_across_a_restart(tmp_path: P
     process = await start_dev(data_dir, (port, ui_port, api_port), log)
     try:
         # The API answers for a demo link worker signed in with a dev token.
-        signed = await pathway(
-            "--data-dir", str(data_dir), "token", "--staff", "lw-001", "--role", "link_worker", "--site", "demo", env={}
-        )
+        signed = await pathway("--data-dir", str(data_dir), "token", "--staff", "lw-001", env={})
         headers = {"Authorization": f"Bearer {signed.stdout.strip()}"}
         tasks = await asyncio.to_thread(get_json, f"http://localhost:{api_port}/api/tasks", headers)
         assert tasks and all(t["site"] == "demo" for t in tasks)

@@ -24,12 +24,14 @@ from domain.events import PersonalDataShredded
 from domain.identity import case_id_for, person_id_for
 from domain.model import SYSTEM_ACTOR, AgeBand, Person, ReferralSource, Setting
 from domain.outcomes import ClosureOutcome, ClosureReason
+from domain.personal import SHREDDED
 from domain.rules import decide
 from domain.state import CaseState, apply, empty_state
 from domain.stream import envelop
 from domain.timeline import UK
 from store.event_store import EventStore
-from store.person_keys import SHREDDED, PersonKeys, Sealer
+from store.person_keys import PersonKeys
+from store.sealing import Sealer
 from tests.cli.support import Completed, pathway
 from tests.conftest import TEST_MASTER_KEYS, worker_for
 from tests.workflows.journey import PRACTITIONER
@@ -64,7 +66,7 @@ class Seeded:
     child: str  # a child's, no date of birth, closed 30 years ago: kept for review
 
     async def name_of(self, case_id: str) -> str | None:
-        return (await self.sealer.open(await self.store.case_state(case_id))).person.name
+        return (await self.sealer.open_for_case(await self.store.case_state(case_id), case_id)).person.name
 
     async def event_counts(self) -> dict[str, int]:
         return {case_id: len(await self.store.read_stream(case_id)) for case_id in await self.store.case_ids()}
@@ -256,7 +258,7 @@ async def test_an_admin_run_shreds_what_has_expired_and_only_that(seeded: Seeded
     ]
 
     assert await seeded.name_of(seeded.expired) == SHREDDED and await seeded.key_shredded(seeded.expired)
-    opened = await seeded.sealer.open(await seeded.store.case_state(seeded.expired))
+    opened = await seeded.sealer.open_for_case(await seeded.store.case_state(seeded.expired), seeded.expired)
     assert opened.person.date_of_birth == SHREDDED and opened.external_ref == SHREDDED
     events = await seeded.store.read_stream(seeded.expired)
     assert len(events) == before[seeded.expired] + 1

@@ -20,14 +20,13 @@ from domain.model import Cohort, Setting, Stage
 from domain.outcomes import ClosureOutcome, ClosureReason, CourtReportPurpose, Recipient
 from domain.state import CaseState
 from domain.tasks import TaskKind
+from service.staff import StaffCommands
 from store.event_store import EventStore
-from store.person_keys import PersonKeys, Sealer
 from tests.cli.support import pathway
-from tests.conftest import TEST_CASE_ID_KEY, TEST_MASTER_KEYS, worker_for
+from tests.conftest import staff_driver, worker_for
 from tests.workflows.journey import PRACTITIONER, complete, open_case, open_task
 from tests.workflows.support import assert_search_attributes_match
 from workers.binaries import installed_binary
-from workers.cases import CaseCommands
 from workers.settings import SHIPPED_CONFIG, load_config
 from workflows.case_workflow import CaseWorkflow
 from workflows.court_report_workflow import court_report_workflow_id
@@ -127,7 +126,7 @@ async def test_setup_creates_a_namespace_and_is_idempotent(temporal_env: Workflo
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def quick_cases(temporal_env: WorkflowEnvironment, sqlite_store: EventStore) -> AsyncIterator[CaseCommands]:
+async def quick_cases(temporal_env: WorkflowEnvironment, sqlite_store: EventStore) -> AsyncIterator[StaffCommands]:
     """Case commands on a task queue of this test, with a demo site whose voluntary-attendance
     screening is due one minute after identification (so a case becomes overdue during the test)."""
     task_queue = f"queries-{uuid.uuid4()}"
@@ -141,17 +140,10 @@ async def quick_cases(temporal_env: WorkflowEnvironment, sqlite_store: EventStor
     )
     config = config.model_copy(update={"sites": {**config.sites, "demo": quick}})
     async with worker_for(temporal_env.client, sqlite_store, task_queue):
-        yield CaseCommands(
-            client=temporal_env.client,
-            store=sqlite_store,
-            config=config,
-            case_id_key=TEST_CASE_ID_KEY + task_queue.encode(),
-            task_queue=task_queue,
-            sealer=Sealer(PersonKeys(sqlite_store.engine, TEST_MASTER_KEYS)),
-        )
+        yield staff_driver(temporal_env.client, sqlite_store, task_queue, config)
 
 
-async def test_every_readme_query_returns_the_cases_it_should(quick_cases: CaseCommands) -> None:
+async def test_every_readme_query_returns_the_cases_it_should(quick_cases: StaffCommands) -> None:
     cases = quick_cases
     client = cases.client
     address = client.service_client.config.target_host

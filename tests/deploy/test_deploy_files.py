@@ -1,6 +1,7 @@
 """The deployment files (deploy/, Dockerfile) parse, and every name they use exists in the code: the
 PATHWAY_* settings, the `pathway` commands, the probe routes and ports, the images, the codec endpoint
-the Temporal UI calls, and the metrics the Grafana dashboard charts."""
+the Temporal UI calls, and the metrics the Grafana dashboard charts. The API they run signs people in
+through an OIDC issuer and never serves the dev sign-in page."""
 
 import json
 import re
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE = DEPLOY / "compose.yaml"
+ENV_EXAMPLE = DEPLOY / "pathway.env.example"
 KUBERNETES = DEPLOY / "kubernetes"
 DASHBOARD = DEPLOY / "grafana" / "pathway.json"
 METRICS_SOURCE = ROOT / "workers" / "metrics.py"
@@ -31,6 +33,7 @@ VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["versi
 OUR_IMAGE = f"pathway:{VERSION}"
 API_PORT = 8000  # `pathway api --port` in the files; the probes and the codec endpoint use it too
 TEMPORAL_IMAGES = {"temporalio/server", "temporalio/admin-tools", "temporalio/ui"}
+OIDC_SETTINGS = ("PATHWAY_OIDC_JWKS_URL", "PATHWAY_JWT_ISSUER", "PATHWAY_JWT_AUDIENCE")
 
 
 def yaml_documents(path: Path) -> list[Any]:
@@ -149,6 +152,41 @@ def test_every_command_run_is_a_pathway_subcommand() -> None:
     assert ["worker"] in commands and ["setup"] in commands and api_command in commands
     for args in commands:
         assert_pathway_command(args)
+
+
+# --- sign-in ----------------------------------------------------------------------------------------
+
+
+def required_in_compose(value: str) -> str | None:
+    """The variable a compose value requires (`${VAR:?message}`), or None."""
+    found = re.fullmatch(r"\$\{(\w+):\?.+\}", value)
+    return found.group(1) if found else None
+
+
+def test_the_api_requires_an_oidc_issuer_and_never_passes_dev_login() -> None:
+    # Issue 15, F1: the compose file ran `pathway api` on 0.0.0.0 with only PATHWAY_JWT_SECRET, which
+    # served the password-less dev sign-in page listing every staff id.
+    api_environment = compose()["services"]["api"]["environment"]
+    for setting in OIDC_SETTINGS:
+        assert required_in_compose(api_environment[setting]) == setting, setting
+    assert "PATHWAY_JWT_SECRET" not in api_environment  # optional, and unused with OIDC
+    (api,) = containers(workloads()["pathway-api"])
+    from_secrets = {
+        v["name"]: v["valueFrom"]["secretKeyRef"] for v in api["env"] if "secretKeyRef" in v.get("valueFrom", {})
+    }
+    for setting in OIDC_SETTINGS:
+        assert setting in from_secrets and not from_secrets[setting].get("optional", False), setting
+    assert "PATHWAY_JWT_SECRET" not in from_secrets
+    commands = commands_run()
+    assert ["api", "--host", "0.0.0.0", "--port", str(API_PORT)] in commands
+    assert [args for args in commands if "--dev-login" in args] == []
+
+
+def test_every_variable_compose_requires_is_in_the_env_example() -> None:
+    required = set(re.findall(r"\$\{(\w+):\?", COMPOSE.read_text()))
+    assert set(OIDC_SETTINGS) <= required and "PATHWAY_JWT_SECRET" not in required
+    listed = set(re.findall(r"^(\w+)=", ENV_EXAMPLE.read_text(), re.MULTILINE))
+    assert sorted(required - listed) == []
 
 
 # --- probes, ports, shutdown ------------------------------------------------------------------------

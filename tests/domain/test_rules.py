@@ -17,7 +17,7 @@ from domain.commands import (
 )
 from domain.config import SiteConfig
 from domain.decisions import TRANSITIONS
-from domain.errors import RuleViolation
+from domain.errors import Rule, RuleViolation
 from domain.events import (
     AssessmentRecorded,
     CaseClosed,
@@ -745,10 +745,10 @@ def test_decide_is_pure(consented: Case) -> None:
 
 
 def test_rule_violation_carries_rule_and_message() -> None:
-    error = RuleViolation("some_rule", "it was refused")
-    assert error.rule == "some_rule"
+    error = RuleViolation(Rule.CASE_NOT_OPEN, "it was refused")
+    assert error.rule == "case_not_open"
     assert error.message == "it was refused"
-    assert str(error) == "it was refused (rule: some_rule)"
+    assert str(error) == "it was refused (rule: case_not_open)"
 
 
 def test_close_case_by_team_lead_cancels_open_tasks(consented: Case) -> None:

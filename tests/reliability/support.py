@@ -23,16 +23,17 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.store_activities import AppendEventsInput, AppendEventsResult
+from domain.errors import RuleViolation
 from domain.identity import case_id_for
 from domain.model import Stage
 from domain.state import CaseState
 from domain.tasks import TaskKind
+from service.staff import StaffCommands
 from store.event_store import EventStore
 from tests.cli.support import PATHWAY, free_port
 from tests.conftest import TEST_MASTER_KEYS_TEXT, TEST_PAYLOAD_KEYS_TEXT, case_commands
 from tests.store.conftest import POSTGRES_ADMIN_URL, PostgresServer
 from tests.workflows.journey import JOURNEY, OUTCOMES, PRACTITIONER, open_case, open_task
-from workers.cases import CaseCommands, CommandRejected
 from workflows.case_workflow import CaseWorkflow
 
 # What a client sees while Temporal is away; the user tries again.
@@ -124,7 +125,7 @@ class PatientUser:
     recorded later: the next attempt then finds the task done, or is refused as the second of two. A
     task read from the store may be refused as unknown until its workflow catches up: again, later."""
 
-    def __init__(self, cases: CaseCommands, store: EventStore, patience: float | None = None) -> None:
+    def __init__(self, cases: StaffCommands, store: EventStore, patience: float | None = None) -> None:
         self.cases = cases
         self.store = store
         self.patience = patience
@@ -168,7 +169,7 @@ class PatientUser:
                 return await self._answer(self.cases.start_case(command))
             except NO_ANSWER as failure:
                 await self._again(self._why(failure))
-            except CommandRejected as rejection:
+            except RuleViolation as rejection:
                 # An earlier start is being recorded (see test_concurrent_commands: concurrent starts).
                 assert rejection.rule == "case_already_open", rejection.message
                 return await self.settled(self.case_id(ref), lambda state: state.stage is not None)
@@ -188,7 +189,7 @@ class PatientUser:
                 current = await self.store.case_state(state.case_id)
                 if done(current):
                     return current
-            except CommandRejected as rejection:
+            except RuleViolation as rejection:
                 if rejection.rule == "task_unknown":
                     # The store shows the task (the user read it there after giving up on the step before)
                     # but the case workflow has not taken in the append that opened it: the append's
@@ -348,7 +349,7 @@ class WorkerStack:
             worker.process.send_signal(signal.SIGKILL)
             await worker.process.wait()
 
-    def cases(self) -> CaseCommands:
+    def cases(self) -> StaffCommands:
         return case_commands(self.env, self.store, self.task_queue)
 
 

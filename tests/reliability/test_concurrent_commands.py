@@ -11,14 +11,15 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from domain.errors import RuleViolation
 from domain.model import Actor, Role
 from domain.state import CaseState
 from domain.tasks import TaskKind
+from service.staff import StaffCommands
 from store.event_store import EventStore
 from tests.conftest import TEST_PAYLOAD_KEYS, case_commands, worker_for
 from tests.reliability.support import assert_stream_whole
 from tests.workflows.journey import JOURNEY, OUTCOMES, PRACTITIONER, complete, open_case, open_task
-from workers.cases import CaseCommands, CommandRejected
 from workers.client import data_converter
 
 CLIENTS = 5
@@ -34,7 +35,7 @@ CONSENT_SCOPES = [
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def clients(temporal_env: WorkflowEnvironment, sqlite_store: EventStore) -> AsyncIterator[list[CaseCommands]]:
+async def clients(temporal_env: WorkflowEnvironment, sqlite_store: EventStore) -> AsyncIterator[list[StaffCommands]]:
     """CLIENTS case-command sets, each on its own Temporal client connection, one worker behind them."""
     task_queue = f"concurrent-{uuid.uuid4()}"
     base = case_commands(temporal_env, sqlite_store, task_queue)
@@ -51,15 +52,15 @@ async def clients(temporal_env: WorkflowEnvironment, sqlite_store: EventStore) -
         yield [dataclasses.replace(base, client=connection) for connection in connections]
 
 
-def outcomes(results: list[Any]) -> tuple[list[CaseState], list[CommandRejected]]:
+def outcomes(results: list[Any]) -> tuple[list[CaseState], list[RuleViolation]]:
     won = [r for r in results if isinstance(r, CaseState)]
-    lost = [r for r in results if isinstance(r, CommandRejected)]
-    unexpected = [r for r in results if not isinstance(r, CaseState | CommandRejected)]
+    lost = [r for r in results if isinstance(r, RuleViolation)]
+    unexpected = [r for r in results if not isinstance(r, CaseState | RuleViolation)]
     assert not unexpected, unexpected
     return won, lost
 
 
-async def finish(cases: CaseCommands, store: EventStore, case_id: str) -> None:
+async def finish(cases: StaffCommands, store: EventStore, case_id: str) -> None:
     """The rest of the standard journey, from what the store says is open."""
     state = await store.case_state(case_id)
     for kind in JOURNEY:
@@ -69,7 +70,7 @@ async def finish(cases: CaseCommands, store: EventStore, case_id: str) -> None:
 
 
 async def test_the_same_task_completed_by_several_clients_at_once(
-    clients: list[CaseCommands], sqlite_store: EventStore
+    clients: list[StaffCommands], sqlite_store: EventStore
 ) -> None:
     async with asyncio.timeout(90):
         state = await clients[0].start_case(open_case("RACE-COMPLETE"))
@@ -96,7 +97,7 @@ async def test_the_same_task_completed_by_several_clients_at_once(
 
 
 async def test_claim_and_complete_of_one_task_at_once_are_serialised(
-    clients: list[CaseCommands], sqlite_store: EventStore
+    clients: list[StaffCommands], sqlite_store: EventStore
 ) -> None:
     async with asyncio.timeout(90):
         state = await clients[0].start_case(open_case("RACE-CLAIM"))
@@ -128,7 +129,7 @@ async def test_claim_and_complete_of_one_task_at_once_are_serialised(
     await assert_stream_whole(sqlite_store, state.case_id, task_completions=len(JOURNEY))
 
 
-async def start_at_once(clients: list[CaseCommands], store: EventStore, ref: str) -> list[CommandRejected]:
+async def start_at_once(clients: list[StaffCommands], store: EventStore, ref: str) -> list[RuleViolation]:
     """Every client starts the same referral at once: one case, one CaseOpened, the stream whole.
     Returns the starts that were refused (each must be case_already_open)."""
     async with asyncio.timeout(90):
@@ -149,13 +150,13 @@ async def start_at_once(clients: list[CaseCommands], store: EventStore, ref: str
 
 
 async def test_the_same_case_started_by_several_clients_at_once(
-    clients: list[CaseCommands], sqlite_store: EventStore
+    clients: list[StaffCommands], sqlite_store: EventStore
 ) -> None:
     await start_at_once(clients, sqlite_store, "RACE-START")
 
 
 async def test_every_concurrent_start_answers_with_the_case(
-    clients: list[CaseCommands], sqlite_store: EventStore
+    clients: list[StaffCommands], sqlite_store: EventStore
 ) -> None:
     refused = await start_at_once(clients, sqlite_store, "RACE-START-ALL")
     assert refused == [], [r.message for r in refused]

@@ -14,15 +14,12 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from store.event_store import EventStore
-from store.person_keys import PersonKeys, Sealer
 from tests.cli.support import free_port
-from tests.conftest import TEST_CASE_ID_KEY, TEST_MASTER_KEYS, TEST_PAYLOAD_KEYS, worker_for
+from tests.conftest import TEST_PAYLOAD_KEYS, staff_driver, worker_for
 from tests.reliability.support import Journeys, PatientUser, assert_stream_whole
 from tests.workflows.journey import JOURNEY
 from workers.binaries import installed_binary
-from workers.cases import CaseCommands
 from workers.client import data_converter
-from workers.settings import SHIPPED_CONFIG, load_config
 from workflows.search_attributes import ALL_KEYS
 
 JOURNEYS = 20
@@ -113,14 +110,7 @@ async def dev_server(tmp_path: Path) -> AsyncIterator[DevServer]:
 async def test_journeys_survive_a_temporal_server_restart(dev_server: DevServer, sqlite_store: EventStore) -> None:
     client = await dev_server.connect()
     task_queue = f"restart-{uuid.uuid4()}"
-    cases = CaseCommands(
-        client=client,
-        store=sqlite_store,
-        config=load_config(SHIPPED_CONFIG),
-        case_id_key=TEST_CASE_ID_KEY + task_queue.encode(),
-        task_queue=task_queue,
-        sealer=Sealer(PersonKeys(sqlite_store.engine, TEST_MASTER_KEYS)),
-    )
+    cases = staff_driver(client, sqlite_store, task_queue)
     user = PatientUser(cases, sqlite_store)
     refs = [f"RESTART-{number:03}" for number in range(JOURNEYS)]
     started = time.monotonic()

@@ -1,4 +1,4 @@
-"""The auditors' reads (workers/audit.py): a case's timeline as it stands and as it was known at any
+"""The auditors' reads (service/audit.py): a case's timeline as it stands and as it was known at any
 moment, the export of the whole record, and its verification; who may read them, and the access
 log each read leaves. Against a real worker and Temporal dev server, with personal data sealed."""
 
@@ -19,17 +19,14 @@ from domain.errors import RuleViolation
 from domain.events import StoredEvent
 from domain.model import Actor, Person, Role
 from domain.outcomes import ClosureOutcome
+from domain.personal import SHREDDED
 from domain.state import CaseState
 from domain.tasks import TaskKind
-from store.access_log import AccessLog
+from service.identity import principal_for_staff
+from service.staff import StaffCommands
 from store.hashing import canonical_json
-from store.notifications import NotificationLog
-from store.person_keys import SHREDDED
 from store.shredding import shred_person
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
-from workers.audit import Audit
-from workers.cases import CaseCommands
-from workers.inbox import Inbox, principal_for
 from workers.settings import SHIPPED_CONFIG, load_config
 
 NAME = "Rosalind Thwaite-Okafor"
@@ -37,8 +34,8 @@ NOTE = "Sleeps in her car behind the Quayside depot; her brother has the keys"
 ADMIN = Actor(staff_id="ad-001", role=Role.ADMIN)
 CONFIG = load_config(SHIPPED_CONFIG)
 # The demo staff of the shipped configuration: au-001 audits both sites, pr-001 practises at demo.
-AUDITOR = principal_for(CONFIG, "au-001")
-PRACTITIONER_PRINCIPAL = principal_for(CONFIG, "pr-001")
+AUDITOR = principal_for_staff(CONFIG, "au-001")
+PRACTITIONER_PRINCIPAL = principal_for_staff(CONFIG, "pr-001")
 NORTH_AUDITOR = Principal(staff_id="au-north", role=Role.AUDITOR, sites=("north",))
 
 
@@ -56,11 +53,7 @@ class Journey:
         return self.streams[step][-1].recorded_at
 
 
-def inbox_for(cases: CaseCommands) -> Inbox:
-    return Inbox(commands=cases, access=AccessLog(cases.store.engine), outbox=NotificationLog(cases.store.engine))
-
-
-async def journey(cases: CaseCommands) -> Journey:
+async def journey(cases: StaffCommands) -> Journey:
     """Open (with a name), consent, screening (with a note), assessment."""
     before_open = datetime.now(UTC)
     reference = f"CUST/{uuid.uuid4().hex[:8]}"
@@ -95,9 +88,9 @@ def seq_of(events: list[StoredEvent], event_type: str) -> int:
     return seq
 
 
-async def test_the_timeline_as_of_a_moment_is_what_the_record_held_then(cases: CaseCommands) -> None:
+async def test_the_timeline_as_of_a_moment_is_what_the_record_held_then(cases: StaffCommands) -> None:
     taken = await journey(cases)
-    audit = Audit(inbox_for(cases))
+    audit = cases.pathway.audit
     then = taken.moment("screening")
     known = taken.streams["screening"]
 
@@ -109,7 +102,7 @@ async def test_the_timeline_as_of_a_moment_is_what_the_record_held_then(cases: C
     assert [entry.event_id for entry in past.entries] == [stored.event_id for stored in known]
     assert all(entry.recorded_at <= then for entry in past.entries)
     # The state is the fold of those events, personal fields opened: as the store had it then.
-    assert past.state == await cases.sealer.open(taken.states["screening"])
+    assert past.state == await cases.sealer.open_for_case(taken.states["screening"], taken.case_id)
     assert past.state.stage == taken.states["screening"].stage
     assert past.state.screening is not None and past.state.assessment is None
     assert past.state.screening.risk_level == OUTCOMES[TaskKind.SCREENING]["risk_level"]
@@ -120,7 +113,7 @@ async def test_the_timeline_as_of_a_moment_is_what_the_record_held_then(cases: C
     assert now.as_of is None
     assert [entry.seq for entry in now.entries] == [stored.seq for stored in events]
     assert len(now.entries) > len(past.entries)
-    assert now.state == await cases.sealer.open(await cases.store.case_state(taken.case_id))
+    assert now.state == await cases.sealer.open_for_case(await cases.store.case_state(taken.case_id), taken.case_id)
     assert now.state.assessment is not None and now.state.stage != past.state.stage
     assert now.state.person.name == NAME
     # Each entry says what the event was, who did it and when.
@@ -148,11 +141,11 @@ async def test_the_timeline_as_of_a_moment_is_what_the_record_held_then(cases: C
     assert naive.value.rule == "invalid_input" and "zone" in naive.value.message
 
 
-async def test_the_timeline_opens_what_a_person_wrote(cases: CaseCommands) -> None:
+async def test_the_timeline_opens_what_a_person_wrote(cases: StaffCommands) -> None:
     # What people wrote is sealed in the events; the auditor must read it opened, in the timeline,
     # the export and their documents (a regression here once showed "sealed:v1:person-...").
     taken = await journey(cases)
-    audit = Audit(inbox_for(cases))
+    audit = cases.pathway.audit
     then = taken.moment("screening")
     screened = seq_of(taken.streams["screening"], "ScreeningRecorded")
 
@@ -162,10 +155,10 @@ async def test_the_timeline_opens_what_a_person_wrote(cases: CaseCommands) -> No
         assert entry.written == NOTE, f"the note reads {entry.written!r}"
 
 
-async def test_only_auditors_of_the_case_site_read_it_and_every_read_is_logged(cases: CaseCommands) -> None:
+async def test_only_auditors_of_the_case_site_read_it_and_every_read_is_logged(cases: StaffCommands) -> None:
     taken = await journey(cases)
-    inbox = inbox_for(cases)
-    audit = Audit(inbox)
+    inbox = cases.service
+    audit = cases.pathway.audit
     then = taken.moment("consent")
 
     for refused in (
@@ -197,7 +190,7 @@ async def test_only_auditors_of_the_case_site_read_it_and_every_read_is_logged(c
     await audit.timeline(AUDITOR, taken.case_id, then)
     await audit.export(AUDITOR, taken.case_id, "  subject access request  ")
     await audit.verify(AUDITOR, taken.case_id)
-    logged = [record for record in await inbox.access.list(taken.case_id) if record.staff_id == AUDITOR.staff_id]
+    logged = [record for record in await cases.access_log(taken.case_id) if record.staff_id == AUDITOR.staff_id]
     assert [(record.action, record.purpose) for record in logged] == [
         ("audit_timeline", "audit: timeline"),
         ("audit_timeline", f"audit: timeline as of {then.isoformat()}"),
@@ -212,10 +205,10 @@ async def test_only_auditors_of_the_case_site_read_it_and_every_read_is_logged(c
     assert len([r for r in await inbox.access.list(taken.case_id) if r.staff_id == AUDITOR.staff_id]) == len(logged)
 
 
-async def test_the_export_has_the_whole_record_and_whether_it_verifies(cases: CaseCommands) -> None:
+async def test_the_export_has_the_whole_record_and_whether_it_verifies(cases: StaffCommands) -> None:
     taken = await journey(cases)
-    inbox = inbox_for(cases)
-    audit = Audit(inbox)
+    inbox = cases.service
+    audit = cases.pathway.audit
     await audit.timeline(AUDITOR, taken.case_id)
     started = datetime.now(UTC)
 
@@ -225,7 +218,7 @@ async def test_the_export_has_the_whole_record_and_whether_it_verifies(cases: Ca
     assert export.case_id == taken.case_id and export.generated_by == AUDITOR.staff_id
     assert export.purpose == "subject access request"
     assert started <= export.generated_at <= datetime.now(UTC)
-    assert export.state == await cases.sealer.open(await cases.store.case_state(taken.case_id))
+    assert export.state == await cases.sealer.open_for_case(await cases.store.case_state(taken.case_id), taken.case_id)
     assert export.state.person.name == NAME
     assert [entry.seq for entry in export.timeline] == [stored.seq for stored in events]
     assert [entry.event_id for entry in export.timeline] == [stored.event_id for stored in events]
@@ -250,9 +243,9 @@ async def test_the_export_has_the_whole_record_and_whether_it_verifies(cases: Ca
     assert len(await inbox.access.list(taken.case_id)) == len(export.access_log) + 1  # + the verify
 
 
-async def test_an_altered_event_is_found_by_verify_and_the_export(cases: CaseCommands) -> None:
+async def test_an_altered_event_is_found_by_verify_and_the_export(cases: StaffCommands) -> None:
     taken = await journey(cases)
-    audit = Audit(inbox_for(cases))
+    audit = cases.pathway.audit
     events = await cases.store.read_stream(taken.case_id)
     altered = seq_of(events, "ScreeningRecorded")
     assert 1 < altered < len(events)
@@ -289,9 +282,9 @@ async def test_an_altered_event_is_found_by_verify_and_the_export(cases: CaseCom
     assert f"The record does not verify from event {altered}:" in document and "The record verifies" not in document
 
 
-async def test_after_a_shred_the_export_shows_no_personal_data_and_still_verifies(cases: CaseCommands) -> None:
+async def test_after_a_shred_the_export_shows_no_personal_data_and_still_verifies(cases: StaffCommands) -> None:
     taken = await journey(cases)
-    audit = Audit(inbox_for(cases))
+    audit = cases.pathway.audit
     state = await cases.store.case_state(taken.case_id)
     closure = ClosureOutcome.model_validate({"reason": "record_made_in_error", "note": NOTE})
     await cases.close_case(taken.case_id, CloseCase(actor=PRACTITIONER, outcome=closure))
@@ -316,11 +309,11 @@ async def test_after_a_shred_the_export_shows_no_personal_data_and_still_verifie
     assert past.as_of == taken.moment("screening")
 
 
-async def test_verify_reports_an_event_whose_body_no_longer_reads(cases: CaseCommands) -> None:
+async def test_verify_reports_an_event_whose_body_no_longer_reads(cases: StaffCommands) -> None:
     # A body altered so it no longer parses as an event must be reported as a failed verification
     # at its seq, not crash the verification that is meant to find it.
     taken = await journey(cases)
-    audit = Audit(inbox_for(cases))
+    audit = cases.pathway.audit
     events = await cases.store.read_stream(taken.case_id)
     altered = seq_of(events, "ScreeningRecorded")
     async with cases.store.engine.begin() as conn:

@@ -22,24 +22,21 @@ from fhir.resources.R4B.task import Task
 from temporalio.testing import WorkflowEnvironment
 
 from activities.mailer import SmtpMailer
-from cli.fhir_cli import export_case
 from domain import fhir
 from domain.access import Principal
 from domain.commands import CloseCase, RecordReferralOutcome
 from domain.model import Actor, Person, Role
 from domain.outcomes import ClosureOutcome, ReferralRequest, ReferralStatus, ServiceType, Urgency
+from domain.personal import SHREDDED, WITHHELD
 from domain.state import CaseState, Referral
 from domain.tasks import TaskKind
-from store.access_log import AccessLog
+from service.fhir import fhir_export
+from service.staff import StaffCommands
 from store.event_store import EventStore
-from store.notifications import NotificationLog
-from store.person_keys import SHREDDED
 from store.shredding import shred_person
 from tests.cli.support import free_port
 from tests.conftest import case_commands, worker_for
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
-from workers.cases import CaseCommands
-from workers.inbox import Inbox
 
 NAME, BORN, NHS_NUMBER = "Sam Example", "1990-04-01", "9434765919"
 REASON = "Hears voices since his brother died"
@@ -57,7 +54,7 @@ class _Sink:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def cases(temporal_env: WorkflowEnvironment, sqlite_store: EventStore) -> AsyncIterator[CaseCommands]:
+async def cases(temporal_env: WorkflowEnvironment, sqlite_store: EventStore) -> AsyncIterator[StaffCommands]:
     """Case commands on a worker whose referrals go out by email to a local SMTP sink."""
     port = free_port()
     controller = Controller(_Sink(), hostname="127.0.0.1", port=port)
@@ -71,7 +68,7 @@ async def cases(temporal_env: WorkflowEnvironment, sqlite_store: EventStore) -> 
         controller.stop()
 
 
-async def sent(cases: CaseCommands, case_id: str) -> CaseState:
+async def sent(cases: StaffCommands, case_id: str) -> CaseState:
     for _ in range(200):
         state = await cases.store.case_state(case_id)
         if state.referrals and all(r.status is ReferralStatus.SENT for r in state.referrals):
@@ -80,7 +77,7 @@ async def sent(cases: CaseCommands, case_id: str) -> CaseState:
     raise AssertionError("the referrals were not sent")
 
 
-async def full_journey(cases: CaseCommands) -> str:
+async def full_journey(cases: StaffCommands) -> str:
     """Custody to closure: consent, screening, assessment, sharing, two referrals (one engaged, one
     rejected by the service), closure."""
     person = Person(name=NAME, date_of_birth=BORN, nhs_number=NHS_NUMBER)
@@ -108,10 +105,6 @@ async def full_journey(cases: CaseCommands) -> str:
     return state.case_id
 
 
-def inbox_of(cases: CaseCommands) -> Inbox:
-    return Inbox(commands=cases, access=AccessLog(cases.store.engine), outbox=NotificationLog(cases.store.engine))
-
-
 def of_type(bundle: Bundle, kind: type[Any]) -> list[Any]:
     return [entry.resource for entry in bundle.entry or [] if isinstance(entry.resource, kind)]
 
@@ -127,11 +120,11 @@ def parses_back(bundle: Bundle) -> Bundle:
     return again
 
 
-async def test_a_full_journey_exports_as_a_bundle_that_parses_back(cases: CaseCommands) -> None:
+async def test_a_full_journey_exports_as_a_bundle_that_parses_back(cases: StaffCommands) -> None:
     case_id = await full_journey(cases)
-    inbox = inbox_of(cases)
+    inbox = cases.service
 
-    bundle: Any = parses_back(await export_case(inbox, EXPORTER, case_id, NOW))
+    bundle: Any = parses_back(await fhir_export(inbox, EXPORTER, case_id, NOW))
 
     assert bundle.type == "collection" and bundle.identifier.value == case_id
     [patient] = of_type(bundle, Patient)
@@ -171,7 +164,7 @@ async def test_a_full_journey_exports_as_a_bundle_that_parses_back(cases: CaseCo
     assert [r.action for r in await inbox.access.list(case_id)][-1] == "fhir_export"
 
     await shred_person(cases.store, cases.sealer.keys, case_id, ADMIN, "record made in error")
-    shredded = parses_back(await export_case(inbox, EXPORTER, case_id, NOW))
+    shredded = parses_back(await fhir_export(inbox, EXPORTER, case_id, NOW))
     text = shredded.model_dump_json()
     [patient] = of_type(shredded, Patient)
     assert (patient.name, patient.birthDate, patient.identifier) == (None, None, None)
@@ -204,14 +197,13 @@ def test_the_documented_status_mapping_holds_for_every_referral_status() -> None
 
 
 def test_sealed_or_shredded_values_are_never_exported() -> None:
-    sealed = "sealed:v1:person-00000000-0000-0000-0000-000000000000:abc"
-    person = Person(name=SHREDDED, date_of_birth=sealed, nhs_number=sealed)
+    sealed = f"sealed:v1:person-00000000-0000-0000-0000-000000000000:{'abc' * 20}"
+    person = Person(name=SHREDDED, date_of_birth=sealed, nhs_number=sealed, address=WITHHELD)
     request = ReferralRequest(service=ServiceType.HOUSING, reason=sealed, urgency=Urgency.EMERGENCY)
     referral = Referral(referral_id="r-1", request=request, made_at=NOW)
     state = CaseState(case_id="case-1", site="demo", person=person, referrals=(referral,))
     text = parses_back(fhir.case_bundle(state, [], NOW)).model_dump_json()
-    assert sealed not in text and SHREDDED not in text
-    assert fhir.SHREDDED == SHREDDED
+    assert sealed not in text and SHREDDED not in text and WITHHELD not in text
     assert '"priority":"stat"' in text
 
 

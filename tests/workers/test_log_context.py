@@ -40,18 +40,16 @@ from domain.commands import OpenCase
 from domain.model import Person
 from domain.state import CaseState
 from domain.tasks import TaskKind
+from service.staff import StaffCommands
 from store.event_store import EventStore
-from store.person_keys import PersonKeys, Sealer
 from tests.cli.support import free_port
-from tests.conftest import TEST_CASE_ID_KEY, TEST_MASTER_KEYS, TEST_PAYLOAD_KEYS, worker_for
+from tests.conftest import TEST_PAYLOAD_KEYS, staff_driver, worker_for
 from tests.workflows.conftest import Mailbox
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
-from workers.cases import CaseCommands
 from workers.client import data_converter
 from workers.logging import case_id_of, configure_logging
-from workers.settings import SHIPPED_CONFIG, load_config
-from workers.worker import WORKFLOWS
 from workflows.referral_workflow import referral_workflow_id
+from workflows.registry import WORKFLOWS
 
 # What the journey is told about the person; none of it may reach the logs.
 NAME, NHS_NUMBER, BORN = "Rosalind Testperson", "9434765919", "1984-03-02"
@@ -142,7 +140,7 @@ def mailbox() -> Iterator[Mailbox]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def logged_cases(
     temporal_env: WorkflowEnvironment, sqlite_store: EventStore, mailbox: Mailbox
-) -> AsyncIterator[CaseCommands]:
+) -> AsyncIterator[StaffCommands]:
     """Case commands against a worker whose workflows log at every step (the `cases` fixture, plus
     the interceptor on the worker's client and a mail server)."""
     config = temporal_env.client.config()
@@ -150,25 +148,18 @@ async def logged_cases(
     client = Client(**config)
     task_queue = f"logs-{uuid.uuid4()}"
     async with worker_for(client, sqlite_store, task_queue, mailbox.mailer):
-        yield CaseCommands(
-            client=client,
-            store=sqlite_store,
-            config=load_config(SHIPPED_CONFIG),
-            case_id_key=TEST_CASE_ID_KEY + task_queue.encode(),
-            task_queue=task_queue,
-            sealer=Sealer(PersonKeys(sqlite_store.engine, TEST_MASTER_KEYS)),
-        )
+        yield staff_driver(client, sqlite_store, task_queue)
 
 
 def with_person(command: OpenCase) -> OpenCase:
     return command.model_copy(update={"person": Person(name=NAME, date_of_birth=BORN, nhs_number=NHS_NUMBER)})
 
 
-async def complete(cases: CaseCommands, state: CaseState, kind: TaskKind, **extra: Any) -> CaseState:
+async def complete(cases: StaffCommands, state: CaseState, kind: TaskKind, **extra: Any) -> CaseState:
     return await cases.complete_task(open_task(state, kind), {**OUTCOMES[kind], **extra}, PRACTITIONER)
 
 
-async def journey(cases: CaseCommands, logs: Logs) -> CaseState:
+async def journey(cases: StaffCommands, logs: Logs) -> CaseState:
     state = await cases.start_case(with_person(open_case(f"LOG-{uuid.uuid4().hex[:6]}")))
     state = await complete(cases, state, TaskKind.CONSENT)
     state = await complete(cases, state, TaskKind.SCREENING, note=NOTE)
@@ -196,7 +187,7 @@ def assert_context(line: dict[str, Any], case_id: str, task_queue: str) -> None:
 
 
 async def test_every_workflow_and_activity_line_of_a_journey_carries_its_context_and_no_personal_data(
-    configured: Callable[[Literal["console", "json"]], io.StringIO], logged_cases: CaseCommands
+    configured: Callable[[Literal["console", "json"]], io.StringIO], logged_cases: StaffCommands
 ) -> None:
     logs = Logs(configured("json"))
     state = await journey(logged_cases, logs)
@@ -225,7 +216,7 @@ async def test_every_workflow_and_activity_line_of_a_journey_carries_its_context
 
 
 async def test_replaying_a_journey_writes_no_workflow_lines(
-    configured: Callable[[Literal["console", "json"]], io.StringIO], logged_cases: CaseCommands
+    configured: Callable[[Literal["console", "json"]], io.StringIO], logged_cases: StaffCommands
 ) -> None:
     logs = Logs(configured("json"))
     state = await journey(logged_cases, logs)
@@ -274,7 +265,7 @@ async def test_replaying_the_golden_journey_history_writes_no_workflow_lines(
 
 
 async def test_console_lines_are_readable_and_carry_the_same_fields(
-    configured: Callable[[Literal["console", "json"]], io.StringIO], logged_cases: CaseCommands
+    configured: Callable[[Literal["console", "json"]], io.StringIO], logged_cases: StaffCommands
 ) -> None:
     output = configured("console")
     state = await logged_cases.start_case(with_person(open_case(f"LOG-{uuid.uuid4().hex[:6]}")))

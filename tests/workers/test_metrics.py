@@ -20,7 +20,7 @@ from domain.model import Setting
 from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.cli.support import free_port
-from tests.conftest import TEST_PAYLOAD_KEYS, case_commands, worker_for
+from tests.conftest import TEST_PAYLOAD_KEYS, case_commands, staff_driver, worker_for
 from tests.workflows.conftest import time_skipping_env  # noqa: F401 (a fixture)
 from tests.workflows.journey import JOURNEY, complete, open_case, open_task
 from workers.client import data_converter
@@ -176,11 +176,7 @@ async def test_a_retried_append_is_counted_once(temporal_env: WorkflowEnvironmen
 async def test_the_api_serves_health_and_metrics_without_sign_in(
     temporal_env: WorkflowEnvironment, sqlite_store: EventStore
 ) -> None:
-    from api.app import Services
-    from api.auth import TokenVerifier
-    from api.serve import inbox_for
-    from workers.codec import EncryptionCodec
-    from workers.settings import Settings
+    from tests.api.conftest import services_for
 
     task_queue = f"api-metrics-{uuid.uuid4()}"
     cases = case_commands(temporal_env, sqlite_store, task_queue)
@@ -195,15 +191,8 @@ async def test_the_api_serves_health_and_metrics_without_sign_in(
         runtime=runtime,
     )
     await client.count_workflows()  # one request, so the SDK's client metrics have something to show
-    commands = case_commands(temporal_env, sqlite_store, task_queue)
-    commands = dataclasses.replace(commands, client=client)
-    services = Services(
-        inbox=inbox_for(Settings(), commands),
-        verifier=TokenVerifier("test", "test", secret="x" * 32),
-        web_key=b"k" * 32,
-        codec=EncryptionCodec(TEST_PAYLOAD_KEYS),
-        metrics_text=lambda: exporter_text(exporter),
-    )
+    commands = staff_driver(client, sqlite_store, task_queue)
+    services = dataclasses.replace(services_for(commands), metrics_text=lambda: exporter_text(exporter))
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
         health = await http.get("/healthz")

@@ -14,17 +14,19 @@ from domain.commands import CloseCase
 from domain.errors import RuleViolation
 from domain.model import Actor, Person, Role
 from domain.outcomes import ClosureOutcome
+from domain.personal import SHREDDED
 from domain.tasks import TaskKind
+from service.staff import StaffCommands
 from store import schema
 from store.keyring import KeyRing
-from store.person_keys import SHREDDED, PersonKeys, Sealer
+from store.person_keys import PersonKeys
+from store.sealing import Sealer
 from store.shredding import shred_person
 from tests.conftest import TEST_MASTER_KEYS
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
-from workers.cases import CaseCommands
 
 ADMIN = Actor(staff_id="ad-001", role=Role.ADMIN)
-NAME, ADDRESS, NHS_NUMBER, BORN = "Philippa Quartermaine", "14 Larkspur Row, Easton", "4857773456", "1979-03-14"
+NAME, ADDRESS, NHS_NUMBER, BORN = "Philippa Quartermaine", "14 Larkspur Row, Easton", "9434765870", "1979-03-14"
 NOTE = "Sleeps at the Larkspur night shelter; sister is her carer"
 REASON = "Depression worsened since eviction from Larkspur Row"
 
@@ -43,7 +45,7 @@ def leaks(text: str, values: list[str]) -> list[str]:
     return found
 
 
-async def journey(cases: CaseCommands) -> tuple[str, str]:
+async def journey(cases: StaffCommands) -> tuple[str, str]:
     """A case through screening, assessment, sharing and a referral, with personal data everywhere."""
     reference = f"CUST/{uuid.uuid4().hex[:8]}"
     person = Person(name=NAME, date_of_birth=BORN, address=ADDRESS, nhs_number=NHS_NUMBER)
@@ -62,7 +64,7 @@ async def journey(cases: CaseCommands) -> tuple[str, str]:
 
 
 async def test_no_personal_value_is_in_plain_text_in_temporal_the_store_or_the_logs(
-    cases: CaseCommands, temporal_env: WorkflowEnvironment, caplog: pytest.LogCaptureFixture
+    cases: StaffCommands, temporal_env: WorkflowEnvironment, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     case_id, reference = await journey(cases)
@@ -94,7 +96,7 @@ async def test_no_personal_value_is_in_plain_text_in_temporal_the_store_or_the_l
     assert leaks(logged, values) == []
 
     # And yet the people allowed read it all.
-    state = await cases.sealer.open(await cases.store.case_state(case_id))
+    state = await cases.sealer.open_for_case(await cases.store.case_state(case_id), case_id)
     assert (state.person.name, state.person.address, state.person.nhs_number) == (NAME, ADDRESS, NHS_NUMBER)
     assert state.person.date_of_birth == BORN and state.external_ref == reference
     assert state.screening is not None and state.screening.note == NOTE
@@ -102,14 +104,14 @@ async def test_no_personal_value_is_in_plain_text_in_temporal_the_store_or_the_l
     assert state.referrals[0].request.reason == REASON
 
 
-async def close(cases: CaseCommands, case_id: str) -> None:
+async def close(cases: StaffCommands, case_id: str) -> None:
     state = await cases.store.case_state(case_id)
     closure = {"reason": "record_made_in_error", "note": NOTE}
     await cases.close_case(case_id, CloseCase(actor=PRACTITIONER, outcome=ClosureOutcome.model_validate(closure)))
     assert (await cases.store.case_state(case_id)).version > state.version
 
 
-async def test_a_shredded_person_is_unreadable_everywhere_and_the_record_still_verifies(cases: CaseCommands) -> None:
+async def test_a_shredded_person_is_unreadable_everywhere_and_the_record_still_verifies(cases: StaffCommands) -> None:
     case_id, _ = await journey(cases)
     recorded = len(await cases.store.read_stream(case_id))
     with pytest.raises(RuleViolation) as still_open:
@@ -117,13 +119,13 @@ async def test_a_shredded_person_is_unreadable_everywhere_and_the_record_still_v
     assert still_open.value.rule == "case_not_closed"
     # Refused: nothing recorded, and the key still opens the person's data.
     assert len(await cases.store.read_stream(case_id)) == recorded
-    assert (await cases.sealer.open(await cases.store.case_state(case_id))).person.name == NAME
+    assert (await cases.sealer.open_for_case(await cases.store.case_state(case_id), case_id)).person.name == NAME
     await close(cases, case_id)
 
     done = await shred_person(cases.store, cases.sealer.keys, case_id, ADMIN, "record made in error")
     assert not done.already and done.case_id == case_id and done.person_id.startswith("person-")
 
-    state = await cases.sealer.open(await cases.store.case_state(case_id))
+    state = await cases.sealer.open_for_case(await cases.store.case_state(case_id), case_id)
     assert (state.person.name, state.person.address, state.person.nhs_number) == (SHREDDED, SHREDDED, SHREDDED)
     assert state.external_ref == SHREDDED and state.person.date_of_birth == SHREDDED
     assert state.screening is not None and state.screening.note == SHREDDED
@@ -136,7 +138,7 @@ async def test_a_shredded_person_is_unreadable_everywhere_and_the_record_still_v
     chain = await cases.store.verify_chain(case_id)
     assert chain.ok and chain.events == len(events)
     assert await cases.store.projection_differences(case_id) == []
-    timeline = await cases.sealer.open(events[0])
+    timeline = await cases.sealer.open_for_case(events[0], case_id)
     assert timeline.event.person.name == SHREDDED  # type: ignore[union-attr]
 
     again = await shred_person(cases.store, cases.sealer.keys, done.person_id, ADMIN, "record made in error")
@@ -148,7 +150,7 @@ async def test_a_shredded_person_is_unreadable_everywhere_and_the_record_still_v
     assert unknown.value.rule == "person_unknown"
 
 
-async def test_master_keys_rotate_without_rewriting_anything(cases: CaseCommands) -> None:
+async def test_master_keys_rotate_without_rewriting_anything(cases: StaffCommands) -> None:
     case_id, _ = await journey(cases)
     before = [e.model_dump_json() for e in await cases.store.read_stream(case_id)]
     new_master = KeyRing((*TEST_MASTER_KEYS.keys, ("master-2", bytes(range(100, 132)))))
@@ -156,6 +158,6 @@ async def test_master_keys_rotate_without_rewriting_anything(cases: CaseCommands
     assert await rotated.rewrap() >= 1
     # Only the new master key is needed now; the events are exactly as they were.
     only_new = Sealer(PersonKeys(cases.store.engine, KeyRing((new_master.keys[-1],))))
-    state = await only_new.open(await cases.store.case_state(case_id))
+    state = await only_new.open_for_case(await cases.store.case_state(case_id), case_id)
     assert state.person.name == NAME and state.screening is not None and state.screening.note == NOTE
     assert [e.model_dump_json() for e in await cases.store.read_stream(case_id)] == before

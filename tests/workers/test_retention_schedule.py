@@ -16,15 +16,15 @@ from domain.commands import CloseCase
 from domain.config import RetentionConfig
 from domain.outcomes import ClosureOutcome
 from domain.timeline import UK
+from service.staff import StaffCommands
 from tests.workflows.journey import PRACTITIONER, open_case
-from workers.cases import CaseCommands
 from workers.retention_schedule import ensure_retention_schedule
 from workflows.messages import RetentionInput, RetentionReport
 from workflows.retention_workflow import RetentionWorkflow
 
 
 async def test_the_schedule_is_kept_as_configured_and_runs_retention(
-    temporal_env: WorkflowEnvironment, cases: CaseCommands
+    temporal_env: WorkflowEnvironment, cases: StaffCommands
 ) -> None:
     client = temporal_env.client
     schedule_id = f"retention-{uuid.uuid4()}"

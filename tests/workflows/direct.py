@@ -37,7 +37,7 @@ async def start(
     )
     await handle.execute_update(CaseWorkflow.open_case, opening or open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
     # Not this run's handle: a long case continues as new, and commands go to its latest run (as
-    # CaseCommands sends them).
+    # StaffCommands sends them).
     return env.client.get_workflow_handle_for(CaseWorkflow.run, case_id)
 
 

@@ -1,4 +1,4 @@
-"""Valid outcomes and a driver that takes a case through the standard journey via CaseCommands."""
+"""Valid outcomes and a driver that takes a case through the standard journey via StaffCommands."""
 
 from typing import Any
 
@@ -7,10 +7,11 @@ from domain.commands import OpenCase
 from domain.model import Actor, AgeBand, ReferralSource, Role, Setting
 from domain.state import CaseState
 from domain.tasks import TaskKind
-from workers.cases import CaseCommands
+from service.staff import StaffCommands
 
 PRACTITIONER = Actor(staff_id="pr-001", role=Role.PRACTITIONER)
 TEAM_LEAD = Actor(staff_id="tl-001", role=Role.TEAM_LEAD)
+BOTH_SITES_PRACTITIONER = Actor(staff_id="pr-002", role=Role.PRACTITIONER)  # works at demo and north
 
 OUTCOMES: dict[TaskKind, dict[str, Any]] = {
     TaskKind.CONSENT: {"decision": "given", "scope": ["assessment", "share_court", "share_police", "share_defence"]},
@@ -48,8 +49,9 @@ OUTCOMES: dict[TaskKind, dict[str, Any]] = {
 
 
 def open_case(ref: str, setting: Setting = Setting.CUSTODY, site: str = "demo") -> OpenCase:
+    """A referral opened by a practitioner of the site (pr-001 works at demo only)."""
     return OpenCase(
-        actor=PRACTITIONER,
+        actor=PRACTITIONER if site == "demo" else BOTH_SITES_PRACTITIONER,
         site=site,
         setting=setting,
         source=ReferralSource.CUSTODY_STAFF,
@@ -64,5 +66,5 @@ def open_task(state: CaseState, kind: TaskKind) -> str:
     return matches[0]
 
 
-async def complete(cases: CaseCommands, state: CaseState, kind: TaskKind) -> CaseState:
+async def complete(cases: StaffCommands, state: CaseState, kind: TaskKind) -> CaseState:
     return await cases.complete_task(open_task(state, kind), OUTCOMES[kind], PRACTITIONER)

@@ -7,7 +7,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
 from domain.state import CaseState, fold
-from store.event_store import EventStore
+from service.staff import StaffCommands
 from workflows.search_attributes import ALL_KEYS, desired
 
 
@@ -39,15 +39,17 @@ async def runs_of(client: Client, workflow_id: str) -> list[Run]:
     return runs
 
 
-async def assert_stream_is_sound(store: EventStore, case_id: str, state: CaseState) -> None:
-    """The stored stream is gapless, unique, chained, projected, and folds to `state`."""
+async def assert_stream_is_sound(cases: StaffCommands, case_id: str, state: CaseState) -> None:
+    """The stored stream is gapless, unique, chained, projected, and folds to `state` (as its readers
+    see it, personal fields opened, as the service answered)."""
+    store = cases.store
     stored = await store.read_stream(case_id)
     assert [e.seq for e in stored] == list(range(1, len(stored) + 1))
     assert len({e.event_id for e in stored}) == len(stored), "an event id was recorded twice"
     chain = await store.verify_chain(case_id)
     assert chain.ok, chain
     assert await store.projection_differences(case_id) == []
-    assert fold(case_id, stored) == state
+    assert await cases.opened(fold(case_id, stored), case_id) == state
     assert state.version == len(stored)
 
 

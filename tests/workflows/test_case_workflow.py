@@ -8,19 +8,20 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
 from domain.commands import CloseCase
+from domain.errors import RuleViolation
 from domain.model import Stage
 from domain.outcomes import ClosureOutcome, ClosureReason
 from domain.sla import add_service_minutes
 from domain.state import fold
 from domain.tasks import TaskKind
+from service.staff import StaffCommands
 from store.event_store import EventStore
 from tests.workflows.journey import JOURNEY, OUTCOMES, PRACTITIONER, complete, open_case, open_task
-from workers.cases import CaseCommands, CommandRejected
 from workflows.case_workflow import CaseWorkflow
 from workflows.messages import CaseResult
 
 
-def handle(cases: CaseCommands, case_id: str) -> WorkflowHandle[CaseWorkflow, CaseResult]:
+def handle(cases: StaffCommands, case_id: str) -> WorkflowHandle[CaseWorkflow, CaseResult]:
     return cases.client.get_workflow_handle_for(CaseWorkflow.run, case_id)
 
 
@@ -29,7 +30,7 @@ async def accepted_updates(client: Client, case_id: str) -> int:
     return sum(1 for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED)
 
 
-async def test_a_case_goes_from_identification_to_closure(cases: CaseCommands, sqlite_store: EventStore) -> None:
+async def test_a_case_goes_from_identification_to_closure(cases: StaffCommands, sqlite_store: EventStore) -> None:
     state = await cases.start_case(open_case(f"CUST-{uuid.uuid4().hex[:8]}"))
     assert state.stage is Stage.SCREENING
     stages: list[Stage | None] = [state.stage]
@@ -50,7 +51,7 @@ async def test_a_case_goes_from_identification_to_closure(cases: CaseCommands, s
 
     stored = await sqlite_store.read_stream(state.case_id)
     assert [e.seq for e in stored] == list(range(1, len(stored) + 1))
-    assert fold(state.case_id, stored) == state
+    assert await cases.opened(fold(state.case_id, stored), state.case_id) == state
     assert (await sqlite_store.verify_chain(state.case_id)).ok
     assert await sqlite_store.projection_differences(state.case_id) == []
     types = [e.event.type for e in stored]
@@ -60,7 +61,7 @@ async def test_a_case_goes_from_identification_to_closure(cases: CaseCommands, s
 
 
 async def test_starting_the_same_referral_twice_returns_the_same_case(
-    cases: CaseCommands, sqlite_store: EventStore
+    cases: StaffCommands, sqlite_store: EventStore
 ) -> None:
     ref = f"CUST-{uuid.uuid4().hex[:8]}"
     first = await cases.start_case(open_case(ref))
@@ -78,7 +79,7 @@ async def test_starting_the_same_referral_twice_returns_the_same_case(
     assert again.case_id == first.case_id and again.stage is Stage.CLOSED
 
 
-async def test_the_case_is_listed_by_its_search_attributes(cases: CaseCommands) -> None:
+async def test_the_case_is_listed_by_its_search_attributes(cases: StaffCommands) -> None:
     state = await cases.start_case(open_case(f"CUST-{uuid.uuid4().hex[:8]}"))
     query = f"WorkflowId = '{state.case_id}' AND LdStage = 'screening' AND LdSite = 'demo' AND LdOverdue = false"
     # Visibility is eventually consistent: the upsert is in the history before the list shows it.
@@ -92,18 +93,18 @@ async def test_the_case_is_listed_by_its_search_attributes(cases: CaseCommands) 
     assert attributes["LdNextDue"] == state.next_due
 
 
-async def rejected(cases: CaseCommands, case_id: str, rule: str, call: object) -> None:
+async def rejected(cases: StaffCommands, case_id: str, rule: str, call: object) -> None:
     """The command is refused with `rule`, and neither the store nor the history records anything."""
     events_before = len(await cases.store.read_stream(case_id))
     accepted_before = await accepted_updates(cases.client, case_id)
-    with pytest.raises(CommandRejected) as refusal:
+    with pytest.raises(RuleViolation) as refusal:
         await call  # type: ignore[misc]
     assert refusal.value.rule == rule, refusal.value.message
     assert len(await cases.store.read_stream(case_id)) == events_before
     assert await accepted_updates(cases.client, case_id) == accepted_before
 
 
-async def test_bad_commands_are_refused_and_leave_no_trace(cases: CaseCommands) -> None:
+async def test_bad_commands_are_refused_and_leave_no_trace(cases: StaffCommands) -> None:
     state = await cases.start_case(open_case(f"CUST-{uuid.uuid4().hex[:8]}"))
     consent_task = open_task(state, TaskKind.CONSENT)
 
@@ -136,7 +137,7 @@ async def test_bad_commands_are_refused_and_leave_no_trace(cases: CaseCommands) 
         "task_not_open",
         cases.complete_task(consent_task, OUTCOMES[TaskKind.CONSENT], PRACTITIONER),
     )
-    with pytest.raises(CommandRejected) as unknown:
+    with pytest.raises(RuleViolation) as unknown:
         await cases.complete_task("no-such-task", OUTCOMES[TaskKind.CONSENT], PRACTITIONER)
     assert unknown.value.rule == "task_unknown"
 
@@ -156,7 +157,7 @@ async def test_bad_commands_are_refused_and_leave_no_trace(cases: CaseCommands) 
     )
 
 
-async def test_a_command_with_unknown_fields_is_refused_before_the_history(cases: CaseCommands) -> None:
+async def test_a_command_with_unknown_fields_is_refused_before_the_history(cases: StaffCommands) -> None:
     state = await cases.start_case(open_case(f"CUST-{uuid.uuid4().hex[:8]}"))
     raw = cases.client.get_workflow_handle(state.case_id)
     command = {
@@ -173,7 +174,7 @@ async def test_a_command_with_unknown_fields_is_refused_before_the_history(cases
     assert len(await cases.store.read_stream(state.case_id)) == state.version
 
 
-async def test_due_times_count_only_the_sites_operating_hours(cases: CaseCommands) -> None:
+async def test_due_times_count_only_the_sites_operating_hours(cases: StaffCommands) -> None:
     # Site "north" is staffed 08:00-20:00 London time: the workflow computes due times in the sandbox
     # with the site's time zone, e.g. an alert at 19:30 is due at 09:30 the next morning.
     state = await cases.start_case(open_case(f"CUST-{uuid.uuid4().hex[:8]}", site="north"))

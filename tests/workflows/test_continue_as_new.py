@@ -16,15 +16,16 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.commands import ShareInformation
+from domain.errors import RuleViolation
 from domain.model import Actor, Role, Stage
 from domain.outcomes import Disclosure, LawfulBasis, Recipient
 from domain.state import CaseState, fold
 from domain.tasks import TaskKind
+from service.staff import StaffCommands
 from store.event_store import EventStore
 from tests.conftest import TEST_PAYLOAD_KEYS, case_commands, start_dev_server, worker_for
 from tests.workflows.journey import JOURNEY, OUTCOMES, PRACTITIONER, TEAM_LEAD, open_case, open_task
 from tests.workflows.support import Run, assert_search_attributes_match, assert_stream_is_sound, runs_of
-from workers.cases import CaseCommands, CommandRejected
 from workers.client import data_converter
 from workflows.case_workflow import CaseWorkflow
 from workflows.messages import RUN_EVENTS_LIMIT, CaseInput, CaseResult
@@ -43,7 +44,7 @@ async def early_can_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def long_cases(early_can_env: WorkflowEnvironment, sqlite_store: EventStore) -> AsyncIterator[CaseCommands]:
+async def long_cases(early_can_env: WorkflowEnvironment, sqlite_store: EventStore) -> AsyncIterator[StaffCommands]:
     task_queue = f"cases-can-{uuid.uuid4()}"
     async with worker_for(early_can_env.client, sqlite_store, task_queue):
         yield case_commands(early_can_env, sqlite_store, task_queue)
@@ -75,7 +76,7 @@ def disclosure(n: int) -> ShareInformation:
 class Driver:
     """Sends commands, checking each answer against the last, and counts those the case accepted."""
 
-    def __init__(self, cases: CaseCommands) -> None:
+    def __init__(self, cases: StaffCommands) -> None:
         self.cases = cases
         self.accepted = 0
         self.state: CaseState | None = None
@@ -97,7 +98,7 @@ class Driver:
     async def check_live_state(self) -> None:
         """The latest run answers with exactly the fold of the stored stream, and is listed by it."""
         queried = await self.handle().query(CaseWorkflow.state)
-        assert queried == self.state
+        assert await self.cases.opened(queried, self.case_id) == self.state
         assert queried == fold(self.case_id, await self.cases.store.read_stream(self.case_id))
         await assert_search_attributes_match(self.cases.client, queried)
 
@@ -108,7 +109,7 @@ class Driver:
         assert self.state.tasks[task_id].assignee == claimer.staff_id
         self.took(await self.cases.claim_task(task_id, TEAM_LEAD))  # the team lead reassigns it to themself
         assert self.state.tasks[task_id].assignee == TEAM_LEAD.staff_id
-        with pytest.raises(CommandRejected) as refusal:  # now nobody else can take it
+        with pytest.raises(RuleViolation) as refusal:  # now nobody else can take it
             await self.cases.claim_task(task_id, claimer)
         assert refusal.value.rule == "task_assigned_to_other"
         before = self.state.version
@@ -129,7 +130,7 @@ async def snapshots(runs: list[Run]) -> list[CaseState]:
 
 
 async def test_a_long_case_continues_as_new_without_losing_or_repeating_an_event(
-    long_cases: CaseCommands, sqlite_store: EventStore
+    long_cases: StaffCommands, sqlite_store: EventStore
 ) -> None:
     cases = long_cases
     drive = Driver(cases)
@@ -167,7 +168,7 @@ async def test_a_long_case_continues_as_new_without_losing_or_repeating_an_event
     assert result.close_reason == "pathway_complete"
     assert result.version == drive.state.version
     await drive.check_live_state()  # the closed run still answers queries
-    await assert_stream_is_sound(sqlite_store, drive.case_id, drive.state)
+    await assert_stream_is_sound(drive.cases, drive.case_id, drive.state)
 
     runs = await runs_of(cases.client, drive.case_id)
     assert len(runs) >= 4, f"expected several continue-as-new runs, got {len(runs)}"
@@ -201,7 +202,7 @@ async def test_a_long_case_continues_as_new_without_losing_or_repeating_an_event
 
 
 async def test_a_case_continues_as_new_once_its_run_reaches_the_event_limit(
-    cases: CaseCommands, sqlite_store: EventStore
+    cases: StaffCommands, sqlite_store: EventStore
 ) -> None:
     """On a server that suggests nothing early, the case itself keeps each run short: a worker that
     picks it up replays at most about RUN_EVENTS_LIMIT events."""
@@ -219,4 +220,4 @@ async def test_a_case_continues_as_new_once_its_run_reaches_the_event_limit(
         # It rolls over at the first quiet moment past the limit: one command's events at most beyond it.
         assert RUN_EVENTS_LIMIT <= len(run.history.events) < RUN_EVENTS_LIMIT + 30
     assert drive.state is not None and len(drive.state.disclosures) == 40
-    await assert_stream_is_sound(sqlite_store, drive.case_id, drive.state)
+    await assert_stream_is_sound(drive.cases, drive.case_id, drive.state)

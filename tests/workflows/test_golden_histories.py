@@ -17,15 +17,16 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from domain.errors import RuleViolation
 from domain.model import Stage
 from domain.tasks import TaskKind
+from service.staff import StaffCommands
 from tests.conftest import TEST_PAYLOAD_KEYS
 from tests.workflows.altered_workflows import CaseWorkflowWithExtraTimer
 from tests.workflows.journey import JOURNEY, OUTCOMES, PRACTITIONER, complete, open_case, open_task
-from workers.cases import CaseCommands, CommandRejected
 from workers.client import data_converter
-from workers.worker import WORKFLOWS
 from workflows.case_workflow import CaseWorkflow
+from workflows.registry import WORKFLOWS
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 JOURNEY_HISTORY = HISTORIES / "case_workflow_journey.json"
@@ -47,13 +48,13 @@ def replayer(*workflows: type) -> Replayer:
     return Replayer(workflows=list(workflows), data_converter=data_converter(TEST_PAYLOAD_KEYS))
 
 
-async def test_the_standard_journey_history(cases: CaseCommands) -> None:
+async def test_the_standard_journey_history(cases: StaffCommands) -> None:
     """Runs the standard journey; writes its history as a golden one when PATHWAY_RECORD_HISTORIES=1."""
     # Fixed, so a re-recording differs from the last only in ids and times. The case id is derived
     # from it with the test key, and each test session runs its own dev server.
     state = await cases.start_case(open_case("GOLDEN-JOURNEY-0001"))
     consent_task = open_task(state, TaskKind.CONSENT)
-    with pytest.raises(CommandRejected) as refusal:  # validated away: it leaves nothing in the history
+    with pytest.raises(RuleViolation) as refusal:  # validated away: it leaves nothing in the history
         await cases.complete_task(consent_task, OUTCOMES[TaskKind.SCREENING], PRACTITIONER)
     assert refusal.value.rule == "outcome_invalid"
 

@@ -1,9 +1,9 @@
 """Property test: random command sequences, valid and invalid, against a real case workflow.
 
-Each example opens a new case through CaseCommands and sends a random mix of commands. The pure rules
+Each example opens a new case through StaffCommands and sends a random mix of commands. The pure rules
 (`domain.rules.decide`, on the last state the case reported) say what each command should do, and
 after every command:
-- a refused command raises CommandRejected with the rule `decide` names, and records nothing;
+- a refused command raises RuleViolation with the rule `decide` names, and records nothing;
 - an accepted one records exactly the events `decide` names, and returns the new state;
 - the state the workflow reports (query `state`) equals the fold of the stored stream and the state
   the last accepted command returned.
@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from temporalio.api.enums.v1 import EventType
 
+from domain.access import Action, allowed
 from domain.commands import ClaimTask, CloseCase, Command, CompleteTask, ShareInformation, WithdrawConsent
 from domain.decisions import DecisionContext
 from domain.errors import RuleViolation
@@ -27,9 +28,9 @@ from domain.outcomes import ClosureOutcome, ClosureReason, Disclosure, LawfulBas
 from domain.rules import decide
 from domain.state import CaseState, fold
 from domain.tasks import Task, TaskKind, TaskStatus
+from service.staff import StaffCommands
 from tests.workflows.journey import OUTCOMES, open_case
 from tests.workflows.support import assert_search_attributes_match, assert_stream_is_sound
-from workers.cases import CaseCommands, CommandRejected
 from workflows.case_workflow import CaseWorkflow
 
 StepKind = Literal[
@@ -157,7 +158,7 @@ class Attempt:
     refused_as: str | None = None  # the rule, when it is refused before reaching the case
 
 
-def attempt(cases: CaseCommands, state: CaseState, ref: str, step: Step) -> Attempt:
+def attempt(cases: StaffCommands, state: CaseState, ref: str, step: Step) -> Attempt:
     actor: Actor = cases.actor(step.staff_id)
     case_id = state.case_id
     match step.kind:
@@ -194,13 +195,27 @@ def attempt(cases: CaseCommands, state: CaseState, ref: str, step: Step) -> Atte
             return Attempt(None, cases.start_case(open_case(ref)))
 
 
-def unknown_task(cases: CaseCommands, actor: Actor, step: Step) -> Attempt:
+def unknown_task(cases: StaffCommands, actor: Actor, step: Step) -> Attempt:
     task_id = f"no-such-task-{step.variant}"
-    return Attempt(None, cases.complete_task(task_id, OUTCOMES[TaskKind.CONSENT], actor), refused_as="task_unknown")
+    refused_as = "task_unknown" if allowed(actor.role, Action.COMPLETE_TASK) else "role_not_allowed"
+    return Attempt(None, cases.complete_task(task_id, OUTCOMES[TaskKind.CONSENT], actor), refused_as=refused_as)
 
 
-def expected_events(state: CaseState, command: Command, cases: CaseCommands) -> list[str] | str:
-    """The event types `command` records on `state`, or the rule it breaks."""
+# What the service asks of the role x action matrix before the case's rules are asked anything.
+ACTIONS: dict[type[Command], Action] = {
+    CompleteTask: Action.COMPLETE_TASK,
+    ClaimTask: Action.CLAIM_TASK,
+    ShareInformation: Action.SHARE_INFORMATION,
+    WithdrawConsent: Action.WITHDRAW_CONSENT,
+    CloseCase: Action.CLOSE_CASE,
+}
+
+
+def expected_events(state: CaseState, command: Command, cases: StaffCommands) -> list[str] | str:
+    """The event types `command` records on `state`, or the rule it breaks (the service's role check
+    first, then the pathway's rules)."""
+    if not allowed(command.actor.role, ACTIONS[type(command)]):
+        return "role_not_allowed"
     ids = (f"expected-{n}" for n in range(1000))
     context = DecisionContext(now=datetime.now(UTC), new_id=lambda: next(ids), site=cases.config.site("demo"))
     try:
@@ -209,12 +224,12 @@ def expected_events(state: CaseState, command: Command, cases: CaseCommands) -> 
         return violation.rule
 
 
-async def accepted_updates(cases: CaseCommands, case_id: str) -> int:
+async def accepted_updates(cases: StaffCommands, case_id: str) -> int:
     history = await cases.client.get_workflow_handle(case_id).fetch_history()
     return sum(1 for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED)
 
 
-async def reported_state(cases: CaseCommands, case_id: str) -> CaseState:
+async def reported_state(cases: StaffCommands, case_id: str) -> CaseState:
     return await cases.client.get_workflow_handle_for(CaseWorkflow.run, case_id).query(CaseWorkflow.state)
 
 
@@ -229,7 +244,7 @@ JOURNEY_THEN_MORE = [Step("advance", "pr-001", 0)] * 6 + [
 @example(steps=JOURNEY_THEN_MORE)
 @given(steps=steps)
 async def test_the_workflow_state_is_always_the_fold_of_the_stored_events(
-    cases: CaseCommands, steps: list[Step]
+    cases: StaffCommands, steps: list[Step]
 ) -> None:
     ref = f"PROP-{uuid.uuid4().hex[:12]}"
     state = await cases.start_case(open_case(ref))
@@ -241,7 +256,7 @@ async def test_the_workflow_state_is_always_the_fold_of_the_stored_events(
         stored_before = len(await cases.store.read_stream(case_id))
         try:
             answer = await sent.call
-        except CommandRejected as refusal:
+        except RuleViolation as refusal:
             assert refusal.rule == expected, (step, refusal.message)
             event(f"refused: {refusal.rule}")
             assert len(await cases.store.read_stream(case_id)) == stored_before
@@ -255,11 +270,11 @@ async def test_the_workflow_state_is_always_the_fold_of_the_stored_events(
             event(f"accepted: {step.kind}")
             accepted += state.is_open  # a repeat of a closed case's referral is answered from the store
             state = answer
-        assert await reported_state(cases, case_id) == state
-        assert await cases.store.case_state(case_id) == state
+        assert await cases.opened(await reported_state(cases, case_id), case_id) == state
+        assert await cases.opened(await cases.store.case_state(case_id), case_id) == state
 
     event(f"ended at stage {state.stage}")
-    assert fold(case_id, await cases.store.read_stream(case_id)) == state
-    await assert_stream_is_sound(cases.store, case_id, state)
+    assert await cases.opened(fold(case_id, await cases.store.read_stream(case_id)), case_id) == state
+    await assert_stream_is_sound(cases, case_id, state)
     await assert_search_attributes_match(cases.client, state)
     assert await accepted_updates(cases, case_id) == accepted

@@ -13,8 +13,8 @@ from domain.model import Person, Stage
 from domain.outcomes import ClosureReason, CourtReportPurpose, Recipient
 from domain.state import CaseState
 from domain.tasks import Task, TaskKind
+from service.staff import StaffCommands
 from tests.workflows.journey import PRACTITIONER, complete, open_case, open_task
-from workers.cases import CaseCommands
 from workflows.case_workflow import CaseWorkflow, current_details, timer_summary
 from workflows.court_report_workflow import court_report_workflow_id
 from workflows.messages import CaseResult
@@ -53,7 +53,7 @@ def assert_no_personal_data(*texts: str, ref: str) -> None:
             assert personal not in text, (personal, text)
 
 
-async def test_a_case_shows_its_summary_details_and_live_stage(cases: CaseCommands) -> None:
+async def test_a_case_shows_its_summary_details_and_live_stage(cases: StaffCommands) -> None:
     ref = f"CUST-{uuid.uuid4().hex[:8]}"
     person = Person(name=NAME, date_of_birth=BORN, address=ADDRESS)
     state = await cases.start_case(open_case(ref).model_copy(update={"person": person}))

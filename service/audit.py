@@ -2,24 +2,24 @@
 export of the whole record for a subject access request or a court.
 
 Auditors only (`Action.AUDIT_CASE`), for cases of their sites; each read is itself written to the
-access log, an export with the purpose the auditor gives. Personal fields are opened for the
-auditor ("[shredded]" once the person's key is gone)."""
+access log, an export with the purpose the auditor gives (sealed with the person's key: it may name
+them). Personal fields are opened for the auditor ("[shredded]" once the person's key is gone)."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
+from temporalio.client import Client
 
 from domain.access import Action, Principal, require_allowed
-from domain.errors import RuleViolation
+from domain.errors import Rule, RuleViolation
 from domain.events import StoredEvent
 from domain.state import CaseState, fold
 from domain.timeline import TimelineEntry, known_at, timeline_entry
-from store.access_log import AccessRecord
-from workers.inbox import Inbox
-from workers.replay import ReplayInputError, ReplayOutcome, WorkflowCode, case_histories, replay_histories
-from workers.worker import WORKFLOWS
+from service.cases import AccessEntry, CaseService
+from service.replay import ReplayInputError, ReplayOutcome, WorkflowCode, case_histories, replay_histories
+from workflows.registry import WORKFLOWS
 
 
 class CaseTimeline(BaseModel):
@@ -27,6 +27,15 @@ class CaseTimeline(BaseModel):
     as_of: datetime | None = Field(description="None: the record as it stands now")
     state: CaseState
     entries: list[TimelineEntry]
+
+
+class AccessLogIntegrity(BaseModel):
+    """Whether the case's access log proves itself: its own hash chain."""
+
+    rows: int
+    ok: bool
+    first_bad_seq: int | None = None
+    problem: str | None = None
 
 
 class Integrity(BaseModel):
@@ -38,6 +47,7 @@ class Integrity(BaseModel):
     first_bad_seq: int | None = None
     problem: str | None = None
     projection_differences: list[str]
+    access_log: AccessLogIntegrity
 
 
 class CaseExport(BaseModel):
@@ -49,7 +59,7 @@ class CaseExport(BaseModel):
     purpose: str
     state: CaseState
     timeline: list[TimelineEntry]
-    access_log: list[AccessRecord]
+    access_log: list[AccessEntry]
     integrity: Integrity
 
 
@@ -60,16 +70,17 @@ class _Record(BaseModel):
 
 @dataclass
 class Audit:
-    inbox: Inbox
+    cases: CaseService
+    client: Client  # the Temporal histories replayed
 
     async def timeline(self, principal: Principal, case_id: str, as_of: datetime | None = None) -> CaseTimeline:
         require_allowed(principal.actor, Action.AUDIT_CASE)
-        await self.inbox.case_in_scope(principal, case_id)
+        await self.cases.in_scope(principal, case_id)
         if as_of is not None and as_of.tzinfo is None:
-            raise RuleViolation("invalid_input", "give as_of with its time zone (e.g. 2026-11-29T10:00:00Z)")
-        record = await self._read(case_id, as_of)
+            raise RuleViolation(Rule.INVALID_INPUT, "give as_of with its time zone (e.g. 2026-11-29T10:00:00Z)")
+        record = await self._read(principal, case_id, as_of)
         purpose = "audit: timeline" + ("" if as_of is None else f" as of {as_of.isoformat()}")
-        await self.inbox.record_access(principal, case_id, "audit_timeline", purpose)
+        await self.cases.record(principal, case_id, "audit_timeline", purpose)
         entries = [timeline_entry(event) for event in record.events]
         return CaseTimeline(case_id=case_id, as_of=as_of, state=record.state, entries=entries)
 
@@ -78,11 +89,11 @@ class Audit:
         require_allowed(principal.actor, Action.AUDIT_CASE)
         purpose = purpose.strip()
         if not 3 <= len(purpose) <= 200:
-            raise RuleViolation("invalid_input", "give the purpose of the export (e.g. subject access request)")
-        await self.inbox.case_in_scope(principal, case_id)
-        record = await self._read(case_id)
+            raise RuleViolation(Rule.INVALID_INPUT, "give the purpose of the export (e.g. subject access request)")
+        await self.cases.in_scope(principal, case_id)
+        record = await self._read(principal, case_id)
         # Recorded before the access log is read, so the export lists itself.
-        await self.inbox.record_access(principal, case_id, "export", purpose)
+        await self.cases.record(principal, case_id, "export", purpose, written=True)
         return CaseExport(
             case_id=case_id,
             generated_at=datetime.now(UTC),
@@ -90,40 +101,40 @@ class Audit:
             purpose=purpose,
             state=record.state,
             timeline=[timeline_entry(event) for event in record.events],
-            access_log=await self.inbox.access.list(case_id),
+            access_log=await self.cases.access_entries(principal, case_id),
             integrity=await self._integrity(case_id),
         )
 
     async def verify(self, principal: Principal, case_id: str) -> Integrity:
         """Recompute the case's hash chain and compare its projections with a fresh fold."""
         require_allowed(principal.actor, Action.VERIFY_RECORDS)
-        await self.inbox.case_in_scope(principal, case_id)
+        await self.cases.in_scope(principal, case_id)
         integrity = await self._integrity(case_id)
-        await self.inbox.record_access(principal, case_id, "verify", "audit: verify the record")
+        await self.cases.record(principal, case_id, "verify", "audit: verify the record")
         return integrity
 
     async def replay(self, principal: Principal, case_id: str) -> list[ReplayOutcome]:
         """Every Temporal history of the case (all runs, and its children) replayed against the
         current workflow code: a failure means this code could not carry the case on."""
         require_allowed(principal.actor, Action.VERIFY_RECORDS)
-        await self.inbox.case_in_scope(principal, case_id)
-        client = self.inbox.commands.client
+        await self.cases.in_scope(principal, case_id)
+        client = self.client
         code = WorkflowCode(WORKFLOWS, client.data_converter)
         try:
             outcomes = [outcome async for outcome in replay_histories(case_histories(client, case_id), code)]
         except ReplayInputError as missing:  # a case of the store whose histories Temporal no longer keeps
-            raise RuleViolation("not_available", str(missing)) from None
-        await self.inbox.record_access(principal, case_id, "replay", "audit: replay the workflow histories")
+            raise RuleViolation(Rule.NOT_AVAILABLE, str(missing)) from None
+        await self.cases.record(principal, case_id, "replay", "audit: replay the workflow histories")
         return outcomes
 
-    async def _read(self, case_id: str, as_of: datetime | None = None) -> _Record:
+    async def _read(self, principal: Principal, case_id: str, as_of: datetime | None = None) -> _Record:
         """The case's events (those recorded by `as_of`, if given) and their fold, opened for the
         reader: what people wrote reads as they wrote it, or "[shredded]"."""
         try:
-            events = await self.inbox.commands.store.read_stream(case_id)
+            events = await self.cases.gateway.events(case_id)
         except ValidationError:
             raise RuleViolation(
-                "record_altered",
+                Rule.RECORD_ALTERED,
                 f"an event of case {case_id} no longer reads as an event: the record was altered "
                 "(pathway audit verify names the event)",
             ) from None
@@ -132,11 +143,12 @@ class Audit:
         else:
             known, state = known_at(case_id, events, as_of)
             record = _Record(state=state, events=known)
-        return await self.inbox.opened(record)
+        return await self.cases.opened(principal, case_id, record)
 
     async def _integrity(self, case_id: str) -> Integrity:
-        store = self.inbox.commands.store
+        store = self.cases.gateway.store
         chain = await store.verify_chain(case_id)
+        access = await store.verify_access(case_id)
         return Integrity(
             events=chain.events,
             head_hash=chain.head_hash,
@@ -145,4 +157,7 @@ class Audit:
             problem=chain.problem,
             # A fold of a broken chain proves nothing (and may not read at all).
             projection_differences=await store.projection_differences(case_id) if chain.ok else [],
+            access_log=AccessLogIntegrity(
+                rows=access.rows, ok=access.ok, first_bad_seq=access.first_bad_seq, problem=access.problem
+            ),
         )

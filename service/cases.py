@@ -1,0 +1,363 @@
+"""Cases and tasks: what a signed-in person may read and do, for the API, the web pages, the CLI and
+the demo seed alike.
+
+Each call does the service's four steps in order: it takes the Principal the directory gave (who),
+checks the role x action matrix and the site scope (may they: out-of-scope cases and tasks look
+exactly like absent ones), seals what comes in and opens what goes out for the case's own person
+(sealing), and records the access (a read here; a change by the workflow, in the same transaction
+as its events). The case workflow then applies the pathway rules.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal, TypeVar
+
+import structlog
+from pydantic import BaseModel
+from temporalio.service import RPCError
+
+from domain.access import Action, Principal, allowed, break_glass_reason, require_allowed
+from domain.commands import (
+    ClaimTask,
+    CloseCase,
+    CompleteTask,
+    OpenCase,
+    ReassignTask,
+    RecordReferralOutcome,
+    RequestCourtReport,
+    ShareInformation,
+    WithdrawConsent,
+)
+from domain.config import PathwayConfig, StaffMember
+from domain.errors import Rule, RuleViolation
+from domain.events import StoredEvent
+from domain.identity import case_id_for, person_id_for
+from domain.model import Role
+from domain.personal import SHREDDED, PersonalStr
+from domain.plaintext import check_opening, checked_outcome, refuse_sealed_lookalikes
+from domain.state import CaseState
+from domain.timeline import UK
+from service.gateway import CaseCommand, CaseGateway
+from store.access_log import AccessLog, AccessRecord
+from store.person_keys import PersonUnknown
+from store.records import CaseRecord, TaskRecord
+from store.sealing import Sealer
+from workflows.messages import BreakGlassAlert
+
+log = structlog.get_logger(__name__)
+
+Readable = TypeVar("Readable", bound=BaseModel)
+TaskView = Literal["mine", "team", "unassigned", "overdue", "due_today"]
+TASK_VIEWS: dict[TaskView, str] = {
+    "mine": "My tasks",
+    "team": "My team's tasks",
+    "unassigned": "Unassigned",
+    "overdue": "Overdue",
+    "due_today": "Due today",
+}
+PRIORITY_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
+
+CaseChange = ShareInformation | WithdrawConsent | RecordReferralOutcome | RequestCourtReport | CloseCase
+CHANGE_ACTIONS: dict[type[CaseChange], Action] = {
+    ShareInformation: Action.SHARE_INFORMATION,
+    WithdrawConsent: Action.WITHDRAW_CONSENT,
+    RecordReferralOutcome: Action.RECORD_REFERRAL_OUTCOME,
+    RequestCourtReport: Action.REQUEST_COURT_REPORT,
+    CloseCase: Action.CLOSE_CASE,
+}
+
+
+class CaseView(BaseModel):
+    state: CaseState
+    timeline: list[StoredEvent]
+
+
+class TaskDetail(BaseModel):
+    task: TaskRecord
+    case: CaseState
+    assignees: list[StaffMember]  # who at the task's site could take it over
+
+
+class AccessEntry(BaseModel):
+    """An access record as its reader sees it: a purpose that quotes what someone wrote (a break-glass
+    reason, an export's purpose) is sealed with the person's key, so it goes when they are shredded."""
+
+    access_id: str
+    case_id: str
+    staff_id: str
+    role: str
+    action: str
+    purpose: PersonalStr
+    break_glass: bool
+    at: datetime
+
+
+class _AccessLogView(BaseModel):
+    entries: list[AccessEntry]  # opened together: one key lookup for the whole log
+
+
+@dataclass
+class CaseService:
+    gateway: CaseGateway
+    config: PathwayConfig
+    case_id_key: bytes
+    sealer: Sealer
+    access: AccessLog
+    today: Callable[[], date] = lambda: datetime.now(UK).date()  # the UK day (tests fix it)
+
+    # Reads
+
+    async def tasks(self, principal: Principal, view: TaskView = "team", today: date | None = None) -> list[TaskRecord]:
+        """Open tasks of the person's sites in one view, overdue first, then by priority and due time."""
+        require_allowed(principal.actor, Action.LIST_TASKS)
+        today = today or self.today()
+        tasks = [t for site in principal.sites for t in await self.gateway.tasks(site)]
+        chosen = [t for t in tasks if _in_view(t, view, principal, today)]
+        return sorted(chosen, key=lambda t: (not t.overdue, PRIORITY_ORDER.get(t.priority, 9), t.due_at))
+
+    async def task(self, principal: Principal, task_id: str) -> TaskDetail:
+        """One task of the person's sites (any status) with its case; recorded as a read of the case."""
+        require_allowed(principal.actor, Action.LIST_TASKS)
+        task = await self._task_in_scope(principal, task_id)
+        roles = tuple(Role(role) for role in task.candidate_roles)
+        await self.record(principal, task.case_id, "read_task", "work on a task")
+        return TaskDetail(
+            task=task,
+            case=await self.opened(principal, task.case_id, await self.gateway.state(task.case_id)),
+            assignees=list(self.config.staff_at(task.site, roles)),
+        )
+
+    async def cases(self, principal: Principal, stage: str | None = None) -> list[CaseRecord]:
+        """The case index of the person's sites (at one stage, if given), oldest first."""
+        require_allowed(principal.actor, Action.READ_CASE)
+        found = [c for site in principal.sites for c in await self.gateway.cases(site, stage)]
+        return sorted(found, key=lambda c: (c.opened_at, c.case_id))
+
+    async def find_case(
+        self, principal: Principal, site: str, ref: str, break_glass_reason: str | None = None
+    ) -> CaseView:
+        """A case by its site and custody or court reference. Whether one exists outside the person's
+        sites is never said, and its id never shown."""
+        case_id = case_id_for(self.case_id_key, site, ref)
+        try:
+            return await self.read_case(principal, case_id, break_glass_reason)
+        except RuleViolation as refused:
+            if refused.rule is not Rule.CASE_UNKNOWN:
+                raise
+            message = f"there is no case with that reference at site {site} in your sites"
+            raise RuleViolation(Rule.CASE_UNKNOWN, message) from None
+
+    async def read_case(self, principal: Principal, case_id: str, reason: str | None = None) -> CaseView:
+        """A case's state and timeline. Outside the person's sites only with a stated reason, which
+        is recorded and alerts the site's team leads."""
+        require_allowed(principal.actor, Action.READ_CASE)
+        if reason is not None:
+            reason = break_glass_reason(reason)
+        record = await self.gateway.case(case_id)
+        in_scope = record is not None and principal.covers(record.site)
+        may_break_glass = reason is not None and allowed(principal.role, Action.BREAK_GLASS)
+        if record is None or not (in_scope or may_break_glass):
+            raise RuleViolation(Rule.CASE_UNKNOWN, f"there is no case {case_id} in your sites")
+        if in_scope:
+            await self.record(principal, case_id, "read_case", "case work")
+        else:
+            assert reason is not None
+            await self.break_glass(principal, record, reason)
+        view = CaseView(state=await self.gateway.state(case_id), timeline=await self.gateway.events(case_id))
+        return await self.opened(principal, case_id, view)
+
+    async def case_access(self, principal: Principal, case_id: str) -> list[AccessEntry]:
+        """Who read or changed a case, when and why (auditors)."""
+        require_allowed(principal.actor, Action.READ_ACCESS_LOG)
+        await self.in_scope(principal, case_id)
+        await self.record(principal, case_id, "read_access_log", "audit")
+        return await self.access_entries(principal, case_id)
+
+    async def access_entries(self, principal: Principal, case_id: str) -> list[AccessEntry]:
+        """The case's access log opened for its reader (callers have checked and recorded the read)."""
+        entries = [AccessEntry.model_validate(record.model_dump()) for record in await self.access.list(case_id)]
+        return (await self.opened(principal, case_id, _AccessLogView(entries=entries))).entries
+
+    # Changes: recorded by the workflow with their events, so nothing is written here
+
+    async def start_case(self, principal: Principal, command: OpenCase) -> CaseState:
+        require_allowed(principal.actor, Action.START_CASE)
+        self._in_own_name(principal, command.actor)
+        site = self.config.site(command.site)
+        if not principal.covers(command.site):
+            raise RuleViolation(Rule.OUTSIDE_YOUR_SITES, f"you do not work at site {command.site}")
+        check_opening(command, self.today())
+        case_id = case_id_for(self.case_id_key, command.site, command.external_ref)
+        already = await self.gateway.case(case_id)
+        summary, details = case_summary(command), case_details(command)
+        state = await self.gateway.start(case_id, site, await self.sealed(case_id, command), summary, details)
+        if already is not None:  # the same referral again: nothing changed, the case was read
+            await self.record(principal, case_id, "read_case", "identification: the referral was already open")
+        return await self.opened(principal, case_id, state)
+
+    async def claim(self, principal: Principal, task_id: str) -> CaseState:
+        require_allowed(principal.actor, Action.CLAIM_TASK)
+        task = await self._task_in_scope(principal, task_id)
+        return await self._send(principal, task.case_id, ClaimTask(actor=principal.actor, task_id=task_id))
+
+    async def reassign(self, principal: Principal, task_id: str, assignee: str) -> CaseState:
+        """Give a task to `assignee`, who must be in the staff directory (and, the workflow checks,
+        work at the task's site and be able to do it)."""
+        require_allowed(principal.actor, Action.REASSIGN_TASK)
+        task = await self._task_in_scope(principal, task_id)
+        member = self.config.staff_member(assignee)
+        command = ReassignTask(
+            actor=principal.actor,
+            task_id=task_id,
+            assignee=member.staff_id,
+            assignee_role=member.role,
+            assignee_sites=member.sites,
+        )
+        return await self._send(principal, task.case_id, command)
+
+    async def complete(self, principal: Principal, task_id: str, outcome: dict[str, Any]) -> CaseState:
+        """Record a task's outcome; the case moves on and its new state is the answer."""
+        require_allowed(principal.actor, Action.COMPLETE_TASK)
+        task = await self._task_in_scope(principal, task_id)
+        checked = checked_outcome(await self.gateway.state(task.case_id), task_id, principal.actor, outcome)
+        sealed = await self.sealed(task.case_id, checked)
+        command = CompleteTask(actor=principal.actor, task_id=task_id, outcome=sealed.model_dump(mode="json"))
+        return await self._send(principal, task.case_id, command)
+
+    async def change_case(self, principal: Principal, case_id: str, command: CaseChange) -> CaseState:
+        """A change to a case that is not a task: sharing, consent withdrawal, referral outcome, court
+        report request, closure."""
+        require_allowed(principal.actor, CHANGE_ACTIONS[type(command)])
+        self._in_own_name(principal, command.actor)
+        await self.in_scope(principal, case_id)
+        refuse_sealed_lookalikes(command)
+        return await self._send(principal, case_id, await self.sealed(case_id, command))
+
+    # The steps, for the service's other parts (audit, exports)
+
+    async def in_scope(self, principal: Principal, case_id: str) -> CaseRecord:
+        record = await self.gateway.case(case_id)
+        if record is None or not principal.covers(record.site):
+            raise RuleViolation(Rule.CASE_UNKNOWN, f"there is no case {case_id} in your sites")
+        return record
+
+    async def person_of(self, case_id: str) -> str:
+        """The person whose key seals the case's personal data: the one the store holds a key for,
+        else (before anything was sealed) the one the case id key derives."""
+        return await self.sealer.keys.person_of(case_id) or person_id_for(self.case_id_key, case_id)
+
+    async def sealed(self, case_id: str, model: Readable) -> Readable:
+        """The model with its personal fields sealed under the case's person's key: this is where
+        they leave plaintext behind for good."""
+        try:
+            return await self.sealer.seal(model, await self.person_of(case_id), case_id)
+        except PersonUnknown as shredded:
+            raise RuleViolation(Rule.PERSON_SHREDDED, str(shredded)) from None
+
+    async def opened(self, principal: Principal, case_id: str, model: Readable) -> Readable:
+        """What a person reads of a case: its person's sealed values opened ("[shredded]" once gone).
+        A value sealed for anyone else is withheld, and the attempt recorded."""
+        found = await self.sealer.open(model, await self.person_of(case_id))
+        if found.withheld:
+            log.warning("sealed values of another person withheld", case_id=case_id, count=found.withheld)
+            await self.record(principal, case_id, "withheld", "sealed values of another person were not opened")
+        return found.model
+
+    async def record(
+        self,
+        principal: Principal,
+        case_id: str,
+        action: str,
+        purpose: str,
+        *,
+        written: bool = False,
+        break_glass: bool = False,
+    ) -> AccessRecord:
+        """Record a read. A purpose someone `written` (a break-glass reason, an export's purpose) is
+        sealed with the case's person's key: it may name them, so it goes when they are shredded (and
+        is not kept at all once they have been)."""
+        if written:
+            try:
+                purpose = (await self.sealed(case_id, Written(text=purpose))).text
+            except RuleViolation as shredded:
+                if shredded.rule is not Rule.PERSON_SHREDDED:
+                    raise
+                purpose = SHREDDED
+        return await self.access.record(case_id, principal.staff_id, principal.role, action, purpose, break_glass)
+
+    async def break_glass(self, principal: Principal, record: CaseRecord, reason: str) -> None:
+        """A read from outside the case's sites: recorded with its reason, and the site's team leads
+        told by the worker (the alert carries codes, never the reason). If they cannot be told, the
+        case is not shown."""
+        access = await self.record(
+            principal, record.case_id, "read_case", f"break-glass: {reason}", written=True, break_glass=True
+        )
+        alert = BreakGlassAlert(
+            alert_id=access.access_id,
+            case_id=record.case_id,
+            site=record.site,
+            staff_id=principal.staff_id,
+            role=principal.role,
+        )
+        try:
+            await self.gateway.alert(alert)
+        except RPCError:
+            raise RuleViolation(
+                Rule.ALERT_UNAVAILABLE,
+                "the case's team leads cannot be told of this read at the moment, so it is not shown: try again",
+            ) from None
+
+    async def _send(self, principal: Principal, case_id: str, command: CaseCommand) -> CaseState:
+        return await self.opened(principal, case_id, await self.gateway.send(case_id, command))
+
+    async def _task_in_scope(self, principal: Principal, task_id: str) -> TaskRecord:
+        task = await self.gateway.task(task_id)
+        if task is None or not principal.covers(task.site):
+            raise RuleViolation(Rule.TASK_UNKNOWN, f"there is no task {task_id} in your sites")
+        return task
+
+    @staticmethod
+    def _in_own_name(principal: Principal, actor: Any) -> None:
+        if actor != principal.actor:
+            raise RuleViolation(Rule.INVALID_COMMAND, "a case is changed in your own name only")
+
+
+class Written(BaseModel):
+    """Something a person wrote, as a personal field (sealed with the person's key)."""
+
+    text: PersonalStr
+
+
+def case_summary(command: OpenCase) -> str:
+    """The case's one-line summary in the Temporal UI: coded facts only, never the person."""
+    return f"L&D case at {command.site} ({command.setting})"
+
+
+def case_details(command: OpenCase) -> str:
+    """The case's fixed details in the Temporal UI: how it came in, as codes. The external reference
+    and everything about the person are personal data and stay out."""
+    cohorts = ", ".join(str(cohort) for cohort in command.cohorts) or "none"
+    return "\n".join(
+        [
+            f"Site: {command.site}",
+            f"Setting: {command.setting}",
+            f"Referral source: {command.source}",
+            f"Age band: {command.age_band}",
+            f"Cohorts: {cohorts}",
+            "Live stage, open tasks and next due time: see the current details.",
+        ]
+    )
+
+
+def _in_view(task: TaskRecord, view: TaskView, principal: Principal, today: date) -> bool:
+    match view:
+        case "mine":
+            return task.assignee == principal.staff_id
+        case "unassigned":
+            return task.assignee is None
+        case "overdue":
+            return task.overdue
+        case "due_today":
+            return task.due_at.astimezone(UK).date() == today
+    return True

@@ -1,0 +1,182 @@
+"""The case gateway: how the service reaches a case's workflow and reads the store, with no rules of
+its own (who may, what they see and what is recorded are the service's; the pathway rules are the
+domain's, run by the workflow).
+
+Starting a case uses update-with-start on its id: the first start creates the workflow and opens
+the case in one round trip; a repeat finds the running workflow (USE_EXISTING) and its open_case
+handler answers with the existing case. A closed case's workflow cannot be started again
+(REJECT_DUPLICATE), so a repeat after closure answers from the event store.
+"""
+
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Protocol
+
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.commands import (
+    ClaimTask,
+    CloseCase,
+    CompleteTask,
+    OpenCase,
+    ReassignTask,
+    RecordReferralOutcome,
+    RequestCourtReport,
+    ShareInformation,
+    WithdrawConsent,
+)
+from domain.config import SiteConfig
+from domain.errors import Rule, RuleViolation
+from domain.events import StoredEvent
+from domain.state import CaseState
+from store.event_store import EventStore
+from store.records import CaseRecord, TaskRecord
+from workflows.alert_start import start_break_glass_alert
+from workflows.case_workflow import CaseWorkflow
+from workflows.messages import BreakGlassAlert, CaseInput, CaseResult
+
+# A command a person sends to an open case (OpenCase starts one).
+CaseCommand = (
+    CompleteTask
+    | ClaimTask
+    | ReassignTask
+    | ShareInformation
+    | WithdrawConsent
+    | RecordReferralOutcome
+    | RequestCourtReport
+    | CloseCase
+)
+
+
+class CaseGateway(Protocol):
+    """What the service needs of Temporal and the store."""
+
+    store: EventStore
+
+    async def start(self, case_id: str, site: SiteConfig, command: OpenCase, summary: str, details: str) -> CaseState:
+        """Open the case (or find it, for the same referral again)."""
+        ...
+
+    async def send(self, case_id: str, command: CaseCommand) -> CaseState:
+        """Send a command to an open case; the case's new state."""
+        ...
+
+    async def alert(self, alert: BreakGlassAlert) -> None:
+        """Have the worker tell a site's team leads of a break-glass read."""
+        ...
+
+    async def case(self, case_id: str) -> CaseRecord | None: ...
+
+    async def task(self, task_id: str) -> TaskRecord | None: ...
+
+    async def cases(self, site: str, stage: str | None = None) -> list[CaseRecord]: ...
+
+    async def tasks(self, site: str) -> list[TaskRecord]: ...
+
+    async def state(self, case_id: str) -> CaseState:
+        """The case as of its last stored event."""
+        ...
+
+    async def events(self, case_id: str) -> list[StoredEvent]: ...
+
+
+@dataclass
+class TemporalCaseGateway:
+    client: Client
+    store: EventStore
+    task_queue: str
+
+    async def start(self, case_id: str, site: SiteConfig, command: OpenCase, summary: str, details: str) -> CaseState:
+        start = WithStartWorkflowOperation(
+            CaseWorkflow.run,
+            CaseInput(case_id=case_id, site=site),
+            id=case_id,
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=summary,
+            static_details=details,
+        )
+        try:
+            return await with_rule_violations(
+                self.client.execute_update_with_start_workflow(
+                    CaseWorkflow.open_case, command, start_workflow_operation=start
+                )
+            )
+        except WorkflowAlreadyStartedError:
+            return await self.store.current_state(case_id)
+
+    async def send(self, case_id: str, command: CaseCommand) -> CaseState:
+        handle: WorkflowHandle[CaseWorkflow, CaseResult] = self.client.get_workflow_handle_for(
+            CaseWorkflow.run, case_id
+        )
+        try:
+            return await with_rule_violations(_update(handle, command))
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+        # No running workflow: the case is closed (its record is in the store) or never existed.
+        record = await self.store.get_case(case_id)
+        if record is None:
+            raise RuleViolation(Rule.CASE_UNKNOWN, f"there is no case {case_id}")
+        raise RuleViolation(Rule.CASE_NOT_OPEN, f"case {case_id} is {record.stage}")
+
+    async def alert(self, alert: BreakGlassAlert) -> None:
+        await start_break_glass_alert(self.client, self.task_queue, alert)
+
+    async def case(self, case_id: str) -> CaseRecord | None:
+        return await self.store.get_case(case_id)
+
+    async def task(self, task_id: str) -> TaskRecord | None:
+        return await self.store.get_task(task_id)
+
+    async def cases(self, site: str, stage: str | None = None) -> list[CaseRecord]:
+        return await self.store.list_cases(site=site, stage=stage)
+
+    async def tasks(self, site: str) -> list[TaskRecord]:
+        return await self.store.list_tasks(site=site)
+
+    async def state(self, case_id: str) -> CaseState:
+        return await self.store.current_state(case_id)
+
+    async def events(self, case_id: str) -> list[StoredEvent]:
+        return await self.store.read_stream(case_id)
+
+
+async def _update(handle: WorkflowHandle[CaseWorkflow, CaseResult], command: CaseCommand) -> CaseState:
+    """The command as its Update."""
+    match command:
+        case CompleteTask():
+            return await handle.execute_update(CaseWorkflow.complete_task, command)
+        case ClaimTask():
+            return await handle.execute_update(CaseWorkflow.claim_task, command)
+        case ReassignTask():
+            return await handle.execute_update(CaseWorkflow.reassign_task, command)
+        case ShareInformation():
+            return await handle.execute_update(CaseWorkflow.share_information, command)
+        case WithdrawConsent():
+            return await handle.execute_update(CaseWorkflow.withdraw_consent, command)
+        case RecordReferralOutcome():
+            return await handle.execute_update(CaseWorkflow.record_referral_outcome, command)
+        case RequestCourtReport():
+            return await handle.execute_update(CaseWorkflow.request_court_report, command)
+        case CloseCase():
+            return await handle.execute_update(CaseWorkflow.close_case, command)
+
+
+async def with_rule_violations(call: Awaitable[CaseState]) -> CaseState:
+    """Await a workflow call, turning a refused command into the RuleViolation it was."""
+    try:
+        return await call
+    except WorkflowUpdateFailedError as failure:
+        cause = failure.cause
+        if not isinstance(cause, ApplicationError):
+            raise
+        named = Rule.named(str(cause.details[0])) if cause.details else None
+        if cause.type == "RuleViolation" and named is not None:
+            raise RuleViolation(named, cause.message) from None
+        # A refusal without a rule we know: the command itself did not decode or validate.
+        raise RuleViolation(Rule.INVALID_COMMAND, cause.message) from None

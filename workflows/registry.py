@@ -1,0 +1,9 @@
+"""Every workflow type a worker runs: what the golden-history tests and auditors' replays check."""
+
+from workflows.alert_workflow import BreakGlassAlertWorkflow
+from workflows.case_workflow import CaseWorkflow
+from workflows.court_report_workflow import CourtReportWorkflow
+from workflows.referral_workflow import ReferralWorkflow
+from workflows.retention_workflow import RetentionWorkflow
+
+WORKFLOWS = [CaseWorkflow, ReferralWorkflow, CourtReportWorkflow, RetentionWorkflow, BreakGlassAlertWorkflow]
