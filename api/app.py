@@ -67,7 +67,8 @@ def create_app(services: Services) -> FastAPI:
         public = request.url.path in PUBLIC_PATHS
         if routed and not public and request.url.path.startswith("/api/"):
             try:
-                await services.verifier.principal(request.headers.get("authorization"))
+                # Kept for the route (api/deps.py `principal`): the token is checked once per request.
+                request.state.principal = await services.verifier.principal(request.headers.get("authorization"))
             except Unauthenticated as error:
                 return await unauthenticated(request, error)
         return await call_next(request)

@@ -48,6 +48,10 @@ def services(request: Request) -> Services:
 
 
 async def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    """Who signed the request: as the sign-in check before the route found it (api/app.py)."""
+    checked = getattr(request.state, "principal", None)
+    if isinstance(checked, Principal):
+        return checked
     return await services(request).verifier.principal(authorization)
 
 

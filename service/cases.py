@@ -302,7 +302,7 @@ class CaseService:
         )
         try:
             await self.gateway.alert(alert)
-        except RPCError:
+        except (RPCError, RuntimeError):  # Temporal refused, or (a lazy client) could not be reached
             raise RuleViolation(
                 Rule.ALERT_UNAVAILABLE,
                 "the case's team leads cannot be told of this read at the moment, so it is not shown: try again",
