@@ -49,25 +49,32 @@ def sealed_for(value: str) -> str | None:
     return found.group(1) if found else None
 
 
-def sealed_lookalikes(value: Any, where: str = "") -> list[str]:
+def sealed_lookalikes(value: Any) -> list[str]:
     """Where in a plaintext input (a model, or JSON-shaped dicts and lists) a text starts like sealed
-    data: the paths of the values an edge must refuse before it seals anything."""
-    if isinstance(value, str):
-        return [where or "input"] if value.lstrip().lower().startswith(SEALED_PREFIX) else []
-    if isinstance(value, BaseModel):
-        items: Iterable[tuple[Any, Any]] = ((name, getattr(value, name)) for name in type(value).model_fields)
-    elif isinstance(value, Mapping):
-        items = value.items()
-    elif isinstance(value, list | tuple | set | frozenset):
-        items = enumerate(value)
-    else:
-        return []
+    data: the paths of the values an edge must refuse before it seals anything. A loop, not
+    recursion: an input is looked at before its depth is judged."""
     found: list[str] = []
-    for key, item in items:
-        if isinstance(key, str) and key.lower().startswith(SEALED_PREFIX):
-            found.append(f"{where}.{key}" if where else key)
-        found.extend(sealed_lookalikes(item, f"{where}.{key}" if where else str(key)))
-    return found
+    pending: list[tuple[str, Any]] = [("", value)]
+    while pending:
+        where, item = pending.pop()
+        if isinstance(item, str):
+            if item.lstrip().lower().startswith(SEALED_PREFIX):
+                found.append(where or "input")
+            continue
+        if isinstance(item, BaseModel):
+            items: Iterable[tuple[Any, Any]] = ((name, getattr(item, name)) for name in type(item).model_fields)
+        elif isinstance(item, Mapping):
+            items = item.items()
+        elif isinstance(item, list | tuple | set | frozenset):
+            items = enumerate(item)
+        else:
+            continue
+        for key, inner in items:
+            path = f"{where}.{key}" if where else str(key)
+            if isinstance(key, str) and key.lower().startswith(SEALED_PREFIX):
+                found.append(path)
+            pending.append((path, inner))
+    return sorted(found)
 
 
 class Personal:
