@@ -1,7 +1,7 @@
-"""Commands in a staff member's name, for the demo seed, tests and benchmarks: each goes through the
-service as the person its actor names, resolved from the staff directory like the CLI's `--as`. The
-same checks, the same sealing and the same access record as the API; only the calling convention
-differs (an actor per command, as the workflow sees it)."""
+"""Commands in a staff member's name, for tests and benchmarks (no interface uses it): each goes
+through the service as the person its actor names, resolved from the staff directory like the CLI's
+`--as`. The same checks, the same sealing and the same access record as the API; only the calling
+convention differs (an actor per command, as the workflow sees it)."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -68,9 +68,9 @@ class StaffCommands:
         """A sealed model (a fold of stored events, a workflow's answer) as the case's readers see it."""
         return await self.sealer.open_for_case(model, case_id)
 
-    async def access_log(self, case_id: str) -> list[AccessEntry]:
-        """The case's access log as an auditor reads it (purposes opened), without recording a read."""
-        return await self.service.access_entries(principal_for_staff(self.config, "au-001"), case_id)
+    async def access_log(self, case_id: str, reader: str = "au-001") -> list[AccessEntry]:
+        """The case's access log as its auditor reads it (purposes opened), without recording a read."""
+        return await self.service.access_entries(principal_for_staff(self.config, reader), case_id)
 
     async def start_case(self, command: OpenCase) -> CaseState:
         return await self.service.start_case(self.principal(command.actor), command)
