@@ -8,7 +8,8 @@ from temporalio.exceptions import ApplicationError
 
 from domain.events import EventEnvelope
 from store.access_log import AccessEntry
-from store.event_store import AppendConflict, EventStore
+from store.event_store import EventStore
+from store.recorder import AppendConflict
 from workers.metrics import record_append_latency, record_written
 
 

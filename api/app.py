@@ -19,7 +19,7 @@ from starlette.routing import Match
 from api import audit_routes, codec, reports, routes, web
 from api.deps import Services, is_page, status_for
 from api.limits import BodySizeLimit
-from domain.errors import RuleViolation, field_problems
+from domain.errors import Refusal, RuleViolation, field_problems
 from service.identity import Unauthenticated
 from store.keyring import KeyRingError
 from workers.health import metrics_response, readiness_response, store_problem, temporal_problem
@@ -31,6 +31,7 @@ KEYS_UNAVAILABLE = (
 log = structlog.get_logger(__name__)
 
 OWN_STATIC = Path(__file__).resolve().parent / "static"
+RETRY_AFTER_SECONDS = "5"  # what a 503 of the service (a case catching up, an alert not yet queued) asks
 # Probes and Prometheus call these without signing in, so they answer with no personal data at all.
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 # Files of the frontend may be cached; nothing else is (pages and answers carry personal data).
@@ -115,8 +116,12 @@ def create_app(services: Services) -> FastAPI:
     async def refused(request: Request, error: RuleViolation) -> Response:
         status = status_for(error.rule)
         if is_page(request):
-            return web.refusal_page(request, status, error.message)
-        return JSONResponse({"error": error.message, "rule": error.rule}, status_code=status)
+            answer: Response = web.refusal_page(request, status, error.message)
+        else:
+            answer = JSONResponse({"error": error.message, "rule": error.rule}, status_code=status)
+        if error.rule.refusal is Refusal.UNAVAILABLE:
+            answer.headers["Retry-After"] = RETRY_AFTER_SECONDS
+        return answer
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:

@@ -66,6 +66,7 @@ class Rule(StrEnum):
     # Cannot be done now
     KEYS_UNAVAILABLE = "keys_unavailable", _U
     ALERT_UNAVAILABLE = "alert_unavailable", _U
+    CASE_CATCHING_UP = "case_catching_up", _U
     # The case's current state (the pathway rules)
     ALREADY_ASSIGNED = "already_assigned", _C
     ALREADY_ESCALATED = "already_escalated", _C

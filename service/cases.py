@@ -8,6 +8,7 @@ exactly like absent ones), seals what comes in and opens what goes out for the c
 as its events). The case workflow then applies the pathway rules.
 """
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -44,8 +45,12 @@ from store.person_keys import PersonUnknown
 from store.records import CaseRecord, TaskRecord
 from store.sealing import Sealer
 from workflows.messages import BreakGlassAlert
+from workflows.ui_text import case_details, case_summary
 
 log = structlog.get_logger(__name__)
+# Seconds between tries of a command whose task the workflow has not taken in yet (about 4 s in all:
+# an HTTP request should not wait longer; the answer then says to try again).
+CATCHING_UP_WAITS = (0.25, 0.5, 1.0, 2.0)
 
 Readable = TypeVar("Readable", bound=BaseModel)
 TaskView = Literal["mine", "team", "unassigned", "overdue", "due_today"]
@@ -309,7 +314,25 @@ class CaseService:
             ) from None
 
     async def _send(self, principal: Principal, case_id: str, command: CaseCommand) -> CaseState:
-        return await self.opened(principal, case_id, await self.gateway.send(case_id, command))
+        """Send the command. A task the store holds but the workflow does not know yet (its append
+        committed, and the worker that made it died before the workflow took in the result: the
+        append's retry brings the workflow up to date) is never called unknown: the command is tried
+        again for a few seconds, then refused as "try again in a moment"."""
+        for wait in CATCHING_UP_WAITS:
+            try:
+                return await self.opened(principal, case_id, await self.gateway.send(case_id, command))
+            except RuleViolation as refused:
+                if refused.rule is not Rule.TASK_UNKNOWN or not await self._task_recorded(command):
+                    raise
+            await asyncio.sleep(wait)
+        raise RuleViolation(
+            Rule.CASE_CATCHING_UP,
+            "the case is still taking in its last change (a worker restarted): try again in a moment",
+        )
+
+    async def _task_recorded(self, command: CaseCommand) -> bool:
+        task_id = getattr(command, "task_id", None)
+        return isinstance(task_id, str) and await self.gateway.task(task_id) is not None
 
     async def _task_in_scope(self, principal: Principal, task_id: str) -> TaskRecord:
         task = await self.gateway.task(task_id)
@@ -327,27 +350,6 @@ class Written(BaseModel):
     """Something a person wrote, as a personal field (sealed with the person's key)."""
 
     text: PersonalStr
-
-
-def case_summary(command: OpenCase) -> str:
-    """The case's one-line summary in the Temporal UI: coded facts only, never the person."""
-    return f"L&D case at {command.site} ({command.setting})"
-
-
-def case_details(command: OpenCase) -> str:
-    """The case's fixed details in the Temporal UI: how it came in, as codes. The external reference
-    and everything about the person are personal data and stay out."""
-    cohorts = ", ".join(str(cohort) for cohort in command.cohorts) or "none"
-    return "\n".join(
-        [
-            f"Site: {command.site}",
-            f"Setting: {command.setting}",
-            f"Referral source: {command.source}",
-            f"Age band: {command.age_band}",
-            f"Cohorts: {cohorts}",
-            "Live stage, open tasks and next due time: see the current details.",
-        ]
-    )
 
 
 def _in_view(task: TaskRecord, view: TaskView, principal: Principal, today: date) -> bool:

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from store.chain_check import ALTERED
 from store.checkpoints import SigningKey
-from store.event_store import ALTERED, EventStore
+from store.event_store import EventStore
 from tests.cli.support import Completed, pathway
 from tests.store.support import StoreCase
 from tests.store.test_tamper import (

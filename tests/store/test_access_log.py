@@ -13,8 +13,9 @@ from domain.commands import ClaimTask
 from domain.tasks import TaskKind
 from store import event_store, schema
 from store.access_log import AccessChainReport, AccessEntry, AccessLog, change_access_id
-from store.event_store import AppendConflict, EventStore
+from store.event_store import EventStore
 from store.hashing import GENESIS_HASH, chain_hash
+from store.recorder import AppendConflict
 from tests.store.access_support import LOGGED, access_row, entry, logged_case
 from tests.store.support import PRACTITIONER, StoreCase, count_events
 

@@ -16,8 +16,10 @@ from domain.state import CaseState
 from domain.stream import apply_all
 from domain.tasks import TaskKind
 from store import schema
-from store.event_store import AppendConflict, ChainReport, EventStore
+from store.chain_check import ChainReport
+from store.event_store import EventStore
 from store.hashing import GENESIS_HASH, canonical_json, chain_hash
+from store.recorder import AppendConflict
 from tests.store.support import CONSENT_GIVEN, PRACTITIONER, TEAM_LEAD, StoreCase, count_events, new_id, run_journey
 
 ENVELOPE_FIELDS = set(EventEnvelope.model_fields)

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select, text, update
 
 from store import schema
-from store.event_store import ChainReport, EventStore
+from store.chain_check import ChainReport
+from store.event_store import EventStore
 from store.hashing import canonical_json, chain_hash
 from tests.store.support import StoreCase, run_journey
 

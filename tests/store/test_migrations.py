@@ -12,7 +12,8 @@ from sqlalchemy import Connection, inspect, select, text
 
 from domain.tasks import TaskKind
 from store import schema
-from store.event_store import ChainReport, EventStore
+from store.chain_check import ChainReport
+from store.event_store import EventStore
 from store.migrate import MIGRATIONS
 from tests.store.support import StoreCase
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from domain.state import CaseState, empty_state
 from domain.tasks import TaskKind
-from store.event_store import Appended, EventStore
+from store.event_store import EventStore
+from store.recorder import Appended
 from store.state_cache import StateCache
 from tests.store.support import CONSENT_GIVEN, SCREENING, StoreCase
 

@@ -20,6 +20,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError
 
 from store import schema
+from store.chain_check import ALTERED, BROKEN_LINK, ChainReport
 from store.checkpoints import (
     Checkpoint,
     CheckpointError,
@@ -29,7 +30,7 @@ from store.checkpoints import (
     SigningKey,
     StreamHead,
 )
-from store.event_store import ALTERED, BROKEN_LINK, ChainReport, EventStore
+from store.event_store import EventStore
 from store.hashing import canonical_json, chain_hash
 from tests.store.support import NOW, StoreCase, run_journey
 
