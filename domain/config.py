@@ -1,4 +1,5 @@
-"""Site and contract configuration: operating hours, SLAs, instruments, staff, record retention.
+"""Site and contract configuration: operating hours, SLAs, instruments, staff, record retention,
+scheduled checkpoints.
 
 The models only; workers/settings.py reads them from TOML. A case carries its site's config from
 the moment it opens, so a later config change never alters a running history.
@@ -212,11 +213,14 @@ class SiteConfig(Strict):
         return self.reminder_before_minutes.get(kind, DEFAULT_REMINDER_BEFORE_MINUTES[kind])
 
 
+EMAIL_ADDRESS = r"^[^@\s]+@[^@\s]+$"
+
+
 class StaffMember(Strict):
     staff_id: str = Field(pattern=r"^[A-Za-z0-9._:-]+$")
     role: Role
     sites: tuple[str, ...]
-    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$", description="Work address for reminders")
+    email: str | None = Field(default=None, pattern=EMAIL_ADDRESS, description="Work address for reminders")
 
 
 ADULTHOOD = 18
@@ -255,11 +259,28 @@ class RetentionConfig(Strict):
         return self
 
 
+class CheckpointsConfig(Strict):
+    """The checkpoint schedule: how often every stream's head is signed, and where each signed
+    checkpoint is delivered outside the database, so that a rewrite of the record with its hashes
+    recomputed is caught against a copy its writers cannot reach."""
+
+    every_minutes: int = Field(default=60, ge=1, description="Minutes between scheduled checkpoints")
+    # Where each checkpoint is written as a file. Empty: `checkpoints` in the data directory, for
+    # dev only: in production it must be a directory the database's writers cannot rewrite (a
+    # write-once bucket mount, say), or the file is no better evidence than the database. A relative
+    # path is relative to the data directory.
+    directory: str = ""
+    email: str | None = Field(
+        default=None, pattern=EMAIL_ADDRESS, description="The auditors' address each checkpoint is emailed to"
+    )
+
+
 class PathwayConfig(Strict):
     sites: dict[str, SiteConfig]
     staff: tuple[StaffMember, ...] = ()
     services: tuple[Service, ...] = ()
     retention: RetentionConfig = RetentionConfig()
+    checkpoints: CheckpointsConfig = CheckpointsConfig()
 
     @model_validator(mode="after")
     def _keys_match(self) -> "PathwayConfig":

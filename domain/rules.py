@@ -128,6 +128,10 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
     match command:
         case OpenCase():
             return _open_case(state, command, ctx)
+        case RecordReferralSent() | RecordReferralSendFailed() if state.stage is Stage.CLOSED:
+            # What happened to a send under way when the case closed is a fact about the world: it is
+            # recorded, though the case opens nothing more for it (closure stops chasing, not the record).
+            return _delivery(state, command, ctx)
     require(state.is_open, Rule.CASE_NOT_OPEN, f"case {state.case_id} is {_stage_words(state)}")
     match command:
         case CompleteTask():
@@ -167,28 +171,8 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
         case RecordReferralOutcome():
             require_allowed(command.actor, Action.RECORD_REFERRAL_OUTCOME)
             return _referral_outcome(state, command.referral_id, command.status, command.reason)
-        case RecordReferralSent():
-            require_role(command.actor, (Role.SYSTEM,), "record a referral as sent")
-            sent = _referral(state, command.referral_id)
-            require(
-                sent.status is ReferralStatus.DRAFTED,
-                Rule.REFERRAL_ALREADY_SENT,
-                f"referral {sent.referral_id} is {sent.status}",
-            )
-            return [ReferralSent(referral_id=sent.referral_id, channel=command.channel)]
-        case RecordReferralSendFailed():
-            require_role(command.actor, (Role.SYSTEM,), "record a failed referral")
-            failed = _referral(state, command.referral_id)
-            require(
-                failed.status is ReferralStatus.DRAFTED and failed.send_failed is None,
-                Rule.REFERRAL_ALREADY_SENT,
-                f"referral {failed.referral_id} is {failed.status}",
-            )
-            # Someone has to reach the service another way: an urgent chase task, escalated as usual.
-            chase = new_task(
-                ctx, TaskKind.CHASE_REFERRAL, setting_of(state), Urgency.URGENT, referral_id=failed.referral_id
-            )
-            return [ReferralSendFailed(referral_id=failed.referral_id, reason=command.reason), chase]
+        case RecordReferralSent() | RecordReferralSendFailed():
+            return _delivery(state, command, ctx)
         case ChaseReferral():
             require_role(command.actor, (Role.SYSTEM,), "chase a referral")
             chased = _referral(state, command.referral_id)
@@ -418,6 +402,34 @@ def _referral(state: CaseState, referral_id: str) -> Referral:
     require(found is not None, Rule.REFERRAL_UNKNOWN, f"case {state.case_id} has no referral {referral_id}")
     assert found is not None
     return found
+
+
+def _delivery(
+    state: CaseState, command: RecordReferralSent | RecordReferralSendFailed, ctx: DecisionContext
+) -> list[DomainEvent]:
+    """What the referral's workflow reports of its send: sent, or not deliverable (on an open case, with
+    an urgent chase task: someone has to reach the service another way; a closed case opens none)."""
+    if isinstance(command, RecordReferralSent):
+        require_role(command.actor, (Role.SYSTEM,), "record a referral as sent")
+        sent = _referral(state, command.referral_id)
+        require(
+            sent.status is ReferralStatus.DRAFTED,
+            Rule.REFERRAL_ALREADY_SENT,
+            f"referral {sent.referral_id} is {sent.status}",
+        )
+        return [ReferralSent(referral_id=sent.referral_id, channel=command.channel)]
+    require_role(command.actor, (Role.SYSTEM,), "record a failed referral")
+    failed = _referral(state, command.referral_id)
+    require(
+        failed.status is ReferralStatus.DRAFTED and failed.send_failed is None,
+        Rule.REFERRAL_ALREADY_SENT,
+        f"referral {failed.referral_id} is {failed.status}",
+    )
+    recorded = ReferralSendFailed(referral_id=failed.referral_id, reason=command.reason)
+    if not state.is_open:
+        return [recorded]
+    chase = new_task(ctx, TaskKind.CHASE_REFERRAL, setting_of(state), Urgency.URGENT, referral_id=failed.referral_id)
+    return [recorded, chase]
 
 
 def _referral_outcome(state: CaseState, referral_id: str, status: ReferralStatus, reason: str) -> list[DomainEvent]:

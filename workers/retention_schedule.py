@@ -1,6 +1,5 @@
 """The Temporal Schedule that starts a retention run every day, kept as configuration says."""
 
-import dataclasses
 from datetime import timedelta
 from typing import Literal
 
@@ -8,18 +7,16 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
     ScheduleState,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
 from domain.config import RetentionConfig
+from workers.schedules import ensure_schedule
 from workflows.messages import RetentionInput
 from workflows.retention_workflow import RetentionWorkflow
 
@@ -59,14 +56,4 @@ async def ensure_retention_schedule(
 ) -> Literal["created", "updated"]:
     """Create the schedule, or bring an existing one in line with the configuration. An operator's
     pause (and its note) is kept."""
-    wanted = retention_schedule(task_queue, config)
-    try:
-        await client.create_schedule(schedule_id, wanted)
-        return "created"
-    except ScheduleAlreadyRunningError:
-
-        def keep_state(current: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=dataclasses.replace(wanted, state=current.description.schedule.state))
-
-        await client.get_schedule_handle(schedule_id).update(keep_state)
-        return "updated"
+    return await ensure_schedule(client, schedule_id, retention_schedule(task_queue, config))

@@ -1,6 +1,6 @@
 """Preparing a Temporal cluster for Pathway, idempotently: the namespace (with its retention), the
-search attributes operators filter on, and the retention schedule. `pathway setup` runs it on a
-real cluster, `pathway dev` on its dev server."""
+search attributes operators filter on, and the retention and checkpoint schedules. `pathway setup`
+runs it on a real cluster, `pathway dev` on its dev server."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
@@ -20,7 +20,8 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.config import RetentionConfig
+from domain.config import CheckpointsConfig, RetentionConfig
+from workers.checkpoint_schedule import ensure_checkpoint_schedule
 from workers.retention_schedule import ensure_retention_schedule
 from workflows.search_attributes import ALL_KEYS
 
@@ -102,10 +103,11 @@ async def setup_temporal(
     client: Client,
     task_queue: str,
     retention: RetentionConfig,
+    checkpoints: CheckpointsConfig,
     retention_days: int | None = None,
 ) -> SetupReport:
-    """Namespace, search attributes and retention schedule on the client's namespace; safe to run
-    again (the second run changes nothing and says so)."""
+    """Namespace, search attributes, retention and checkpoint schedules on the client's namespace;
+    safe to run again (the second run changes nothing and says so)."""
     namespace = client.namespace
     report = SetupReport(namespace)
     report.actions.append(await ensure_namespace(client, namespace, retention_days))
@@ -114,6 +116,8 @@ async def setup_temporal(
     report.actions.append(f"search attributes: added {', '.join(added)}" if added else "search attributes: all present")
     schedule = await _once_known(lambda: ensure_retention_schedule(client, task_queue, retention))
     report.actions.append(f"retention schedule: {schedule}")
+    schedule = await _once_known(lambda: ensure_checkpoint_schedule(client, task_queue, checkpoints))
+    report.actions.append(f"checkpoint schedule: {schedule}, every {checkpoints.every_minutes} minutes")
     return report
 
 

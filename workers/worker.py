@@ -4,12 +4,14 @@ import asyncio
 import contextlib
 import signal
 from datetime import timedelta
+from pathlib import Path
 
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.alerts import AlertActivities
+from activities.checkpoints import CheckpointActivities, CheckpointSigner
 from activities.court_reports import CourtReportActivities
 from activities.mailer import SmtpMailer
 from activities.notifications import NotificationActivities
@@ -41,11 +43,15 @@ def build_worker(
     inbox_url: str,
     master_keys: KeyRing,
     graceful_shutdown: timedelta = timedelta(0),
+    checkpoint_signer: CheckpointSigner | None = None,
 ) -> Worker:
+    """The worker with every workflow and activity. Without `checkpoint_signer` a scheduled
+    checkpoint fails at once, saying why (tests and benchmarks that make none)."""
     outbox = NotificationLog(store.engine)
     keys = PersonKeys(store.engine, master_keys)
     sealer = Sealer(keys)
     retention = RetentionActivities(store, keys, config.retention)
+    checkpoints = CheckpointActivities(store, outbox, config.checkpoints, mailer, checkpoint_signer)
     return Worker(
         client,
         task_queue=task_queue,
@@ -58,6 +64,8 @@ def build_worker(
             CourtReportActivities(outbox, mailer, inbox_url).deliver_court_report,
             retention.find_expired_records,
             retention.shred_expired_records,
+            checkpoints.make_checkpoint,
+            checkpoints.email_checkpoint,
         ],
         # On shutdown, in-flight activities get this long to finish before they are cancelled.
         graceful_shutdown_timeout=graceful_shutdown,
@@ -77,7 +85,19 @@ def mailer_for(settings: Settings) -> SmtpMailer | None:
     )
 
 
+def checkpoint_directory(settings: Settings) -> Path:
+    """`[checkpoints] directory`, relative to the data directory; unset, the data directory's
+    `checkpoints` (for dev: in production the database's writers could rewrite it)."""
+    return settings.data_dir / (settings.pathway_config.checkpoints.directory or "checkpoints")
+
+
 def worker_from_settings(client: Client, store: EventStore, settings: Settings) -> Worker:
+    if not settings.pathway_config.checkpoints.directory and not settings.generate_missing_secrets:
+        log.warning(
+            "checkpoints are delivered into the data directory: set [checkpoints] directory to one the "
+            "database's writers cannot rewrite",
+            directory=str(checkpoint_directory(settings)),
+        )
     return build_worker(
         client,
         store,
@@ -87,6 +107,8 @@ def worker_from_settings(client: Client, store: EventStore, settings: Settings) 
         settings.inbox_url,
         settings.master_key_ring,
         timedelta(seconds=settings.graceful_shutdown_seconds),
+        # The key `pathway audit checkpoint` signs with: a worker without it stops at start, naming it.
+        CheckpointSigner(settings.checkpoint_signing_key, checkpoint_directory(settings)),
     )
 
 

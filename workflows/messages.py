@@ -50,7 +50,8 @@ class ReferralInput(BaseModel):
 
 class ReferralProgress(BaseModel):
     referral_id: str
-    kind: Literal["sent", "send_failed", "chase_due", "escalation_due"]
+    # send_stopped: the case closed, and no attempt (the last one made at closure included) got it through.
+    kind: Literal["sent", "send_failed", "send_stopped", "chase_due", "escalation_due"]
     channel: Literal["email", "http"] | None = None
     reason: str = ""
 
@@ -131,3 +132,30 @@ class BreakGlassAlert(Strict):
     site: str = Field(min_length=1, description="The case's site, whose team leads are told")
     staff_id: str = Field(min_length=1, description="Who read the case")
     role: Role = Field(description="The reader's role")
+
+
+class CheckpointInput(BaseModel):
+    """A checkpoint run, as the checkpoint schedule starts it (workers/checkpoint_schedule.py)."""
+
+    created_by: str = Field(
+        default="pathway", min_length=1, description="Who the signed document says made it: the schedule's id"
+    )
+
+
+class CheckpointMade(BaseModel):
+    """A checkpoint signed, stored and written to the checkpoint directory. The signed document
+    itself stays out of the workflow's history: with many cases it outgrows a Temporal payload."""
+
+    checkpoint_id: str
+    created_at: datetime
+    file_name: str = Field(description="The delivered file, in the worker's checkpoint directory")
+    streams: int
+    access_logs: int
+    key_fingerprint: str
+
+
+class CheckpointResult(BaseModel):
+    checkpoint: CheckpointMade
+    email: Literal["sent", "not_sent", "failed"] = Field(
+        description="The copy to the auditors' address: not_sent when none is configured, or no mail server"
+    )

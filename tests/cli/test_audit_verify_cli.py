@@ -1,6 +1,7 @@
 """`pathway audit verify` and `pathway audit checkpoint` through the real CLI, against a store filled by
 `EventStore.append` and then tampered with behind its back: each tampering fails verification (exit 1)
-with a line naming the case and the seq; refusals exit 2; verification writes nothing. No Temporal."""
+with a line naming the case and the seq; refusals exit 2; verification writes nothing. Scheduled
+checkpoints are made by the schedule's own activity, run without a Temporal server."""
 
 import asyncio
 import json
@@ -10,15 +11,22 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from temporalio.testing import ActivityEnvironment
 
+from activities.checkpoints import CheckpointActivities, CheckpointSigner
+from domain.config import CheckpointsConfig
+from domain.tasks import TaskKind
 from store.chain_check import ALTERED
-from store.checkpoints import SigningKey
+from store.checkpoints import Checkpoint, SigningKey, StreamHead
+from store.delivered_checkpoints import file_name, write_new
 from store.event_store import EventStore
+from store.notifications import NotificationLog
 from tests.cli.support import Completed, pathway
 from tests.store.support import StoreCase
 from tests.store.test_tamper import (
     EVENTS,
     SCREENING_SEQ,
+    altered,
     dump,
     event_row,
     insert_forged,
@@ -27,6 +35,7 @@ from tests.store.test_tamper import (
     shift,
     tamper,
 )
+from workflows.messages import CheckpointInput
 
 AUDITOR = ("--as", "au-001")
 
@@ -85,6 +94,8 @@ async def test_good_data_verifies_and_nothing_is_written(filled: Filled) -> None
         "ok": True,
         "checkpoint": None,
         "cases": [{"case_id": filled.case.case_id, "events": EVENTS, "ok": True, "findings": []}],
+        "checkpoints": [],
+        "passed_over": [],
     }
     assert await dump(filled.store) == before
 
@@ -175,11 +186,16 @@ async def test_a_checkpoint_is_signed_exported_and_catches_a_rewritten_chain(fil
     assert made.stdout.splitlines() == [
         f"checkpoint {document['checkpoint_id']}: 2 stream(s), signed by key {key.public.fingerprint}; "
         f"exported to {exported}",
+        f"recorded the hashes of {EVENTS + 3} event(s) and 0 access row(s) new since the checkpoint before (every "
+        "one, for the first of its key)",
         f"public key: {key.public.text}",
     ]
     assert document["key"]["public_key"] == key.public.text
     heads = {(s["case_id"], s["seq"]) for s in document["streams"]}
     assert heads == {(filled.case.case_id, EVENTS), (filled.other.case_id, 3)}
+    # The first checkpoint of the key records every event's hash.
+    recorded = {(run["case_id"], run["first_seq"], len(run["hashes"])) for run in document["events"]}
+    assert recorded == {(filled.case.case_id, 1, EVENTS), (filled.other.case_id, 1, 3)}
 
     from_file, given_key = await asyncio.gather(
         filled.run("verify", "--all", "--checkpoint", str(exported), *AUDITOR),
@@ -190,6 +206,7 @@ async def test_a_checkpoint_is_signed_exported_and_catches_a_rewritten_chain(fil
         assert "the signature holds" in result.stdout
 
     case_id = filled.case.case_id
+    screening = await event_row(filled.store, case_id, SCREENING_SEQ)
     await rewrite(filled.store, case_id, SCREENING_SEQ, '"urgency":"urgent"', '"urgency":"routine"', rehash_to=EVENTS)
     before = await dump(filled.store)
 
@@ -201,8 +218,12 @@ async def test_a_checkpoint_is_signed_exported_and_catches_a_rewritten_chain(fil
     )
 
     assert chain_only.status == 0, chain_only.stdout  # recomputed hashes: the chain alone cannot see it
-    assert failed(from_file, case_id, EVENTS, "checkpoint: rewritten: the event at seq 25 no longer has the hash")
-    assert failed(latest, case_id, EVENTS, "rewritten")
+    # The checkpoint recorded the screening's hash: the rewrite is named there, not at the head.
+    signed = Checkpoint.from_json(exported.read_text())
+    named = f"{case_id} seq {SCREENING_SEQ} (event {screening.event_id}): checkpoint: "
+    named += altered(SCREENING_SEQ, screening.hash, signed)
+    assert failed(from_file, case_id, SCREENING_SEQ, named) and failed(latest, case_id, SCREENING_SEQ, named)
+    assert from_file.stderr.startswith(f"error: 1 of 2 case(s) failed verification, first {named}")
     # A checkpoint of a tampered record would vouch for the tampering.
     assert again.status == 1 and again.stderr.startswith("error: no checkpoint signed: 1 of 2 case(s) failed")
     assert await dump(filled.store) == before
@@ -245,3 +266,93 @@ async def test_an_untrusted_checkpoint_fails_and_a_trusted_one_finds_a_cut_off_t
     assert projections and {(f["check"], f["seq"]) for f in projections} == {("projection", 23)}
     assert (signed["check"], signed["seq"]) == ("checkpoint", 24)
     assert signed["problem"].startswith("events 24 to 25 were deleted")
+
+
+async def test_a_rewrite_several_checkpoints_back_is_named_from_the_directory_of_every_delivered_one(
+    filled: Filled, tmp_path: Path
+) -> None:
+    """The schedule's activity delivers three checkpoints to a directory while the record moves on;
+    the journey's screening, whose hash only the first recorded, is then rewritten and its stream
+    rehashed. The directory, every file read, names the screening; the newest file alone recorded
+    none of that stream's events, so it can say only "at or before" its head. A file of another key
+    in the directory is passed over."""
+    # A checkpoint stored by hand first: the schedule holds the record to it, but the directory's
+    # first file still records every event, so that the directory alone holds every hash.
+    assert (await filled.run("checkpoint", *AUDITOR)).status == 0
+    key = SigningKey.parse((filled.data_dir / "checkpoint.key").read_text())
+    directory = tmp_path / "delivered"
+    activities = CheckpointActivities(
+        filled.store, NotificationLog(filled.store.engine), CheckpointsConfig(), None, CheckpointSigner(key, directory)
+    )
+
+    async def delivered() -> Checkpoint:
+        made = await ActivityEnvironment().run(activities.make_checkpoint, CheckpointInput(created_by="schedule"))
+        return Checkpoint.from_json((directory / made.file_name).read_text())
+
+    first = await delivered()
+    await filled.other.claim(TaskKind.CONSENT)
+    second = await delivered()
+    newcomer = StoreCase(filled.store)
+    await newcomer.open()
+    third = await delivered()
+    rotated = Checkpoint.sign(
+        [StreamHead(case_id="case-old", seq=1, hash="ab" * 32)],
+        SigningKey.parse(SigningKey.new_key_text()),
+        "schedule",
+        first.body.created_at,
+    )
+    write_new(directory, rotated)
+
+    case_id = filled.case.case_id
+    assert {(run.case_id, run.first_seq, len(run.hashes)) for run in first.body.events} == {
+        (case_id, 1, EVENTS),
+        (filled.other.case_id, 1, 3),
+    }
+    assert [(run.case_id, run.first_seq) for run in second.body.events] == [(filled.other.case_id, 4)]
+    assert [(run.case_id, run.first_seq) for run in third.body.events] == [(newcomer.case_id, 1)]
+    screening = await event_row(filled.store, case_id, SCREENING_SEQ)
+    head = await event_row(filled.store, case_id, EVENTS)
+    await rewrite(filled.store, case_id, SCREENING_SEQ, '"urgency":"urgent"', '"urgency":"routine"', rehash_to=EVENTS)
+    newest = directory / file_name(third)
+    verify = ("verify", "--all", *AUDITOR, "--checkpoint")
+
+    every, every_json, newest_only, chain_only = await asyncio.gather(
+        filled.run(*verify, str(directory)),
+        filled.run(*verify, str(directory), "--json"),
+        filled.run(*verify, str(newest)),
+        filled.run("verify", "--all", *AUDITOR),
+    )
+
+    assert chain_only.status == 0, chain_only.stdout
+    named = f"{case_id} seq {SCREENING_SEQ} (event {screening.event_id}): checkpoint: "
+    named += altered(SCREENING_SEQ, screening.hash, first)
+    assert failed(every, case_id, SCREENING_SEQ, named), every
+    assert every.stderr.startswith(f"error: 1 of 3 case(s) failed verification, first {named}")
+    assert (
+        f"3 delivered checkpoint(s) in {directory}, held to together, oldest first: {file_name(first)} to {newest.name}"
+    ) in every.stdout
+    passed_over = f"signed by key {rotated.body.key.fingerprint}, not by {key.public.fingerprint}"
+    assert f"passed over {file_name(rotated)}: {passed_over}" in every.stdout
+    assert failed(
+        newest_only,
+        case_id,
+        EVENTS,
+        f"{case_id} seq {EVENTS} (event {head.event_id}): checkpoint: rewritten at or before seq {EVENTS}: ",
+    )
+
+    report = every_json.json()
+    assert report["ok"] is False
+    assert [c["checkpoint_id"] for c in report["checkpoints"]] == [c.body.checkpoint_id for c in (first, second, third)]
+    assert [c["file"] for c in report["checkpoints"]] == [str(directory / file_name(c)) for c in (first, second, third)]
+    assert report["checkpoint"] == report["checkpoints"][-1] and report["checkpoint"]["file"] == str(newest)
+    assert report["passed_over"] == [{"file": str(directory / file_name(rotated)), "why": passed_over}]
+    [result] = [c for c in report["cases"] if c["case_id"] == case_id]
+    assert result["findings"] == [
+        {
+            "seq": SCREENING_SEQ,
+            "event_id": screening.event_id,
+            "access_id": None,
+            "check": "checkpoint",
+            "problem": altered(SCREENING_SEQ, screening.hash, first),
+        }
+    ]

@@ -105,12 +105,14 @@ async def test_setup_creates_a_namespace_and_is_idempotent(temporal_env: Workflo
     assert f"namespace {namespace}: created, retention 3 days" in first.stdout
     assert "search attributes: added " + ", ".join(sorted(key.name for key in ALL_KEYS)) in first.stdout
     assert "retention schedule: created" in first.stdout
+    assert "checkpoint schedule: created, every 60 minutes" in first.stdout
 
     again = await pathway("setup", "--namespace", namespace, env=env)
     assert again.status == 0, again.stderr
     assert f"namespace {namespace}: exists, retention 3 days" in again.stdout
     assert "search attributes: all present" in again.stdout
     assert "retention schedule: updated" in again.stdout
+    assert "checkpoint schedule: updated, every 60 minutes" in again.stdout
 
     longer = await pathway("setup", "--namespace", namespace, "--retention-days", "7", env=env)
     assert longer.status == 0, longer.stderr
@@ -119,7 +121,7 @@ async def test_setup_creates_a_namespace_and_is_idempotent(temporal_env: Workflo
     described = await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=namespace))
     assert described.config.workflow_execution_retention_ttl.ToTimedelta() == timedelta(days=7)
     scoped = await Client.connect(client.service_client.config.target_host, namespace=namespace)
-    assert [s.id async for s in await scoped.list_schedules()] == ["pathway-retention"]
+    assert sorted([s.id async for s in await scoped.list_schedules()]) == ["pathway-checkpoints", "pathway-retention"]
 
     refused = await pathway("setup", "--namespace", namespace, "--retention-days", "0", env=env)
     assert refused.status == 2 and "retention-days" in refused.stderr

@@ -16,6 +16,7 @@ from domain.commands import (
     EscalateReferral,
     EscalateTask,
     RecordReferralOutcome,
+    RecordReferralSendFailed,
     RecordReferralSent,
 )
 from domain.config import PathwayConfig, Service, SiteConfig
@@ -25,6 +26,7 @@ from domain.events import (
     ReferralEscalated,
     ReferralMade,
     ReferralOutcomeRecorded,
+    ReferralSendFailed,
     ReferralSent,
     TaskCancelled,
     TaskCompleted,
@@ -774,19 +776,89 @@ def test_an_escalated_referral_can_still_be_answered(chased: tuple[Case, str]) -
 # --- closed cases ----------------------------------------------------------------------------------
 
 
+def close(case: Case) -> None:
+    case.send(CloseCase(actor=TEAM_LEAD, outcome=ClosureOutcome(reason=ClosureReason.TRANSFERRED)))
+    assert case.stage() is Stage.CLOSED
+
+
 def test_closing_the_case_cancels_the_chase_and_refuses_every_referral_command(chased: tuple[Case, str]) -> None:
     case, referral_id = chased
     [chase] = chase_tasks(case, referral_id)
-    case.send(CloseCase(actor=TEAM_LEAD, outcome=ClosureOutcome(reason=ClosureReason.TRANSFERRED)))
+    close(case)
     assert case.state.tasks[chase.task_id].status is TaskStatus.CANCELLED
 
     for command in (
-        sent_command(referral_id),
         ChaseReferral(actor=SYSTEM_ACTOR, referral_id=referral_id),
         EscalateReferral(actor=SYSTEM_ACTOR, referral_id=referral_id),
         answer(referral_id, ReferralStatus.ACCEPTED),
     ):
         refused(case, command, "case_not_open")
+    # Recording a send is still possible on a closed case (below), but this one was sent long ago.
+    refused(case, sent_command(referral_id), "referral_already_sent")
+
+
+def test_a_send_that_ends_after_closure_is_recorded_and_the_case_stays_closed(drafted: tuple[Case, str]) -> None:
+    case, referral_id = drafted
+    close(case)
+    closed = case.state
+    case.advance(seconds=20)
+
+    events = case.send(RecordReferralSent(actor=SYSTEM_ACTOR, referral_id=referral_id, channel="email"))
+
+    assert events == [ReferralSent(referral_id=referral_id, channel="email")]
+    assert case.stage() is Stage.CLOSED
+    assert (case.state.closed_at, case.state.close_reason) == (closed.closed_at, closed.close_reason)
+    assert case.state.open_tasks == [] and case.state.tasks == closed.tasks
+    referral = the_referral(case, referral_id)
+    assert (referral.status, referral.sent_at) == (ReferralStatus.SENT, case.now)
+    assert fold(case.state.case_id, case.envelopes) == case.state
+    assert [type(e.event).__name__ for e in case.envelopes[-2:]] == ["CaseClosed", "ReferralSent"]
+    refused(case, sent_command(referral_id), "referral_already_sent")  # once, closed or not
+
+
+def test_a_send_refused_after_closure_is_recorded_without_a_chase_task(drafted: tuple[Case, str]) -> None:
+    case, referral_id = drafted
+    close(case)
+
+    events = case.send(RecordReferralSendFailed(actor=SYSTEM_ACTOR, referral_id=referral_id, reason="HTTP 400"))
+
+    # On an open case the same report opens an urgent chase task (test_link_work.py); closed, none.
+    assert events == [ReferralSendFailed(referral_id=referral_id, reason="HTTP 400")]
+    assert case.stage() is Stage.CLOSED and case.state.open_tasks == []
+    referral = the_referral(case, referral_id)
+    assert (referral.status, referral.send_failed) == (ReferralStatus.DRAFTED, "HTTP 400")
+    refused(
+        case,
+        RecordReferralSendFailed(actor=SYSTEM_ACTOR, referral_id=referral_id, reason="again"),
+        "referral_already_sent",
+    )
+
+
+@pytest.mark.parametrize("actor", PEOPLE, ids=lambda a: a.role)
+def test_only_the_workflow_records_a_send_on_a_closed_case(drafted: tuple[Case, str], actor: Actor) -> None:
+    case, referral_id = drafted
+    close(case)
+    refused(case, RecordReferralSent(actor=actor, referral_id=referral_id, channel="email"), "role_not_allowed")
+    refused(case, RecordReferralSendFailed(actor=actor, referral_id=referral_id, reason="x"), "role_not_allowed")
+
+
+def test_a_closed_case_takes_nothing_else_about_a_drafted_referral(drafted: tuple[Case, str]) -> None:
+    case, referral_id = drafted
+    close(case)
+    for command in (
+        ChaseReferral(actor=SYSTEM_ACTOR, referral_id=referral_id),
+        EscalateReferral(actor=SYSTEM_ACTOR, referral_id=referral_id),
+        answer(referral_id, ReferralStatus.ACCEPTED),
+    ):
+        refused(case, command, "case_not_open")
+    refused(
+        case, RecordReferralSent(actor=SYSTEM_ACTOR, referral_id="ref-unknown", channel="email"), "referral_unknown"
+    )
+
+
+def test_a_case_not_open_yet_records_no_send() -> None:
+    case = Case(make_site())
+    refused(case, RecordReferralSent(actor=SYSTEM_ACTOR, referral_id="r-1", channel="email"), "case_not_open")
 
 
 def test_the_referral_story_folds_back_to_the_same_state(chased: tuple[Case, str]) -> None:

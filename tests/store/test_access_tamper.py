@@ -1,7 +1,8 @@
 """Tampering with the access log behind the store's back, as someone with database access would to
 hide a read, and verification naming the first bad row (seq, access id, what happened) without
 changing anything; signed checkpoints catching what the chain alone cannot (a rewritten-and-rehashed
-log, a cut-off tail), while checkpoints from before the access log was chained stay verifiable.
+log, a cut-off tail) and naming the first row a rewrite altered where a checkpoint recorded its hash,
+while checkpoints from before the access log was chained stay verifiable.
 
 Every log is written through `AccessLog.record` and `EventStore.append` (tests.store.access_support);
 only the tampering goes around them."""
@@ -17,12 +18,12 @@ from sqlalchemy import insert
 
 from store import schema
 from store.access_log import ACCESS_CHAIN, AccessChainReport, chained
-from store.checkpoints import Checkpoint, Checkpoints, HeadProblem
+from store.checkpoints import Checkpoint, Checkpoints, HeadProblem, Recorded, StreamHashes
 from store.event_store import EventStore
 from store.hashing import canonical_json
 from tests.store.access_support import LOGGED, access_row, logged_case
 from tests.store.support import StoreCase
-from tests.store.test_tamper import KEY, dump, tamper
+from tests.store.test_tamper import KEY, altered, dump, recording_checkpoint, tamper
 
 BREAK_GLASS_SEQ = 4  # the break-glass read of `logged_case`, the row a tamperer most wants gone
 
@@ -96,11 +97,13 @@ async def signed_checkpoint(store: EventStore) -> Checkpoint:
     return checkpoint
 
 
-async def held_to(store: EventStore, checkpoint: Checkpoint) -> list[HeadProblem]:
+async def held_to(store: EventStore, *checkpoints: Checkpoint) -> list[HeadProblem]:
+    """Each stream and access log held to what the checkpoints (oldest first) recorded of it, as
+    verification holds them; reading only."""
     before = await dump(store)
-    checkpoints = Checkpoints(store.engine)
-    problems = [await checkpoints.head_problem(head) for head in checkpoint.body.streams]
-    problems += [await checkpoints.access_head_problem(head) for head in checkpoint.body.access_logs]
+    reader, recorded = Checkpoints(store.engine), Recorded.of(checkpoints)
+    problems = [await reader.stream_problem(case_id, chain) for case_id, chain in recorded.streams.items()]
+    problems += [await reader.access_log_problem(case_id, chain) for case_id, chain in recorded.access_logs.items()]
     assert await dump(store) == before
     return [problem for problem in problems if problem is not None]
 
@@ -272,16 +275,42 @@ async def test_a_rewritten_and_rehashed_log_is_caught_only_by_the_checkpoint(sto
     await rehash(store, logged.case_id, BREAK_GLASS_SEQ, "routine", to=LOGGED)
 
     assert await verify(store, logged.case_id) == AccessChainReport(logged.case_id, LOGGED, ok=True)
+    # It signed the head only: the change is at or before it, and no nearer can be said.
     assert await held_to(store, checkpoint) == [
         HeadProblem(
             logged.case_id,
             LOGGED,
             last.access_id,
-            f"rewritten: the access row at seq {LOGGED} no longer has the hash the checkpoint signed, so the access "
-            "log up to here was changed and its hashes recomputed",
+            f"rewritten at or before seq {LOGGED}: the access row here no longer has the hash checkpoint "
+            f"{checkpoint.body.checkpoint_id} signed, so the access log up to here was changed and its hashes "
+            "recomputed; no checkpoint given recorded the hashes of the access rows before it, so the first one "
+            "altered cannot be named",
         )
     ]
     assert bystander.case_id not in {problem.case_id for problem in await held_to(store, checkpoint)}
+
+
+async def test_a_rewritten_log_is_named_at_the_first_row_a_checkpoint_recorded_otherwise(store: EventStore) -> None:
+    """The break-glass read made routine and the log rehashed: a checkpoint that recorded each row's
+    hash names that very read, though the log's chain verifies."""
+    logged = await logged_case(store)
+    checkpoint = await recording_checkpoint(store, None)
+    rows = await logged.records()
+    break_glass = rows[BREAK_GLASS_SEQ - 1]
+
+    await rehash(store, logged.case_id, BREAK_GLASS_SEQ, "routine", to=LOGGED)
+
+    assert (await verify(store, logged.case_id)).ok
+    recorded = StreamHashes(case_id=logged.case_id, first_seq=1, hashes=tuple(row.hash for row in rows))
+    assert checkpoint.body.access_rows == (recorded,)
+    assert await held_to(store, checkpoint) == [
+        HeadProblem(
+            logged.case_id,
+            BREAK_GLASS_SEQ,
+            break_glass.access_id,
+            altered(BREAK_GLASS_SEQ, break_glass.hash, checkpoint, row="access row"),
+        )
+    ]
 
 
 @pytest.mark.parametrize(
@@ -323,7 +352,7 @@ async def test_a_checkpoint_signs_each_access_log_head_and_holds_while_the_log_g
     [head] = checkpoint.body.access_logs
     last = await access_row(store, logged.case_id, LOGGED)
     assert (head.case_id, head.seq, head.hash) == (logged.case_id, LOGGED, last.hash)
-    assert checkpoint.body.format == "pathway-checkpoint/2"
+    assert checkpoint.body.format == "pathway-checkpoint/3"
     assert Checkpoint.from_json(checkpoint.to_json()) == checkpoint
     assert await held_to(store, checkpoint) == []
 

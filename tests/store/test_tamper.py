@@ -1,6 +1,7 @@
 """Tampering with the store behind its back, as someone with database access would, and verification
 naming the first bad event (seq, event id, what happened) without changing anything; signed
-checkpoints catching what the chain alone cannot (a rewritten-and-rehashed stream, a cut-off tail).
+checkpoints catching what the chain alone cannot (a rewritten-and-rehashed stream, a cut-off tail),
+and naming the first event a rewrite altered wherever a checkpoint given recorded its hash.
 
 Every store is filled through `EventStore.append` with events the domain decided (tests.store.support);
 only the tampering goes around it."""
@@ -27,12 +28,14 @@ from store.checkpoints import (
     Checkpoints,
     HeadProblem,
     PublicKey,
+    Recorded,
     SigningKey,
+    StreamHashes,
     StreamHead,
 )
 from store.event_store import EventStore
 from store.hashing import canonical_json, chain_hash
-from tests.store.support import NOW, StoreCase, run_journey
+from tests.store.support import NOW, StoreCase, journey, run_journey
 
 EVENTS = 25  # events in the journey of tests.store.support
 SCREENING_SEQ = 8  # its ScreeningRecorded event
@@ -75,9 +78,14 @@ async def verify(store: EventStore, case_id: str) -> ChainReport:
     return report
 
 
-async def held_to(store: EventStore, checkpoint: Checkpoint) -> list[HeadProblem]:
+async def held_to(store: EventStore, *checkpoints: Checkpoint) -> list[HeadProblem]:
+    """Each stream held to what the checkpoints (oldest first) recorded of it, as verification holds
+    it; reading only."""
     before = await dump(store)
-    problems = [await Checkpoints(store.engine).head_problem(head) for head in checkpoint.body.streams]
+    reader = Checkpoints(store.engine)
+    problems = [
+        await reader.stream_problem(case_id, chain) for case_id, chain in Recorded.of(checkpoints).streams.items()
+    ]
     assert await dump(store) == before
     return [problem for problem in problems if problem is not None]
 
@@ -134,10 +142,36 @@ async def rewrite(store: EventStore, case_id: str, seq: int, old: str, new: str,
 
 
 async def signed_checkpoint(store: EventStore, key: SigningKey = KEY) -> Checkpoint:
+    """A checkpoint of the heads only, as formats 1 and 2 signed them: it records no event's hash."""
     checkpoints = Checkpoints(store.engine)
     checkpoint = Checkpoint.sign(await checkpoints.heads(), key, "au-001", datetime.now(UTC))
     await checkpoints.save(checkpoint)
     return checkpoint
+
+
+async def recording_checkpoint(store: EventStore, since: Checkpoint | None) -> Checkpoint:
+    """A checkpoint as the schedule makes one: the heads, and the hash of each event and access row
+    new since `since`."""
+    checkpoints = Checkpoints(store.engine)
+    checkpoint = (await checkpoints.to_sign(since)).sign(KEY, "pathway-checkpoints", datetime.now(UTC))
+    await checkpoints.save(checkpoint)
+    return checkpoint
+
+
+def altered(seq: int, was: str, checkpoint: Checkpoint, row: str = "event") -> str:
+    return (
+        f"altered (its hash when checkpointed was {was}): this is not the {row} checkpoint "
+        f"{checkpoint.body.checkpoint_id} recorded at seq {seq}; it was changed or replaced since"
+    )
+
+
+def at_or_before(seq: int, checkpoint: Checkpoint, held: int = 0) -> str:
+    unrecorded = "the events before it" if held == 0 else f"the events after seq {held} (those up to it hold)"
+    return (
+        f"rewritten at or before seq {seq}: the event here no longer has the hash checkpoint "
+        f"{checkpoint.body.checkpoint_id} signed, so the stream up to here was changed and its hashes recomputed; "
+        f"no checkpoint given recorded the hashes of {unrecorded}, so the first one altered cannot be named"
+    )
 
 
 def bad(report: ChainReport, seq: int, event_id: str | None = None) -> str:
@@ -409,14 +443,9 @@ async def test_a_rewritten_and_rehashed_chain_is_caught_only_by_the_checkpoint(s
 
     assert await verify(store, case.case_id) == ChainReport(case.case_id, EVENTS, ok=True)
     assert await store.projection_differences(case.case_id) == []
+    # It recorded the head only: the change is at or before it, and no nearer can be said.
     assert await held_to(store, checkpoint) == [
-        HeadProblem(
-            case.case_id,
-            EVENTS,
-            case.envelopes[-1].event_id,
-            f"rewritten: the event at seq {EVENTS} no longer has the hash the checkpoint signed, so the stream up "
-            "to here was changed and its hashes recomputed",
-        )
+        HeadProblem(case.case_id, EVENTS, case.envelopes[-1].event_id, at_or_before(EVENTS, checkpoint))
     ]
     assert bystander.case_id not in {problem.case_id for problem in await held_to(store, checkpoint)}
 
@@ -515,3 +544,132 @@ def test_a_checkpoint_survives_export_byte_for_byte() -> None:
 
     assert again.signed_text == checkpoint.signed_text and again.signature_problem(KEY.public) is None
     assert json.loads(checkpoint.to_json())["created_at"] == "2026-03-02T10:00:00Z"
+
+
+# Checkpoints that record the hash of each new event, naming the first one a rewrite altered.
+
+
+async def stored_hashes(store: EventStore, case_id: str, seqs: range) -> tuple[str, ...]:
+    return tuple([(await event_row(store, case_id, seq)).hash for seq in seqs])
+
+
+async def test_each_checkpoint_records_the_events_new_since_the_one_before(store: EventStore) -> None:
+    case = StoreCase(store)
+    steps = journey(case)
+    assert await anext(steps) == "opened"  # seqs 1 to 3
+    first = await recording_checkpoint(store, None)
+    while await anext(steps) != "screened":  # to seq 11
+        pass
+    other = StoreCase(store)
+    await other.open()
+
+    second = await recording_checkpoint(store, first)
+    unchanged = await recording_checkpoint(store, second)
+
+    assert first.body.format == second.body.format == "pathway-checkpoint/3"
+    assert first.body.events == (
+        StreamHashes(case_id=case.case_id, first_seq=1, hashes=await stored_hashes(store, case.case_id, range(1, 4))),
+    )
+    assert set(second.body.events) == {
+        StreamHashes(case_id=case.case_id, first_seq=4, hashes=await stored_hashes(store, case.case_id, range(4, 12))),
+        StreamHashes(case_id=other.case_id, first_seq=1, hashes=await stored_hashes(store, other.case_id, range(1, 4))),
+    }
+    # Nothing new: the heads again, and no event hashes.
+    assert unchanged.body.events == () and unchanged.body.streams == second.body.streams
+    assert Checkpoint.from_json(second.to_json()) == second and second.signature_problem(KEY.public) is None
+    assert await held_to(store, first, second, unchanged) == []
+
+
+async def test_after_a_checkpoint_that_recorded_no_hashes_the_next_records_every_event(store: EventStore) -> None:
+    """A format 2 checkpoint (signed heads only) as the base: the first checkpoint after it records
+    every event, so that the checkpoints from it on hold every event's hash between them."""
+    case = await journey_case(store)
+    document = json.loads((await signed_checkpoint(store)).to_json())
+    for name in ("events", "access_rows", "signature"):
+        document.pop(name)
+    document["format"] = "pathway-checkpoint/2"
+    signature = base64.b64encode(KEY.sign(canonical_json(document).encode())).decode()
+    old = Checkpoint.from_json(json.dumps(document | {"signature": signature}))
+
+    after = await recording_checkpoint(store, old)
+
+    assert old.signature_problem(KEY.public) is None and old.body.events == ()
+    [run] = after.body.events
+    assert (run.case_id, run.first_seq, len(run.hashes)) == (case.case_id, 1, EVENTS)
+
+
+async def test_a_rewrite_several_checkpoints_back_is_named_at_its_event_only_by_the_checkpoint_that_recorded_it(
+    store: EventStore,
+) -> None:
+    case = StoreCase(store)
+    steps = journey(case)
+    while await anext(steps) != "screened":  # seqs 1 to 11, the screening at 8
+        pass
+    first = await recording_checkpoint(store, None)
+    while await anext(steps) != "information shared":  # to seq 19
+        pass
+    second = await recording_checkpoint(store, first)
+    async for _ in steps:  # to seq 25
+        pass
+    third = await recording_checkpoint(store, second)
+    screening = await event_row(store, case.case_id, SCREENING_SEQ)
+
+    await rewrite(store, case.case_id, SCREENING_SEQ, '"urgency":"urgent"', '"urgency":"routine"', rehash_to=EVENTS)
+
+    assert (await verify(store, case.case_id)).ok  # the chain alone sees nothing
+    named = HeadProblem(case.case_id, SCREENING_SEQ, screening.event_id, altered(SCREENING_SEQ, screening.hash, first))
+    # Every checkpoint, or any set with the first (which recorded seq 8), names the screening itself.
+    assert await held_to(store, first, second, third) == [named]
+    assert await held_to(store, first, third) == [named]
+    # Without it, the first hash that no longer holds is after the screening: the change is at or
+    # before it, and no nearer can be said.
+    row_12, row_20 = await event_row(store, case.case_id, 12), await event_row(store, case.case_id, 20)
+    assert await held_to(store, second, third) == [
+        HeadProblem(case.case_id, 12, row_12.event_id, at_or_before(12, second))
+    ]
+    assert await held_to(store, third) == [HeadProblem(case.case_id, 20, row_20.event_id, at_or_before(20, third))]
+
+
+async def test_a_rewrite_between_recorded_events_is_placed_between_them(store: EventStore) -> None:
+    """Events 1 to 11 recorded, then a checkpoint of the head only (format 2 signed no more): a
+    rewrite at 20 is after 11, whose hash holds, and at or before the head."""
+    case = StoreCase(store)
+    steps = journey(case)
+    while await anext(steps) != "screened":
+        pass
+    first = await recording_checkpoint(store, None)
+    async for _ in steps:
+        pass
+    heads_only = await signed_checkpoint(store)
+
+    await rewrite(store, case.case_id, 20, '"reason":"needs support"', '"reason":"none"', rehash_to=EVENTS)
+
+    head = await event_row(store, case.case_id, EVENTS)
+    assert await held_to(store, first, heads_only) == [
+        HeadProblem(case.case_id, EVENTS, head.event_id, at_or_before(EVENTS, heads_only, held=11))
+    ]
+
+
+async def test_a_deleted_tail_and_a_forged_replacement_are_named_against_the_recorded_events(
+    store: EventStore,
+) -> None:
+    case = await journey_case(store)
+    checkpoint = await recording_checkpoint(store, None)
+    original = await event_row(store, case.case_id, 5)
+
+    await tamper(store, "DELETE FROM events WHERE case_id = :c AND seq >= 5", c=case.case_id)
+    forged = await insert_forged(store, case.case_id, 5, original.prev_hash, right_hash=True)
+
+    assert (await verify(store, case.case_id)).ok  # a cut-off stream with a well-chained forged end
+    assert await held_to(store, checkpoint) == [
+        HeadProblem(case.case_id, 5, forged, altered(5, original.hash, checkpoint))
+    ]
+    await tamper(store, "DELETE FROM events WHERE case_id = :c AND seq = 5", c=case.case_id)
+    assert await held_to(store, checkpoint) == [
+        HeadProblem(
+            case.case_id,
+            5,
+            None,
+            "events 5 to 25 were deleted: the checkpoint signed this stream at seq 25, it now ends at seq 4",
+        )
+    ]

@@ -1,11 +1,13 @@
 """Fixtures for workflow tests: the time-skipping server and a local SMTP server that keeps what it gets."""
 
 import asyncio
+import contextlib
 import email
 import email.policy
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from typing import TypeVar
 
 import pytest
 import pytest_asyncio
@@ -64,12 +66,23 @@ class Mailbox:
         return self.about(case_id)
 
 
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
+AnyMailbox = TypeVar("AnyMailbox", bound=Mailbox)
+
+
+@contextlib.contextmanager
+def serving(box: AnyMailbox) -> Iterator[AnyMailbox]:
+    """`box` as a real SMTP server on a free local port, with a mailer that sends to it."""
     port = free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     box.mailer = SmtpMailer(host="127.0.0.1", port=port, sender="pathway@test")
-    yield box
-    controller.stop()
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    with serving(Mailbox()) as box:
+        yield box

@@ -12,12 +12,13 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.commands import ShareInformation
 from domain.errors import RuleViolation
-from domain.model import Actor, Role, Stage
+from domain.model import Actor, Cohort, Role, Stage
 from domain.outcomes import Disclosure, LawfulBasis, Recipient
 from domain.state import CaseState, fold
 from domain.tasks import TaskKind
@@ -29,6 +30,7 @@ from tests.workflows.support import Run, assert_search_attributes_match, assert_
 from workers.client import data_converter
 from workflows.case_workflow import CaseWorkflow
 from workflows.messages import RUN_EVENTS_LIMIT, CaseInput, CaseResult
+from workflows.ui_text import case_details, case_summary
 
 SUGGEST_AFTER_EVENTS = 30
 SECOND_PRACTITIONER = Actor(staff_id="pr-002", role=Role.PRACTITIONER)
@@ -221,3 +223,42 @@ async def test_a_case_continues_as_new_once_its_run_reaches_the_event_limit(
         assert RUN_EVENTS_LIMIT <= len(run.history.events) < RUN_EVENTS_LIMIT + 30
     assert drive.state is not None and len(drive.state.disclosures) == 40
     await assert_stream_is_sound(drive.cases, drive.case_id, drive.state)
+
+
+async def test_every_run_of_a_continued_case_shows_its_summary_and_details(long_cases: StaffCommands) -> None:
+    """The first run has the static summary and details the service started it with. The server starts
+    each later run without them (continue-as-new takes none, and none is copied over), so those runs
+    show them at the head of their current details: the Temporal UI's "Summary & Details" shows them
+    on every run, as summary and details on the first, as current details on the others."""
+    cases = long_cases
+    command = open_case(f"CUST-{uuid.uuid4().hex[:8]}").model_copy(update={"cohorts": (Cohort.VETERAN,)})
+    state = await cases.start_case(command)
+    state = await cases.complete_task(open_task(state, TaskKind.CONSENT), OUTCOMES[TaskKind.CONSENT], PRACTITIONER)
+    for n in range(8):
+        state = await cases.share_information(state.case_id, disclosure(n))
+    runs = await runs_of(cases.client, state.case_id)
+    assert len(runs) >= 3, f"expected several runs, got {len(runs)}"
+
+    summary, details = case_summary(command), case_details(command)
+    assert summary == "L&D case at demo (custody)"
+    facts = details.splitlines()[:-1]  # all but the pointer to the current details
+    assert facts == [
+        "Site: demo",
+        "Setting: custody",
+        "Referral source: custody_staff",
+        "Age band: adult",
+        "Cohorts: veteran",
+    ]
+    for number, run in enumerate(runs):
+        handle = cases.client.get_workflow_handle(state.case_id, run_id=run.run_id)
+        described = await handle.describe()
+        shown = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        live = shown.current_details.splitlines()
+        if number == 0:
+            assert (await described.static_summary(), await described.static_details()) == (summary, details)
+            assert len(live) == 1 and live[0].startswith("stage: screening · site: demo")
+        else:
+            # What the server gives a continued run: no summary, no details.
+            assert (await described.static_summary(), await described.static_details()) == (None, None)
+            assert live[:-1] == [summary, *facts], live
+            assert live[-1].startswith("stage: screening · site: demo")

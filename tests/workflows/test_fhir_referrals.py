@@ -15,10 +15,10 @@ from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
+from tests.workflows.direct import time_skipping_input
 from tests.workflows.journey import OUTCOMES, open_case, open_task
 from tests.workflows.test_referrals import SITE, complete
 from workflows.case_workflow import CaseWorkflow
-from workflows.messages import CaseInput
 
 
 class _Refusing(BaseHTTPRequestHandler):
@@ -53,7 +53,7 @@ async def test_a_fhir_endpoint_that_refuses_makes_the_referral_send_failed(
         async with worker_for(env.client, sqlite_store, task_queue, mailbox.mailer):
             case_id = f"case-{uuid.uuid4()}"
             handle = await env.client.start_workflow(
-                CaseWorkflow.run, CaseInput(case_id=case_id, site=site), id=case_id, task_queue=task_queue
+                CaseWorkflow.run, time_skipping_input(case_id, site), id=case_id, task_queue=task_queue
             )
             state = await handle.execute_update(CaseWorkflow.open_case, open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
             for kind in (TaskKind.CONSENT, TaskKind.SCREENING, TaskKind.ASSESSMENT, TaskKind.SHARE_INFORMATION):

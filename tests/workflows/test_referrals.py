@@ -22,11 +22,12 @@ from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
+from tests.workflows.direct import time_skipping_input
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING
 from workers.settings import SHIPPED_CONFIG, load_config
 from workflows.case_workflow import CaseWorkflow
-from workflows.messages import CaseInput, CaseResult
+from workflows.messages import CaseResult
 from workflows.referral_workflow import ReferralWorkflow, referral_workflow_id
 
 SITE = load_config(SHIPPED_CONFIG).site("demo")
@@ -42,7 +43,7 @@ TWO_REFERRALS = {
 async def to_referral_decision(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle[CaseWorkflow, CaseResult]:
     case_id = f"case-{uuid.uuid4()}"
     handle = await env.client.start_workflow(
-        CaseWorkflow.run, CaseInput(case_id=case_id, site=SITE), id=case_id, task_queue=task_queue
+        CaseWorkflow.run, time_skipping_input(case_id, SITE), id=case_id, task_queue=task_queue
     )
     state = await handle.execute_update(CaseWorkflow.open_case, open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
     for kind in (TaskKind.CONSENT, TaskKind.SCREENING, TaskKind.ASSESSMENT, TaskKind.SHARE_INFORMATION):
@@ -182,7 +183,7 @@ async def test_a_referral_the_service_refuses_becomes_an_urgent_chase_task(
         async with worker_for(env.client, sqlite_store, task_queue, mailbox.mailer):
             case_id = f"case-{uuid.uuid4()}"
             handle = await env.client.start_workflow(
-                CaseWorkflow.run, CaseInput(case_id=case_id, site=site), id=case_id, task_queue=task_queue
+                CaseWorkflow.run, time_skipping_input(case_id, site), id=case_id, task_queue=task_queue
             )
             state = await handle.execute_update(CaseWorkflow.open_case, open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
             for kind in (TaskKind.CONSENT, TaskKind.SCREENING, TaskKind.ASSESSMENT, TaskKind.SHARE_INFORMATION):

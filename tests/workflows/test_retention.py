@@ -21,11 +21,11 @@ from store.event_store import EventStore
 from store.person_keys import PersonKeys
 from store.sealing import Sealer
 from tests.conftest import TEST_MASTER_KEYS, worker_for
-from tests.workflows.direct import SITE, Handle, complete
+from tests.workflows.direct import SITE, Handle, complete, time_skipping_input
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING, replayer
 from workflows.case_workflow import CaseWorkflow
-from workflows.messages import CaseInput, RetentionInput, RetentionReport
+from workflows.messages import RetentionInput, RetentionReport
 from workflows.retention_workflow import RetentionWorkflow
 
 PERSON_KEY = b"retention-test-person-key"
@@ -62,7 +62,7 @@ class Cases:
         opening = open_case(f"CUST-{uuid.uuid4().hex[:6]}").model_copy(update={"person": person, "age_band": age_band})
         sealed = await self.sealer.seal(opening, person_id_for(PERSON_KEY, case_id), case_id)
         handle = await self.env.client.start_workflow(
-            CaseWorkflow.run, CaseInput(case_id=case_id, site=SITE), id=case_id, task_queue=self.task_queue
+            CaseWorkflow.run, time_skipping_input(case_id, SITE), id=case_id, task_queue=self.task_queue
         )
         await handle.execute_update(CaseWorkflow.open_case, sealed)
         return handle

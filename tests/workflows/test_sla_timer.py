@@ -9,10 +9,10 @@ from domain.commands import CompleteTask
 from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
+from tests.workflows.direct import time_skipping_input
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
 from workers.settings import SHIPPED_CONFIG, load_config
 from workflows.case_workflow import CaseWorkflow
-from workflows.messages import CaseInput
 
 
 async def test_an_unscreened_case_becomes_overdue_when_the_sla_passes(
@@ -24,7 +24,7 @@ async def test_an_unscreened_case_becomes_overdue_when_the_sla_passes(
     case_id = f"case-{uuid.uuid4()}"
     async with worker_for(env.client, sqlite_store, task_queue):
         handle = await env.client.start_workflow(
-            CaseWorkflow.run, CaseInput(case_id=case_id, site=site), id=case_id, task_queue=task_queue
+            CaseWorkflow.run, time_skipping_input(case_id, site), id=case_id, task_queue=task_queue
         )
         state = await handle.execute_update(CaseWorkflow.open_case, open_case("CUST-SLA"))
         consent = state.tasks[open_task(state, TaskKind.CONSENT)]
