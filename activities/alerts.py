@@ -10,12 +10,10 @@ person, so it stays in the access log and the message only links there.
 from temporalio import activity
 
 from activities.mailer import SmtpMailer
-from activities.notifications import NotificationResult
-from activities.outbox import deliver
+from activities.outbox import NotificationResult, Outgoing, send_once
 from domain.config import PathwayConfig
 from domain.model import Role
 from store.notifications import NotificationLog
-from workers.metrics import count_notification_failure
 from workflows.messages import BreakGlassAlert
 
 KIND = "break_glass"
@@ -47,24 +45,20 @@ class AlertActivities:
     async def alert_break_glass(self, alert: BreakGlassAlert) -> NotificationResult:
         recipients = team_lead_emails(self._config, alert.site)
         subject, body = break_glass_message(alert, self._inbox_url)
-        record = await self._log.record(alert.alert_id, alert.case_id, None, KIND, recipients, subject, body)
-        if record.status in ("sent", "not_sent"):  # an earlier attempt settled it
-            return NotificationResult(status=record.status, recipients=list(record.recipients))
-        # Not sendable is an outcome, not a failure: retrying would not find a team lead or a mail server.
-        if not recipients:
-            await self._log.mark(alert.alert_id, "not_sent", "the site has no team lead with an email")
-            return NotificationResult(status="not_sent", recipients=[])
-        if self._mailer is None:
-            await self._log.mark(alert.alert_id, "not_sent", "no SMTP server is configured")
-            return NotificationResult(status="not_sent", recipients=recipients)
-        mailer = self._mailer
-        try:
-            await deliver(self._log, alert.alert_id, lambda: mailer.send(recipients, subject, body, alert.alert_id))
-        except Exception:
-            count_notification_failure(KIND)
-            raise
-        activity.logger.info(
-            "break-glass alert sent",
-            extra={"case_id": alert.case_id, "site": alert.site, "recipient_count": len(recipients)},
+        message = Outgoing(
+            message_id=alert.alert_id,
+            case_id=alert.case_id,
+            task_id=None,
+            kind=KIND,
+            recipients=recipients,
+            subject=subject,
+            body=body,
+            no_recipients="the site has no team lead with an email",
         )
-        return NotificationResult(status="sent", recipients=recipients)
+        result = await send_once(self._log, self._mailer, message)
+        if result.status == "sent":
+            activity.logger.info(
+                "break-glass alert sent",
+                extra={"case_id": alert.case_id, "site": alert.site, "recipient_count": len(recipients)},
+            )
+        return result

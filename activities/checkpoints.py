@@ -19,15 +19,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.mailer import Attachment, SmtpMailer
-from activities.notifications import NotificationResult
-from activities.outbox import deliver
+from activities.outbox import NotificationResult, Outgoing, send_once
 from domain.config import CheckpointsConfig
 from store.checkpoints import Checkpoint, CheckpointError, Checkpoints, SigningKey
 from store.delivered_checkpoints import MEDIA_TYPE, file_name, newest_signed_by, write_new
 from store.event_store import EventStore
 from store.notifications import NotificationLog
 from store.record_verification import NotVerified, sign_verified
-from workers.metrics import count_notification_failure
 from workflows.messages import CheckpointInput, CheckpointMade
 
 KIND = "checkpoint"
@@ -121,23 +119,21 @@ class CheckpointActivities:
             return NotificationResult(status="not_sent", recipients=[])
         content = await asyncio.to_thread((self._signer_or_refuse().directory / made.file_name).read_bytes)
         subject, body = checkpoint_message(made)
-        recipients = [address]
-        log, message_id = self._log, made.checkpoint_id
-        record = await log.record(message_id, CHECKPOINTS_CASE_ID, None, KIND, recipients, subject, body)
-        if record.status in ("sent", "not_sent"):  # an earlier attempt settled it
-            return NotificationResult(status=record.status, recipients=list(record.recipients))
-        if self._mailer is None:
-            await log.mark(message_id, "not_sent", "no SMTP server is configured")
-            return NotificationResult(status="not_sent", recipients=recipients)
-        mailer = self._mailer
-        attachment = Attachment(made.file_name, content, MEDIA_TYPE)
-        try:
-            await deliver(log, message_id, lambda: mailer.send(recipients, subject, body, message_id, [attachment]))
-        except Exception:
-            count_notification_failure(KIND)
-            raise
-        activity.logger.info("checkpoint emailed to the auditors", extra={"checkpoint_id": made.checkpoint_id})
-        return NotificationResult(status="sent", recipients=recipients)
+        message = Outgoing(
+            message_id=made.checkpoint_id,
+            case_id=CHECKPOINTS_CASE_ID,
+            task_id=None,
+            kind=KIND,
+            recipients=[address],
+            subject=subject,
+            body=body,
+            no_recipients="no auditors' address is configured",
+            attachments=(Attachment(made.file_name, content, MEDIA_TYPE),),
+        )
+        result = await send_once(self._log, self._mailer, message)
+        if result.status == "sent":
+            activity.logger.info("checkpoint emailed to the auditors", extra={"checkpoint_id": made.checkpoint_id})
+        return result
 
     def _signer_or_refuse(self) -> CheckpointSigner:
         if self._signer is None:

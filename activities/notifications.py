@@ -10,12 +10,11 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.mailer import SmtpMailer
-from activities.outbox import deliver
+from activities.outbox import NotificationResult, Outgoing, send_once
 from domain.config import PathwayConfig
 from domain.model import Role
 from domain.tasks import TaskKind
 from store.notifications import NotificationLog
-from workers.metrics import count_notification_failure
 
 
 class NotificationRequest(BaseModel):
@@ -30,11 +29,6 @@ class NotificationRequest(BaseModel):
     candidate_roles: tuple[Role, ...]
 
 
-class NotificationResult(BaseModel):
-    status: str
-    recipients: list[str]
-
-
 class NotificationActivities:
     def __init__(self, log: NotificationLog, config: PathwayConfig, mailer: SmtpMailer | None, inbox_url: str) -> None:
         self._log = log
@@ -46,32 +40,23 @@ class NotificationActivities:
     async def notify_staff(self, request: NotificationRequest) -> NotificationResult:
         recipients = self.recipients(request)
         subject, body = self.render(request)
-        record = await self._log.record(
-            request.notification_id, request.case_id, request.task_id, request.kind, recipients, subject, body
+        message = Outgoing(
+            message_id=request.notification_id,
+            case_id=request.case_id,
+            task_id=request.task_id,
+            kind=request.kind,
+            recipients=recipients,
+            subject=subject,
+            body=body,
+            no_recipients="nobody at the site has an email address",
         )
-        if record.status in ("sent", "not_sent"):
-            return NotificationResult(status=record.status, recipients=list(record.recipients))
-        if not recipients:
-            await self._log.mark(request.notification_id, "not_sent", "nobody at the site has an email address")
-            return NotificationResult(status="not_sent", recipients=[])
-        if self._mailer is None:
-            await self._log.mark(request.notification_id, "not_sent", "no SMTP server is configured")
-            return NotificationResult(status="not_sent", recipients=recipients)
-        mailer = self._mailer
-        try:
-            await deliver(
-                self._log,
-                request.notification_id,
-                lambda: mailer.send(recipients, subject, body, request.notification_id),
+        result = await send_once(self._log, self._mailer, message)
+        if result.status == "sent":
+            activity.logger.info(
+                "notification sent",
+                extra={"case_id": request.case_id, "kind": request.kind, "recipient_count": len(recipients)},
             )
-        except Exception:
-            count_notification_failure(request.kind)
-            raise
-        activity.logger.info(
-            "notification sent",
-            extra={"case_id": request.case_id, "kind": request.kind, "recipient_count": len(recipients)},
-        )
-        return NotificationResult(status="sent", recipients=recipients)
+        return result
 
     def recipients(self, request: NotificationRequest) -> list[str]:
         if request.kind == "escalation":

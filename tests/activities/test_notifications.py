@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.testing import ActivityEnvironment
 
 from activities.mailer import SmtpMailer
-from activities.notifications import NotificationActivities, NotificationRequest, NotificationResult
+from activities.notifications import NotificationActivities, NotificationRequest
+from activities.outbox import NotificationResult
 from domain.config import PathwayConfig
 from domain.model import Role
 from domain.tasks import CANDIDATE_ROLES, TaskKind
