@@ -21,7 +21,7 @@ from store.event_store import EventStore
 from store.notifications import NotificationLog
 from tests.cli.support import pathway
 from tests.conftest import worker_for
-from tests.workflows.conftest import Mailbox
+from tests.workflows.conftest import Mailbox, settled_notifications
 from tests.workflows.journey import open_case
 from workflows.messages import BreakGlassAlert
 
@@ -59,7 +59,8 @@ async def test_a_break_glass_read_through_the_cli_emails_the_sites_team_lead(
             body = message.get_content()
             assert "pr-001 (practitioner)" in body and "site north" in body
             assert REASON not in body and "Sam Example" not in body
-            [alert] = [n for n in await NotificationLog(store.engine).list(case_id=case_id) if n.kind == "break_glass"]
+            [alert] = await settled_notifications(NotificationLog(store.engine), case_id, 1)
+            assert alert.kind == "break_glass"
             assert alert.status == "sent" and alert.recipients == (NORTH_TEAM_LEAD,)
     finally:
         await store.close()

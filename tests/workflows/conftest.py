@@ -16,6 +16,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from temporalio.testing import WorkflowEnvironment
 
 from activities.mailer import SmtpMailer
+from store.notifications import NotificationLog, NotificationRecord
 from tests.cli.support import free_port
 from tests.conftest import TEST_PAYLOAD_KEYS
 from workers.binaries import installed_binary
@@ -64,6 +65,18 @@ class Mailbox:
             while len(self.about(case_id)) < count:
                 await asyncio.sleep(0.1)
         return self.about(case_id)
+
+
+async def settled_notifications(log: NotificationLog, case_id: str, count: int) -> list[NotificationRecord]:
+    """The case's `count` notifications once none is still pending. The mail server holds a message a
+    moment before the activity that sent it marks its row sent, so a row read as the mail lands
+    can still say "pending"."""
+    async with asyncio.timeout(20):
+        while True:
+            notifications = await log.list(case_id=case_id)
+            if len(notifications) >= count and all(n.status != "pending" for n in notifications):
+                return notifications
+            await asyncio.sleep(0.1)
 
 
 AnyMailbox = TypeVar("AnyMailbox", bound=Mailbox)

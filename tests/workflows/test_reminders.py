@@ -13,7 +13,7 @@ from domain.tasks import TaskKind
 from store.event_store import EventStore
 from store.notifications import NotificationLog
 from tests.conftest import worker_for
-from tests.workflows.conftest import Mailbox
+from tests.workflows.conftest import Mailbox, settled_notifications
 from tests.workflows.direct import start
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_task
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING
@@ -65,7 +65,7 @@ async def test_reminder_then_escalation_arrive_by_email_at_their_times(
         ]:
             assert planned is not None
             assert timedelta(0) <= times[event_type] - planned < timedelta(seconds=1), event_type
-        notifications = await NotificationLog(sqlite_store.engine).list(case_id=case_id)
+        notifications = await settled_notifications(NotificationLog(sqlite_store.engine), case_id, 2)
         assert [(n.kind, n.status) for n in notifications] == [("reminder", "sent"), ("escalation", "sent")]
         assert "Demo Person" not in reminder.get_content() and "CUST-" not in reminder.get_content()
 
