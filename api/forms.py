@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any, Literal, Union, get_args, get_origin
 
 from annotated_types import MaxLen
-from pydantic import BaseModel, ValidationError
+from pydantic import AwareDatetime, BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from domain.errors import plain_message
@@ -159,7 +159,7 @@ def _question(name: str, info: FieldInfo, annotation: Any, optional: bool) -> Qu
         return Question(widget=widget, required=required, options=options, **common)
     if annotation is int:
         return Question(widget="number", required=required, **common)
-    if annotation is datetime:
+    if annotation in (datetime, AwareDatetime):  # a time typed in the form is UK time (in_uk)
         return Question(widget="datetime", required=required, **common)
     widget = "textarea" if max_length is not None and max_length > LONG_TEXT else "text"
     return Question(widget=widget, required=required, max_length=max_length, **common)

@@ -8,8 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import PrincipalDep, ServicesDep
-from api.schemas import REFUSALS, CompleteTaskBody, ReassignTaskBody, StartCaseBody
-from domain.commands import OpenCase
+from api.schemas import (
+    REFUSALS,
+    ChangeCohortBody,
+    CompleteTaskBody,
+    ReassignTaskBody,
+    RecordDateOfBirthBody,
+    StartCaseBody,
+)
+from domain.commands import ChangeCohort, OpenCase
 from domain.state import CaseState
 from service.cases import AccessEntry, CaseView, TaskDetail, TaskView
 from store.records import CaseRecord, TaskRecord
@@ -77,6 +84,24 @@ async def read_case(
     case_id: str, principal: PrincipalDep, services: ServicesDep, break_glass_reason: BreakGlassReason = None
 ) -> CaseView:
     return await services.pathway.cases.read_case(principal, case_id, break_glass_reason)
+
+
+@router.post(
+    "/cases/{case_id}/date-of-birth",
+    summary="Record the person's date of birth: it verifies their age and may move the case to the other pathway",
+)
+async def record_date_of_birth(
+    case_id: str, body: RecordDateOfBirthBody, principal: PrincipalDep, services: ServicesDep
+) -> CaseState:
+    return await services.pathway.cases.record_date_of_birth(principal, case_id, body.date_of_birth.isoformat())
+
+
+@router.post("/cases/{case_id}/cohorts", summary="Put the person on a cohort's pathway or take them off it, saying why")
+async def change_cohort(
+    case_id: str, body: ChangeCohortBody, principal: PrincipalDep, services: ServicesDep
+) -> CaseState:
+    change = ChangeCohort(actor=principal.actor, **body.model_dump())
+    return await services.pathway.cases.change_case(principal, case_id, change)
 
 
 @router.get("/cases/{case_id}/access", summary="Who read or changed a case, when and why (auditors)")

@@ -1,10 +1,11 @@
 """The API's request and response bodies, and the refusals every operation documents."""
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 
-from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting
+from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Sex
 
 
 class ErrorBody(BaseModel):
@@ -55,6 +56,36 @@ class StartCaseBody(BaseModel):
     setting: Setting
     source: ReferralSource
     external_ref: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9/._-]+$")
-    age_band: AgeBand
+    age_band: AgeBand | None = Field(
+        default=None,
+        description="child (10-17) or adult: worked out from person.date_of_birth when given, required when not",
+    )
     cohorts: tuple[Cohort, ...] = ()
     person: Person = Person()
+    sex: Sex | None = Field(default=None, description="The person's sex as they state it, if they do")
+    identified_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the person was identified (e.g. arrived in custody), with its offset; the SLA counts "
+        "from it. Default: now",
+    )
+
+
+class ChangeCohortBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cohort: Cohort
+    member: bool = Field(description="True: put the person on the cohort's pathway; false: take them off it")
+    reason: str = Field(min_length=3, max_length=1000, description="Why (recorded)")
+
+
+def _written_date(value: object) -> object:
+    """A date as JSON writes one: text, never a number (pydantic would read 0 as 1970-01-01)."""
+    if not isinstance(value, str | date):
+        raise ValueError("write the date as YYYY-MM-DD")
+    return value
+
+
+class RecordDateOfBirthBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date_of_birth: Annotated[date, BeforeValidator(_written_date)] = Field(description="YYYY-MM-DD")

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 
 from api.deps import Services, ServicesDep, services, status_for
 from api.forms import FormInvalid, FormProblems, Question, form_for, outcome_from_form, words
-from api.schemas import StartCaseBody
+from api.schemas import RecordDateOfBirthBody, StartCaseBody
 from api.session import COOKIE, SESSION_HOURS, csrf_token, session_principal, session_token
 from domain.access import Action, Principal, allowed, break_glass_reason
 from domain.commands import OpenCase
@@ -289,6 +289,17 @@ async def break_glass(request: Request, case_id: str, user: SignedInDep, found: 
     return _case(request, user, view, notice="Your reading of this case and your reason have been recorded")
 
 
+@router.post("/cases/{case_id}/date-of-birth")
+async def record_date_of_birth(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> Response:
+    form = await posted_form(request, user)
+    try:
+        born = RecordDateOfBirthBody.model_validate({"date_of_birth": str(form.get("date_of_birth") or "")})
+    except ValidationError:
+        raise RuleViolation(Rule.INVALID_INPUT, "enter the date of birth as YYYY-MM-DD, e.g. 2008-03-31") from None
+    await found.pathway.cases.record_date_of_birth(user.principal, case_id, born.date_of_birth.isoformat())
+    return _redirect(f"/cases/{case_id}", notice="Date of birth recorded: the age is verified")
+
+
 @router.get("/cases/{case_id}/access", response_class=HTMLResponse)
 async def access_page(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> HTMLResponse:
     records = await found.pathway.cases.case_access(user.principal, case_id)
@@ -339,6 +350,7 @@ def _new_case_page(
 def _case(request: Request, user: SignedIn, view: CaseView, notice: str) -> HTMLResponse:
     context = {"user": user, "state": view.state, "timeline": view.timeline, "notice": notice}
     context["may_read_access"] = allowed(user.principal.role, Action.READ_ACCESS_LOG)
+    context["may_record_birth_date"] = allowed(user.principal.role, Action.RECORD_DATE_OF_BIRTH)
     return page(request, "case.html", context)
 
 

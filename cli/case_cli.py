@@ -10,12 +10,12 @@ import typer
 
 from cli.runtime import open_service, principal_for, print_json, refuse, require_site, run, settings_from
 from domain.access import Principal
-from domain.commands import CloseCase, OpenCase, RecordReferralOutcome, RequestCourtReport
-from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Stage
+from domain.commands import ChangeCohort, CloseCase, OpenCase, RecordReferralOutcome, RequestCourtReport
+from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Sex, Stage
 from domain.outcomes import ClosureOutcome, ClosureReason, CourtReportPurpose, JusticeOutcome, Recipient, ReferralStatus
 from domain.state import CaseState
 from domain.text_rules import terminal_safe
-from domain.timeline import in_uk
+from domain.timeline import in_uk, when
 from service.cases import CaseChange
 from store.records import CaseRecord
 from workers.settings import Settings
@@ -35,12 +35,23 @@ def start(
     source: Annotated[ReferralSource, typer.Option(help="Who raised the alert.")],
     ref: Annotated[str, typer.Option(help="Custody number or court case number.")],
     staff: StaffOption,
-    age_band: Annotated[AgeBand, typer.Option(help="child (10-17) or adult.")] = AgeBand.ADULT,
+    age_band: Annotated[
+        AgeBand | None,
+        typer.Option(help="child (10-17) or adult: worked out from --date-of-birth when given, required when not."),
+    ] = None,
     cohort: Annotated[list[Cohort] | None, typer.Option(help="Cohort flag; repeat for several.")] = None,
     person_name: Annotated[str | None, typer.Option(help="The person's name.")] = None,
     date_of_birth: Annotated[str | None, typer.Option(help="YYYY-MM-DD.")] = None,
     address: Annotated[str | None, typer.Option()] = None,
     nhs_number: Annotated[str | None, typer.Option(help="Ten digits.")] = None,
+    sex: Annotated[Sex | None, typer.Option(help="The person's sex as they state it, if they do.")] = None,
+    identified_at: Annotated[
+        str | None,
+        typer.Option(
+            help="When the person was identified (e.g. arrived in custody), ISO 8601; without an offset, UK time. "
+            "The SLA counts from it. Default: now."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Open a case for a person identified in custody, at court or in the community.
@@ -62,6 +73,8 @@ def start(
             age_band=age_band,
             cohorts=tuple(cohort or ()),
             person=person,
+            sex=sex,
+            identified_at=_instant(identified_at) if identified_at else None,
         )
         async with open_service(settings) as service:
             state = await service.cases.start_case(principal, opening)
@@ -144,6 +157,52 @@ def close(
         principal = principal_for(settings, staff)
         outcome = ClosureOutcome(reason=reason, justice_outcome=justice_outcome, note=note)
         await _change(settings, principal, case_id, CloseCase(actor=principal.actor, outcome=outcome), as_json)
+
+    run(command)
+
+
+@app.command("date-of-birth")
+def date_of_birth(
+    ctx: typer.Context,
+    case_id: str,
+    born: Annotated[str, typer.Option("--date-of-birth", help="YYYY-MM-DD.")],
+    staff: StaffOption,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record the person's date of birth, learnt after the case opened: it verifies their age, and if it
+    gives the other age band (on the day they were identified) the case moves to that pathway."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        principal = principal_for(settings, staff)
+        known = _date(born)
+        assert known is not None
+        async with open_service(settings) as service:
+            state = await service.cases.record_date_of_birth(principal, case_id, known)
+        _print_state(state, as_json)
+
+    run(command)
+
+
+@app.command("cohort")
+def cohort_change(
+    ctx: typer.Context,
+    case_id: str,
+    cohort: Annotated[Cohort, typer.Option(help="The cohort.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded).")],
+    staff: StaffOption,
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Take the person off the cohort (default: put them on).")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Put the person on a cohort's pathway (e.g. the women's pathway), or take them off it, saying why."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        principal = principal_for(settings, staff)
+        change = ChangeCohort(actor=principal.actor, cohort=cohort, member=not remove, reason=reason)
+        await _change(settings, principal, case_id, change, as_json)
 
     run(command)
 
@@ -234,7 +293,10 @@ def _print_state(state: CaseState, as_json: bool) -> None:
     # Lines holding text someone typed (a site, a service id) go through terminal_safe, so a control
     # character stored in one is shown, never sent to the terminal.
     typer.echo(f"case {state.case_id}")
-    typer.echo(terminal_safe(f"  stage {state.stage}, site {state.site}, setting {state.setting}, {state.age_band}"))
+    age = f"{state.age_band}{' (age not verified)' if state.age_verified is False else ''}"
+    typer.echo(terminal_safe(f"  stage {state.stage}, site {state.site}, setting {state.setting}, {age}"))
+    if state.identified_at and state.opened_at and state.identified_at != state.opened_at:
+        typer.echo(f"  identified {when(state.identified_at)}, recorded {when(state.opened_at)} (UK time)")
     if state.cohorts:
         typer.echo(f"  cohorts: {', '.join(state.cohorts)}")
     typer.echo(f"  consent: {state.consent}{' (safeguarding override)' if state.safeguarding_override else ''}")

@@ -163,4 +163,7 @@ async def seed_demo_cases(cases: CaseService, site: str = "demo") -> list[str]:
 
 
 def _demo_birthday(age_band: AgeBand, number: int) -> str:
-    return (date(2010, 1, number) if age_band is AgeBand.CHILD else date(1985, 6, number)).isoformat()
+    """A child of 15 or an adult of 41 whenever the demo runs (the band must agree with the date)."""
+    today = date.today()
+    years = 15 if age_band is AgeBand.CHILD else 41
+    return (today.replace(year=today.year - years, day=1) - timedelta(days=number)).isoformat()

@@ -35,6 +35,8 @@ class Action(StrEnum):
     READ_REPORTS = "read_reports"
     EXPORT_DATA_RETURN = "export_data_return"
     EXPORT_FHIR = "export_fhir"
+    RECORD_DATE_OF_BIRTH = "record_date_of_birth"
+    CHANGE_COHORT = "change_cohort"
 
 
 PRACTITIONER, LINK_WORKER, TEAM_LEAD = Role.PRACTITIONER, Role.LINK_WORKER, Role.TEAM_LEAD
@@ -53,6 +55,8 @@ ACTION_ROLES: dict[Action, tuple[Role, ...]] = {
     Action.WITHDRAW_CONSENT: (PRACTITIONER, TEAM_LEAD),
     Action.REQUEST_COURT_REPORT: (PRACTITIONER, TEAM_LEAD),
     Action.RECORD_REFERRAL_OUTCOME: CASE_WORKERS,
+    Action.RECORD_DATE_OF_BIRTH: CASE_WORKERS,
+    Action.CHANGE_COHORT: (PRACTITIONER, TEAM_LEAD),
     Action.READ_ACCESS_LOG: (AUDITOR,),
     Action.VERIFY_RECORDS: (AUDITOR,),
     Action.BREAK_GLASS: (*CASE_WORKERS, AUDITOR),
@@ -90,6 +94,8 @@ ACTION_WORDS: dict[Action, str] = {
     Action.READ_REPORTS: "read the service reports",
     Action.EXPORT_DATA_RETURN: "export the monthly data return for the commissioner",
     Action.EXPORT_FHIR: "export a case as FHIR",
+    Action.RECORD_DATE_OF_BIRTH: "record a person's date of birth",
+    Action.CHANGE_COHORT: "put a person on a cohort's pathway or take them off it",
 }
 
 
@@ -119,6 +125,8 @@ CHANGE_ACCESS: dict[str, tuple[str, str]] = {
     "RecordReferralOutcome": ("record_referral_outcome", "case work"),
     "RequestCourtReport": ("request_court_report", "case work"),
     "CloseCase": ("close_case", "case work"),
+    "RecordDateOfBirth": ("record_date_of_birth", "case work"),
+    "ChangeCohort": ("change_cohort", "case work"),
 }
 
 

@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, JsonValue
+from pydantic import AwareDatetime, Field, JsonValue
 
-from domain.model import Actor, AgeBand, Cohort, Person, ReferralSource, Role, Setting, Strict
+from domain.model import Actor, AgeBand, Cohort, Person, ReferralSource, Role, Setting, Sex, Strict
 from domain.outcomes import ClosureOutcome, CourtReportPurpose, Disclosure, Recipient, ReferralStatus
 from domain.personal import Personal
 
@@ -24,9 +24,35 @@ class OpenCase(Command):
     external_ref: Annotated[str, Personal(min_length=1, max_length=64, pattern=EXTERNAL_REF)] = Field(
         description="Custody number or court case number"
     )
-    age_band: AgeBand
+    age_band: AgeBand | None = Field(
+        default=None,
+        description="child (10-17) or adult; worked out from the date of birth when it is given, required when not",
+    )
     cohorts: tuple[Cohort, ...] = ()
     person: Person = Person()
+    sex: Sex | None = Field(default=None, description="As the person states it, if they do")
+    identified_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the person was identified (e.g. arrived in custody); the SLA counts from it. Default: now",
+    )
+    # Set by the service from the plaintext date of birth (domain/plaintext.py), never taken from a caller.
+    age_verified: bool = False
+
+
+class RecordDateOfBirth(Command):
+    """The person's date of birth, learnt after the case opened: it verifies their age and may move the
+    case to the other pathway. The service works out `age_band` from the plaintext date."""
+
+    date_of_birth: Annotated[str, Personal(is_date=True)] = Field(description="YYYY-MM-DD")
+    age_band: AgeBand | None = None
+
+
+class ChangeCohort(Command):
+    """A practitioner puts the person on a cohort's pathway, or takes them off it, saying why."""
+
+    cohort: Cohort
+    member: bool = Field(description="True: add the person to the cohort; False: remove them")
+    reason: Annotated[str, Personal(min_length=3, max_length=1000)]
 
 
 class CompleteTask(Command):

@@ -169,6 +169,9 @@ class SiteConfig(Strict):
     # that), and an escalation to the team lead this long after it passes.
     reminder_before_minutes: dict[TaskKind, int] = Field(default_factory=lambda: dict(DEFAULT_REMINDER_BEFORE_MINUTES))
     escalate_after_minutes: int = Field(default=0, ge=0)
+    # How long after identification an alert may still be entered with its true time (a custody
+    # arrival overnight, entered in the morning); the SLA counts from that time.
+    identification_window_hours: int = Field(default=72, gt=0)
     court_report_lead_minutes: int = Field(default=60, gt=0, description="A report is due this long before its hearing")
     # Where a submitted court report is sent (a secure mailbox per recipient, e.g. the court's listing office).
     court_report_addresses: dict[Recipient, str] = Field(default_factory=dict)

@@ -63,6 +63,13 @@ class Rule(StrEnum):
     UNKNOWN_TASK_KIND = "unknown_task_kind", _I
     UNKNOWN_COMMAND = "unknown_command", _I
     SEALED_INPUT = "sealed_input", _I
+    # The person's age and when they were identified (domain/age.py, domain/identification.py)
+    AGE_BAND_REQUIRED = "age_band_required", _I
+    AGE_BAND_CONTRADICTS_BIRTH_DATE = "age_band_contradicts_birth_date", _I
+    UNDER_CRIMINAL_RESPONSIBILITY = "under_criminal_responsibility", _I
+    BORN_AFTER_IDENTIFICATION = "born_after_identification", _I
+    IDENTIFIED_IN_FUTURE = "identified_in_future", _I
+    IDENTIFIED_TOO_LONG_AGO = "identified_too_long_ago", _I
     # Cannot be done now
     KEYS_UNAVAILABLE = "keys_unavailable", _U
     ALERT_UNAVAILABLE = "alert_unavailable", _U
@@ -79,6 +86,7 @@ class Rule(StrEnum):
     CASE_NOT_CLOSED = "case_not_closed", _C
     CASE_NOT_OPEN = "case_not_open", _C
     CLOSURE_GATE = "closure_gate", _C
+    COHORT_UNCHANGED = "cohort_unchanged", _C
     CONSENT_NOT_GIVEN = "consent_not_given", _C
     DELIVERY_RECIPIENTS = "delivery_recipients", _C
     DISCLOSURE_NEEDS_CONSENT = "disclosure_needs_consent", _C
@@ -114,6 +122,7 @@ class Rule(StrEnum):
     SUPPORT_ALREADY_ENDED = "support_already_ended", _C
     TASK_NOT_OPEN = "task_not_open", _C
     TASK_NOT_SCHEDULED = "task_not_scheduled", _C
+    WOMENS_PATHWAY_NOT_OFFERED = "womens_pathway_not_offered", _C
     WRONG_SITE = "wrong_site", _C
     YOUTH_COURT_IS_FOR_CHILDREN = "youth_court_is_for_children", _C
 

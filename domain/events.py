@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from domain.model import Actor, AgeBand, Cohort, Person, ReferralSource, Role, Setting, Stage, Strict
+from domain.model import Actor, AgeBand, Cohort, Person, ReferralSource, Role, Setting, Sex, Stage, Strict
 from domain.outcomes import (
     AssessmentOutcome,
     ClosureReason,
@@ -43,6 +43,44 @@ class CaseOpened(DomainEvent):
     age_band: AgeBand
     cohorts: tuple[Cohort, ...] = ()
     person: Person = Person()
+    sex: Sex | None = None
+    # When the person was identified, if not when it was recorded (the envelope's occurred_at).
+    identified_at: datetime | None = None
+    # Whether the band was worked out from a date of birth; None in events recorded before this was kept.
+    age_verified: bool | None = None
+
+
+class DateOfBirthRecorded(DomainEvent):
+    """The person's date of birth, learnt after the case opened: their age is verified."""
+
+    type: Literal["DateOfBirthRecorded"] = "DateOfBirthRecorded"
+    date_of_birth: PersonalStr
+    age_band: AgeBand  # as the date of birth gives it on the day of identification
+
+
+class AgeBandChanged(DomainEvent):
+    """The case moved to the other pathway (youth or adult) because the person's age turned out otherwise."""
+
+    type: Literal["AgeBandChanged"] = "AgeBandChanged"
+    previous: AgeBand
+    age_band: AgeBand
+    reason: str
+
+
+class WomensPathwayDecided(DomainEvent):
+    """The women's pathway was offered at screening; the envelope's actor recorded her answer."""
+
+    type: Literal["WomensPathwayDecided"] = "WomensPathwayDecided"
+    decision: Literal["accepted", "declined"]
+
+
+class CohortChanged(DomainEvent):
+    """A practitioner put the person on a cohort's pathway or took them off it."""
+
+    type: Literal["CohortChanged"] = "CohortChanged"
+    cohort: Cohort
+    member: bool
+    reason: PersonalStr
 
 
 class StageEntered(DomainEvent):
@@ -258,6 +296,10 @@ class PersonalDataShredded(DomainEvent):
 
 Event = Annotated[
     CaseOpened
+    | DateOfBirthRecorded
+    | AgeBandChanged
+    | WomensPathwayDecided
+    | CohortChanged
     | StageEntered
     | ConsentRecorded
     | ConsentWithdrawn

@@ -49,6 +49,14 @@ class AgeBand(StrEnum):
     ADULT = "adult"
 
 
+class Sex(StrEnum):
+    """The person's sex as they state it (never inferred): it offers the women's pathway at screening."""
+
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+
+
 class Cohort(StrEnum):
     WOMENS_PATHWAY = "womens_pathway"
     VETERAN = "veteran"

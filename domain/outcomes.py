@@ -166,6 +166,10 @@ class ScreeningOutcome(Strict):
     note: Annotated[str, Personal(max_length=4000)] = Field(
         default="", description="Anything the next practitioner should know"
     )
+    womens_pathway: Literal["accepted", "declined"] | None = Field(
+        default=None,
+        description="The women's pathway, offered: whether she accepted it (needed when she stated her sex as female)",
+    )
 
 
 class Vulnerability(Strict):

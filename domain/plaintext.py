@@ -3,7 +3,8 @@
 Everything else is decided by the workflow (domain/rules.py `decide`), which only ever sees sealed
 personal fields. These are the few questions a sealed value cannot answer: is this text already
 shaped like sealed data (it would be stored as it is, then opened with whichever person's key it
-names), is the date of birth plausible, and is a task's outcome what its kind needs. Pure: the
+names), is the date of birth plausible and what age band does it give, and is a task's outcome
+what its kind needs. Pure: the
 caller gives today's date."""
 
 from datetime import date
@@ -11,7 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from domain.commands import OpenCase
+from domain.age import band_at_identification
+from domain.commands import OpenCase, RecordDateOfBirth
 from domain.errors import Rule, RuleViolation
 from domain.model import Actor
 from domain.personal import sealed_lookalikes
@@ -19,6 +21,7 @@ from domain.rules import task_to_complete
 from domain.state import CaseState
 from domain.tasks import parse_outcome
 from domain.text_rules import birth_date_problem
+from domain.timeline import UK
 
 
 def refuse_sealed_lookalikes(value: Any) -> None:
@@ -32,14 +35,35 @@ def refuse_sealed_lookalikes(value: Any) -> None:
         )
 
 
-def check_opening(command: OpenCase, today: date) -> None:
-    """A case to open, while its person's details are still plaintext."""
+def check_opening(command: OpenCase, today: date) -> OpenCase:
+    """A case to open, while its person's details are still plaintext: with a plausible date of birth,
+    the band it gives on the day of identification (the age verified), else the band stated."""
     refuse_sealed_lookalikes(command)
-    born = command.person.date_of_birth
-    if born is not None:
-        problem = birth_date_problem(date.fromisoformat(born), today)
-        if problem:
-            raise RuleViolation(Rule.INVALID_INPUT, f"person.date_of_birth: {problem}")
+    if command.person.date_of_birth is None:
+        return command.model_copy(update={"age_verified": False})
+    born = _plausible_birth_date(command.person.date_of_birth, today)
+    identified_on = command.identified_at.astimezone(UK).date() if command.identified_at else today
+    band = band_at_identification(born, identified_on, command.age_band)
+    return command.model_copy(update={"age_band": band, "age_verified": True})
+
+
+def check_date_of_birth(state: CaseState, command: RecordDateOfBirth, today: date) -> RecordDateOfBirth:
+    """A date of birth learnt after the case opened, with the band it gives on the day the person was
+    identified (a child who has turned 18 since stays on the youth pathway)."""
+    refuse_sealed_lookalikes(command)
+    if not state.is_open or state.identified_at is None:
+        raise RuleViolation(Rule.CASE_NOT_OPEN, f"case {state.case_id} is {state.stage or 'not open'}")
+    born = _plausible_birth_date(command.date_of_birth, today)
+    band = band_at_identification(born, state.identified_at.astimezone(UK).date(), None)
+    return command.model_copy(update={"age_band": band})
+
+
+def _plausible_birth_date(text: str, today: date) -> date:
+    born = date.fromisoformat(text)
+    problem = birth_date_problem(born, today)
+    if problem:
+        raise RuleViolation(Rule.INVALID_INPUT, f"person.date_of_birth: {problem}")
+    return born
 
 
 def checked_outcome(state: CaseState, task_id: str, actor: Actor, outcome: dict[str, Any]) -> BaseModel:

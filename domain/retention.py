@@ -21,6 +21,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from domain.age import age_on
 from domain.config import ADULTHOOD, RetentionConfig
 from domain.model import AgeBand, Strict
 from domain.outcomes import ServiceType, VulnerabilityDomain
@@ -52,7 +53,7 @@ def retention_of(state: CaseState, date_of_birth: date | None, config: Retention
     if state.closed_at is None:
         raise ValueError(f"case {state.case_id} is open: an open episode has no retention end yet")
     ended = state.closed_at.astimezone(UK).date()
-    age_at_end = None if date_of_birth is None else _age_on(date_of_birth, ended)
+    age_at_end = None if date_of_birth is None else age_on(date_of_birth, ended)
     child = state.age_band is AgeBand.CHILD or (age_at_end is not None and age_at_end < ADULTHOOD)
     adult = not child if age_at_end is None else age_at_end >= ADULTHOOD
     mental_health = _holds_mental_health(state)
@@ -81,10 +82,6 @@ def _holds_mental_health(state: CaseState) -> bool:
     found |= {v.domain for v in state.assessment.vulnerabilities} if state.assessment else set()
     referred = any(r.request.service is ServiceType.MENTAL_HEALTH for r in state.referrals)
     return referred or bool(found & MENTAL_HEALTH_NEEDS)
-
-
-def _age_on(born: date, day: date) -> int:
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 def _anniversary(day: date, years: int) -> date:

@@ -10,6 +10,7 @@ from datetime import datetime
 from domain.access import Action, require_allowed
 from domain.cohorts import suggested_services
 from domain.commands import (
+    ChangeCohort,
     ChaseReferral,
     ClaimTask,
     CloseCase,
@@ -23,6 +24,7 @@ from domain.commands import (
     OpenScheduledTask,
     ReassignTask,
     RecordCourtReportDelivered,
+    RecordDateOfBirth,
     RecordReferralOutcome,
     RecordReferralSendFailed,
     RecordReferralSent,
@@ -70,6 +72,7 @@ from domain.events import (
     TaskOpened,
     TaskReassigned,
 )
+from domain.identification import age_band_of, identification_time, record_date_of_birth
 from domain.link_work import (
     after_contact,
     after_follow_up,
@@ -101,8 +104,10 @@ from domain.outcomes import (
     ShareInformationOutcome,
     Urgency,
 )
+from domain.sla import add_service_minutes
 from domain.state import CaseState, Referral, referral
 from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus, parse_outcome
+from domain.womens_pathway import change_cohort, offered_at_screening
 
 # A referral's lifecycle: which answers may follow which (drafted -> sent is the workflow's own).
 REFERRAL_TRANSITIONS: dict[ReferralStatus, frozenset[ReferralStatus]] = {
@@ -153,6 +158,12 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             )
             require(task.assignee != command.assignee, Rule.ALREADY_ASSIGNED, f"task {task.task_id} is theirs already")
             return [TaskReassigned(task_id=task.task_id, assignee=command.assignee, previous=task.assignee)]
+        case ChangeCohort():
+            require_allowed(command.actor, Action.CHANGE_COHORT)
+            return change_cohort(state, command)
+        case RecordDateOfBirth():
+            require_allowed(command.actor, Action.RECORD_DATE_OF_BIRTH)
+            return record_date_of_birth(state, command)
         case ShareInformation():
             require_allowed(command.actor, Action.SHARE_INFORMATION)
             # The same test as the share_information task: once consent has been asked, a disclosure
@@ -237,26 +248,31 @@ def _open_case(state: CaseState, command: OpenCase, ctx: DecisionContext) -> lis
         Rule.SETTING_NOT_SERVED,
         f"site {site.site_id} does not operate in the {command.setting} setting",
     )
+    age_band = age_band_of(command)
     require(
-        command.setting is not Setting.YOUTH_COURT or command.age_band is AgeBand.CHILD,
+        command.setting is not Setting.YOUTH_COURT or age_band is AgeBand.CHILD,
         Rule.YOUTH_COURT_IS_FOR_CHILDREN,
         "the youth court setting is only for children (10-17)",
     )
     require(command.actor.role is not Role.AUDITOR, Rule.AUDITORS_READ_ONLY, "auditors cannot open cases")
+    identified = identification_time(command, ctx)
     opened = CaseOpened(
         site=command.site,
         setting=command.setting,
         source=command.source,
         external_ref=command.external_ref,
-        age_band=command.age_band,
+        age_band=age_band,
         cohorts=tuple(dict.fromkeys(command.cohorts)),
         person=command.person,
+        sex=command.sex,
+        identified_at=command.identified_at,
+        age_verified=command.age_verified,
     )
-    return [
-        opened,
-        StageEntered(stage=Stage.SCREENING, previous=Stage.IDENTIFIED),
-        new_task(ctx, TaskKind.CONSENT, command.setting, Urgency.URGENT),
-    ]
+    # The SLA counts from identification: an alert entered late may open its first task overdue.
+    due = add_service_minutes(site.operating_hours, identified, site.sla_minutes(TaskKind.CONSENT, command.setting))
+    consent = new_task(ctx, TaskKind.CONSENT, command.setting, Urgency.URGENT, due_at=due)
+    overdue = [TaskBecameOverdue(task_id=consent.task.task_id)] if due <= ctx.now else []
+    return [opened, StageEntered(stage=Stage.SCREENING, previous=Stage.IDENTIFIED), consent, *overdue]
 
 
 def task_to_complete(state: CaseState, task_id: str, actor: Actor) -> Task:
@@ -375,6 +391,7 @@ def _after_screening(
         next_stage, next_kind = Stage.INFORMATION_SHARING, TaskKind.SHARE_INFORMATION
     return [
         ScreeningRecorded(outcome=outcome),
+        *offered_at_screening(state, outcome),
         done,
         *enter(state, next_stage),
         new_task(ctx, next_kind, setting_of(state), outcome.urgency),

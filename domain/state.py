@@ -8,16 +8,19 @@ from typing import Literal
 from pydantic import Field
 
 from domain.events import (
+    AgeBandChanged,
     AssessmentRecorded,
     CaseClosed,
     CaseHandedOff,
     CaseOpened,
+    CohortChanged,
     ConsentRecorded,
     ConsentWithdrawn,
     ContactRecorded,
     CourtReportDelivered,
     CourtReportRequested,
     CourtReportSubmitted,
+    DateOfBirthRecorded,
     DisengagementReviewed,
     EventEnvelope,
     FollowUpRecorded,
@@ -44,8 +47,9 @@ from domain.events import (
     TaskOpened,
     TaskReassigned,
     TaskScheduled,
+    WomensPathwayDecided,
 )
-from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Stage, Strict
+from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Sex, Stage, Strict
 from domain.outcomes import (
     AssessmentOutcome,
     ClosureReason,
@@ -122,9 +126,14 @@ class CaseState(Strict):
     source: ReferralSource | None = None
     external_ref: PersonalStr = ""
     age_band: AgeBand | None = None
+    # None: opened before ages were verified (no flag was kept); False: "age not verified" until a
+    # date of birth is recorded.
+    age_verified: bool | None = None
     cohorts: tuple[Cohort, ...] = ()
     person: Person = Person()
-    opened_at: datetime | None = None
+    sex: Sex | None = None
+    opened_at: datetime | None = None  # when the case was recorded
+    identified_at: datetime | None = None  # when the person was identified; the SLAs count from it
     consent: ConsentStatus = "not_asked"
     consent_scope: tuple[ConsentScope, ...] = ()
     safeguarding_override: bool = False
@@ -188,7 +197,19 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
                 "cohorts": event.cohorts,
                 "person": event.person,
                 "opened_at": at,
+                "identified_at": event.identified_at or at,
+                "sex": event.sex,
+                "age_verified": event.age_verified,
             }
+        case DateOfBirthRecorded():
+            person = state.person.model_copy(update={"date_of_birth": event.date_of_birth})
+            changes |= {"person": person, "age_band": event.age_band, "age_verified": True}
+        case AgeBandChanged():
+            changes["age_band"] = event.age_band
+        case WomensPathwayDecided():
+            changes["cohorts"] = _with_cohort(state, Cohort.WOMENS_PATHWAY, event.decision == "accepted")
+        case CohortChanged():
+            changes["cohorts"] = _with_cohort(state, event.cohort, event.member)
         case StageEntered():
             changes["stage"] = event.stage
         case ConsentRecorded():
@@ -282,6 +303,12 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
         case PersonalDataShredded():
             changes["personal_data_shredded_at"] = at
     return state.model_copy(update=changes)
+
+
+def _with_cohort(state: CaseState, cohort: Cohort, member: bool) -> tuple[Cohort, ...]:
+    if member:
+        return state.cohorts if cohort in state.cohorts else (*state.cohorts, cohort)
+    return tuple(c for c in state.cohorts if c is not cohort)
 
 
 def _with_report(state: CaseState, report_id: str, **changes: object) -> tuple[CourtReport, ...]:

@@ -13,16 +13,19 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from domain.events import (
+    AgeBandChanged,
     AssessmentRecorded,
     CaseClosed,
     CaseHandedOff,
     CaseOpened,
+    CohortChanged,
     ConsentRecorded,
     ConsentWithdrawn,
     ContactRecorded,
     CourtReportDelivered,
     CourtReportRequested,
     CourtReportSubmitted,
+    DateOfBirthRecorded,
     DisengagementReviewed,
     Event,
     FollowUpRecorded,
@@ -50,8 +53,9 @@ from domain.events import (
     TaskOpened,
     TaskReassigned,
     TaskScheduled,
+    WomensPathwayDecided,
 )
-from domain.model import Actor
+from domain.model import Actor, AgeBand
 from domain.state import CaseState, fold
 
 UK = ZoneInfo("Europe/London")  # the time people in England read, whatever a value's own zone
@@ -87,7 +91,18 @@ def listed(codes: Sequence[StrEnum]) -> str:
 def describe(event: Event) -> str:
     match event:
         case CaseOpened():
-            return f"Case opened at {event.site} ({words(event.setting)}), raised by {words(event.source)}"
+            opened = f"Case opened at {event.site} ({words(event.setting)}), raised by {words(event.source)}"
+            if event.identified_at is not None:
+                opened += f"; identified {when(event.identified_at)}"
+            return opened + ("" if event.age_verified is not False else "; age not verified")
+        case DateOfBirthRecorded():
+            return f"Date of birth recorded: age verified ({words(event.age_band)})"
+        case WomensPathwayDecided():
+            return f"Women's pathway offered: {event.decision}"
+        case CohortChanged():
+            return f"{'Put on' if event.member else 'Taken off'} the {words(event.cohort)} cohort"
+        case AgeBandChanged():
+            return f"Moved from the {_pathway(event.previous)} to the {_pathway(event.age_band)}: {event.reason}"
         case StageEntered():
             return f"Moved to {words(event.stage)}"
         case ConsentRecorded(decision="given"):
@@ -175,10 +190,14 @@ def describe(event: Event) -> str:
     raise AssertionError(f"no description for {type(event).__name__}")
 
 
+def _pathway(band: AgeBand) -> str:
+    return "youth pathway" if band is AgeBand.CHILD else "adult pathway"
+
+
 def written_text(event: Event) -> str:
     """What a person wrote into the event, if anything (shown quoted, always escaped)."""
     match event:
-        case ConsentWithdrawn() | DisengagementReviewed() | TaskCancelled() | ReferralSendFailed():
+        case ConsentWithdrawn() | DisengagementReviewed() | TaskCancelled() | ReferralSendFailed() | CohortChanged():
             return event.reason
         case ReferralOutcomeRecorded():
             return event.reason

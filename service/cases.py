@@ -20,11 +20,13 @@ from temporalio.service import RPCError
 
 from domain.access import Action, Principal, allowed, break_glass_reason, require_allowed
 from domain.commands import (
+    ChangeCohort,
     ClaimTask,
     CloseCase,
     CompleteTask,
     OpenCase,
     ReassignTask,
+    RecordDateOfBirth,
     RecordReferralOutcome,
     RequestCourtReport,
     ShareInformation,
@@ -36,7 +38,7 @@ from domain.events import StoredEvent
 from domain.identity import case_id_for, person_id_for
 from domain.model import Role
 from domain.personal import SHREDDED, PersonalStr
-from domain.plaintext import check_opening, checked_outcome, refuse_sealed_lookalikes
+from domain.plaintext import check_date_of_birth, check_opening, checked_outcome, refuse_sealed_lookalikes
 from domain.state import CaseState
 from domain.timeline import UK
 from service.gateway import CaseCommand, CaseGateway
@@ -63,8 +65,9 @@ TASK_VIEWS: dict[TaskView, str] = {
 }
 PRIORITY_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
 
-CaseChange = ShareInformation | WithdrawConsent | RecordReferralOutcome | RequestCourtReport | CloseCase
+CaseChange = ShareInformation | WithdrawConsent | RecordReferralOutcome | RequestCourtReport | CloseCase | ChangeCohort
 CHANGE_ACTIONS: dict[type[CaseChange], Action] = {
+    ChangeCohort: Action.CHANGE_COHORT,
     ShareInformation: Action.SHARE_INFORMATION,
     WithdrawConsent: Action.WITHDRAW_CONSENT,
     RecordReferralOutcome: Action.RECORD_REFERRAL_OUTCOME,
@@ -192,7 +195,7 @@ class CaseService:
         site = self.config.site(command.site)
         if not principal.covers(command.site):
             raise RuleViolation(Rule.OUTSIDE_YOUR_SITES, f"you do not work at site {command.site}")
-        check_opening(command, self.today())
+        command = check_opening(command, self.today())
         case_id = case_id_for(self.case_id_key, command.site, command.external_ref)
         already = await self.gateway.case(case_id)
         summary, details = case_summary(command), case_details(command)
@@ -229,6 +232,15 @@ class CaseService:
         sealed = await self.sealed(task.case_id, checked)
         command = CompleteTask(actor=principal.actor, task_id=task_id, outcome=sealed.model_dump(mode="json"))
         return await self._send(principal, task.case_id, command)
+
+    async def record_date_of_birth(self, principal: Principal, case_id: str, date_of_birth: str) -> CaseState:
+        """The person's date of birth, learnt after the case opened: it verifies their age, and a band
+        other than the case's moves it to that pathway."""
+        require_allowed(principal.actor, Action.RECORD_DATE_OF_BIRTH)
+        await self.in_scope(principal, case_id)
+        command = RecordDateOfBirth(actor=principal.actor, date_of_birth=date_of_birth)
+        checked = check_date_of_birth(await self.gateway.state(case_id), command, self.today())
+        return await self._send(principal, case_id, await self.sealed(case_id, checked))
 
     async def change_case(self, principal: Principal, case_id: str, command: CaseChange) -> CaseState:
         """A change to a case that is not a task: sharing, consent withdrawal, referral outcome, court

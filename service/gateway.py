@@ -18,11 +18,13 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.commands import (
+    ChangeCohort,
     ClaimTask,
     CloseCase,
     CompleteTask,
     OpenCase,
     ReassignTask,
+    RecordDateOfBirth,
     RecordReferralOutcome,
     RequestCourtReport,
     ShareInformation,
@@ -48,6 +50,8 @@ CaseCommand = (
     | RecordReferralOutcome
     | RequestCourtReport
     | CloseCase
+    | RecordDateOfBirth
+    | ChangeCohort
 )
 
 
@@ -165,6 +169,10 @@ async def _update(handle: WorkflowHandle[CaseWorkflow, CaseResult], command: Cas
             return await handle.execute_update(CaseWorkflow.request_court_report, command)
         case CloseCase():
             return await handle.execute_update(CaseWorkflow.close_case, command)
+        case RecordDateOfBirth():
+            return await handle.execute_update(CaseWorkflow.record_date_of_birth, command)
+        case ChangeCohort():
+            return await handle.execute_update(CaseWorkflow.change_cohort, command)
 
 
 async def with_rule_violations(call: Awaitable[CaseState]) -> CaseState:

@@ -12,6 +12,7 @@ from domain.access import Principal
 from domain.commands import (
     CloseCase,
     OpenCase,
+    RecordDateOfBirth,
     RecordReferralOutcome,
     RequestCourtReport,
     ShareInformation,
@@ -101,3 +102,6 @@ class StaffCommands:
 
     async def close_case(self, case_id: str, command: CloseCase) -> CaseState:
         return await self.change(case_id, command)
+
+    async def record_date_of_birth(self, case_id: str, command: RecordDateOfBirth) -> CaseState:
+        return await self.service.record_date_of_birth(self.principal(command.actor), case_id, command.date_of_birth)

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.store_activities import AppendEventsInput, StoreActivities
     from domain.access import change_access
     from domain.commands import (
+        ChangeCohort,
         ChaseReferral,
         ClaimTask,
         CloseCase,
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         OpenScheduledTask,
         ReassignTask,
         RecordCourtReportDelivered,
+        RecordDateOfBirth,
         RecordReferralOutcome,
         RecordReferralSendFailed,
         RecordReferralSent,
@@ -248,6 +250,22 @@ class CaseWorkflow:
 
     @close_case.validator
     def validate_close_case(self, command: CloseCase) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_date_of_birth(self, command: RecordDateOfBirth) -> CaseState:
+        return await self._execute(command)
+
+    @record_date_of_birth.validator
+    def validate_record_date_of_birth(self, command: RecordDateOfBirth) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def change_cohort(self, command: ChangeCohort) -> CaseState:
+        return await self._execute(command)
+
+    @change_cohort.validator
+    def validate_change_cohort(self, command: ChangeCohort) -> None:
         self._validate(command)
 
     def _validate(self, command: Command) -> None:

@@ -178,6 +178,7 @@ EXPECTED_WIDGETS: dict[TaskKind, dict[str, str]] = {
         "risk_level": "radios",
         "assessment_needed": "radios",
         "note": "textarea",
+        "womens_pathway": "radios",
     },
     TaskKind.ASSESSMENT: {
         "instrument": "text",
@@ -534,6 +535,7 @@ def test_the_same_form_round_trips_through_a_model_dump() -> None:
         risk_level=RiskLevel.LOW,
         assessment_needed=True,
         note="",
+        womens_pathway="declined",
     )
     dumped = expected.model_dump(mode="json")
     posted: Posted = {

@@ -22,7 +22,7 @@ REASON = "person transferred to our custody suite"
 def start(site: str, ref: str, staff: str) -> list[str]:
     return [
         "case", "start", "--site", site, "--setting", "custody", "--source", "custody_staff", "--ref", ref,
-        "--as", staff, "--json",
+        "--as", staff, "--age-band", "adult", "--json",
     ]  # fmt: skip
 
 

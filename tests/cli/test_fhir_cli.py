@@ -29,7 +29,8 @@ async def test_fhir_export_prints_a_bundle_and_refuses_other_roles(
         async with worker_for(temporal_env.client, store, task_queue):
             started = await pathway(
                 "case", "start", "--site", "demo", "--setting", "custody", "--source", "custody_staff",
-                "--ref", "CUST/F1", "--as", "pr-001", "--person-name", "Sam Example", "--json", env=env,
+                "--ref", "CUST/F1", "--as", "pr-001", "--person-name", "Sam Example", "--age-band", "adult",
+                "--json", env=env,
             )  # fmt: skip
             assert started.status == 0, started.stderr
             case_id = started.json()["case_id"]

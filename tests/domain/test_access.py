@@ -33,6 +33,8 @@ audit_case                . . . x . .
 read_reports              . . x x . .
 export_data_return        . . x x . .
 export_fhir               x . x x . .
+record_date_of_birth      x x x . . .
+change_cohort             x . x . . .
 """
 
 TABLE = {

@@ -39,11 +39,11 @@ def test_very_deep_input_is_looked_through_without_running_out_of_stack() -> Non
 
 @pytest.mark.parametrize(
     ("born", "refusal"),
-    [("2026-12-06", "after today"), ("1899-12-31", None), ("2026-12-05", "ok"), ("1900-01-01", "ok")],
+    [("2026-12-06", "after today"), ("1899-12-31", None), ("2016-12-05", "ok"), ("1900-01-01", "ok")],
 )
 def test_a_date_of_birth_is_plausible_or_refused(born: str, refusal: str | None) -> None:
     try:
-        command = open_case().model_copy(update={"person": Person(date_of_birth=born)})
+        command = open_case().model_copy(update={"person": Person(date_of_birth=born), "age_band": None})
     except ValueError:
         assert refusal is None  # before 1900: refused by the model itself, no clock needed
         return

@@ -6,16 +6,19 @@ from typing import Any, get_args
 import pytest
 
 from domain.events import (
+    AgeBandChanged,
     AssessmentRecorded,
     CaseClosed,
     CaseHandedOff,
     CaseOpened,
+    CohortChanged,
     ConsentRecorded,
     ConsentWithdrawn,
     ContactRecorded,
     CourtReportDelivered,
     CourtReportRequested,
     CourtReportSubmitted,
+    DateOfBirthRecorded,
     DisengagementReviewed,
     DomainEvent,
     Event,
@@ -43,8 +46,9 @@ from domain.events import (
     TaskOpened,
     TaskReassigned,
     TaskScheduled,
+    WomensPathwayDecided,
 )
-from domain.model import AgeBand, Person, ReferralSource, Role, Setting, Stage
+from domain.model import AgeBand, Cohort, Person, ReferralSource, Role, Setting, Stage
 from domain.outcomes import (
     AssessmentOutcome,
     ClosureReason,
@@ -126,6 +130,10 @@ SAMPLES: list[Any] = [
         age_band=AgeBand.ADULT,
         person=Person(name=NAME),
     ),
+    DateOfBirthRecorded(date_of_birth="1990-01-02", age_band=AgeBand.ADULT),
+    AgeBandChanged(previous=AgeBand.CHILD, age_band=AgeBand.ADULT, reason="the date of birth shows an adult"),
+    WomensPathwayDecided(decision="accepted"),
+    CohortChanged(cohort=Cohort.VETERAN, member=True, reason=REASON),
     StageEntered(stage=Stage.INFORMATION_SHARING, previous=Stage.ASSESSMENT),
     ConsentRecorded(decision="given", scope=(ConsentScope.ASSESSMENT, ConsentScope.SHARE_COURT)),
     ConsentWithdrawn(reason=REASON),
@@ -197,7 +205,7 @@ def test_there_is_a_sample_of_every_event_type() -> None:
     sampled = [type(event) for event in SAMPLES]
     assert len(sampled) == len(set(sampled)), "one sample per type"
     assert set(sampled) == event_types()
-    assert len(event_types()) == 35
+    assert len(event_types()) == 39
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda event: type(event).__name__)

@@ -42,10 +42,12 @@ from temporalio.exceptions import ApplicationError
 
 from api.app import create_app
 from domain.commands import (
+    ChangeCohort,
     ClaimTask,
     CloseCase,
     OpenCase,
     ReassignTask,
+    RecordDateOfBirth,
     RecordReferralOutcome,
     RequestCourtReport,
     ShareInformation,
@@ -75,6 +77,8 @@ UPDATES = (
     "record_referral_outcome",
     "request_court_report",
     "close_case",
+    "record_date_of_birth",
+    "change_cohort",
 )
 HUGE = "\u202e<script>alert(1)</script>" + "x" * 1_000_000  # a little over 1 MB
 SCRIPTS = [
@@ -174,6 +178,8 @@ def valid_payloads(case: Prepared) -> dict[str, dict[str, Any]]:
             "recipients": ["court"],
         },
         "close_case": {"actor": actor, "outcome": {"reason": "other"}},
+        "record_date_of_birth": {"actor": actor, "date_of_birth": "1990-04-01"},  # the service adds the band
+        "change_cohort": {"actor": actor, "cohort": "veteran", "member": True, "reason": "served 2004-2012"},
     }
 
 
@@ -380,6 +386,10 @@ def through_case_commands(cases: StaffCommands, case: Prepared, update: str, arg
                 return await cases.request_court_report(case.case_id, model(RequestCourtReport))
             case "close_case":
                 return await cases.close_case(case.case_id, model(CloseCase))
+            case "record_date_of_birth":
+                return await cases.record_date_of_birth(case.case_id, model(RecordDateOfBirth))
+            case "change_cohort":
+                return await cases.change(case.case_id, model(ChangeCohort))
         raise AssertionError(update)
 
     return send()

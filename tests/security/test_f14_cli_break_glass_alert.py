@@ -45,7 +45,7 @@ async def test_a_break_glass_read_through_the_cli_emails_the_sites_team_lead(
         async with worker_for(temporal_env.client, store, task_queue, mailbox.mailer):
             north = await pathway(
                 "case", "start", "--site", "north", "--setting", "custody", "--source", "custody_staff",
-                "--ref", "CUST/F14", "--as", "pr-002", "--json", env=env,
+                "--ref", "CUST/F14", "--as", "pr-002", "--age-band", "adult", "--json", env=env,
             )  # fmt: skip
             assert north.status == 0, north.stderr
             case_id = north.json()["case_id"]

@@ -102,8 +102,13 @@ async def test_a_demo_run_shows_each_pathway_metric(
         await cases.start_case(open_case("MET-OPEN"))
         await StoreGauges(sqlite_store, runtime.metric_meter).refresh()
 
-        async with asyncio.timeout(30):  # the referral's email fails (no SMTP) and is retried
-            while not sample(text := await scrape(base_url), "pathway_notification_failures_total"):
+        # The referral's email fails (no SMTP); each case workflow completes once its send has settled,
+        # which under load can come a while after the first failure is counted.
+        async with asyncio.timeout(60):
+            while not (
+                sample(text := await scrape(base_url), "pathway_notification_failures_total")
+                and sample(text, "temporal_workflow_completed_total") >= JOURNEYS
+            ):
                 await asyncio.sleep(0.5)
 
     court = {"site": "demo", "setting": "magistrates_court"}
