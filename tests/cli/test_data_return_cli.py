@@ -71,7 +71,7 @@ async def test_a_team_lead_writes_the_months_files(tmp_path: Path) -> None:
     everything = "".join(p.read_text(encoding="utf-8") for p in out.iterdir())
     for value in (case_id, "CUST/2026/0042", "prac-1", "lead-1"):
         assert value not in everything
-    assert "data set version 1.0" in done.stdout
+    assert "data set version 1.1" in done.stdout
 
 
 async def test_an_auditor_may_export_one_site(tmp_path: Path) -> None:
