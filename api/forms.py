@@ -25,7 +25,15 @@ Widget = Literal["text", "textarea", "number", "datetime", "radios", "select", "
 ROWS_FOR_LISTS = 3  # rows offered for a list of things, since there is no JavaScript to add more
 LONG_TEXT = 500  # longer allowed text gets a text area
 MOST_RADIOS = 5  # more options than this become a drop-down
-SPELLINGS = {"cps": "CPS", "adhd": "ADHD", "gp": "GP", "nhs": "NHS", "womens": "women's"}
+SPELLINGS = {
+    "cps": "CPS",
+    "adhd": "ADHD",
+    "gp": "GP",
+    "nhs": "NHS",
+    "womens": "women's",
+    "camhs": "CAMHS",
+    "reconnect": "RECONNECT",
+}
 YES_NO = (("true", "Yes"), ("false", "No"))
 
 

@@ -38,7 +38,9 @@ def _bar(x: float, y: float, w: float, h: float, fill: str, label: str) -> str:
 
 def funnel(report: ServiceReport) -> Markup:
     counts = report.totals.counts
-    shared = sum(counts[k] for k in ("shared_police", "shared_court", "shared_probation", "shared_other"))
+    shared = sum(
+        counts[k] for k in ("shared_police", "shared_court", "shared_probation", "shared_youth_justice", "shared_other")
+    )
     steps = [
         ("Identified", counts["identified"]),
         ("Screened", counts["screened"]),

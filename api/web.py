@@ -349,6 +349,7 @@ def _new_case_page(
 
 def _case(request: Request, user: SignedIn, view: CaseView, notice: str) -> HTMLResponse:
     context = {"user": user, "state": view.state, "timeline": view.timeline, "notice": notice}
+    context["referral_times"] = {times.referral_id: times for times in view.referral_times}
     context["may_read_access"] = allowed(user.principal.role, Action.READ_ACCESS_LOG)
     context["may_record_birth_date"] = allowed(user.principal.role, Action.RECORD_DATE_OF_BIRTH)
     return page(request, "case.html", context)

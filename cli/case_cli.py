@@ -3,6 +3,7 @@
 Every command acts as the person `--as` names and goes through the service (service/), as
 the API does: the same role x action matrix, the same site scope, the same access log."""
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from domain.access import Principal
 from domain.commands import ChangeCohort, CloseCase, OpenCase, RecordReferralOutcome, RequestCourtReport
 from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Sex, Stage
 from domain.outcomes import ClosureOutcome, ClosureReason, CourtReportPurpose, JusticeOutcome, Recipient, ReferralStatus
+from domain.referral_times import ReferralTimes
 from domain.state import CaseState
 from domain.text_rules import terminal_safe
 from domain.timeline import in_uk, when
@@ -103,9 +105,15 @@ def show(
             view = await service.cases.read_case(principal, case_id, break_glass_reason)
         state, events = view.state, view.timeline
         if as_json:
-            print_json({"state": state.model_dump(mode="json"), "events": [e.model_dump(mode="json") for e in events]})
+            print_json(
+                {
+                    "state": state.model_dump(mode="json"),
+                    "events": [e.model_dump(mode="json") for e in events],
+                    "referral_times": [t.model_dump(mode="json") for t in view.referral_times],
+                }
+            )
             return
-        _print_state(state, as_json=False)
+        _print_state(state, as_json=False, referral_times=view.referral_times)
         typer.echo("timeline:")
         for event in events:
             line = f"  {event.seq:>3}  {event.occurred_at:%Y-%m-%d %H:%M:%S}Z  {event.event.type:<28} "
@@ -286,7 +294,7 @@ def _case_line(record: CaseRecord) -> str:
     return f"{record.case_id}  {record.stage:<20} {record.site:<8} {record.setting:<20} next due {due} {overdue}"
 
 
-def _print_state(state: CaseState, as_json: bool) -> None:
+def _print_state(state: CaseState, as_json: bool, referral_times: Sequence[ReferralTimes] = ()) -> None:
     if as_json:
         print_json(state)
         return
@@ -302,9 +310,12 @@ def _print_state(state: CaseState, as_json: bool) -> None:
     typer.echo(f"  consent: {state.consent}{' (safeguarding override)' if state.safeguarding_override else ''}")
     if state.close_reason:
         typer.echo(f"  closed: {state.close_reason}; justice outcome: {state.justice_outcome or 'not known'}")
+    times = {t.referral_id: t for t in referral_times}
     for referral in state.referrals:
         line = f"  referral {referral.referral_id}  {referral.request.service_id}  {referral.status}"
         typer.echo(terminal_safe(line + ("  (could not be sent)" if referral.send_failed else "")))
+        if referral.referral_id in times:
+            typer.echo(f"    {_chase_line(times[referral.referral_id])}")
     for report in state.court_reports:
         done = "submitted" if report.submitted_at else f"due {report.due_at:%Y-%m-%d %H:%M}Z"
         result = f", hearing: {report.hearing_result}" if report.hearing_result else ""
@@ -324,3 +335,15 @@ def _print_state(state: CaseState, as_json: bool) -> None:
             f"  open task {task.task_id}  {task.kind:<18} due {task.due_at:%Y-%m-%d %H:%M}Z  "
             f"{task.priority}  assignee {task.assignee or '-'}{flag}"
         )
+
+
+def _chase_line(times: ReferralTimes) -> str:
+    """When the referral is (or was to be) chased and escalated, and which comes next."""
+    chase, escalate = f"{times.chase_at:%Y-%m-%d %H:%M}Z", f"{times.escalate_at:%Y-%m-%d %H:%M}Z"
+    match times.next_step:
+        case "chase":
+            return f"unanswered: chased at {chase}, escalated at {escalate}"
+        case "escalation":
+            return f"chased; escalated at {escalate} if still unanswered"
+    # Answered, escalated already, or the case has closed: the times stand, nothing waits for them.
+    return f"chase time {chase}, escalation time {escalate} (no longer waited for)"

@@ -64,9 +64,35 @@ ADULT_OUTCOMES: dict[TaskKind, dict[str, Any]] = {
 
 CHILD_OUTCOMES: dict[TaskKind, dict[str, Any]] = {
     **ADULT_OUTCOMES,
-    TaskKind.CONSENT: {**ADULT_OUTCOMES[TaskKind.CONSENT], "parent_or_guardian_involved": True},
+    TaskKind.CONSENT: {
+        "decision": "given",
+        "scope": ["assessment", "share_court", "share_youth_justice", "share_defence"],
+        "parent_or_guardian_involved": True,
+    },
     TaskKind.SCREENING: {**ADULT_OUTCOMES[TaskKind.SCREENING], "instrument": "chat-screen", "instrument_version": "4"},
-    TaskKind.ASSESSMENT: {**ADULT_OUTCOMES[TaskKind.ASSESSMENT], "instrument": "chat", "instrument_version": "4"},
+    TaskKind.ASSESSMENT: {
+        **ADULT_OUTCOMES[TaskKind.ASSESSMENT],
+        "instrument": "chat",
+        "instrument_version": "4",
+        "recommended_services": ["camhs", "youth_justice", "substance_misuse"],
+    },
+    TaskKind.SHARE_INFORMATION: {
+        "disclosures": [
+            {
+                "recipient": "youth_offending_team",
+                "purpose": "bail support plan",
+                "lawful_basis": "consent",
+                "summary": "Low mood and alcohol use; engaged with L&D; lives with mother.",
+            }
+        ]
+    },
+    # A child's services: CAMHS, not the adult mental health team, and the youth justice service.
+    TaskKind.REFERRAL_DECISION: {
+        "referrals": [
+            {"service": "camhs", "reason": "Low mood, not sleeping", "urgency": "urgent"},
+            {"service": "youth_justice", "reason": "Bail support", "urgency": "routine"},
+        ]
+    },
 }
 
 LINK_WORK_OUTCOMES: dict[TaskKind, dict[str, Any]] = {

@@ -103,6 +103,18 @@ DEFAULT_REMINDER_BEFORE_MINUTES: dict[TaskKind, int] = {
 }
 
 
+COURTS = (Setting.MAGISTRATES_COURT, Setting.YOUTH_COURT, Setting.CROWN_COURT)
+
+
+def hearing_court(setting: Setting, age_band: AgeBand | None) -> Setting:
+    """The court that hears a case: its own setting at court; otherwise (custody, voluntary
+    attendance, the community) the court where every criminal case starts, the youth court for a
+    child and the magistrates' court for an adult."""
+    if setting in COURTS:
+        return setting
+    return Setting.YOUTH_COURT if age_band is AgeBand.CHILD else Setting.MAGISTRATES_COURT
+
+
 class WorkingCalendar(Strict):
     """Which days count as working days; the loader adds England and Wales bank holidays."""
 
@@ -175,6 +187,9 @@ class SiteConfig(Strict):
     court_report_lead_minutes: int = Field(default=60, gt=0, description="A report is due this long before its hearing")
     # Where a submitted court report is sent (a secure mailbox per recipient, e.g. the court's listing office).
     court_report_addresses: dict[Recipient, str] = Field(default_factory=dict)
+    # A site serving several courts: the addresses that differ for the court that hears the case (a
+    # Crown Court's listing office, the youth court's), over the site-wide ones above.
+    court_report_addresses_by_court: dict[Setting, dict[Recipient, str]] = Field(default_factory=dict)
     calendar: WorkingCalendar = WorkingCalendar()
     referral_timings: ReferralTimings = ReferralTimings()
     # The directory's services that cover this site; filled in from PathwayConfig.services.
@@ -202,7 +217,18 @@ class SiteConfig(Strict):
         missing = [str(s) for s in self.settings if s not in self.screening_sla_minutes]
         if missing:
             raise ValueError(f"no screening SLA for settings: {', '.join(missing)}")
+        not_courts = [str(s) for s in self.court_report_addresses_by_court if s not in COURTS]
+        if not_courts:
+            raise ValueError(f"court_report_addresses_by_court: not a court: {', '.join(not_courts)}")
         return self
+
+    def court_report_address(self, setting: Setting, age_band: AgeBand | None, recipient: Recipient) -> str | None:
+        """Where a court report for a case of this setting and age band goes to `recipient`: the
+        address for the court that hears it, else the site-wide one (None: the site has none)."""
+        court = hearing_court(setting, age_band)
+        return self.court_report_addresses_by_court.get(court, {}).get(recipient) or self.court_report_addresses.get(
+            recipient
+        )
 
     def sla_minutes(self, kind: TaskKind, setting: Setting) -> int:
         if kind in (TaskKind.CONSENT, TaskKind.SCREENING):

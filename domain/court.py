@@ -34,7 +34,11 @@ def request_report(state: CaseState, command: RequestCourtReport, ctx: DecisionC
             Rule.REPORT_NEEDS_CONSENT_SCOPE,
             f"the person's consent does not cover sharing with: {', '.join(uncovered)}",
         )
-    unreachable = [str(r) for r in command.recipients if r not in ctx.site.court_report_addresses]
+    unreachable = [
+        str(r)
+        for r in command.recipients
+        if ctx.site.court_report_address(setting_of(state), state.age_band, r) is None
+    ]
     require(
         not unreachable,
         Rule.RECIPIENT_WITHOUT_ADDRESS,

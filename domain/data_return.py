@@ -55,7 +55,7 @@ from domain.state import CaseState, Referral, fold
 from domain.tasks import TaskKind
 from domain.timeline import UK
 
-DATA_SET_VERSION = "1.0"
+DATA_SET_VERSION = "1.1"
 
 # Multi-valued fields join their codes with this, sorted.
 CODE_SEPARATOR = ";"
@@ -238,8 +238,16 @@ def _codes(values: Iterable[StrEnum | str]) -> str:
     return CODE_SEPARATOR.join(sorted({str(v) for v in values}))
 
 
+# Codes whose words alone would not tell a commissioner what they mean.
+CODE_MEANINGS: dict[str, str] = {
+    "camhs": "child and adolescent mental health services",
+    "youth_justice": "the youth justice service (YJS, youth offending team)",
+    "reconnect": "RECONNECT, care after custody",
+}
+
+
 def _enum_codes(enum: type[StrEnum]) -> tuple[tuple[str, str], ...]:
-    return tuple((str(member), str(member).replace("_", " ")) for member in enum)
+    return tuple((str(member), CODE_MEANINGS.get(member, str(member).replace("_", " "))) for member in enum)
 
 
 YES_NO = (("yes", "yes"), ("no", "no"))

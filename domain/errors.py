@@ -116,6 +116,8 @@ class Rule(StrEnum):
     REPORT_REQUIRES_CONSENT = "report_requires_consent", _C
     SCREENING_REQUIRES_CONSENT = "screening_requires_consent", _C
     SERVICE_NOT_AVAILABLE = "service_not_available", _C
+    SERVICE_NOT_CHOSEN_BY_HAND = "service_not_chosen_by_hand", _C
+    SERVICE_NOT_FOR_AGE_BAND = "service_not_for_age_band", _C
     SETTING_NOT_SERVED = "setting_not_served", _C
     SHARING_REQUIRES_CONSENT = "sharing_requires_consent", _C
     STAGE_TRANSITION = "stage_transition", _C

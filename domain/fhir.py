@@ -111,8 +111,17 @@ def _coding(system: str, code: str, display: str | None = None) -> dict[str, Any
     return coding
 
 
+# Codes whose words alone would not say what they mean to a reader of the FHIR record.
+DISPLAYS: dict[str, str] = {
+    "camhs": "child and adolescent mental health services (CAMHS)",
+    "youth_justice": "youth justice service (YJS)",
+    "reconnect": "RECONNECT (care after custody)",
+    "share_youth_justice": "share with the youth justice service",
+}
+
+
 def _words(code: str) -> str:
-    return code.replace("_", " ")
+    return DISPLAYS.get(code, code.replace("_", " "))
 
 
 def patient(state: CaseState) -> Patient:

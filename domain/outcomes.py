@@ -54,6 +54,13 @@ class ServiceType(StrEnum):
     VETERANS_SUPPORT = "veterans_support"
     GP_REGISTRATION = "gp_registration"
     WELLBEING = "wellbeing"
+    # Child and adolescent mental health services: a child's (10-17) mental health service.
+    CAMHS = "camhs"
+    # The youth justice service (YJS; in statute the youth offending team, YOT) for children 10-17.
+    YOUTH_JUSTICE = "youth_justice"
+    # Care after custody for adults remanded or sentenced to custody; reached through the hearing
+    # outcome's hand-off, not chosen in a referral decision (domain/services.py).
+    RECONNECT = "reconnect"
 
 
 class ConsentScope(StrEnum):
@@ -64,6 +71,7 @@ class ConsentScope(StrEnum):
     SHARE_CPS = "share_cps"
     SHARE_DEFENCE = "share_defence"
     RESEARCH = "research"
+    SHARE_YOUTH_JUSTICE = "share_youth_justice"
 
 
 class LawfulBasis(StrEnum):
@@ -82,7 +90,9 @@ class Recipient(StrEnum):
     COURT = "court"
     PROBATION = "probation"
     DEFENCE = "defence"
-    YOUTH_OFFENDING_TEAM = "youth_offending_team"
+    # The youth justice service (YJS). Its value keeps the statutory name (Crime and Disorder Act 1998
+    # s.39 "youth offending team"), which stored disclosures and the data return already carry.
+    YOUTH_JUSTICE_SERVICE = "youth_offending_team"
 
 
 # Which consent scope a disclosure to each recipient needs when its lawful basis is consent.
@@ -92,7 +102,8 @@ CONSENT_SCOPE_FOR_RECIPIENT: dict[Recipient, ConsentScope] = {
     Recipient.COURT: ConsentScope.SHARE_COURT,
     Recipient.PROBATION: ConsentScope.SHARE_PROBATION,
     Recipient.DEFENCE: ConsentScope.SHARE_DEFENCE,
-    Recipient.YOUTH_OFFENDING_TEAM: ConsentScope.SHARE_PROBATION,
+    # Its own consent: a child agreeing to probation sharing has not agreed to the youth justice service.
+    Recipient.YOUTH_JUSTICE_SERVICE: ConsentScope.SHARE_YOUTH_JUSTICE,
 }
 
 

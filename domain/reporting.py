@@ -11,7 +11,7 @@ at, and a case counts in the groups of its CaseOpened (site, setting, cohorts, a
 - declined: ConsentRecorded with decision "declined" in the period (a safeguarding override that
   followed is counted too, separately).
 - information shared: InformationShared in the period, one per disclosure, by recipient (police is
-  the custody sergeant; court; probation, with the youth offending team; others: CPS, defence).
+  the custody sergeant; court; probation; the youth justice service; others: CPS, defence).
 - court reports: CourtReportSubmitted in the period; on time: those the workflow judged on time.
 - referrals, by service type: made = ReferralMade in the period; each outcome (accepted, rejected,
   declined by the person, attended, did not attend, engaged) = ReferralOutcomeRecorded in the period
@@ -81,7 +81,7 @@ SHARED_WITH: dict[Recipient, str] = {
     Recipient.CUSTODY_SERGEANT: "shared_police",
     Recipient.COURT: "shared_court",
     Recipient.PROBATION: "shared_probation",
-    Recipient.YOUTH_OFFENDING_TEAM: "shared_probation",
+    Recipient.YOUTH_JUSTICE_SERVICE: "shared_youth_justice",
     Recipient.CPS: "shared_other",
     Recipient.DEFENCE: "shared_other",
 }
@@ -95,6 +95,7 @@ MEASURES: dict[str, str] = {
     "shared_police": "Shared: police",
     "shared_court": "Shared: court",
     "shared_probation": "Shared: probation",
+    "shared_youth_justice": "Shared: youth justice",
     "shared_other": "Shared: other",
     "court_reports": "Court reports",
     "court_reports_on_time": "Court reports on time",

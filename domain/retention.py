@@ -29,6 +29,8 @@ from domain.state import CaseState
 from domain.timeline import UK
 
 MENTAL_HEALTH_NEEDS = frozenset({VulnerabilityDomain.MENTAL_HEALTH, VulnerabilityDomain.SELF_HARM_OR_SUICIDE})
+# A referral to either makes the record a mental health record (CAMHS is children's mental health care).
+MENTAL_HEALTH_SERVICES = frozenset({ServiceType.MENTAL_HEALTH, ServiceType.CAMHS})
 
 
 class RecordClass(StrEnum):
@@ -80,7 +82,7 @@ def retention_of(state: CaseState, date_of_birth: date | None, config: Retention
 def _holds_mental_health(state: CaseState) -> bool:
     found = set(state.screening.domains if state.screening else ())
     found |= {v.domain for v in state.assessment.vulnerabilities} if state.assessment else set()
-    referred = any(r.request.service is ServiceType.MENTAL_HEALTH for r in state.referrals)
+    referred = any(r.request.service in MENTAL_HEALTH_SERVICES for r in state.referrals)
     return referred or bool(found & MENTAL_HEALTH_NEEDS)
 
 

@@ -104,6 +104,7 @@ from domain.outcomes import (
     ShareInformationOutcome,
     Urgency,
 )
+from domain.services import require_referable_by_hand
 from domain.sla import add_service_minutes
 from domain.state import CaseState, Referral, referral
 from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus, parse_outcome
@@ -316,6 +317,8 @@ def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext
                 _referral_decision_task(state, ctx),
             ]
         case ReferralDecisionOutcome():
+            for chosen in outcome.referrals:
+                require_referable_by_hand(chosen.service, state.age_band)
             requests = [_with_service(ctx.site, request) for request in outcome.referrals]
             made = [ReferralMade(referral_id=ctx.new_id(), request=r) for r in requests]
             if outcome.link_work_goals:

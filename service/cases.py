@@ -39,6 +39,7 @@ from domain.identity import case_id_for, person_id_for
 from domain.model import Role
 from domain.personal import SHREDDED, PersonalStr
 from domain.plaintext import check_date_of_birth, check_opening, checked_outcome, refuse_sealed_lookalikes
+from domain.referral_times import ReferralTimes, case_referral_times
 from domain.state import CaseState
 from domain.timeline import UK
 from service.gateway import CaseCommand, CaseGateway
@@ -79,6 +80,9 @@ CHANGE_ACTIONS: dict[type[CaseChange], Action] = {
 class CaseView(BaseModel):
     state: CaseState
     timeline: list[StoredEvent]
+    # When each sent referral is chased and escalated if unanswered: what the referral's workflow
+    # waits for, computed the same way (domain/referral_times.py) from the site's configuration.
+    referral_times: list[ReferralTimes] = []
 
 
 class TaskDetail(BaseModel):
@@ -173,7 +177,14 @@ class CaseService:
             assert reason is not None
             await self.break_glass(principal, record, reason)
         view = CaseView(state=await self.gateway.state(case_id), timeline=await self.gateway.events(case_id))
-        return await self.opened(principal, case_id, view)
+        opened = await self.opened(principal, case_id, view)
+        return opened.model_copy(update={"referral_times": self.referral_times(opened.state)})
+
+    def referral_times(self, state: CaseState) -> list[ReferralTimes]:
+        """The chase and escalation times of the case's referrals, by its site's configuration (none
+        if the site has left the configuration: nothing is chasing for it then)."""
+        site = self.config.sites.get(state.site)
+        return case_referral_times(state, site) if site is not None else []
 
     async def case_access(self, principal: Principal, case_id: str) -> list[AccessEntry]:
         """Who read or changed a case, when and why (auditors)."""

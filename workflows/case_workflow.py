@@ -58,7 +58,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.limits import check_command_limits
     from domain.model import SYSTEM_ACTOR
-    from domain.outcomes import ReferralStatus
+    from domain.outcomes import Recipient, ReferralStatus
     from domain.rules import decide
     from domain.state import CaseState, empty_state
     from domain.stream import apply_all, envelop
@@ -409,7 +409,14 @@ class CaseWorkflow:
                 workflow.logger.info("court report delivery not recorded", extra={"rule": violation.rule})
 
     async def _start_court_report(self, requested: CourtReportRequested) -> None:
-        addresses = {r: self._site.court_report_addresses[r] for r in requested.recipients}
+        # The same addresses as before for a site without per-court ones (every case so far): no patch needed.
+        setting, age_band = self._state.setting, self._state.age_band
+        assert setting is not None
+        addresses: dict[Recipient, str] = {}
+        for recipient in requested.recipients:
+            address = self._site.court_report_address(setting, age_band, recipient)
+            assert address is not None  # the rules refused a report to a recipient without one
+            addresses[recipient] = address
         await workflow.start_child_workflow(
             CourtReportWorkflow.run,
             CourtReportInput(

@@ -22,7 +22,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.referrals import ReferralActivities, SendReferralInput, SendReferralResult
-    from domain.calendar import after
+    from domain.referral_times import chase_and_escalation_times
     from workflows.messages import ReferralInput, ReferralProgress, ReferralResult
 
 SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(hours=1))
@@ -106,10 +106,9 @@ class ReferralWorkflow:
             CASE_PROGRESS_SIGNAL, ReferralProgress(referral_id=input.referral_id, kind="sent", channel=sent.channel)
         )
         result = result.model_copy(update={"sent": True})
-        sent_at = workflow.now()
-        timings = input.timings
-        for kind, amount in (("chase_due", timings.chase_after), ("escalation_due", timings.escalate_after)):
-            deadline = after(input.calendar, timings, sent_at, amount)
+        # The same times the case views show (domain/referral_times.py), from the same function.
+        chase_at, escalate_at = chase_and_escalation_times(input.calendar, input.timings, workflow.now())
+        for kind, deadline in (("chase_due", chase_at), ("escalation_due", escalate_at)):
             what = "chase referral" if kind == "chase_due" else "escalate unanswered referral"
             workflow.set_current_details(
                 f"sent by {sent.channel} to {input.service.service_id}; waiting for the answer; "

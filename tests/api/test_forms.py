@@ -264,6 +264,10 @@ def test_a_list_of_choices_becomes_checkboxes_spelled_as_words() -> None:
     assert services.widget == "checkboxes"
     assert dict(services.options)["womens_centre"] == "Women's centre"
     assert dict(services.options)["gp_registration"] == "GP registration"
+    assert dict(services.options)["camhs"] == "CAMHS"
+    assert dict(services.options)["youth_justice"] == "Youth justice"
+    assert dict(services.options)["reconnect"] == "RECONNECT"
+    assert dict(scope.options)["share_youth_justice"] == "Share youth justice"
 
 
 @pytest.mark.parametrize(

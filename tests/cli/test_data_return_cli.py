@@ -51,7 +51,7 @@ async def test_a_team_lead_writes_the_months_files(tmp_path: Path) -> None:
     header, episodes = read_csv(out / "episodes-2026-03.csv")
     assert header == [f.name for f in EPISODE_FIELDS]
     [episode] = episodes
-    assert episode["data_set_version"] == "1.0" and episode["period"] == "2026-03"
+    assert episode["data_set_version"] == "1.1" and episode["period"] == "2026-03"
     assert episode["episode_id"] == episode_id and episode["site"] == "north"
     assert episode["opened_date"] == "2026-03-02" and episode["closed_date"] == "2026-03-11"
     assert episode["minutes_to_screening"] == "65" and episode["screened_within_sla"] == "yes"
@@ -71,7 +71,7 @@ async def test_a_team_lead_writes_the_months_files(tmp_path: Path) -> None:
     everything = "".join(p.read_text(encoding="utf-8") for p in out.iterdir())
     for value in (case_id, "CUST/2026/0042", "prac-1", "lead-1"):
         assert value not in everything
-    assert "data set version 1.0" in done.stdout
+    assert "data set version 1.1" in done.stdout
 
 
 async def test_an_auditor_may_export_one_site(tmp_path: Path) -> None:

@@ -274,7 +274,7 @@ def test_a_report_due_after_its_hearing_is_refused(court: Case, after: timedelta
 
 @pytest.mark.parametrize(
     "recipients",
-    [(Recipient.CPS,), (Recipient.COURT, Recipient.DEFENCE), (Recipient.YOUTH_OFFENDING_TEAM, Recipient.CPS)],
+    [(Recipient.CPS,), (Recipient.COURT, Recipient.DEFENCE), (Recipient.YOUTH_JUSTICE_SERVICE, Recipient.CPS)],
 )
 def test_a_recipient_without_an_address_is_refused(court: Case, recipients: tuple[Recipient, ...]) -> None:
     violation = refused(court, request(recipients=recipients), "recipient_without_address")

@@ -150,7 +150,7 @@ def as_dicts(text: str) -> list[dict[str, str]]:
 
 
 APRIL_EPISODE = {
-    "data_set_version": "1.0",
+    "data_set_version": "1.1",
     "period": "2026-04",
     "site": "north",
     "setting": "custody",
@@ -200,7 +200,7 @@ def test_a_referral_row_computed_by_hand() -> None:
     april = episodes_for([case.stream], Month(2026, 4), KEY)
     [row] = as_dicts(to_csv(REFERRAL_FIELDS, referrals_for(april)))
     assert row == {
-        "data_set_version": "1.0",
+        "data_set_version": "1.1",
         "period": "2026-04",
         "episode_id": episode_pseudonym(KEY, case.case_id),
         "site": "north",

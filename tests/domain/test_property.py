@@ -107,6 +107,8 @@ EXPECTED_RULES = {
     "already_overdue",
     "not_yet_due",
     "guardian_involvement_required",
+    "service_not_for_age_band",
+    "service_not_chosen_by_hand",
 }
 
 texts = st.text(alphabet="abcdefghijklmnop", min_size=10, max_size=30)

@@ -241,6 +241,7 @@ ZERO = {
     "shared_police": 0,
     "shared_court": 0,
     "shared_probation": 0,
+    "shared_youth_justice": 0,
     "shared_other": 0,
     "court_reports": 0,
     "court_reports_on_time": 0,

@@ -2,15 +2,18 @@
 site calendar, the service directory attached to the sites it covers, and invalid files refused with
 a ConfigError that names the problem."""
 
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 
 import holidays
 import pytest
 
 from domain.config import PathwayConfig, Service, SiteConfig, WorkingCalendar
-from domain.outcomes import ServiceType
+from domain.model import AgeBand, Setting
+from domain.outcomes import Recipient, ServiceType
 from workers.settings import SHIPPED_CONFIG, ConfigError, Settings, load_config, with_bank_holidays
+
+YOUTH_AND_RECONNECT = (ServiceType.CAMHS, ServiceType.YOUTH_JUSTICE, ServiceType.RECONNECT)
 
 
 def bank_holidays(*years: int) -> set[date]:
@@ -46,28 +49,86 @@ def test_every_shipped_site_has_this_years_bank_holidays(shipped: PathwayConfig)
 
 
 def test_shipped_services_are_attached_to_the_sites_they_cover(shipped: PathwayConfig) -> None:
-    assert len(shipped.services) == 10
+    assert len(shipped.services) == 26
     for key, site in shipped.sites.items():
         assert site.services == tuple(s for s in shipped.services if key in s.sites)
         assert all(key in s.sites for s in site.services)
     demo, north = shipped.site("demo"), shipped.site("north")
-    assert {s.type for s in demo.services} == set(ServiceType)  # the demo site can refer anywhere
-    assert [s.service_id for s in north.services] == [
-        "demo-cmht",
-        "demo-drug-alcohol",
-        "demo-debt",
-        "demo-ld",
-        "demo-veterans",
-        "demo-gp",
-    ]
-    assert ServiceType.HOUSING not in {s.type for s in north.services}
+    # Each site can refer to a service of every type, from a directory of its own.
+    for site in (demo, north):
+        assert sorted(s.type for s in site.services) == sorted(ServiceType), site.site_id
+        assert all(s.service_id.startswith(f"{site.site_id}-") and s.sites == (site.site_id,) for s in site.services)
+    assert {s.type: s.service_id for s in north.services if s.type in YOUTH_AND_RECONNECT} == {
+        ServiceType.CAMHS: "north-camhs",
+        ServiceType.YOUTH_JUSTICE: "north-youth-justice",
+        ServiceType.RECONNECT: "north-reconnect",
+    }
+    assert {s.type: s.service_id for s in demo.services if s.type in YOUTH_AND_RECONNECT} == {
+        ServiceType.CAMHS: "demo-camhs",
+        ServiceType.YOUTH_JUSTICE: "demo-youth-justice",
+        ServiceType.RECONNECT: "demo-reconnect",
+    }
 
 
-def test_shipped_services_send_email_to_real_looking_addresses(shipped: PathwayConfig) -> None:
+def test_shipped_services_send_email_to_real_looking_fictional_addresses(shipped: PathwayConfig) -> None:
+    mail_domains = {"demo": "services.pathway.test", "north": "services.north.pathway.test"}
     for service in shipped.services:
         assert service.delivery == "email"
         local, _, domain = service.address.partition("@")
-        assert local and domain == "services.pathway.test"
+        [site] = service.sites
+        assert local and domain == mail_domains[site], service.service_id
+
+
+def test_north_runs_custody_and_every_court_on_a_working_calendar(shipped: PathwayConfig) -> None:
+    north = shipped.site("north")
+    assert set(north.settings) >= {
+        Setting.CUSTODY,
+        Setting.MAGISTRATES_COURT,
+        Setting.YOUTH_COURT,
+        Setting.CROWN_COURT,
+    }
+    hours = north.operating_hours
+    assert (hours.opens, hours.closes, hours.days, hours.timezone) == (
+        time(8),
+        time(20),
+        (0, 1, 2, 3, 4, 5, 6),
+        "Europe/London",
+    )
+    assert north.calendar.working_days == (0, 1, 2, 3, 4) and north.calendar.bank_holidays
+    assert date(date.today().year, 12, 25) in north.calendar.holidays
+    assert north.court_report_lead_minutes == 60
+
+
+@pytest.mark.parametrize("age_band", list(AgeBand))
+@pytest.mark.parametrize("setting", [s for s in Setting if s is not Setting.COMMUNITY])
+def test_north_has_an_address_for_every_court_report_recipient_wherever_the_case_is_heard(
+    shipped: PathwayConfig, setting: Setting, age_band: AgeBand
+) -> None:
+    north = shipped.site("north")
+    # Everyone a court report is written for; the custody sergeant is told in custody, not by a court report.
+    for recipient in (r for r in Recipient if r is not Recipient.CUSTODY_SERGEANT):
+        address = north.court_report_address(setting, age_band, recipient)
+        assert address is not None and address.endswith(".north.pathway.test"), (setting, age_band, recipient)
+
+
+def test_north_sends_a_report_to_the_court_that_hears_the_case(shipped: PathwayConfig) -> None:
+    north = shipped.site("north")
+    court = Recipient.COURT
+    magistrates = "listing.magistrates@northtown-court.north.pathway.test"
+    youth = "listing.youth@northtown-court.north.pathway.test"
+    crown = "listing@northshire-crown-court.north.pathway.test"
+    assert north.court_report_address(Setting.CUSTODY, AgeBand.ADULT, court) == magistrates
+    assert north.court_report_address(Setting.CUSTODY, AgeBand.CHILD, court) == youth
+    assert north.court_report_address(Setting.MAGISTRATES_COURT, AgeBand.ADULT, court) == magistrates
+    assert north.court_report_address(Setting.YOUTH_COURT, AgeBand.CHILD, court) == youth
+    assert north.court_report_address(Setting.CROWN_COURT, AgeBand.ADULT, court) == crown
+    # The Crown Court's own CPS unit; the defence and youth justice service are the same everywhere.
+    assert north.court_report_address(Setting.CROWN_COURT, AgeBand.ADULT, Recipient.CPS) == (
+        "crown-court-unit@cps.north.pathway.test"
+    )
+    assert north.court_report_address(Setting.CROWN_COURT, AgeBand.CHILD, Recipient.YOUTH_JUSTICE_SERVICE) == (
+        "court-officer@yjs.north.pathway.test"
+    )
 
 
 def test_shipped_referral_timings(shipped: PathwayConfig) -> None:

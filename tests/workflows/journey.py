@@ -1,10 +1,15 @@
 """Valid outcomes and a driver that takes a case through the standard journey via StaffCommands."""
 
+import asyncio
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cli.demo import JOURNEY as JOURNEY
 from domain.commands import OpenCase
+from domain.config import WorkingCalendar
 from domain.model import Actor, AgeBand, ReferralSource, Role, Setting
+from domain.outcomes import ReferralStatus
 from domain.state import CaseState
 from domain.tasks import TaskKind
 from service.staff import StaffCommands
@@ -68,3 +73,32 @@ def open_task(state: CaseState, kind: TaskKind) -> str:
 
 async def complete(cases: StaffCommands, state: CaseState, kind: TaskKind) -> CaseState:
     return await cases.complete_task(open_task(state, kind), OUTCOMES[kind], PRACTITIONER)
+
+
+async def referral_sent(cases: StaffCommands, case_id: str) -> CaseState:
+    """The case once its first referral's send has been recorded (the worker emails it)."""
+    async with asyncio.timeout(30):
+        while True:
+            state = await cases.store.case_state(case_id)
+            if state.referrals and state.referrals[0].status is ReferralStatus.SENT:
+                return state
+            await asyncio.sleep(0.2)
+
+
+def working_days_between(calendar: WorkingCalendar, start: datetime, end: datetime) -> int:
+    """Working days after `start`'s day up to and including `end`'s (days in the calendar's zone)."""
+    zone = ZoneInfo(calendar.timezone)
+    day, last, count = start.astimezone(zone).date(), end.astimezone(zone).date(), 0
+    while day < last:
+        day += timedelta(days=1)
+        count += day.weekday() in calendar.working_days and day not in calendar.holidays
+    return count
+
+
+def assert_on_the_working_calendar(calendar: WorkingCalendar, sent_at: datetime, at: datetime, days: int) -> None:
+    """`at` is `days` working days after `sent_at`, on a working day, at the same local time of day."""
+    zone = ZoneInfo(calendar.timezone)
+    local = at.astimezone(zone)
+    assert local.weekday() in calendar.working_days and local.date() not in calendar.holidays, local
+    assert local.time() == sent_at.astimezone(zone).time()
+    assert working_days_between(calendar, sent_at, at) == days
