@@ -54,6 +54,9 @@ class ServiceType(StrEnum):
     VETERANS_SUPPORT = "veterans_support"
     GP_REGISTRATION = "gp_registration"
     WELLBEING = "wellbeing"
+    CAMHS = "camhs"
+    YOUTH_JUSTICE = "youth_justice"
+    RECONNECT = "reconnect"
 
 
 class ConsentScope(StrEnum):

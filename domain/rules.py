@@ -101,6 +101,7 @@ from domain.outcomes import (
     ShareInformationOutcome,
     Urgency,
 )
+from domain.reconnect import OpenHandedOffEpisode, open_handed_off_episode
 from domain.state import CaseState, Referral, referral
 from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus, parse_outcome
 
@@ -128,6 +129,8 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
     match command:
         case OpenCase():
             return _open_case(state, command, ctx)
+        case OpenHandedOffEpisode():
+            return open_handed_off_episode(state, command, ctx)
         case RecordReferralSent() | RecordReferralSendFailed() if state.stage is Stage.CLOSED:
             # What happened to a send under way when the case closed is a fact about the world: it is
             # recorded, though the case opens nothing more for it (closure stops chasing, not the record).
@@ -308,7 +311,7 @@ def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext
         case CourtReportOutcome():
             return submit_report(state, task, outcome, done, ctx)
         case HearingOutcome():
-            return record_hearing(state, task, outcome, done)
+            return record_hearing(state, task, outcome, done, ctx)
         case ContactOutcome():
             return after_contact(state, outcome, done, ctx)
         case DisengagementReviewOutcome():
