@@ -189,3 +189,31 @@ async def test_a_missed_report_is_escalated_and_adjournments_bring_another(
             cause = refusal.value.cause
             assert isinstance(cause, ApplicationError) and cause.details == (rule,)
         assert len(await sqlite_store.read_stream(handle.id)) == events
+
+
+async def test_a_new_identification_is_found_before_sentence_and_refused_after_it(
+    time_skipping_env: WorkflowEnvironment, sqlite_store: EventStore, mailbox: Mailbox
+) -> None:
+    """The workflow's own check (the service checks first, from the store): a start for the same
+    referral answers with the case until a hearing sentences the person, then is refused."""
+    env = time_skipping_env
+    task_queue = f"court-{uuid.uuid4()}"
+    async with worker_for(env.client, sqlite_store, task_queue, mailbox.mailer):
+        ref = f"MAG-{uuid.uuid4().hex[:6]}"
+        handle = await start(env, task_queue, open_case(ref))
+        await complete(handle, TaskKind.CONSENT, OUTCOMES[TaskKind.CONSENT])
+        now = await env.get_current_time()
+        state = await handle.execute_update(CaseWorkflow.request_court_report, request(timedelta(hours=3), now))
+        await complete(handle, TaskKind.COURT_REPORT, REPORT)
+        again = await handle.execute_update(CaseWorkflow.open_case, open_case(ref))
+        assert again.case_id == handle.id and again.version > state.version  # before sentence: found
+
+        await env.sleep(state.court_reports[0].hearing_at - await env.get_current_time() + timedelta(minutes=1))
+        sentence = {"result": HearingResult.CUSTODIAL_SENTENCE}
+        sentenced = await complete(handle, TaskKind.HEARING_OUTCOME, sentence)
+        with pytest.raises(WorkflowUpdateFailedError) as caught:
+            await handle.execute_update(CaseWorkflow.open_case, open_case(ref))
+        cause = caught.value.cause
+        assert isinstance(cause, ApplicationError) and cause.details[0] == "case_past_sentence"
+        assert "RECONNECT" in cause.message and handle.id in cause.message
+        assert (await handle.query(CaseWorkflow.state)).version == sentenced.version  # nothing recorded
