@@ -18,7 +18,7 @@ from api.schemas import (
 )
 from domain.commands import ChangeCohort, OpenCase
 from domain.state import CaseState
-from service.cases import AccessEntry, CaseView, TaskDetail, TaskView
+from service.cases import AccessEntry, CaseView, StartedCase, TaskDetail, TaskView
 from store.records import CaseRecord, TaskRecord
 
 router = APIRouter(prefix="/api", responses=REFUSALS)
@@ -59,7 +59,9 @@ async def complete_task(
 
 
 @router.post("/cases", status_code=201, summary="Open a case (the same site and reference again finds it)")
-async def start_case(body: StartCaseBody, principal: PrincipalDep, services: ServicesDep) -> CaseState:
+async def start_case(body: StartCaseBody, principal: PrincipalDep, services: ServicesDep) -> StartedCase:
+    """The case opened; or the one the site and reference already have (`found_existing`, with a
+    `notice` naming it). Refused (409, rule case_past_sentence) once that case reached sentence."""
     return await services.pathway.cases.start_case(principal, OpenCase(actor=principal.actor, **body.model_dump()))
 
 

@@ -252,6 +252,8 @@ async def start_case(request: Request, user: SignedInDep, found: ServicesDep) ->
     except RuleViolation as refused:
         problems = FormProblems(form=[refused.message])
         return _new_case_page(request, user, values, problems, status_code=status_for(refused.rule))
+    if state.found_existing:  # the reference already had this case: say so, naming it
+        return _redirect(f"/cases/{state.case_id}", notice=f"Not opened again: {state.notice}")
     return _redirect(f"/cases/{state.case_id}", notice="Case opened")
 
 

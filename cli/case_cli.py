@@ -58,7 +58,8 @@ def start(
 ) -> None:
     """Open a case for a person identified in custody, at court or in the community.
 
-    Starting the same site and reference again shows the existing case."""
+    Starting the same site and reference again shows the existing case, and says so; once that case
+    has reached sentence or disposal the start is refused, naming the service to go to instead."""
     settings = settings_from(ctx)
 
     async def command() -> None:
@@ -80,6 +81,8 @@ def start(
         )
         async with open_service(settings) as service:
             state = await service.cases.start_case(principal, opening)
+        if state.found_existing and state.notice and not as_json:
+            typer.echo(terminal_safe(f"not opened again: {state.notice}"))
         _print_state(state, as_json)
 
     run(command)

@@ -11,6 +11,7 @@ from typing import Any
 from domain.commands import OpenCase, RequestCourtReport
 from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting
 from domain.outcomes import CourtReportPurpose, Recipient
+from domain.state import CaseState
 from domain.tasks import TaskKind
 from service.cases import CaseService
 from service.identity import principal_for_staff
@@ -159,7 +160,7 @@ async def seed_demo_cases(cases: CaseService, site: str = "demo") -> list[str]:
     actor = practitioner.actor
     case_ids = []
     for number, demo in enumerate(DEMO_CASES, start=1):
-        state = await cases.start_case(
+        state: CaseState = await cases.start_case(
             practitioner,
             OpenCase(
                 actor=actor,

@@ -170,6 +170,15 @@ class Service(Strict):
         return self
 
 
+class ReconnectTimings(Strict):
+    """Care after custody (RECONNECT): a linked episode engages the person up to
+    `engage_before_release_weeks` before their release and supports them up to
+    `support_after_release_months` after it (NHS England's RECONNECT service specification)."""
+
+    engage_before_release_weeks: int = Field(default=12, gt=0, le=104)
+    support_after_release_months: int = Field(default=6, gt=0, le=36)
+
+
 class SiteConfig(Strict):
     site_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
     name: str
@@ -204,6 +213,7 @@ class SiteConfig(Strict):
     follow_up_offsets_days: tuple[int, ...] = (14, 42)
     screening_instruments: tuple[Instrument, ...] = ()
     assessment_instruments: tuple[Instrument, ...] = ()
+    reconnect: ReconnectTimings = ReconnectTimings()
 
     @field_validator("screening_sla_minutes", "task_sla_minutes", "reminder_before_minutes")
     @classmethod

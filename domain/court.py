@@ -15,7 +15,9 @@ from domain.events import (
     HearingOutcomeRecorded,
     TaskCompleted,
 )
-from domain.outcomes import CONSENT_SCOPE_FOR_RECIPIENT, CourtReportOutcome, HearingOutcome, Recipient, Urgency
+from domain.outcomes import CourtReportOutcome, HearingOutcome, Recipient, Urgency
+from domain.reconnect import HAND_OFF_REFERRAL, hand_off
+from domain.services import consent_scope_needed
 from domain.state import CaseState
 from domain.tasks import Task, TaskKind
 
@@ -28,7 +30,7 @@ def request_report(state: CaseState, command: RequestCourtReport, ctx: DecisionC
     )
     require(command.hearing_at > ctx.now, Rule.HEARING_IN_PAST, f"the hearing time {command.hearing_at} has passed")
     if not state.safeguarding_override:
-        uncovered = [str(r) for r in command.recipients if CONSENT_SCOPE_FOR_RECIPIENT[r] not in state.consent_scope]
+        uncovered = [str(r) for r in command.recipients if consent_scope_needed(r, ctx) not in state.consent_scope]
         require(
             not uncovered,
             Rule.REPORT_NEEDS_CONSENT_SCOPE,
@@ -90,12 +92,17 @@ def submit_report(
     return [submitted, done]
 
 
-def record_hearing(state: CaseState, task: Task, outcome: HearingOutcome, done: TaskCompleted) -> list[DomainEvent]:
+def record_hearing(
+    state: CaseState, task: Task, outcome: HearingOutcome, done: TaskCompleted, ctx: DecisionContext
+) -> list[DomainEvent]:
     assert task.report_id is not None
     recorded = HearingOutcomeRecorded(
         report_id=task.report_id, result=outcome.result, next_hearing_at=outcome.next_hearing_at
     )
     if not outcome.hand_off_to_reconnect:
         return [recorded, done]
+    if ctx.patched(HAND_OFF_REFERRAL):
+        return [recorded, done, *hand_off(state, outcome, task.task_id, ctx)]
+    # As histories recorded before the hand-off referred the person decided it: the hand-off only noted.
     require(state.handed_off_to is None, Rule.ALREADY_HANDED_OFF, f"the case was handed off to {state.handed_off_to}")
     return [recorded, done, CaseHandedOff(to="reconnect", reason=f"hearing result: {outcome.result}")]

@@ -451,7 +451,11 @@ EPISODE_FIELDS: tuple[DataField[Episode], ...] = (
         "code",
         "Why link work ended.",
         lambda e: _code(e.state.support.end_reason if e.state.support else None),
-        (("time_limit_reached", "its time box ran out"), ("ended_after_review", "ended by a disengagement review")),
+        (
+            ("time_limit_reached", "its time box ran out"),
+            ("ended_after_review", "ended by a disengagement review"),
+            ("handed_off", "ended when the person was handed off after custody"),
+        ),
     ),
     DataField(
         "follow_ups_recorded", "integer", "Follow-up checks recorded.", lambda e: _count(len(e.state.follow_ups))
@@ -461,7 +465,7 @@ EPISODE_FIELDS: tuple[DataField[Episode], ...] = (
         "code",
         "Service the episode was handed off to.",
         lambda e: _code(e.state.handed_off_to),
-        (("reconnect", "RECONNECT (care after custody)"),),
+        (("reconnect", "RECONNECT (care after custody)"), ("youth_justice", "the youth justice service")),
     ),
     DataField("closed_date", "date", "The day the episode closed.", lambda e: _day(e.state.closed_at)),
     DataField(

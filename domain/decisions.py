@@ -32,6 +32,9 @@ class DecisionContext:
     now: datetime
     new_id: Callable[[], str]
     site: SiteConfig
+    # Whether a rule change guarded by a workflow patch applies (`workflow.patched` in the workflow's
+    # handlers, so a history recorded before the change decides as it did then; True elsewhere).
+    patched: Callable[[str], bool] = lambda _name: True
 
 
 def enter(state: CaseState, stage: Stage) -> list[StageEntered]:

@@ -85,6 +85,7 @@ class Rule(StrEnum):
     CASE_ALREADY_OPEN = "case_already_open", _C
     CASE_NOT_CLOSED = "case_not_closed", _C
     CASE_NOT_OPEN = "case_not_open", _C
+    CASE_PAST_SENTENCE = "case_past_sentence", _C
     CLOSURE_GATE = "closure_gate", _C
     COHORT_UNCHANGED = "cohort_unchanged", _C
     CONSENT_NOT_GIVEN = "consent_not_given", _C

@@ -232,7 +232,7 @@ class DisengagementReviewed(DomainEvent):
 
 class SupportEnded(DomainEvent):
     type: Literal["SupportEnded"] = "SupportEnded"
-    reason: Literal["time_limit_reached", "ended_after_review"]
+    reason: Literal["time_limit_reached", "ended_after_review", "handed_off"]
 
 
 class FollowUpRecorded(DomainEvent):
@@ -274,8 +274,40 @@ class HearingOutcomeRecorded(DomainEvent):
 
 class CaseHandedOff(DomainEvent):
     type: Literal["CaseHandedOff"] = "CaseHandedOff"
-    to: Literal["reconnect"]
+    to: Literal["reconnect", "youth_justice"]
     reason: str
+
+
+class JusticeOutcomeRecorded(DomainEvent):
+    """What the justice system decided, as the case learned it (e.g. from a hearing's outcome)."""
+
+    type: Literal["JusticeOutcomeRecorded"] = "JusticeOutcomeRecorded"
+    outcome: JusticeOutcome
+    source: Literal["hearing"] = "hearing"
+
+
+class LinkedEpisodeOpened(DomainEvent):
+    """On the L&D episode: the linked episode (RECONNECT, care after custody) it handed the person to."""
+
+    type: Literal["LinkedEpisodeOpened"] = "LinkedEpisodeOpened"
+    linked_case_id: str
+    programme: Literal["reconnect"] = "reconnect"
+
+
+class EpisodeOpenedFromHandOff(DomainEvent):
+    """The first event of a linked episode (RECONNECT) opened by another episode's hand-off. It carries
+    no personal data: the person's details stay with the episode that handed them on."""
+
+    type: Literal["EpisodeOpenedFromHandOff"] = "EpisodeOpenedFromHandOff"
+    programme: Literal["reconnect"] = "reconnect"
+    linked_case_id: str
+    site: str
+    setting: Setting
+    age_band: AgeBand
+    service_id: str
+    hearing_result: HearingResult
+    engage_before_release_weeks: int
+    support_after_release_months: int
 
 
 class CaseClosed(DomainEvent):
@@ -332,6 +364,9 @@ Event = Annotated[
     | CourtReportDelivered
     | HearingOutcomeRecorded
     | CaseHandedOff
+    | JusticeOutcomeRecorded
+    | LinkedEpisodeOpened
+    | EpisodeOpenedFromHandOff
     | CaseClosed
     | PersonalDataShredded,
     Field(discriminator="type"),

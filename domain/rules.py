@@ -83,7 +83,6 @@ from domain.link_work import (
 )
 from domain.model import Actor, AgeBand, Role, Setting, Stage
 from domain.outcomes import (
-    CONSENT_SCOPE_FOR_RECIPIENT,
     AssessmentOutcome,
     ChaseReferralOutcome,
     ClosureOutcome,
@@ -104,7 +103,8 @@ from domain.outcomes import (
     ShareInformationOutcome,
     Urgency,
 )
-from domain.services import require_referable_by_hand
+from domain.reconnect import OpenHandedOffEpisode, open_handed_off_episode
+from domain.services import consent_scope_needed, require_referable_by_hand
 from domain.sla import add_service_minutes
 from domain.state import CaseState, Referral, referral
 from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus, parse_outcome
@@ -134,6 +134,8 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
     match command:
         case OpenCase():
             return _open_case(state, command, ctx)
+        case OpenHandedOffEpisode():
+            return open_handed_off_episode(state, command, ctx)
         case RecordReferralSent() | RecordReferralSendFailed() if state.stage is Stage.CLOSED:
             # What happened to a send under way when the case closed is a fact about the world: it is
             # recorded, though the case opens nothing more for it (closure stops chasing, not the record).
@@ -174,7 +176,7 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
                 Rule.SHARING_REQUIRES_CONSENT,
                 "information can only be shared once the person has been asked for consent",
             )
-            _check_disclosure(state, command.disclosure)
+            _check_disclosure(state, command.disclosure, ctx)
             return [InformationShared(disclosure=command.disclosure)]
         case WithdrawConsent():
             require_allowed(command.actor, Action.WITHDRAW_CONSENT)
@@ -309,7 +311,7 @@ def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext
             ]
         case ShareInformationOutcome():
             for disclosure in outcome.disclosures:
-                _check_disclosure(state, disclosure)
+                _check_disclosure(state, disclosure, ctx)
             return [
                 *(InformationShared(disclosure=d) for d in outcome.disclosures),
                 done,
@@ -318,7 +320,7 @@ def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext
             ]
         case ReferralDecisionOutcome():
             for chosen in outcome.referrals:
-                require_referable_by_hand(chosen.service, state.age_band)
+                require_referable_by_hand(chosen.service, state.age_band, ctx)
             requests = [_with_service(ctx.site, request) for request in outcome.referrals]
             made = [ReferralMade(referral_id=ctx.new_id(), request=r) for r in requests]
             if outcome.link_work_goals:
@@ -327,7 +329,7 @@ def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext
         case CourtReportOutcome():
             return submit_report(state, task, outcome, done, ctx)
         case HearingOutcome():
-            return record_hearing(state, task, outcome, done)
+            return record_hearing(state, task, outcome, done, ctx)
         case ContactOutcome():
             return after_contact(state, outcome, done, ctx)
         case DisengagementReviewOutcome():
@@ -507,10 +509,10 @@ def _close(
     return [*head, *cancelled, closed]
 
 
-def _check_disclosure(state: CaseState, disclosure: Disclosure) -> None:
+def _check_disclosure(state: CaseState, disclosure: Disclosure, ctx: DecisionContext) -> None:
     if disclosure.lawful_basis is not LawfulBasis.CONSENT:
         return
-    needed = CONSENT_SCOPE_FOR_RECIPIENT[disclosure.recipient]
+    needed = consent_scope_needed(disclosure.recipient, ctx)
     require(
         state.consent == "given" and needed in state.consent_scope,
         Rule.DISCLOSURE_NEEDS_CONSENT,

@@ -8,10 +8,16 @@ health team only with adults. The other types (housing, debt advice, substance m
 need that both ages have; which team in the directory meets it is the directory's business.
 """
 
-from domain.decisions import require
-from domain.errors import Rule
+from domain.decisions import DecisionContext
+from domain.errors import Rule, RuleViolation
 from domain.model import AgeBand
-from domain.outcomes import ServiceType
+from domain.outcomes import CONSENT_SCOPE_FOR_RECIPIENT, ConsentScope, Recipient, ServiceType
+
+# The workflow patch (workflows/case_workflow.py) guarding these rules in running histories: before
+# them a child's case could be referred to the adult mental health team, and a disclosure to the
+# youth justice service was covered by consent to share with probation. Asked only where a command
+# would now be refused, so histories that never met the difference carry no marker.
+YOUTH_SERVICES = "youth-services-by-age-band"
 
 BOTH_AGE_BANDS: tuple[AgeBand, ...] = (AgeBand.CHILD, AgeBand.ADULT)
 
@@ -55,19 +61,34 @@ def for_age_band(service: ServiceType, age_band: AgeBand | None) -> ServiceType 
     return COUNTERPART.get((service, age_band))
 
 
-def require_referable_by_hand(service: ServiceType, age_band: AgeBand | None) -> None:
+def require_referable_by_hand(service: ServiceType, age_band: AgeBand | None, ctx: DecisionContext) -> None:
     """Refuse a referral a practitioner chose that the person cannot be referred to: a type that is
     not chosen by hand, or one that does not take the person's age band (naming what does)."""
-    require(
-        service not in NOT_CHOSEN_BY_HAND,
-        Rule.SERVICE_NOT_CHOSEN_BY_HAND,
-        f"a referral to {service} is made by the hand-off after remand or a custodial sentence "
-        "(the hearing outcome), not in a referral decision",
-    )
+    problem = _not_referable_by_hand(service, age_band)
+    if problem is not None and ctx.patched(YOUTH_SERVICES):
+        raise problem
+
+
+def consent_scope_needed(recipient: Recipient, ctx: DecisionContext) -> ConsentScope:
+    """The consent scope that covers sharing with `recipient`."""
+    needed = CONSENT_SCOPE_FOR_RECIPIENT[recipient]
+    if needed is ConsentScope.SHARE_YOUTH_JUSTICE and not ctx.patched(YOUTH_SERVICES):
+        return ConsentScope.SHARE_PROBATION  # as recorded before the youth justice service had its own
+    return needed
+
+
+def _not_referable_by_hand(service: ServiceType, age_band: AgeBand | None) -> RuleViolation | None:
+    if service in NOT_CHOSEN_BY_HAND:
+        return RuleViolation(
+            Rule.SERVICE_NOT_CHOSEN_BY_HAND,
+            f"a referral to {service} is made by the hand-off after remand or a custodial sentence "
+            "(the hearing outcome), not in a referral decision",
+        )
+    if suits(service, age_band):
+        return None
     instead = for_age_band(service, age_band)
     alternative = f"; refer to {instead} instead" if instead is not None and instead is not service else ""
-    require(
-        suits(service, age_band),
+    return RuleViolation(
         Rule.SERVICE_NOT_FOR_AGE_BAND,
         f"{service} does not take {_people(age_band)} "
         f"(it takes {' and '.join(_people(band) for band in age_bands_for(service))}){alternative}",

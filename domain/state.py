@@ -22,10 +22,13 @@ from domain.events import (
     CourtReportSubmitted,
     DateOfBirthRecorded,
     DisengagementReviewed,
+    EpisodeOpenedFromHandOff,
     EventEnvelope,
     FollowUpRecorded,
     HearingOutcomeRecorded,
     InformationShared,
+    JusticeOutcomeRecorded,
+    LinkedEpisodeOpened,
     PersonalDataShredded,
     ReferralChased,
     ReferralEscalated,
@@ -117,6 +120,15 @@ class FollowUp(Strict):
     recorded_at: datetime
 
 
+class CareAfterCustody(Strict):
+    """A RECONNECT episode's own timings, as its site set them when it opened."""
+
+    service_id: str
+    hearing_result: HearingResult
+    engage_before_release_weeks: int
+    support_after_release_months: int
+
+
 class CaseState(Strict):
     case_id: str
     version: int = 0  # seq of the last event folded in
@@ -146,6 +158,11 @@ class CaseState(Strict):
     follow_ups: tuple[FollowUp, ...] = ()
     court_reports: tuple[CourtReport, ...] = ()
     handed_off_to: str | None = None
+    # "liaison_and_diversion", or "reconnect" for a care-after-custody episode opened by a hand-off.
+    programme: str = "liaison_and_diversion"
+    # The other episode of a hand-off: the RECONNECT episode of an L&D case, or the L&D case of one.
+    linked_case_id: str | None = None
+    care_after_custody: CareAfterCustody | None = None
     closed_at: datetime | None = None
     personal_data_shredded_at: datetime | None = None
     close_reason: ClosureReason | None = None
@@ -277,6 +294,27 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
             changes["court_reports"] = _with_report(state, event.report_id, hearing_result=event.result)
         case CaseHandedOff():
             changes["handed_off_to"] = event.to
+        case JusticeOutcomeRecorded():
+            changes["justice_outcome"] = event.outcome
+        case LinkedEpisodeOpened():
+            changes["linked_case_id"] = event.linked_case_id
+        case EpisodeOpenedFromHandOff():
+            changes |= {
+                "stage": Stage.IDENTIFIED,
+                "programme": event.programme,
+                "site": event.site,
+                "setting": event.setting,
+                "source": ReferralSource.OTHER_AGENCY,
+                "age_band": event.age_band,
+                "opened_at": at,
+                "linked_case_id": event.linked_case_id,
+                "care_after_custody": CareAfterCustody(
+                    service_id=event.service_id,
+                    hearing_result=event.hearing_result,
+                    engage_before_release_weeks=event.engage_before_release_weeks,
+                    support_after_release_months=event.support_after_release_months,
+                ),
+            }
         case TaskOpened():
             changes["tasks"] = {**state.tasks, event.task.task_id: event.task}
         case TaskClaimed() | TaskReassigned():
@@ -298,7 +336,8 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
                 "stage": Stage.CLOSED,
                 "closed_at": at,
                 "close_reason": event.reason,
-                "justice_outcome": event.justice_outcome,
+                # A closure that does not say keeps the outcome the case learned before (e.g. at a hearing).
+                "justice_outcome": event.justice_outcome or state.justice_outcome,
             }
         case PersonalDataShredded():
             changes["personal_data_shredded_at"] = at

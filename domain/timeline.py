@@ -27,10 +27,13 @@ from domain.events import (
     CourtReportSubmitted,
     DateOfBirthRecorded,
     DisengagementReviewed,
+    EpisodeOpenedFromHandOff,
     Event,
     FollowUpRecorded,
     HearingOutcomeRecorded,
     InformationShared,
+    JusticeOutcomeRecorded,
+    LinkedEpisodeOpened,
     PersonalDataShredded,
     ReferralChased,
     ReferralEscalated,
@@ -181,7 +184,18 @@ def describe(event: Event) -> str:
         case HearingOutcomeRecorded():
             return f"Hearing outcome: {words(event.result)}"
         case CaseHandedOff():
-            return f"Handed off to {event.to.upper()}"
+            to = "the youth justice service" if event.to == "youth_justice" else "RECONNECT"
+            return f"Handed off to {to}"
+        case JusticeOutcomeRecorded():
+            return f"Justice outcome learned from the {event.source}: {words(event.outcome)}"
+        case LinkedEpisodeOpened():
+            return f"RECONNECT episode {event.linked_case_id} opened for care after custody"
+        case EpisodeOpenedFromHandOff():
+            return (
+                f"RECONNECT episode opened from case {event.linked_case_id} ({words(event.hearing_result)}); "
+                f"engages up to {event.engage_before_release_weeks} weeks before release, supports up to "
+                f"{event.support_after_release_months} months after"
+            )
         case CaseClosed():
             justice = f"; justice outcome: {words(event.justice_outcome)}" if event.justice_outcome else ""
             return f"Case closed ({words(event.reason)}){justice}"

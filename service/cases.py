@@ -39,6 +39,7 @@ from domain.identity import case_id_for, person_id_for
 from domain.model import Role
 from domain.personal import SHREDDED, PersonalStr
 from domain.plaintext import check_date_of_birth, check_opening, checked_outcome, refuse_sealed_lookalikes
+from domain.reconnect import refuse_after_sentence
 from domain.referral_times import ReferralTimes, case_referral_times
 from domain.state import CaseState
 from domain.timeline import UK
@@ -200,7 +201,10 @@ class CaseService:
 
     # Changes: recorded by the workflow with their events, so nothing is written here
 
-    async def start_case(self, principal: Principal, command: OpenCase) -> CaseState:
+    async def start_case(self, principal: Principal, command: OpenCase) -> "StartedCase":
+        """Open a case; for a site and reference that already have one, that case answers (and says
+        so), unless it has reached sentence or disposal: then the start is refused, pointing to the
+        service that works with the person now (domain/reconnect.py)."""
         require_allowed(principal.actor, Action.START_CASE)
         self._in_own_name(principal, command.actor)
         site = self.config.site(command.site)
@@ -209,11 +213,13 @@ class CaseService:
         command = check_opening(command, self.today())
         case_id = case_id_for(self.case_id_key, command.site, command.external_ref)
         already = await self.gateway.case(case_id)
+        if already is not None:  # before anything is sent or recorded (the workflow checks it again)
+            refuse_after_sentence(await self.gateway.state(case_id))
         summary, details = case_summary(command), case_details(command)
         state = await self.gateway.start(case_id, site, await self.sealed(case_id, command), summary, details)
         if already is not None:  # the same referral again: nothing changed, the case was read
             await self.record(principal, case_id, "read_case", "identification: the referral was already open")
-        return await self.opened(principal, case_id, state)
+        return StartedCase.of(await self.opened(principal, case_id, state), found=already is not None)
 
     async def claim(self, principal: Principal, task_id: str) -> CaseState:
         require_allowed(principal.actor, Action.CLAIM_TASK)
@@ -367,6 +373,27 @@ class CaseService:
     def _in_own_name(principal: Principal, actor: Any) -> None:
         if actor != principal.actor:
             raise RuleViolation(Rule.INVALID_COMMAND, "a case is changed in your own name only")
+
+
+class StartedCase(CaseState):
+    """A started case as the person starting it sees it. `found_existing`: the site and reference
+    already had this case, which answers instead of a new one (nothing new was opened), and
+    `notice` says so in words naming the case."""
+
+    found_existing: bool = False
+    notice: str | None = None
+
+    @classmethod
+    def of(cls, state: CaseState, found: bool) -> "StartedCase":
+        notice = None
+        if found:
+            notice = (
+                f"this reference already has case {state.case_id} ({state.stage}, opened "
+                f"{state.opened_at:%Y-%m-%d %H:%M} UTC): it is shown; no new case was opened"
+                if state.opened_at
+                else f"this reference already has case {state.case_id}: it is shown; no new case was opened"
+            )
+        return cls.model_construct(**dict(state), found_existing=found, notice=notice)
 
 
 class Written(BaseModel):

@@ -51,6 +51,8 @@ with workflow.unsafe.imports_passed_through():
         CourtReportRequested,
         CourtReportSubmitted,
         EventEnvelope,
+        HearingOutcomeRecorded,
+        LinkedEpisodeOpened,
         ReferralMade,
         ReferralOutcomeRecorded,
         ReminderSent,
@@ -58,7 +60,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.limits import check_command_limits
     from domain.model import SYSTEM_ACTOR
-    from domain.outcomes import Recipient, ReferralStatus
+    from domain.outcomes import Recipient, ReferralStatus, ServiceType
+    from domain.reconnect import (
+        HAND_OFF_REFERRAL,
+        REFUSE_AFTER_SENTENCE,
+        OpenHandedOffEpisode,
+        refuse_after_sentence,
+    )
     from domain.rules import decide
     from domain.state import CaseState, empty_state
     from domain.stream import apply_all, envelop
@@ -108,6 +116,10 @@ NOTIFY_RETRY = RetryPolicy(
 OPEN_CASE_UNDER_LOCK = "open-case-under-lock"
 SHORT_RUNS = "continue-as-new-after-run-events"
 RECORD_SENDS_AFTER_CLOSURE = "record-sends-after-closure"
+# (domain/reconnect.py) HAND_OFF_REFERRAL: a hand-off after custody refers the person, opens an adult's
+# linked RECONNECT episode and moves the case on to closure; asked by the rule itself (DecisionContext).
+# REFUSE_AFTER_SENTENCE: a start for the referral of a case that reached sentence is refused.
+PATCHES = (OPEN_CASE_UNDER_LOCK, SHORT_RUNS, RECORD_SENDS_AFTER_CLOSURE, HAND_OFF_REFERRAL, REFUSE_AFTER_SENTENCE)
 
 # The first answer to a referral: after it there is nothing to chase.
 ANSWERS = (ReferralStatus.ACCEPTED, ReferralStatus.REJECTED, ReferralStatus.DECLINED_BY_PERSON)
@@ -138,6 +150,9 @@ class CaseWorkflow:
     @workflow.run
     async def run(self, input: CaseInput) -> CaseResult:
         self._short_runs = workflow.patched(SHORT_RUNS)
+        if input.opening is not None and self._state.stage is None:  # a linked episode opens itself
+            async with self._lock:
+                await self._record(input.opening)
         await workflow.wait_condition(lambda: self._state.stage is not None)
         while self._state.is_open:
             await self._wait_for_change_or_deadline()
@@ -175,6 +190,11 @@ class CaseWorkflow:
                 await self._record_or_reject(command)
             elif (command.site, command.external_ref) != (self._state.site, self._state.external_ref):
                 raise _rejection(RuleViolation(Rule.OTHER_REFERRAL, "this case was opened for another referral"))
+            elif workflow.patched(REFUSE_AFTER_SENTENCE):
+                try:  # L&D works up to sentence: after it, the person is pointed to the service now
+                    refuse_after_sentence(self._state)
+                except RuleViolation as violation:
+                    raise _rejection(violation) from None
             return self._state  # the same referral started again: the existing case answers
 
     @open_case.validator
@@ -183,6 +203,10 @@ class CaseWorkflow:
         if self._state.stage is not None:
             if (command.site, command.external_ref) != (self._state.site, self._state.external_ref):
                 raise _rejection(RuleViolation(Rule.OTHER_REFERRAL, "this case was opened for another referral"))
+            try:
+                refuse_after_sentence(self._state)
+            except RuleViolation as violation:
+                raise _rejection(violation) from None
             return
         self._validate(command)
 
@@ -293,7 +317,8 @@ class CaseWorkflow:
 
     async def _record(self, command: Command) -> list[EventEnvelope]:
         """Decide, append, apply; returns what was recorded. Callers hold the lock."""
-        context = DecisionContext(now=workflow.now(), new_id=self._new_id, site=self._site)
+        # A rule changed under a patch asks `workflow.patched` itself, at the point it decides differently.
+        context = DecisionContext(now=workflow.now(), new_id=self._new_id, site=self._site, patched=workflow.patched)
         events = decide(self._state, command, context)
         if not events:
             return []
@@ -384,6 +409,8 @@ class CaseWorkflow:
                 await self._stop_chasing(event.referral_id)
             elif isinstance(event, CourtReportRequested):
                 await self._start_court_report(event)
+            elif isinstance(event, LinkedEpisodeOpened):
+                await self._start_linked_episode(event, envelopes)
             elif isinstance(event, CourtReportSubmitted):
                 await self._signal_child(court_report_workflow_id(self._state.case_id, event.report_id), "submitted")
             elif isinstance(event, CaseClosed):
@@ -433,6 +460,39 @@ class CaseWorkflow:
                 f"Court report {requested.report_id} of case {self._state.case_id} at site {self._state.site}: "
                 f"purpose {requested.purpose}; hearing {_utc(requested.hearing_at)}; "
                 f"to {', '.join(str(r) for r in requested.recipients)}"
+            ),
+        )
+
+    async def _start_linked_episode(self, linked: LinkedEpisodeOpened, envelopes: list[EventEnvelope]) -> None:
+        """An adult's hand-off after custody: the linked RECONNECT episode, a case workflow of its own
+        that opens itself from its input (no personal data: it is linked by case id)."""
+        [hearing] = [e.event for e in envelopes if isinstance(e.event, HearingOutcomeRecorded)]
+        [made] = [
+            e.event
+            for e in envelopes
+            if isinstance(e.event, ReferralMade) and e.event.request.service is ServiceType.RECONNECT
+        ]
+        assert self._state.setting is not None and self._state.age_band is not None
+        assert made.request.service_id is not None
+        opening = OpenHandedOffEpisode(
+            actor=SYSTEM_ACTOR,
+            linked_case_id=self._state.case_id,
+            site=self._state.site,
+            setting=self._state.setting,
+            age_band=self._state.age_band,
+            service_id=made.request.service_id,
+            hearing_result=hearing.result,
+        )
+        await workflow.start_child_workflow(
+            CaseWorkflow.run,
+            CaseInput(case_id=linked.linked_case_id, site=self._site, opening=opening),
+            id=linked.linked_case_id,
+            # The RECONNECT episode outlives the L&D episode that opened it.
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            static_summary=f"RECONNECT episode at {self._state.site}",
+            static_details=(
+                f"Care after custody for case {self._state.case_id} at site {self._state.site} "
+                f"({hearing.result}); referral to {made.request.service_id}"
             ),
         )
 

@@ -15,6 +15,7 @@ from activities.retention import ExpiredRecord, RecordForReview, RetentionPage, 
 from domain.config import ReferralTimings, Service, SiteConfig, WorkingCalendar
 from domain.model import Role, Strict
 from domain.outcomes import CourtReportPurpose, Recipient, ReferralRequest
+from domain.reconnect import OpenHandedOffEpisode
 from domain.state import CaseState
 
 # A case continues as new once its run's history is this long, so a worker that picks up a case
@@ -31,6 +32,8 @@ class CaseInput(BaseModel):
     # None: only when the server suggests it. The time-skipping test server stops skipping time
     # after a run continues as new (its sleep never returns), so tests and benchmarks on it use None.
     run_events_limit: int | None = Field(default=RUN_EVENTS_LIMIT, ge=50)
+    # Set when another episode's hand-off starts this one (a linked RECONNECT episode): how it opens.
+    opening: OpenHandedOffEpisode | None = None
 
 
 class CaseResult(BaseModel):

@@ -21,6 +21,7 @@ from domain.commands import (
 )
 from domain.config import SiteConfig
 from domain.deadlines import Deadline, pending_deadlines
+from domain.decisions import DecisionContext
 from domain.events import (
     CaseHandedOff,
     CourtReportDelivered,
@@ -44,6 +45,7 @@ from domain.outcomes import (
     RiskLevel,
     Urgency,
 )
+from domain.rules import decide
 from domain.state import CourtReport
 from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus
 from tests.domain.support import (
@@ -494,10 +496,22 @@ def test_reconnect_is_only_for_custody(court: Case, result: HearingResult) -> No
 def test_remand_or_custody_hands_off_to_reconnect(court: Case, result: HearingResult) -> None:
     task = to_hearing_outcome(court)
     events = complete(court, task.task_id, hearing(result, hand_off=True))
-    assert types(events) == ["HearingOutcomeRecorded", "TaskCompleted", "CaseHandedOff"]
-    assert events[2] == CaseHandedOff(to="reconnect", reason=f"hearing result: {result}")
+    assert types(events)[:2] == ["HearingOutcomeRecorded", "TaskCompleted"]
+    [handed_off] = [e for e in events if isinstance(e, CaseHandedOff)]
+    assert handed_off == CaseHandedOff(to="reconnect", reason=f"hearing result: {result}")
     assert court.state.handed_off_to == "reconnect"
-    assert court.state.is_open  # the hand-off does not close the case
+    assert court.state.is_open  # it moves on to closure (tests/domain/test_reconnect.py), not closed
+
+
+def test_a_history_from_before_the_hand_off_referred_only_notes_it(court: Case) -> None:
+    """Replaying a workflow history recorded before the patch decides as it did then."""
+    task = to_hearing_outcome(court)
+    command = CompleteTask(
+        actor=PRACTITIONER, task_id=task.task_id, outcome=hearing(HearingResult.REMAND_IN_CUSTODY, hand_off=True)
+    )
+    old = DecisionContext(now=court.now, new_id=court.ids, site=court.site, patched=lambda _name: False)
+    events = decide(court.state, command, old)
+    assert types(events) == ["HearingOutcomeRecorded", "TaskCompleted", "CaseHandedOff"]
 
 
 def test_custody_without_a_hand_off_records_none(court: Case) -> None:

@@ -21,10 +21,13 @@ from domain.events import (
     DateOfBirthRecorded,
     DisengagementReviewed,
     DomainEvent,
+    EpisodeOpenedFromHandOff,
     Event,
     FollowUpRecorded,
     HearingOutcomeRecorded,
     InformationShared,
+    JusticeOutcomeRecorded,
+    LinkedEpisodeOpened,
     PersonalDataShredded,
     ReferralChased,
     ReferralEscalated,
@@ -196,6 +199,18 @@ SAMPLES: list[Any] = [
     CourtReportDelivered(report_id="report-1", recipients=(Recipient.COURT, Recipient.CPS)),
     HearingOutcomeRecorded(report_id="report-1", result=HearingResult.REMAND_IN_CUSTODY),
     CaseHandedOff(to="reconnect", reason=REASON),
+    JusticeOutcomeRecorded(outcome=JusticeOutcome.CHARGED_REMANDED),
+    LinkedEpisodeOpened(linked_case_id="case-2"),
+    EpisodeOpenedFromHandOff(
+        linked_case_id="case-1",
+        site="demo",
+        setting=Setting.MAGISTRATES_COURT,
+        age_band=AgeBand.ADULT,
+        service_id="demo-reconnect",
+        hearing_result=HearingResult.REMAND_IN_CUSTODY,
+        engage_before_release_weeks=12,
+        support_after_release_months=6,
+    ),
     CaseClosed(reason=ClosureReason.PATHWAY_COMPLETE, justice_outcome=JusticeOutcome.CONDITIONAL_CAUTION, note=NOTE),
     PersonalDataShredded(person_id="person-1", reason=REASON),
 ]
@@ -205,7 +220,7 @@ def test_there_is_a_sample_of_every_event_type() -> None:
     sampled = [type(event) for event in SAMPLES]
     assert len(sampled) == len(set(sampled)), "one sample per type"
     assert set(sampled) == event_types()
-    assert len(event_types()) == 39
+    assert len(event_types()) == 42
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda event: type(event).__name__)
@@ -384,6 +399,15 @@ SENTENCES: list[tuple[Any, str]] = [
         "Court report written late; high risk",
     ),
     (CaseHandedOff(to="reconnect", reason="hearing result: remand_in_custody"), "Handed off to RECONNECT"),
+    (
+        CaseHandedOff(to="youth_justice", reason="hearing result: remand_in_custody"),
+        "Handed off to the youth justice service",
+    ),
+    (
+        JusticeOutcomeRecorded(outcome=JusticeOutcome.CUSTODIAL_SENTENCE),
+        "Justice outcome learned from the hearing: custodial sentence",
+    ),
+    (LinkedEpisodeOpened(linked_case_id="case-2"), "RECONNECT episode case-2 opened for care after custody"),
     (StageEntered(stage=Stage.INFORMATION_SHARING, previous=None), "Moved to information sharing"),
 ]
 

@@ -11,6 +11,7 @@ from pydantic import JsonValue
 from domain.commands import CompleteTask, RequestCourtReport, ShareInformation
 from domain.config import RetentionConfig
 from domain.data_return import REFERRAL_FIELDS, Month, episodes_for, referrals_for, to_csv
+from domain.decisions import DecisionContext
 from domain.events import InformationShared, ReferralMade, TaskOpened
 from domain.fhir import SERVICE_TYPE_SYSTEM, service_request
 from domain.model import AgeBand, Setting, Stage
@@ -26,7 +27,8 @@ from domain.outcomes import (
 )
 from domain.reporting import SHARED_WITH
 from domain.retention import RecordClass, retention_of
-from domain.services import NOT_CHOSEN_BY_HAND, SERVICE_AGE_BANDS, age_bands_for, for_age_band, suits
+from domain.rules import decide
+from domain.services import NOT_CHOSEN_BY_HAND, SERVICE_AGE_BANDS, YOUTH_SERVICES, age_bands_for, for_age_band, suits
 from domain.state import CaseState, Referral
 from domain.tasks import TaskKind
 from tests.domain.support import (
@@ -270,3 +272,24 @@ def test_the_data_return_and_fhir_carry_the_new_service_types() -> None:
         "code": "camhs",
         "display": "child and adolescent mental health services (CAMHS)",
     }
+
+
+# --- running histories ----------------------------------------------------------------------------
+
+
+def before_the_patch(case: Case) -> DecisionContext:
+    """The context a case's workflow decides in while replaying a history recorded before the youth
+    services rules (`workflow.patched(YOUTH_SERVICES)` is false there)."""
+    return DecisionContext(now=case.now, new_id=case.ids, site=case.site, patched=lambda name: name != YOUTH_SERVICES)
+
+
+def test_a_history_recorded_before_the_youth_rules_replays_as_it_was_decided() -> None:
+    """What was accepted then is accepted on replay, so the workflow decides as its history says."""
+    child = deciding(AgeBand.CHILD, ConsentScope.ASSESSMENT, ConsentScope.SHARE_PROBATION)
+    shared = ShareInformation(actor=PRACTITIONER, disclosure=disclosure(Recipient.YOUTH_JUSTICE_SERVICE))
+    assert [type(e) for e in decide(child.state, shared, before_the_patch(child))] == [InformationShared]
+    adult_team = decide_referrals(child, ServiceType.MENTAL_HEALTH)
+    events = decide(child.state, adult_team, before_the_patch(child))
+    assert [e.request.service for e in events if isinstance(e, ReferralMade)] == [ServiceType.MENTAL_HEALTH]
+    # And a new decision of the same case (the patch applies) is refused.
+    refused(child, adult_team, "service_not_for_age_band")

@@ -9,6 +9,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.commands import Command
+    from domain.events import EventEnvelope
     from workflows.case_workflow import CaseWorkflow
     from workflows.messages import CaseInput, CaseResult
 
@@ -21,6 +22,7 @@ class CaseWorkflowWithExtraTimer(CaseWorkflow):
     async def run(self, input: CaseInput) -> CaseResult:
         return await super().run(input)
 
-    async def _record_or_reject(self, command: Command) -> None:
+    async def _record(self, command: Command) -> list[EventEnvelope]:
+        # Every record, not only a person's command's: a linked episode opens itself from its input.
         await workflow.sleep(timedelta(seconds=1), summary="settle")
-        await super()._record_or_reject(command)
+        return await super()._record(command)

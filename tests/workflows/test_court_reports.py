@@ -1,7 +1,9 @@
 """Court reports on the time-skipping server: requested for a hearing, reminded before they are due,
 written on time, the hearing outcome asked for once the hearing has happened, and a remand in custody
-handed off to RECONNECT. Adjournments bring further reports."""
+handed off to RECONNECT: the referral sent to the RECONNECT service, a linked RECONNECT episode opened
+and the L&D episode moved on to closure. Adjournments bring further reports."""
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 
@@ -11,7 +13,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.commands import CompleteTask, RequestCourtReport
-from domain.outcomes import CourtReportPurpose, HearingResult, Recipient
+from domain.outcomes import (
+    CourtReportPurpose,
+    HearingResult,
+    JusticeOutcome,
+    Recipient,
+    ReferralStatus,
+    ServiceType,
+)
 from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
@@ -92,9 +101,54 @@ async def test_report_on_time_then_remand_hands_off_to_reconnect(
         )
         assert state.handed_off_to == "reconnect"
         assert state.court_reports[0].hearing_result is HearingResult.REMAND_IN_CUSTODY
+        assert state.justice_outcome is JusticeOutcome.CHARGED_REMANDED
         types = [e.event.type for e in await sqlite_store.read_stream(handle.id)]
-        assert types[-3:] == ["HearingOutcomeRecorded", "TaskCompleted", "CaseHandedOff"]
+        heard = types.index("HearingOutcomeRecorded")
+        assert types[heard : heard + 6] == [
+            "HearingOutcomeRecorded",
+            "TaskCompleted",
+            "JusticeOutcomeRecorded",
+            "ReferralMade",
+            "CaseHandedOff",
+            "LinkedEpisodeOpened",
+        ]
+        assert types[heard + 6 :][:2] == ["TaskCancelled", "TaskOpened"]  # the screening; the closure task
+        # The L&D episode moves on to closure: its screening is called off, the closure task opens.
+        assert [t.kind for t in state.open_tasks] == [TaskKind.CLOSURE]
         assert not [m for m in mailbox.about(handle.id) if m["Subject"].startswith("Escalation: court report")]
+
+        # The referral reaches the demo site's RECONNECT service (a real SMTP server), once.
+        [referral] = state.referrals
+        assert referral.request.service is ServiceType.RECONNECT and referral.request.service_id == "demo-reconnect"
+        async with asyncio.timeout(20):
+            while not (sent := [m for m in mailbox.messages if referral.referral_id in m.get_content()]):
+                await asyncio.sleep(0.1)
+        assert [m["To"] for m in sent] == ["reconnect@services.pathway.test"]
+        assert sent[0]["Subject"] == "New urgent referral to RECONNECT (care after custody)"
+        async with asyncio.timeout(20):
+            while (await handle.query(CaseWorkflow.state)).referrals[0].status is not ReferralStatus.SENT:
+                await asyncio.sleep(0.2)
+
+        # The linked RECONNECT episode is a case workflow and stream of its own, with the site's timings
+        # and no personal data of the person's.
+        assert state.linked_case_id is not None and state.linked_case_id != handle.id
+        episode = env.client.get_workflow_handle_for(CaseWorkflow.run, state.linked_case_id)
+        async with asyncio.timeout(20):
+            while not (stream := await sqlite_store.read_stream(state.linked_case_id)):
+                await asyncio.sleep(0.1)
+        assert [e.event.type for e in stream] == ["EpisodeOpenedFromHandOff"]
+        linked = await episode.query(CaseWorkflow.state)
+        assert linked.programme == "reconnect" and linked.linked_case_id == handle.id and linked.is_open
+        assert linked.care_after_custody is not None
+        assert linked.care_after_custody.engage_before_release_weeks == SITE.reconnect.engage_before_release_weeks
+        assert linked.care_after_custody.support_after_release_months == 6
+        assert linked.external_ref == "" and linked.person.name is None
+        assert await sqlite_store.projection_differences(state.linked_case_id) == []
+        assert (await sqlite_store.verify_chain(state.linked_case_id)).ok
+        if RECORDING:
+            handed_off, opened = await handle.fetch_history(), await episode.fetch_history()
+            (HISTORIES / "case_workflow_handed_off.json").write_text(handed_off.to_json() + "\n")
+            (HISTORIES / "case_workflow_reconnect_episode.json").write_text(opened.to_json() + "\n")
 
 
 async def test_a_missed_report_is_escalated_and_adjournments_bring_another(
@@ -135,3 +189,31 @@ async def test_a_missed_report_is_escalated_and_adjournments_bring_another(
             cause = refusal.value.cause
             assert isinstance(cause, ApplicationError) and cause.details == (rule,)
         assert len(await sqlite_store.read_stream(handle.id)) == events
+
+
+async def test_a_new_identification_is_found_before_sentence_and_refused_after_it(
+    time_skipping_env: WorkflowEnvironment, sqlite_store: EventStore, mailbox: Mailbox
+) -> None:
+    """The workflow's own check (the service checks first, from the store): a start for the same
+    referral answers with the case until a hearing sentences the person, then is refused."""
+    env = time_skipping_env
+    task_queue = f"court-{uuid.uuid4()}"
+    async with worker_for(env.client, sqlite_store, task_queue, mailbox.mailer):
+        ref = f"MAG-{uuid.uuid4().hex[:6]}"
+        handle = await start(env, task_queue, open_case(ref))
+        await complete(handle, TaskKind.CONSENT, OUTCOMES[TaskKind.CONSENT])
+        now = await env.get_current_time()
+        state = await handle.execute_update(CaseWorkflow.request_court_report, request(timedelta(hours=3), now))
+        await complete(handle, TaskKind.COURT_REPORT, REPORT)
+        again = await handle.execute_update(CaseWorkflow.open_case, open_case(ref))
+        assert again.case_id == handle.id and again.version > state.version  # before sentence: found
+
+        await env.sleep(state.court_reports[0].hearing_at - await env.get_current_time() + timedelta(minutes=1))
+        sentence = {"result": HearingResult.CUSTODIAL_SENTENCE}
+        sentenced = await complete(handle, TaskKind.HEARING_OUTCOME, sentence)
+        with pytest.raises(WorkflowUpdateFailedError) as caught:
+            await handle.execute_update(CaseWorkflow.open_case, open_case(ref))
+        cause = caught.value.cause
+        assert isinstance(cause, ApplicationError) and cause.details[0] == "case_past_sentence"
+        assert "RECONNECT" in cause.message and handle.id in cause.message
+        assert (await handle.query(CaseWorkflow.state)).version == sentenced.version  # nothing recorded
