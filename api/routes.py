@@ -14,9 +14,10 @@ from api.schemas import (
     CompleteTaskBody,
     ReassignTaskBody,
     RecordDateOfBirthBody,
+    RecordJusticeOutcomeBody,
     StartCaseBody,
 )
-from domain.commands import ChangeCohort, OpenCase
+from domain.commands import ChangeCohort, OpenCase, RecordJusticeOutcome
 from domain.state import CaseState
 from service.cases import AccessEntry, CaseView, StartedCase, TaskDetail, TaskView
 from store.records import CaseRecord, TaskRecord
@@ -104,6 +105,17 @@ async def change_cohort(
 ) -> CaseState:
     change = ChangeCohort(actor=principal.actor, **body.model_dump())
     return await services.pathway.cases.change_case(principal, case_id, change)
+
+
+@router.post(
+    "/cases/{case_id}/justice-outcome",
+    summary="Record a justice outcome as the case learns it (after a sentence, a new identification is refused)",
+)
+async def record_justice_outcome(
+    case_id: str, body: RecordJusticeOutcomeBody, principal: PrincipalDep, services: ServicesDep
+) -> CaseState:
+    learnt = RecordJusticeOutcome(actor=principal.actor, outcome=body.outcome)
+    return await services.pathway.cases.change_case(principal, case_id, learnt)
 
 
 @router.get("/cases/{case_id}/access", summary="Who read or changed a case, when and why (auditors)")

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 
 from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Sex
+from domain.outcomes import JusticeOutcome
 
 
 class ErrorBody(BaseModel):
@@ -83,6 +84,12 @@ def _written_date(value: object) -> object:
     if not isinstance(value, str | date):
         raise ValueError("write the date as YYYY-MM-DD")
     return value
+
+
+class RecordJusticeOutcomeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: JusticeOutcome = Field(description="What the justice system decided (a charge, an outcome, a sentence)")
 
 
 class RecordDateOfBirthBody(BaseModel):

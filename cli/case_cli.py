@@ -11,7 +11,14 @@ import typer
 
 from cli.runtime import open_service, principal_for, print_json, refuse, require_site, run, settings_from
 from domain.access import Principal
-from domain.commands import ChangeCohort, CloseCase, OpenCase, RecordReferralOutcome, RequestCourtReport
+from domain.commands import (
+    ChangeCohort,
+    CloseCase,
+    OpenCase,
+    RecordJusticeOutcome,
+    RecordReferralOutcome,
+    RequestCourtReport,
+)
 from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Sex, Stage
 from domain.outcomes import ClosureOutcome, ClosureReason, CourtReportPurpose, JusticeOutcome, Recipient, ReferralStatus
 from domain.referral_times import ReferralTimes
@@ -214,6 +221,27 @@ def cohort_change(
         principal = principal_for(settings, staff)
         change = ChangeCohort(actor=principal.actor, cohort=cohort, member=not remove, reason=reason)
         await _change(settings, principal, case_id, change, as_json)
+
+    run(command)
+
+
+@app.command("justice-outcome")
+def justice_outcome_learnt(
+    ctx: typer.Context,
+    case_id: str,
+    outcome: Annotated[JusticeOutcome, typer.Option(help="What the justice system decided.")],
+    staff: StaffOption,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record a justice outcome as the case learns it (a charge, a court's outcome, a sentence). Once it
+    is a sentence or disposal, a new identification for the reference is refused."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        principal = principal_for(settings, staff)
+        await _change(
+            settings, principal, case_id, RecordJusticeOutcome(actor=principal.actor, outcome=outcome), as_json
+        )
 
     run(command)
 

@@ -37,6 +37,7 @@ class Action(StrEnum):
     EXPORT_FHIR = "export_fhir"
     RECORD_DATE_OF_BIRTH = "record_date_of_birth"
     CHANGE_COHORT = "change_cohort"
+    RECORD_JUSTICE_OUTCOME = "record_justice_outcome"
 
 
 PRACTITIONER, LINK_WORKER, TEAM_LEAD = Role.PRACTITIONER, Role.LINK_WORKER, Role.TEAM_LEAD
@@ -57,6 +58,7 @@ ACTION_ROLES: dict[Action, tuple[Role, ...]] = {
     Action.RECORD_REFERRAL_OUTCOME: CASE_WORKERS,
     Action.RECORD_DATE_OF_BIRTH: CASE_WORKERS,
     Action.CHANGE_COHORT: (PRACTITIONER, TEAM_LEAD),
+    Action.RECORD_JUSTICE_OUTCOME: (PRACTITIONER, TEAM_LEAD),
     Action.READ_ACCESS_LOG: (AUDITOR,),
     Action.VERIFY_RECORDS: (AUDITOR,),
     Action.BREAK_GLASS: (*CASE_WORKERS, AUDITOR),
@@ -96,6 +98,7 @@ ACTION_WORDS: dict[Action, str] = {
     Action.EXPORT_FHIR: "export a case as FHIR",
     Action.RECORD_DATE_OF_BIRTH: "record a person's date of birth",
     Action.CHANGE_COHORT: "put a person on a cohort's pathway or take them off it",
+    Action.RECORD_JUSTICE_OUTCOME: "record a justice outcome",
 }
 
 
@@ -127,6 +130,7 @@ CHANGE_ACCESS: dict[str, tuple[str, str]] = {
     "CloseCase": ("close_case", "case work"),
     "RecordDateOfBirth": ("record_date_of_birth", "case work"),
     "ChangeCohort": ("change_cohort", "case work"),
+    "RecordJusticeOutcome": ("record_justice_outcome", "case work"),
 }
 
 

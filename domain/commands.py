@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field, JsonValue
 
 from domain.model import Actor, AgeBand, Cohort, Person, ReferralSource, Role, Setting, Sex, Strict
-from domain.outcomes import ClosureOutcome, CourtReportPurpose, Disclosure, Recipient, ReferralStatus
+from domain.outcomes import ClosureOutcome, CourtReportPurpose, Disclosure, JusticeOutcome, Recipient, ReferralStatus
 from domain.personal import Personal
 
 # Custody numbers and court case numbers as forces and HMCTS write them.
@@ -53,6 +53,12 @@ class ChangeCohort(Command):
     cohort: Cohort
     member: bool = Field(description="True: add the person to the cohort; False: remove them")
     reason: Annotated[str, Personal(min_length=3, max_length=1000)]
+
+
+class RecordJusticeOutcome(Command):
+    """What the justice system decided (a charge, a court's outcome, a sentence), as the case learns it."""
+
+    outcome: JusticeOutcome
 
 
 class CompleteTask(Command):

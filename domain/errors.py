@@ -96,6 +96,7 @@ class Rule(StrEnum):
     GUARDIAN_INVOLVEMENT_REQUIRED = "guardian_involvement_required", _C
     HEARING_IN_PAST = "hearing_in_past", _C
     INSTRUMENT_NOT_CONFIGURED = "instrument_not_configured", _C
+    JUSTICE_OUTCOME_UNCHANGED = "justice_outcome_unchanged", _C
     NO_SUCH_DEADLINE = "no_such_deadline", _C
     NO_SUPPORT = "no_support", _C
     NOT_YET_DUE = "not_yet_due", _C

@@ -283,7 +283,7 @@ class JusticeOutcomeRecorded(DomainEvent):
 
     type: Literal["JusticeOutcomeRecorded"] = "JusticeOutcomeRecorded"
     outcome: JusticeOutcome
-    source: Literal["hearing"] = "hearing"
+    source: Literal["hearing", "practitioner"] = "hearing"
 
 
 class LinkedEpisodeOpened(DomainEvent):

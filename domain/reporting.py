@@ -43,8 +43,10 @@ from pydantic import BaseModel, Field, model_validator
 
 from domain.errors import Rule, RuleViolation
 from domain.events import (
+    AgeBandChanged,
     AssessmentRecorded,
     CaseOpened,
+    CohortChanged,
     ConsentRecorded,
     ContactRecorded,
     CourtReportSubmitted,
@@ -60,6 +62,7 @@ from domain.events import (
     TaskBecameOverdue,
     TaskEscalated,
     TaskOpened,
+    WomensPathwayDecided,
 )
 from domain.model import AgeBand, Cohort, Setting
 from domain.outcomes import Recipient, ReferralStatus, ServiceType
@@ -233,9 +236,10 @@ class _Case:
     def __init__(self, opened: CaseOpened, opened_at: datetime) -> None:
         self.site = opened.site
         self.setting = opened.setting
-        self.cohorts = opened.cohorts
+        self.cohorts = opened.cohorts  # as the case stands at the end of the period
         self.age_band = opened.age_band
-        self.opened_at = opened_at
+        # The screening SLA counts from identification, which may be before the case was entered.
+        self.identified_at = opened.identified_at or opened_at
         self.counts: Counter[str] = Counter()
         self.screening: list[tuple[int, bool]] = []  # (minutes, within SLA)
 
@@ -276,6 +280,11 @@ def service_report(
     )
 
 
+def _with_cohort(cohorts: tuple[Cohort, ...], cohort: Cohort, member: bool) -> tuple[Cohort, ...]:
+    others = tuple(c for c in cohorts if c is not cohort)
+    return (*others, cohort) if member else others
+
+
 def _contribution(
     stream: Sequence[EventEnvelope],
     period: Period,
@@ -302,6 +311,12 @@ def _contribution(
         match event:
             case TaskOpened() if event.task.kind is TaskKind.SCREENING:
                 screening_due = event.task.due_at
+            case AgeBandChanged():
+                case.age_band = event.age_band
+            case WomensPathwayDecided():
+                case.cohorts = _with_cohort(case.cohorts, Cohort.WOMENS_PATHWAY, event.decision == "accepted")
+            case CohortChanged():
+                case.cohorts = _with_cohort(case.cohorts, event.cohort, event.member)
             case ScreeningRecorded():
                 month = _month_key(at)
                 if month in trend:
@@ -316,7 +331,7 @@ def _contribution(
                 counts["identified"] += 1
             case ScreeningRecorded():
                 counts["screened"] += 1
-                minutes = int((at - case.opened_at).total_seconds() // 60)
+                minutes = int((at - case.identified_at).total_seconds() // 60)
                 case.screening.append((minutes, screening_due is not None and at <= screening_due))
             case AssessmentRecorded():
                 counts["assessed"] += 1

@@ -25,6 +25,7 @@ from domain.commands import (
     ReassignTask,
     RecordCourtReportDelivered,
     RecordDateOfBirth,
+    RecordJusticeOutcome,
     RecordReferralOutcome,
     RecordReferralSendFailed,
     RecordReferralSent,
@@ -54,6 +55,7 @@ from domain.events import (
     ConsentWithdrawn,
     DomainEvent,
     InformationShared,
+    JusticeOutcomeRecorded,
     ReferralChased,
     ReferralEscalated,
     ReferralMade,
@@ -161,6 +163,14 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             )
             require(task.assignee != command.assignee, Rule.ALREADY_ASSIGNED, f"task {task.task_id} is theirs already")
             return [TaskReassigned(task_id=task.task_id, assignee=command.assignee, previous=task.assignee)]
+        case RecordJusticeOutcome():
+            require_allowed(command.actor, Action.RECORD_JUSTICE_OUTCOME)
+            require(
+                command.outcome is not state.justice_outcome,
+                Rule.JUSTICE_OUTCOME_UNCHANGED,
+                f"the justice outcome is already {command.outcome}",
+            )
+            return [JusticeOutcomeRecorded(outcome=command.outcome, source="practitioner")]
         case ChangeCohort():
             require_allowed(command.actor, Action.CHANGE_COHORT)
             return change_cohort(state, command)

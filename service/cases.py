@@ -27,6 +27,7 @@ from domain.commands import (
     OpenCase,
     ReassignTask,
     RecordDateOfBirth,
+    RecordJusticeOutcome,
     RecordReferralOutcome,
     RequestCourtReport,
     ShareInformation,
@@ -67,8 +68,17 @@ TASK_VIEWS: dict[TaskView, str] = {
 }
 PRIORITY_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
 
-CaseChange = ShareInformation | WithdrawConsent | RecordReferralOutcome | RequestCourtReport | CloseCase | ChangeCohort
+CaseChange = (
+    ShareInformation
+    | WithdrawConsent
+    | RecordReferralOutcome
+    | RequestCourtReport
+    | CloseCase
+    | ChangeCohort
+    | RecordJusticeOutcome
+)
 CHANGE_ACTIONS: dict[type[CaseChange], Action] = {
+    RecordJusticeOutcome: Action.RECORD_JUSTICE_OUTCOME,
     ChangeCohort: Action.CHANGE_COHORT,
     ShareInformation: Action.SHARE_INFORMATION,
     WithdrawConsent: Action.WITHDRAW_CONSENT,

@@ -25,6 +25,7 @@ from domain.commands import (
     OpenCase,
     ReassignTask,
     RecordDateOfBirth,
+    RecordJusticeOutcome,
     RecordReferralOutcome,
     RequestCourtReport,
     ShareInformation,
@@ -52,6 +53,7 @@ CaseCommand = (
     | CloseCase
     | RecordDateOfBirth
     | ChangeCohort
+    | RecordJusticeOutcome
 )
 
 
@@ -173,6 +175,8 @@ async def _update(handle: WorkflowHandle[CaseWorkflow, CaseResult], command: Cas
             return await handle.execute_update(CaseWorkflow.record_date_of_birth, command)
         case ChangeCohort():
             return await handle.execute_update(CaseWorkflow.change_cohort, command)
+        case RecordJusticeOutcome():
+            return await handle.execute_update(CaseWorkflow.record_justice_outcome, command)
 
 
 async def with_rule_violations(call: Awaitable[CaseState]) -> CaseState:

@@ -13,6 +13,7 @@ from domain.commands import (
     CloseCase,
     OpenCase,
     RecordDateOfBirth,
+    RecordJusticeOutcome,
     RecordReferralOutcome,
     RequestCourtReport,
     ShareInformation,
@@ -101,6 +102,9 @@ class StaffCommands:
         return await self.change(case_id, command)
 
     async def close_case(self, case_id: str, command: CloseCase) -> CaseState:
+        return await self.change(case_id, command)
+
+    async def record_justice_outcome(self, case_id: str, command: RecordJusticeOutcome) -> CaseState:
         return await self.change(case_id, command)
 
     async def record_date_of_birth(self, case_id: str, command: RecordDateOfBirth) -> CaseState:

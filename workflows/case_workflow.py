@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         ReassignTask,
         RecordCourtReportDelivered,
         RecordDateOfBirth,
+        RecordJusticeOutcome,
         RecordReferralOutcome,
         RecordReferralSendFailed,
         RecordReferralSent,
@@ -290,6 +291,14 @@ class CaseWorkflow:
 
     @change_cohort.validator
     def validate_change_cohort(self, command: ChangeCohort) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_justice_outcome(self, command: RecordJusticeOutcome) -> CaseState:
+        return await self._execute(command)
+
+    @record_justice_outcome.validator
+    def validate_record_justice_outcome(self, command: RecordJusticeOutcome) -> None:
         self._validate(command)
 
     def _validate(self, command: Command) -> None:

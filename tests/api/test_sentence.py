@@ -66,3 +66,33 @@ async def test_a_charge_is_not_a_sentence(api: httpx.AsyncClient, cases: StaffCo
     again = await api.post("/api/cases", json=new_case(ref), headers=PRACTITIONER)
     assert again.status_code == 201 and again.json()["found_existing"] is True
     assert again.json()["stage"] == "closed"
+
+
+async def test_a_justice_outcome_learnt_on_the_way_is_recorded_and_a_sentence_ends_new_identifications(
+    api: httpx.AsyncClient, cases: StaffCommands
+) -> None:
+    """The case learns the charge, then the sentence, while it is open (not only at closure)."""
+    ref = f"COURT/{uuid.uuid4().hex[:8]}"
+    opened = await api.post("/api/cases", json=new_case(ref), headers=PRACTITIONER)
+    case_id = opened.json()["case_id"]
+    link_worker = token("lw-001", Role.LINK_WORKER)
+    charged = {"outcome": "charged_bailed"}
+    refused = await api.post(f"/api/cases/{case_id}/justice-outcome", json=charged, headers=link_worker)
+    assert refused.status_code == 403
+    learnt = await api.post(f"/api/cases/{case_id}/justice-outcome", json=charged, headers=PRACTITIONER)
+    assert learnt.status_code == 200 and learnt.json()["justice_outcome"] == "charged_bailed"
+    again = await api.post(f"/api/cases/{case_id}/justice-outcome", json=charged, headers=PRACTITIONER)
+    assert again.status_code == 409 and again.json()["rule"] == "justice_outcome_unchanged"
+    still_open = await api.post("/api/cases", json=new_case(ref), headers=PRACTITIONER)
+    assert still_open.status_code == 201 and still_open.json()["found_existing"] is True
+
+    sentence = {"outcome": "community_order_with_treatment_requirement"}
+    sentenced = await api.post(f"/api/cases/{case_id}/justice-outcome", json=sentence, headers=PRACTITIONER)
+    assert sentenced.status_code == 200 and sentenced.json()["stage"] != "closed"
+    recorded = [e.event for e in await cases.store.read_stream(case_id) if e.event.type == "JusticeOutcomeRecorded"]
+    assert [(e.outcome, e.source) for e in recorded] == [
+        ("charged_bailed", "practitioner"),
+        ("community_order_with_treatment_requirement", "practitioner"),
+    ]
+    refused_start = await api.post("/api/cases", json=new_case(ref), headers=PRACTITIONER)
+    assert refused_start.status_code == 409 and refused_start.json()["rule"] == "case_past_sentence"

@@ -26,7 +26,7 @@ async def test_a_known_reference_is_found_and_said_so_then_refused_after_sentenc
     ref = f"COURT/{uuid.uuid4().hex[:6]}"
     start = [
         "case", "start", "--site", "demo", "--setting", "magistrates_court", "--source", "self_referral",
-        "--ref", ref, "--as", "pr-001", "--person-name", "Alex Example",
+        "--ref", ref, "--as", "pr-001", "--person-name", "Alex Example", "--age-band", "adult",
     ]  # fmt: skip
     async with worker_for(temporal_env.client, store, task_queue):
         first = await pathway(*start, "--json", env=env)
@@ -37,6 +37,12 @@ async def test_a_known_reference_is_found_and_said_so_then_refused_after_sentenc
         again = await pathway(*start, env=env)
         assert again.status == 0, again.stderr
         assert f"not opened again: this reference already has case {case_id}" in again.stdout
+
+        charged = await pathway(
+            "case", "justice-outcome", case_id, "--outcome", "charged_bailed", "--as", "pr-001", "--json", env=env
+        )  # fmt: skip
+        assert charged.status == 0 and charged.json()["justice_outcome"] == "charged_bailed", charged.stderr
+        assert (await pathway(*start, env=env)).status == 0  # a charge is not a sentence
 
         closed = await pathway(
             "case", "close", case_id, "--reason", "pathway_complete", "--justice-outcome", "custodial_sentence",

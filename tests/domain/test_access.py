@@ -35,6 +35,7 @@ export_data_return        . . x x . .
 export_fhir               x . x x . .
 record_date_of_birth      x x x . . .
 change_cohort             x . x . . .
+record_justice_outcome    x . x . . .
 """
 
 TABLE = {

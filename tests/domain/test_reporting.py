@@ -11,11 +11,13 @@ import pytest
 from pydantic import JsonValue
 
 from domain.commands import (
+    ChangeCohort,
     Command,
     CompleteTask,
     EscalateTask,
     MarkOverdue,
     OpenCase,
+    RecordDateOfBirth,
     RecordReferralOutcome,
     RecordReferralSent,
     RequestCourtReport,
@@ -24,7 +26,7 @@ from domain.config import SiteConfig
 from domain.decisions import DecisionContext
 from domain.errors import RuleViolation
 from domain.events import EventEnvelope
-from domain.model import SYSTEM_ACTOR, Actor, AgeBand, Cohort, ReferralSource, Role, Setting
+from domain.model import SYSTEM_ACTOR, Actor, AgeBand, Cohort, ReferralSource, Role, Setting, Sex
 from domain.outcomes import (
     ConsentOutcome,
     ConsentScope,
@@ -418,3 +420,40 @@ def test_text_and_csv(report: ServiceReport) -> None:
     assert site_csv[1].startswith("north,3,3,1,0,")
     assert site_csv[1].endswith(",70,240,2,66.7")
     assert table_csv(tables["referrals"]).splitlines()[1] == "mental_health,1,1,0,0,1,0,1"
+
+
+def test_a_late_entered_alert_counts_from_identification_and_its_overdue_task_is_counted() -> None:
+    """Arrived in custody 21:40, entered 02:10 next day: the SLA (120 minutes) had passed at entry, so
+    the consent task opened overdue; screening at 03:00 is 320 minutes after identification, outside."""
+    late = Journey(NORTH)
+    opening = OpenCase(
+        actor=PRACTITIONER,
+        site="north",
+        setting=Setting.CUSTODY,
+        source=ReferralSource.CUSTODY_STAFF,
+        external_ref=f"REF/{uuid4().hex[:8]}",
+        age_band=AgeBand.CHILD,
+        sex=Sex.FEMALE,
+        identified_at=at(9, 21, 40),
+    )
+    late.send(at(10, 2, 10), opening)
+    late.complete(at(10, 2, 20), TaskKind.CONSENT, consent(child=True))
+    late.send(
+        at(10, 2, 50),
+        ChangeCohort(actor=PRACTITIONER, cohort=Cohort.VETERAN, member=True, reason="served before"),
+    )
+    outcome = screening(assessment_needed=False) | {"womens_pathway": "accepted"}
+    late.complete(at(10, 3), TaskKind.SCREENING, outcome)
+    late.send(
+        at(10, 3, 5),
+        RecordDateOfBirth(actor=PRACTITIONER, date_of_birth="1990-01-01", age_band=AgeBand.ADULT),
+    )
+    figures = service_report([late.envelopes], NOVEMBER, ["north"])
+    assert figures.screening_minutes == [320]
+    assert figures.totals.screened_within_sla == 0
+    assert figures.totals.counts["overdue_tasks"] == 1
+    # Grouped as the case stands: on the women's pathway and the veterans' cohort, an adult's case.
+    cohorts = {row.group: row.figures.counts["identified"] for row in figures.by_cohort}
+    assert {group for group, identified in cohorts.items() if identified} == {"womens_pathway", "veteran"}
+    bands = {row.group: row.figures.counts["identified"] for row in figures.by_age_band}
+    assert bands == {"child": 0, "adult": 1}

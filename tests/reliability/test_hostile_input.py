@@ -48,6 +48,7 @@ from domain.commands import (
     OpenCase,
     ReassignTask,
     RecordDateOfBirth,
+    RecordJusticeOutcome,
     RecordReferralOutcome,
     RequestCourtReport,
     ShareInformation,
@@ -79,6 +80,7 @@ UPDATES = (
     "close_case",
     "record_date_of_birth",
     "change_cohort",
+    "record_justice_outcome",
 )
 HUGE = "\u202e<script>alert(1)</script>" + "x" * 1_000_000  # a little over 1 MB
 SCRIPTS = [
@@ -180,6 +182,7 @@ def valid_payloads(case: Prepared) -> dict[str, dict[str, Any]]:
         "close_case": {"actor": actor, "outcome": {"reason": "other"}},
         "record_date_of_birth": {"actor": actor, "date_of_birth": "1990-04-01"},  # the service adds the band
         "change_cohort": {"actor": actor, "cohort": "veteran", "member": True, "reason": "served 2004-2012"},
+        "record_justice_outcome": {"actor": actor, "outcome": "charged_bailed"},
     }
 
 
@@ -248,7 +251,7 @@ def spoiled(payload: dict[str, Any], hostile: Hostile) -> list[Any]:
             # Inside an outcome's answers where a command has one (the workflow decodes it, pydantic
             # takes any JSON there), anywhere else as a wrong type.
             depth = max(hostile.field, MAX_COMMAND_DEPTH)
-            if "outcome" in payload:
+            if isinstance(payload.get("outcome"), dict):
                 outcome = {**payload["outcome"], "answers": {"q": nested(depth, hostile.text)}}
                 return [{**payload, "outcome": outcome}]
             return [{**payload, name: nested(depth, hostile.text)}]
@@ -390,6 +393,8 @@ def through_case_commands(cases: StaffCommands, case: Prepared, update: str, arg
                 return await cases.record_date_of_birth(case.case_id, model(RecordDateOfBirth))
             case "change_cohort":
                 return await cases.change(case.case_id, model(ChangeCohort))
+            case "record_justice_outcome":
+                return await cases.record_justice_outcome(case.case_id, model(RecordJusticeOutcome))
         raise AssertionError(update)
 
     return send()

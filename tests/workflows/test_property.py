@@ -195,6 +195,12 @@ def attempt(cases: StaffCommands, state: CaseState, ref: str, step: Step) -> Att
             return Attempt(None, cases.start_case(open_case(ref)))
 
 
+def plain_state(answer: CaseState) -> CaseState:
+    """The case state in an answer; a repeated start answers with a StartedCase, which also says it
+    found the case (and pydantic models of different classes never compare equal)."""
+    return CaseState.model_construct(**{name: getattr(answer, name) for name in CaseState.model_fields})
+
+
 def unknown_task(cases: StaffCommands, actor: Actor, step: Step) -> Attempt:
     task_id = f"no-such-task-{step.variant}"
     refused_as = "task_unknown" if allowed(actor.role, Action.COMPLETE_TASK) else "role_not_allowed"
@@ -247,7 +253,7 @@ async def test_the_workflow_state_is_always_the_fold_of_the_stored_events(
     cases: StaffCommands, steps: list[Step]
 ) -> None:
     ref = f"PROP-{uuid.uuid4().hex[:12]}"
-    state = await cases.start_case(open_case(ref))
+    state = plain_state(await cases.start_case(open_case(ref)))
     case_id = state.case_id
     accepted = 1  # updates the workflow accepted: the open_case above
     for step in steps:
@@ -255,7 +261,7 @@ async def test_the_workflow_state_is_always_the_fold_of_the_stored_events(
         expected = sent.refused_as or (expected_events(state, sent.command, cases) if sent.command else [])
         stored_before = len(await cases.store.read_stream(case_id))
         try:
-            answer = await sent.call
+            answer = plain_state(await sent.call)
         except RuleViolation as refusal:
             assert refusal.rule == expected, (step, refusal.message)
             event(f"refused: {refusal.rule}")
