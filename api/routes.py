@@ -15,9 +15,10 @@ from api.schemas import (
     ReassignTaskBody,
     RecordDateOfBirthBody,
     RecordJusticeOutcomeBody,
+    RecordReleaseDateBody,
     StartCaseBody,
 )
-from domain.commands import ChangeCohort, OpenCase, RecordJusticeOutcome
+from domain.commands import ChangeCohort, OpenCase, RecordJusticeOutcome, RecordReleaseDate
 from domain.state import CaseState
 from service.cases import AccessEntry, CaseView, StartedCase, TaskDetail, TaskView
 from store.records import CaseRecord, TaskRecord
@@ -116,6 +117,17 @@ async def record_justice_outcome(
 ) -> CaseState:
     learnt = RecordJusticeOutcome(actor=principal.actor, outcome=body.outcome)
     return await services.pathway.cases.change_case(principal, case_id, learnt)
+
+
+@router.post(
+    "/cases/{case_id}/release-date",
+    summary="On a RECONNECT episode: the release date, which schedules engagement and the end of support",
+)
+async def record_release_date(
+    case_id: str, body: RecordReleaseDateBody, principal: PrincipalDep, services: ServicesDep
+) -> CaseState:
+    release = RecordReleaseDate(actor=principal.actor, release_on=body.release_on)
+    return await services.pathway.cases.change_case(principal, case_id, release)
 
 
 @router.get("/cases/{case_id}/access", summary="Who read or changed a case, when and why (auditors)")

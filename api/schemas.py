@@ -92,6 +92,14 @@ class RecordJusticeOutcomeBody(BaseModel):
     outcome: JusticeOutcome = Field(description="What the justice system decided (a charge, an outcome, a sentence)")
 
 
+class RecordReleaseDateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    release_on: Annotated[date, BeforeValidator(_written_date)] = Field(
+        description="YYYY-MM-DD: when the person leaves (or left) custody"
+    )
+
+
 class RecordDateOfBirthBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

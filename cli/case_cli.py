@@ -17,6 +17,7 @@ from domain.commands import (
     OpenCase,
     RecordJusticeOutcome,
     RecordReferralOutcome,
+    RecordReleaseDate,
     RequestCourtReport,
 )
 from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Sex, Stage
@@ -242,6 +243,30 @@ def justice_outcome_learnt(
         await _change(
             settings, principal, case_id, RecordJusticeOutcome(actor=principal.actor, outcome=outcome), as_json
         )
+
+    run(command)
+
+
+@app.command("release-date")
+def release_date(
+    ctx: typer.Context,
+    case_id: str,
+    release_on: Annotated[str, typer.Option(help="YYYY-MM-DD: when the person leaves (or left) custody.")],
+    staff: StaffOption,
+    as_json: JsonFlag = False,
+) -> None:
+    """On a RECONNECT episode: record the release date, which schedules the engagement before release
+    and the closure when support after it ends. Record it again if it moves."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        principal = principal_for(settings, staff)
+        try:
+            day = date.fromisoformat(release_on)
+        except ValueError:
+            refuse(f"release date {release_on!r} is not a date in the form YYYY-MM-DD")
+        release = RecordReleaseDate(actor=principal.actor, release_on=day)
+        await _change(settings, principal, case_id, release, as_json)
 
     run(command)
 

@@ -38,6 +38,7 @@ class Action(StrEnum):
     RECORD_DATE_OF_BIRTH = "record_date_of_birth"
     CHANGE_COHORT = "change_cohort"
     RECORD_JUSTICE_OUTCOME = "record_justice_outcome"
+    RECORD_RELEASE_DATE = "record_release_date"
 
 
 PRACTITIONER, LINK_WORKER, TEAM_LEAD = Role.PRACTITIONER, Role.LINK_WORKER, Role.TEAM_LEAD
@@ -59,6 +60,7 @@ ACTION_ROLES: dict[Action, tuple[Role, ...]] = {
     Action.RECORD_DATE_OF_BIRTH: CASE_WORKERS,
     Action.CHANGE_COHORT: (PRACTITIONER, TEAM_LEAD),
     Action.RECORD_JUSTICE_OUTCOME: (PRACTITIONER, TEAM_LEAD),
+    Action.RECORD_RELEASE_DATE: CASE_WORKERS,
     Action.READ_ACCESS_LOG: (AUDITOR,),
     Action.VERIFY_RECORDS: (AUDITOR,),
     Action.BREAK_GLASS: (*CASE_WORKERS, AUDITOR),
@@ -99,6 +101,7 @@ ACTION_WORDS: dict[Action, str] = {
     Action.RECORD_DATE_OF_BIRTH: "record a person's date of birth",
     Action.CHANGE_COHORT: "put a person on a cohort's pathway or take them off it",
     Action.RECORD_JUSTICE_OUTCOME: "record a justice outcome",
+    Action.RECORD_RELEASE_DATE: "record a release date",
 }
 
 
@@ -131,6 +134,7 @@ CHANGE_ACCESS: dict[str, tuple[str, str]] = {
     "RecordDateOfBirth": ("record_date_of_birth", "case work"),
     "ChangeCohort": ("change_cohort", "case work"),
     "RecordJusticeOutcome": ("record_justice_outcome", "case work"),
+    "RecordReleaseDate": ("record_release_date", "case work"),
 }
 
 

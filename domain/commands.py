@@ -1,6 +1,6 @@
 """Commands: what people (or the workflow's own timers) ask a case to do. Each names its actor."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, JsonValue
@@ -59,6 +59,12 @@ class RecordJusticeOutcome(Command):
     """What the justice system decided (a charge, a court's outcome, a sentence), as the case learns it."""
 
     outcome: JusticeOutcome
+
+
+class RecordReleaseDate(Command):
+    """On a RECONNECT episode: when the person leaves (or left) custody. Recorded again if it moves."""
+
+    release_on: date
 
 
 class CompleteTask(Command):

@@ -84,6 +84,7 @@ DEFAULT_TASK_SLA_MINUTES: dict[TaskKind, int] = {
     TaskKind.COURT_REPORT: 4 * 60,
     TaskKind.HEARING_OUTCOME: 24 * 60,
     TaskKind.CLOSURE: 7 * 24 * 60,
+    TaskKind.RECONNECT_ENGAGEMENT: 14 * 24 * 60,
 }
 
 
@@ -100,6 +101,7 @@ DEFAULT_REMINDER_BEFORE_MINUTES: dict[TaskKind, int] = {
     TaskKind.COURT_REPORT: 60,
     TaskKind.HEARING_OUTCOME: 240,
     TaskKind.CLOSURE: 24 * 60,
+    TaskKind.RECONNECT_ENGAGEMENT: 24 * 60,
 }
 
 

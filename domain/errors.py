@@ -70,6 +70,7 @@ class Rule(StrEnum):
     BORN_AFTER_IDENTIFICATION = "born_after_identification", _I
     IDENTIFIED_IN_FUTURE = "identified_in_future", _I
     IDENTIFIED_TOO_LONG_AGO = "identified_too_long_ago", _I
+    RELEASE_BEFORE_EPISODE = "release_before_episode", _I
     # Cannot be done now
     KEYS_UNAVAILABLE = "keys_unavailable", _U
     ALERT_UNAVAILABLE = "alert_unavailable", _U
@@ -98,6 +99,7 @@ class Rule(StrEnum):
     INSTRUMENT_NOT_CONFIGURED = "instrument_not_configured", _C
     JUSTICE_OUTCOME_UNCHANGED = "justice_outcome_unchanged", _C
     NO_SUCH_DEADLINE = "no_such_deadline", _C
+    NOT_A_RECONNECT_EPISODE = "not_a_reconnect_episode", _C
     NO_SUPPORT = "no_support", _C
     NOT_YET_DUE = "not_yet_due", _C
     NOT_YET_TIME = "not_yet_time", _C

@@ -4,7 +4,7 @@
 The store adds recorded_at and the hash chain (see store/).
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -310,6 +310,20 @@ class EpisodeOpenedFromHandOff(DomainEvent):
     support_after_release_months: int
 
 
+class ReleaseDateRecorded(DomainEvent):
+    """On a RECONNECT episode: when the person leaves custody, and the timings it sets."""
+
+    type: Literal["ReleaseDateRecorded"] = "ReleaseDateRecorded"
+    release_on: date
+    engage_from: datetime  # engagement opens this long before release (or now, if that has passed)
+    support_until: datetime  # support after release ends, and the episode's closure opens
+
+
+class ReconnectEngagementRecorded(DomainEvent):
+    type: Literal["ReconnectEngagementRecorded"] = "ReconnectEngagementRecorded"
+    engaged: bool
+
+
 class CaseClosed(DomainEvent):
     type: Literal["CaseClosed"] = "CaseClosed"
     reason: ClosureReason
@@ -367,6 +381,8 @@ Event = Annotated[
     | JusticeOutcomeRecorded
     | LinkedEpisodeOpened
     | EpisodeOpenedFromHandOff
+    | ReleaseDateRecorded
+    | ReconnectEngagementRecorded
     | CaseClosed
     | PersonalDataShredded,
     Field(discriminator="type"),

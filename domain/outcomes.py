@@ -346,6 +346,13 @@ class CourtReportOutcome(Strict):
     )
 
 
+class ReconnectEngagementOutcome(Strict):
+    """A RECONNECT episode's engagement: met in custody before release and linked with care after it."""
+
+    engaged: bool = Field(description="Whether the person agreed to RECONNECT's support after release")
+    note: Annotated[str, Personal(max_length=4000)] = Field(default="", description="What was agreed, or why not")
+
+
 class HearingOutcome(Strict):
     result: HearingResult = Field(description="What the court decided")
     next_hearing_at: datetime | None = Field(default=None, description="When adjourned: the next hearing")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from domain.access import Action, require_allowed
+from domain.care_after_custody import engagement_recorded, record_release
 from domain.cohorts import suggested_services
 from domain.commands import (
     ChangeCohort,
@@ -29,6 +30,7 @@ from domain.commands import (
     RecordReferralOutcome,
     RecordReferralSendFailed,
     RecordReferralSent,
+    RecordReleaseDate,
     RequestCourtReport,
     SendReminder,
     ShareInformation,
@@ -98,6 +100,7 @@ from domain.outcomes import (
     FollowUpOutcome,
     HearingOutcome,
     LawfulBasis,
+    ReconnectEngagementOutcome,
     ReferralDecisionOutcome,
     ReferralRequest,
     ReferralStatus,
@@ -163,6 +166,9 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             )
             require(task.assignee != command.assignee, Rule.ALREADY_ASSIGNED, f"task {task.task_id} is theirs already")
             return [TaskReassigned(task_id=task.task_id, assignee=command.assignee, previous=task.assignee)]
+        case RecordReleaseDate():
+            require_allowed(command.actor, Action.RECORD_RELEASE_DATE)
+            return record_release(state, command, ctx)
         case RecordJusticeOutcome():
             require_allowed(command.actor, Action.RECORD_JUSTICE_OUTCOME)
             require(
@@ -355,6 +361,8 @@ def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext
             return [done, *(e for e in answered if not isinstance(e, TaskCancelled))]
         case ClosureOutcome():
             return _close(state, outcome, "case closed", completed=done)
+        case ReconnectEngagementOutcome():
+            return engagement_recorded(outcome, done)
     raise RuleViolation(Rule.UNKNOWN_TASK_KIND, f"tasks of kind {task.kind} cannot be completed here")
 
 

@@ -1,7 +1,7 @@
 """A case's state: a pure fold over its events. Total: it never refuses a stored event."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import reduce
 from typing import Literal
 
@@ -30,12 +30,14 @@ from domain.events import (
     JusticeOutcomeRecorded,
     LinkedEpisodeOpened,
     PersonalDataShredded,
+    ReconnectEngagementRecorded,
     ReferralChased,
     ReferralEscalated,
     ReferralMade,
     ReferralOutcomeRecorded,
     ReferralSendFailed,
     ReferralSent,
+    ReleaseDateRecorded,
     ReminderSent,
     SafeguardingOverrideRecorded,
     ScreeningRecorded,
@@ -127,6 +129,9 @@ class CareAfterCustody(Strict):
     hearing_result: HearingResult
     engage_before_release_weeks: int
     support_after_release_months: int
+    release_on: date | None = None  # once recorded: engagement opens before it, support ends after it
+    support_until: datetime | None = None
+    engaged: bool | None = None
 
 
 class CaseState(Strict):
@@ -315,6 +320,11 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
                     support_after_release_months=event.support_after_release_months,
                 ),
             }
+        case ReleaseDateRecorded() if state.care_after_custody:
+            timings = {"release_on": event.release_on, "support_until": event.support_until}
+            changes["care_after_custody"] = state.care_after_custody.model_copy(update=timings)
+        case ReconnectEngagementRecorded() if state.care_after_custody:
+            changes["care_after_custody"] = state.care_after_custody.model_copy(update={"engaged": event.engaged})
         case TaskOpened():
             changes["tasks"] = {**state.tasks, event.task.task_id: event.task}
         case TaskClaimed() | TaskReassigned():

@@ -18,6 +18,7 @@ from domain.outcomes import (
     DisengagementReviewOutcome,
     FollowUpOutcome,
     HearingOutcome,
+    ReconnectEngagementOutcome,
     ReferralDecisionOutcome,
     ScreeningOutcome,
     ServiceType,
@@ -39,6 +40,8 @@ class TaskKind(StrEnum):
     COURT_REPORT = "court_report"
     HEARING_OUTCOME = "hearing_outcome"
     CLOSURE = "closure"
+    # A RECONNECT episode's: meet the person in custody before release and engage them with care after it.
+    RECONNECT_ENGAGEMENT = "reconnect_engagement"
 
 
 class TaskStatus(StrEnum):
@@ -61,6 +64,7 @@ OUTCOME_MODELS: dict[TaskKind, type[BaseModel]] = {
     TaskKind.COURT_REPORT: CourtReportOutcome,
     TaskKind.HEARING_OUTCOME: HearingOutcome,
     TaskKind.CLOSURE: ClosureOutcome,
+    TaskKind.RECONNECT_ENGAGEMENT: ReconnectEngagementOutcome,
 }
 
 # Who may complete a task of each kind. A team lead can always step in for their team.
@@ -77,6 +81,7 @@ CANDIDATE_ROLES: dict[TaskKind, tuple[Role, ...]] = {
     TaskKind.COURT_REPORT: (Role.PRACTITIONER, Role.TEAM_LEAD),
     TaskKind.HEARING_OUTCOME: (Role.PRACTITIONER, Role.TEAM_LEAD),
     TaskKind.CLOSURE: (Role.PRACTITIONER, Role.TEAM_LEAD),
+    TaskKind.RECONNECT_ENGAGEMENT: (Role.LINK_WORKER, Role.PRACTITIONER, Role.TEAM_LEAD),
 }
 
 

@@ -35,12 +35,14 @@ from domain.events import (
     JusticeOutcomeRecorded,
     LinkedEpisodeOpened,
     PersonalDataShredded,
+    ReconnectEngagementRecorded,
     ReferralChased,
     ReferralEscalated,
     ReferralMade,
     ReferralOutcomeRecorded,
     ReferralSendFailed,
     ReferralSent,
+    ReleaseDateRecorded,
     ReminderSent,
     SafeguardingOverrideRecorded,
     ScreeningRecorded,
@@ -196,6 +198,13 @@ def describe(event: Event) -> str:
                 f"engages up to {event.engage_before_release_weeks} weeks before release, supports up to "
                 f"{event.support_after_release_months} months after"
             )
+        case ReleaseDateRecorded():
+            return (
+                f"Release date recorded: {event.release_on:%d %b %Y}; engagement from {day(event.engage_from)}, "
+                f"support until {day(event.support_until)}"
+            )
+        case ReconnectEngagementRecorded():
+            return f"RECONNECT engagement: {'engaged' if event.engaged else 'not engaged'}"
         case CaseClosed():
             justice = f"; justice outcome: {words(event.justice_outcome)}" if event.justice_outcome else ""
             return f"Case closed ({words(event.reason)}){justice}"

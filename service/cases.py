@@ -29,6 +29,7 @@ from domain.commands import (
     RecordDateOfBirth,
     RecordJusticeOutcome,
     RecordReferralOutcome,
+    RecordReleaseDate,
     RequestCourtReport,
     ShareInformation,
     WithdrawConsent,
@@ -76,8 +77,10 @@ CaseChange = (
     | CloseCase
     | ChangeCohort
     | RecordJusticeOutcome
+    | RecordReleaseDate
 )
 CHANGE_ACTIONS: dict[type[CaseChange], Action] = {
+    RecordReleaseDate: Action.RECORD_RELEASE_DATE,
     RecordJusticeOutcome: Action.RECORD_JUSTICE_OUTCOME,
     ChangeCohort: Action.CHANGE_COHORT,
     ShareInformation: Action.SHARE_INFORMATION,

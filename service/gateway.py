@@ -27,6 +27,7 @@ from domain.commands import (
     RecordDateOfBirth,
     RecordJusticeOutcome,
     RecordReferralOutcome,
+    RecordReleaseDate,
     RequestCourtReport,
     ShareInformation,
     WithdrawConsent,
@@ -54,6 +55,7 @@ CaseCommand = (
     | RecordDateOfBirth
     | ChangeCohort
     | RecordJusticeOutcome
+    | RecordReleaseDate
 )
 
 
@@ -177,6 +179,8 @@ async def _update(handle: WorkflowHandle[CaseWorkflow, CaseResult], command: Cas
             return await handle.execute_update(CaseWorkflow.change_cohort, command)
         case RecordJusticeOutcome():
             return await handle.execute_update(CaseWorkflow.record_justice_outcome, command)
+        case RecordReleaseDate():
+            return await handle.execute_update(CaseWorkflow.record_release_date, command)
 
 
 async def with_rule_violations(call: Awaitable[CaseState]) -> CaseState:

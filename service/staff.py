@@ -15,6 +15,7 @@ from domain.commands import (
     RecordDateOfBirth,
     RecordJusticeOutcome,
     RecordReferralOutcome,
+    RecordReleaseDate,
     RequestCourtReport,
     ShareInformation,
     WithdrawConsent,
@@ -105,6 +106,9 @@ class StaffCommands:
         return await self.change(case_id, command)
 
     async def record_justice_outcome(self, case_id: str, command: RecordJusticeOutcome) -> CaseState:
+        return await self.change(case_id, command)
+
+    async def record_release_date(self, case_id: str, command: RecordReleaseDate) -> CaseState:
         return await self.change(case_id, command)
 
     async def record_date_of_birth(self, case_id: str, command: RecordDateOfBirth) -> CaseState:

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         RecordReferralOutcome,
         RecordReferralSendFailed,
         RecordReferralSent,
+        RecordReleaseDate,
         RequestCourtReport,
         SendReminder,
         ShareInformation,
@@ -299,6 +300,14 @@ class CaseWorkflow:
 
     @record_justice_outcome.validator
     def validate_record_justice_outcome(self, command: RecordJusticeOutcome) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_release_date(self, command: RecordReleaseDate) -> CaseState:
+        return await self._execute(command)
+
+    @record_release_date.validator
+    def validate_record_release_date(self, command: RecordReleaseDate) -> None:
         self._validate(command)
 
     def _validate(self, command: Command) -> None:

@@ -42,6 +42,7 @@ from domain.outcomes import (
     JusticeOutcome,
     LawfulBasis,
     Recipient,
+    ReconnectEngagementOutcome,
     ReferralDecisionOutcome,
     ReferralRequest,
     RiskLevel,
@@ -202,6 +203,7 @@ EXPECTED_WIDGETS: dict[TaskKind, dict[str, str]] = {
     TaskKind.COURT_REPORT: {"presenting_needs": "textarea", "risk": "radios", "recommendations": "textarea"},
     TaskKind.HEARING_OUTCOME: {"result": "select", "next_hearing_at": "datetime", "hand_off_to_reconnect": "radios"},
     TaskKind.CLOSURE: {"reason": "select", "justice_outcome": "select", "note": "textarea"},
+    TaskKind.RECONNECT_ENGAGEMENT: {"engaged": "radios", "note": "textarea"},
 }
 
 
@@ -501,6 +503,11 @@ ROUND_TRIPS: list[tuple[TaskKind, Posted, BaseModel]] = [
         TaskKind.CLOSURE,
         {"reason": ["pathway_complete"], "justice_outcome": ["conditional_caution"], "note": [""]},
         ClosureOutcome(reason=ClosureReason.PATHWAY_COMPLETE, justice_outcome=JusticeOutcome.CONDITIONAL_CAUTION),
+    ),
+    (
+        TaskKind.RECONNECT_ENGAGEMENT,
+        {"engaged": ["false"], "note": ["wants to go to his sister's first"]},
+        ReconnectEngagementOutcome(engaged=False, note="wants to go to his sister's first"),
     ),
 ]
 

@@ -96,3 +96,16 @@ async def test_a_justice_outcome_learnt_on_the_way_is_recorded_and_a_sentence_en
     ]
     refused_start = await api.post("/api/cases", json=new_case(ref), headers=PRACTITIONER)
     assert refused_start.status_code == 409 and refused_start.json()["rule"] == "case_past_sentence"
+
+
+async def test_a_release_date_belongs_on_a_reconnect_episode(api: httpx.AsyncClient) -> None:
+    opened = await api.post("/api/cases", json=new_case(f"COURT/{uuid.uuid4().hex[:8]}"), headers=PRACTITIONER)
+    case_id = opened.json()["case_id"]
+    on_ld_case = await api.post(
+        f"/api/cases/{case_id}/release-date", json={"release_on": "2027-03-01"}, headers=PRACTITIONER
+    )
+    assert on_ld_case.status_code == 409 and on_ld_case.json()["rule"] == "not_a_reconnect_episode"
+    not_a_date = await api.post(
+        f"/api/cases/{case_id}/release-date", json={"release_on": 20270301}, headers=PRACTITIONER
+    )
+    assert not_a_date.status_code == 422

@@ -36,6 +36,7 @@ export_fhir               x . x x . .
 record_date_of_birth      x x x . . .
 change_cohort             x . x . . .
 record_justice_outcome    x . x . . .
+record_release_date       x x x . . .
 """
 
 TABLE = {

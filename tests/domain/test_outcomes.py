@@ -43,6 +43,7 @@ EXPECTED_REQUIRED: dict[TaskKind, set[str]] = {
     TaskKind.COURT_REPORT: {"presenting_needs", "risk", "recommendations"},
     TaskKind.HEARING_OUTCOME: {"result"},
     TaskKind.CLOSURE: {"reason"},
+    TaskKind.RECONNECT_ENGAGEMENT: {"engaged"},
 }
 
 
@@ -108,6 +109,7 @@ VALID: dict[TaskKind, dict[str, Any]] = {
     TaskKind.COURT_REPORT: {"presenting_needs": "psychosis", "risk": "high", "recommendations": "hospital"},
     TaskKind.HEARING_OUTCOME: {"result": "remand_in_custody", "hand_off_to_reconnect": True},
     TaskKind.CLOSURE: {"reason": "pathway_complete", "justice_outcome": "caution"},
+    TaskKind.RECONNECT_ENGAGEMENT: {"engaged": True, "note": "met on the wing; housing first"},
 }
 
 

@@ -47,6 +47,7 @@ from domain.outcomes import (
     JusticeOutcome,
     LawfulBasis,
     Recipient,
+    ReconnectEngagementOutcome,
     ReferralDecisionOutcome,
     ReferralRequest,
     RiskLevel,
@@ -228,6 +229,7 @@ VALID_OUTCOMES: dict[TaskKind, st.SearchStrategy[object]] = {
     ),
     TaskKind.HEARING_OUTCOME: st.builds(HearingOutcome, result=st.sampled_from(CUSTODIAL_RESULTS)),
     TaskKind.CLOSURE: closure_outcomes,
+    TaskKind.RECONNECT_ENGAGEMENT: st.builds(ReconnectEngagementOutcome, engaged=st.booleans(), note=texts),
 }
 
 garbage_outcomes: st.SearchStrategy[dict[str, JsonValue]] = st.dictionaries(

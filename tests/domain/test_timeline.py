@@ -1,6 +1,6 @@
 """Events in plain words (domain/timeline.py): one sentence of coded facts per event, written text apart."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, get_args
 
 import pytest
@@ -29,12 +29,14 @@ from domain.events import (
     JusticeOutcomeRecorded,
     LinkedEpisodeOpened,
     PersonalDataShredded,
+    ReconnectEngagementRecorded,
     ReferralChased,
     ReferralEscalated,
     ReferralMade,
     ReferralOutcomeRecorded,
     ReferralSendFailed,
     ReferralSent,
+    ReleaseDateRecorded,
     ReminderSent,
     SafeguardingOverrideRecorded,
     ScreeningRecorded,
@@ -136,6 +138,12 @@ SAMPLES: list[Any] = [
     DateOfBirthRecorded(date_of_birth="1990-01-02", age_band=AgeBand.ADULT),
     AgeBandChanged(previous=AgeBand.CHILD, age_band=AgeBand.ADULT, reason="the date of birth shows an adult"),
     WomensPathwayDecided(decision="accepted"),
+    ReleaseDateRecorded(
+        release_on=date(2027, 3, 1),
+        engage_from=datetime(2026, 12, 7, tzinfo=UTC),
+        support_until=datetime(2027, 9, 1, tzinfo=UTC),
+    ),
+    ReconnectEngagementRecorded(engaged=True),
     CohortChanged(cohort=Cohort.VETERAN, member=True, reason=REASON),
     StageEntered(stage=Stage.INFORMATION_SHARING, previous=Stage.ASSESSMENT),
     ConsentRecorded(decision="given", scope=(ConsentScope.ASSESSMENT, ConsentScope.SHARE_COURT)),
@@ -220,7 +228,7 @@ def test_there_is_a_sample_of_every_event_type() -> None:
     sampled = [type(event) for event in SAMPLES]
     assert len(sampled) == len(set(sampled)), "one sample per type"
     assert set(sampled) == event_types()
-    assert len(event_types()) == 42
+    assert len(event_types()) == 44
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda event: type(event).__name__)

@@ -50,6 +50,7 @@ from domain.commands import (
     RecordDateOfBirth,
     RecordJusticeOutcome,
     RecordReferralOutcome,
+    RecordReleaseDate,
     RequestCourtReport,
     ShareInformation,
     WithdrawConsent,
@@ -81,6 +82,7 @@ UPDATES = (
     "record_date_of_birth",
     "change_cohort",
     "record_justice_outcome",
+    "record_release_date",
 )
 HUGE = "\u202e<script>alert(1)</script>" + "x" * 1_000_000  # a little over 1 MB
 SCRIPTS = [
@@ -183,6 +185,7 @@ def valid_payloads(case: Prepared) -> dict[str, dict[str, Any]]:
         "record_date_of_birth": {"actor": actor, "date_of_birth": "1990-04-01"},  # the service adds the band
         "change_cohort": {"actor": actor, "cohort": "veteran", "member": True, "reason": "served 2004-2012"},
         "record_justice_outcome": {"actor": actor, "outcome": "charged_bailed"},
+        "record_release_date": {"actor": actor, "release_on": "2027-03-01"},
     }
 
 
@@ -395,6 +398,8 @@ def through_case_commands(cases: StaffCommands, case: Prepared, update: str, arg
                 return await cases.change(case.case_id, model(ChangeCohort))
             case "record_justice_outcome":
                 return await cases.record_justice_outcome(case.case_id, model(RecordJusticeOutcome))
+            case "record_release_date":
+                return await cases.record_release_date(case.case_id, model(RecordReleaseDate))
         raise AssertionError(update)
 
     return send()

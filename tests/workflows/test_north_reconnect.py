@@ -9,7 +9,8 @@ from datetime import datetime, time, timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
-from domain.commands import CompleteTask, RequestCourtReport
+from domain.commands import CompleteTask, RecordReleaseDate, RequestCourtReport
+from domain.model import Actor, Role
 from domain.outcomes import CourtReportPurpose, HearingResult, JusticeOutcome, Recipient, ServiceType
 from domain.tasks import TaskKind
 from store.event_store import EventStore
@@ -19,6 +20,8 @@ from tests.workflows.direct import complete, start
 from tests.workflows.journey import BOTH_SITES_PRACTITIONER, OUTCOMES, open_case, open_task
 from tests.workflows.test_north_calendar import LONDON, NORTH, REPORT, next_quiet_friday_night, sleep_until
 from workflows.case_workflow import CaseWorkflow
+
+LINK_WORKER = Actor(staff_id="lw-002", role=Role.LINK_WORKER)
 
 
 async def test_a_remand_at_norths_magistrates_court_hands_the_man_on_to_reconnect(
@@ -75,3 +78,21 @@ async def test_a_remand_at_norths_magistrates_court_hands_the_man_on_to_reconnec
         assert linked.programme == "reconnect" and linked.site == "north" and linked.linked_case_id == handle.id
         assert linked.care_after_custody is not None
         assert linked.care_after_custody.engage_before_release_weeks == NORTH.reconnect.engage_before_release_weeks
+
+        # Released in four weeks: engagement opens at once (inside the twelve weeks before release), the
+        # episode's closure when six months of support after release are over.
+        release_on = monday + timedelta(weeks=4)
+        release = RecordReleaseDate(actor=BOTH_SITES_PRACTITIONER, release_on=release_on)
+        linked = await episode.execute_update(CaseWorkflow.record_release_date, release)
+        engaging = linked.tasks[open_task(linked, TaskKind.RECONNECT_ENGAGEMENT)]
+        [closing] = [t for t in linked.tasks.values() if t.kind is TaskKind.CLOSURE]
+        assert closing.opens_at is not None  # six calendar months on, at midnight (exact dates: domain tests)
+        ends = closing.opens_at.astimezone(LONDON)
+        assert ends.time() == time(0) and 181 <= (ends.date() - release_on).days <= 184
+        met = CompleteTask(actor=LINK_WORKER, task_id=engaging.task_id, outcome={"engaged": True})
+        linked = await episode.execute_update(CaseWorkflow.complete_task, met)
+        assert linked.care_after_custody is not None and linked.care_after_custody.engaged is True
+
+        await sleep_until(env, closing.opens_at + timedelta(minutes=1))
+        linked = await episode.query(CaseWorkflow.state)
+        assert [t.kind for t in linked.open_tasks] == [TaskKind.CLOSURE]
