@@ -260,6 +260,11 @@ valid_open_command = st.builds(
 open_commands = st.one_of(valid_open_command, valid_open_command, valid_open_command, any_open_command)
 
 
+def test_every_task_kind_has_outcomes_to_draw() -> None:
+    """The property below may draw any kind; a kind without a strategy here would fail only when drawn."""
+    assert set(VALID_OUTCOMES) == set(TaskKind)
+
+
 def outcome_for(data: st.DataObject, kind: TaskKind) -> dict[str, JsonValue]:
     if data.draw(st.integers(0, 9)) == 0:
         return data.draw(garbage_outcomes)

@@ -79,6 +79,7 @@ VALID_OUTCOMES: dict[TaskKind, list[dict[str, Any]]] = {
     TaskKind.COURT_REPORT: [{"presenting_needs": "psychosis", "risk": "high", "recommendations": "hospital"}],
     TaskKind.HEARING_OUTCOME: [{"result": "bail"}],
     TaskKind.CLOSURE: [OUTCOMES[TaskKind.CLOSURE], {"reason": "declined_support"}],
+    TaskKind.RECONNECT_ENGAGEMENT: [{"engaged": True}, {"engaged": False, "note": "Not before release."}],
 }
 
 DISCLOSURES = [
@@ -123,6 +124,11 @@ steps = st.lists(
     min_size=3,
     max_size=14,
 )
+
+
+def test_every_task_kind_has_outcomes_to_try() -> None:
+    """The property below may draw any kind; a kind without outcomes here would fail only when drawn."""
+    assert set(VALID_OUTCOMES) == set(TaskKind)
 
 
 def pick(options: Sequence[T], variant: int) -> T:
