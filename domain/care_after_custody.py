@@ -8,6 +8,7 @@ after release ends. A release date that moves is recorded again: the work not ye
 anew; engagement already under way is left as it is.
 """
 
+import calendar
 from datetime import date, datetime, time, timedelta
 
 from domain.commands import RecordReleaseDate
@@ -68,9 +69,4 @@ def _months_after(day: date, months: int) -> date:
     """The same day `months` later; a day the month lacks (31 April) becomes the month's last."""
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
-    for candidate in range(day.day, 27, -1):
-        try:
-            return date(year, month, candidate)
-        except ValueError:
-            continue
-    return date(year, month, day.day)
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

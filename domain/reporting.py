@@ -66,6 +66,7 @@ from domain.events import (
 )
 from domain.model import AgeBand, Cohort, Setting
 from domain.outcomes import Recipient, ReferralStatus, ServiceType
+from domain.state import with_cohort
 from domain.tasks import TaskKind
 
 UK = ZoneInfo("Europe/London")
@@ -280,11 +281,6 @@ def service_report(
     )
 
 
-def _with_cohort(cohorts: tuple[Cohort, ...], cohort: Cohort, member: bool) -> tuple[Cohort, ...]:
-    others = tuple(c for c in cohorts if c is not cohort)
-    return (*others, cohort) if member else others
-
-
 def _contribution(
     stream: Sequence[EventEnvelope],
     period: Period,
@@ -314,9 +310,9 @@ def _contribution(
             case AgeBandChanged():
                 case.age_band = event.age_band
             case WomensPathwayDecided():
-                case.cohorts = _with_cohort(case.cohorts, Cohort.WOMENS_PATHWAY, event.decision == "accepted")
+                case.cohorts = with_cohort(case.cohorts, Cohort.WOMENS_PATHWAY, event.decision == "accepted")
             case CohortChanged():
-                case.cohorts = _with_cohort(case.cohorts, event.cohort, event.member)
+                case.cohorts = with_cohort(case.cohorts, event.cohort, event.member)
             case ScreeningRecorded():
                 month = _month_key(at)
                 if month in trend:

@@ -229,9 +229,9 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
         case AgeBandChanged():
             changes["age_band"] = event.age_band
         case WomensPathwayDecided():
-            changes["cohorts"] = _with_cohort(state, Cohort.WOMENS_PATHWAY, event.decision == "accepted")
+            changes["cohorts"] = with_cohort(state.cohorts, Cohort.WOMENS_PATHWAY, event.decision == "accepted")
         case CohortChanged():
-            changes["cohorts"] = _with_cohort(state, event.cohort, event.member)
+            changes["cohorts"] = with_cohort(state.cohorts, event.cohort, event.member)
         case StageEntered():
             changes["stage"] = event.stage
         case ConsentRecorded():
@@ -354,10 +354,11 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
     return state.model_copy(update=changes)
 
 
-def _with_cohort(state: CaseState, cohort: Cohort, member: bool) -> tuple[Cohort, ...]:
+def with_cohort(cohorts: tuple[Cohort, ...], cohort: Cohort, member: bool) -> tuple[Cohort, ...]:
+    """The cohorts with `cohort` added (in place if already there) or removed."""
     if member:
-        return state.cohorts if cohort in state.cohorts else (*state.cohorts, cohort)
-    return tuple(c for c in state.cohorts if c is not cohort)
+        return cohorts if cohort in cohorts else (*cohorts, cohort)
+    return tuple(c for c in cohorts if c is not cohort)
 
 
 def _with_report(state: CaseState, report_id: str, **changes: object) -> tuple[CourtReport, ...]:
