@@ -53,7 +53,7 @@ async def record_hearing_outcome(request: Request, case_id: str, user: SignedInD
             problems.form.extend(invalid.problems.form)
         if problems:
             raise FormInvalid(problems)
-        await found.pathway.cases.complete(user.principal, task_id, outcome)
+        await found.pathway.cases.complete(user.principal, task_id, outcome, of_case=case_id)
         return "Hearing outcome recorded"
 
     return await _posted(request, case_id, user, found, "hearing-outcome", complete)

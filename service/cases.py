@@ -275,10 +275,15 @@ class CaseService:
         )
         return await self._send(principal, task.case_id, command)
 
-    async def complete(self, principal: Principal, task_id: str, outcome: dict[str, Any]) -> CaseState:
-        """Record a task's outcome; the case moves on and its new state is the answer."""
+    async def complete(
+        self, principal: Principal, task_id: str, outcome: dict[str, Any], of_case: str | None = None
+    ) -> CaseState:
+        """Record a task's outcome (of the case `of_case`, when the asker names one: a form on its
+        page); the case moves on and its new state is the answer."""
         require_allowed(principal.actor, Action.COMPLETE_TASK)
         task = await self._task_in_scope(principal, task_id)
+        if of_case is not None and task.case_id != of_case:
+            raise RuleViolation(Rule.TASK_UNKNOWN, f"case {of_case} has no task {task_id}")
         checked = checked_outcome(await self.gateway.state(task.case_id), task_id, principal.actor, outcome)
         sealed = await self.sealed(task.case_id, checked)
         command = CompleteTask(actor=principal.actor, task_id=task_id, outcome=sealed.model_dump(mode="json"))
@@ -432,8 +437,8 @@ class StartedCase(CaseState):
 
 class CaseHandle(BaseModel):
     """What tells a case apart for a reader: the person's name (shown as initials in lists) and the
-    custody or court reference. Built for a page from the opened case: never put in a URL, a log line
-    or a command, so it never reaches Temporal."""
+    custody or court reference, opened for one reader. Built for a page only: never put in a URL, a
+    log line or a command, so it never reaches Temporal."""
 
     name: Annotated[str | None, Personal()] = None
     reference: PersonalStr = ""
@@ -444,7 +449,7 @@ class CaseHandle(BaseModel):
 
     @property
     def initials(self) -> str:
-        """ "SE" for Sam Example; a name that cannot be read ("[shredded]") as it is; "" for none."""
+        """Sam Example's are SE; a name that cannot be read ("[shredded]") stays as it reads; none, ""."""
         if self.name is None or self.name in UNOPENED:
             return self.name or ""
         return "".join(part[0] for part in self.name.split()).upper()

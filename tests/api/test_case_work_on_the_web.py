@@ -258,11 +258,15 @@ async def test_a_court_report_and_its_hearings_outcome_from_the_case_page(
     assert f'value="{task_id}"' in page.text and 'action="' + outcome_url + '"' in page.text
     adjourned = await api.post(outcome_url, data={"csrf": csrf, "task_id": task_id, "result": "adjourned"})
     assert adjourned.status_code == 422 and "An adjourned hearing needs the time of the next hearing" in adjourned.text
+    other = await cases.start_case(open_case(reference()))
+    bail = {"csrf": csrf, "task_id": task_id, "result": "bail"}
+    elsewhere = await api.post(f"/cases/{other.case_id}/hearing-outcome", data=bail)
+    assert elsewhere.status_code == 404 and f"has no task {task_id}" in elsewhere.text  # not this case's task
     unchosen = await api.post(outcome_url, data={"csrf": csrf, "result": "bail"})
     assert unchosen.status_code == 422 and 'id="task_id-error"' in unchosen.text
     assert (await cases.store.case_state(state.case_id)).court_reports[0].hearing_result is None
 
-    bailed = await api.post(outcome_url, data={"csrf": csrf, "task_id": task_id, "result": "bail"})
+    bailed = await api.post(outcome_url, data=bail)
     assert bailed.status_code == 303
     assert (await cases.store.case_state(state.case_id)).court_reports[0].hearing_result == "bail"
 
