@@ -52,7 +52,7 @@ def case_forms(state: CaseState, role: Role) -> list[CaseForm]:
     forms: list[CaseForm] = []
     if state.referrals and allowed(role, Action.RECORD_REFERRAL_OUTCOME):
         referrals = [(r.referral_id, f"{words(r.request.service)} ({words(r.status)})") for r in state.referrals]
-        items = with_choices(form_for(RecordReferralOutcome, ACTING), "referral_id", referrals)
+        items = with_choices(form_for(RecordReferralOutcome, ACTING), "referral_id", referrals, label="Referral")
         forms.append(CaseForm("referral-outcome", "Record a referral's outcome", "Record the outcome", items))
     hearings = hearing_choices(state, role)
     if hearings:

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Literal, Union, get_args, get_origin
 
-from annotated_types import MaxLen
+from annotated_types import MaxLen, MinLen
 from pydantic import AwareDatetime, BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
@@ -148,7 +148,7 @@ def outcome_from_form(
 
 
 def with_choices(
-    items: Sequence[Question | Group], name: str, options: Sequence[tuple[str, str]]
+    items: Sequence[Question | Group], name: str, options: Sequence[tuple[str, str]], label: str = ""
 ) -> list[Question | Group]:
     """The form with question `name` offering only `options` (value, label): the values that make sense
     for this case (which of its referrals; the goals its link work set). Boxes to tick stay boxes."""
@@ -157,7 +157,7 @@ def with_choices(
         if isinstance(item, Question) and item.name == name:
             one_of: Widget = "select" if len(options) > MOST_RADIOS else "radios"
             widget = "checkboxes" if item.widget == "checkboxes" else one_of
-            item = replace(item, widget=widget, options=tuple(options), max_length=None)
+            item = replace(item, widget=widget, options=tuple(options), max_length=None, label=label or item.label)
         chosen.append(item)
     return chosen
 
@@ -182,7 +182,9 @@ def _question(name: str, info: FieldInfo, annotation: Any, optional: bool) -> Qu
     options = _options(annotation)
     item = _list_item(annotation)
     if item is not None and _options(item):
-        return Question(widget="checkboxes", required=False, options=_options(item), **common)
+        # Boxes to tick are optional unless at least one must be (recipients of a court report).
+        at_least_one = required and any(isinstance(m, MinLen) and m.min_length > 0 for m in info.metadata)
+        return Question(widget="checkboxes", required=at_least_one, options=_options(item), **common)
     if item is str:
         return Question(widget="lines", required=False, **common)
     if get_origin(annotation) is dict:
