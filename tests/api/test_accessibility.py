@@ -9,12 +9,15 @@ that is sent as a download."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 
+from domain.commands import RequestCourtReport
+from domain.outcomes import CourtReportPurpose, Recipient
 from domain.tasks import TaskKind
 from service.staff import StaffCommands
 from tests.api.conftest import LiveServer
@@ -93,6 +96,10 @@ PAGES = [
     Visit("task: referral decision", "pr-001", "/tasks/{referral_decision}"),
     Visit("task: contact", "lw-001", "/tasks/{contact}"),
     Visit("task: contact, failed submit", "lw-001", "/tasks/{contact}", 422, pressing(TASK)),
+    Visit("task: closure", "pr-001", "/tasks/{closure}"),
+    Visit("task: closure, failed submit", "pr-001", "/tasks/{closure}", 422, pressing(TASK)),
+    Visit("task: court report", "pr-001", "/tasks/{court_report}"),
+    Visit("task: court report, failed submit", "pr-001", "/tasks/{court_report}", 422, pressing(TASK)),
     Visit("task, completed", "pr-001", "/tasks/{completed}"),
     Visit("task, team lead (reassign)", "tl-001", "/tasks/{consent}"),
     Visit("access log", "au-001", CASE + "/access"),
@@ -153,6 +160,16 @@ async def a_world(cases: StaffCommands) -> dict[str, str]:
     decision = {**OUTCOMES[TaskKind.REFERRAL_DECISION], "link_work_goals": ["housing"]}
     decided = await cases.complete_task(ids["completed"], decision, PRACTITIONER)
     ids["contact"], ids["contact_case"] = open_task(decided, TaskKind.CONTACT), decided.case_id
+    # A decision with no link work: the closure task opens.
+    closing = await started_case(cases, through=(*steps, TaskKind.REFERRAL_DECISION))
+    ids["closure"] = open_task(closing, TaskKind.CLOSURE)
+    # A court asks for a report on that case (it has consent): its task opens.
+    hearing = datetime.now(UTC) + timedelta(hours=3)
+    command = RequestCourtReport(
+        actor=PRACTITIONER, purpose=CourtReportPurpose.BAIL_OR_REMAND, hearing_at=hearing, recipients=(Recipient.COURT,)
+    )
+    reported = await cases.request_court_report(closing.case_id, command)
+    ids["court_report"] = open_task(reported, TaskKind.COURT_REPORT)
     ids["unverified_case"] = (await started_case(cases)).case_id
     return ids
 
