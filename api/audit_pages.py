@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.audit_routes import AsOf
 from api.deps import ServicesDep
 from api.documents import export_html, timeline_html
-from api.forms import FormProblems
+from api.forms import FormProblems, as_sentence
 from api.web import SignedIn, SignedInDep, page, posted_form
 from domain.errors import Rule, RuleViolation
 
@@ -46,7 +46,7 @@ async def export_record(request: Request, case_id: str, user: SignedInDep, found
     except RuleViolation as refused:
         if refused.rule != Rule.INVALID_INPUT:
             raise
-        problems = FormProblems(fields={"purpose": refused.message[:1].upper() + refused.message[1:]})
+        problems = FormProblems(fields={"purpose": as_sentence(refused.message)})
         return _export_page(request, user, case_id, purpose, problems, status_code=422)
     return HTMLResponse(export_html(export))
 

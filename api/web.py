@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from api.deps import Services, ServicesDep, services, status_for
-from api.forms import FormInvalid, FormProblems, Question, form_for, outcome_from_form, words
+from api.forms import FormInvalid, FormProblems, Question, as_sentence, form_for, outcome_from_form, words
 from api.schemas import RecordDateOfBirthBody, StartCaseBody
 from api.session import COOKIE, SESSION_HOURS, csrf_token, session_principal, session_token
 from domain.access import Action, Principal, allowed, break_glass_reason
@@ -280,7 +280,7 @@ async def break_glass(request: Request, case_id: str, user: SignedInDep, found: 
     try:
         break_glass_reason(reason)
     except RuleViolation as refused:
-        problems = FormProblems(fields={"reason": refused.message[:1].upper() + refused.message[1:]})
+        problems = FormProblems(fields={"reason": as_sentence(refused.message)})
         context = {"user": user, "case_id": case_id, "may_break_glass": True, "problems": problems}
         return page(request, "not_found.html", context, status_code=422)
     view = await found.pathway.cases.read_case(user.principal, case_id, reason)
