@@ -33,7 +33,7 @@ async def timeline_document(case_id: str, user: SignedInDep, found: ServicesDep,
 
 @router.get("/cases/{case_id}/export", response_class=HTMLResponse)
 async def export_form(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> HTMLResponse:
-    await found.pathway.audit.open_to(user.principal, case_id)
+    await found.pathway.audit.require_auditor(user.principal, case_id)
     return _export_page(request, user, case_id)
 
 
