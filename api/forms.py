@@ -303,4 +303,9 @@ def _message(problem: Any, question: Question | None, label: str) -> str:
     if kind in ("enum", "literal_error") and choose:
         return f"Choose {label.lower()} from the list"
     message = plain_message(problem)
-    return f"{label}: {message}" if label and kind != "value_error" else message[:1].upper() + message[1:]
+    return f"{label}: {message}" if label and kind != "value_error" else as_sentence(message)
+
+
+def as_sentence(message: str) -> str:
+    """A message that starts in lower case (as refusals do) as a sentence of its own, beside a question."""
+    return message[:1].upper() + message[1:]

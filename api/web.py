@@ -23,6 +23,7 @@ from api.forms import (
     FormProblems,
     Group,
     Question,
+    as_sentence,
     form_for,
     local_time,
     outcome_from_form,
@@ -225,7 +226,9 @@ async def complete(request: Request, task_id: str, user: SignedInDep, found: Ser
 async def cases_page(request: Request, user: SignedInDep, found: ServicesDep) -> HTMLResponse:
     cases = await found.pathway.cases.cases(user.principal)
     handles = await found.pathway.cases.handles(user.principal, (case.case_id for case in cases))
-    return page(request, "cases.html", {"user": user, "cases": cases, "handles": handles})
+    may_audit = allowed(user.principal.role, Action.AUDIT_CASE)
+    context = {"user": user, "cases": cases, "handles": handles, "may_audit": may_audit}
+    return page(request, "cases.html", context)
 
 
 @router.post("/cases/find")
@@ -275,7 +278,7 @@ async def case_page(
         if refused.rule != "case_unknown":
             raise
         may_break_glass = allowed(user.principal.role, Action.BREAK_GLASS)
-        context = {"user": user, "case_id": case_id, "message": refused.message, "may_break_glass": may_break_glass}
+        context = {"user": user, "case_id": case_id, "may_break_glass": may_break_glass, "problems": FormProblems()}
         return page(request, "not_found.html", context, status_code=404)
     return case_view_page(request, user, view, notice)
 
@@ -287,13 +290,8 @@ async def break_glass(request: Request, case_id: str, user: SignedInDep, found: 
     try:
         break_glass_reason(reason)
     except RuleViolation as refused:
-        context = {
-            "user": user,
-            "case_id": case_id,
-            "message": refused.message[:1].upper() + refused.message[1:],
-            "may_break_glass": True,
-            "reason_error": True,
-        }
+        problems = FormProblems(fields={"reason": as_sentence(refused.message)})
+        context = {"user": user, "case_id": case_id, "may_break_glass": True, "problems": problems}
         return page(request, "not_found.html", context, status_code=422)
     view = await found.pathway.cases.read_case(user.principal, case_id, reason)
     return case_view_page(request, user, view, notice="Your reading of this case and your reason have been recorded")
@@ -391,7 +389,7 @@ def _login_page(request: Request, found: Services, problem: str = "", status_cod
     # The directory is listed only for the dev sign-in: behind single sign-on it is nobody's business.
     dev = found.dev_sign_in is not None
     staff = sorted(found.pathway.config.staff, key=lambda m: (m.sites, m.role, m.staff_id)) if dev else []
-    context = {"dev": dev, "staff": staff, "problem": problem}
+    context = {"dev": dev, "staff": staff, "problems": FormProblems(fields={"staff_id": problem} if problem else {})}
     return page(request, "login.html", context, status_code=status_code)
 
 

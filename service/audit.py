@@ -73,9 +73,14 @@ class Audit:
     cases: CaseService
     client: Client  # the Temporal histories replayed
 
-    async def timeline(self, principal: Principal, case_id: str, as_of: datetime | None = None) -> CaseTimeline:
+    async def require_auditor(self, principal: Principal, case_id: str) -> None:
+        """Refused unless an auditor of the case's site asks, as the timeline and the export are;
+        records nothing (the web's export form checks this before it asks for the purpose)."""
         require_allowed(principal.actor, Action.AUDIT_CASE)
         await self.cases.in_scope(principal, case_id)
+
+    async def timeline(self, principal: Principal, case_id: str, as_of: datetime | None = None) -> CaseTimeline:
+        await self.require_auditor(principal, case_id)
         if as_of is not None and as_of.tzinfo is None:
             raise RuleViolation(Rule.INVALID_INPUT, "give as_of with its time zone (e.g. 2026-11-29T10:00:00Z)")
         record = await self._read(principal, case_id, as_of)

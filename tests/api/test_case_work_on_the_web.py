@@ -167,7 +167,7 @@ async def test_a_referrals_outcome_from_the_case_page(sent_referral: SentReferra
     csrf = await signed_in(web, "lw-001")
     page = await web.get(f"/cases/{state.case_id}")
     assert 'action="/cases/' + state.case_id + '/referral-outcome"' in page.text
-    assert 'class="nhsuk-table__cell pathway-chase-at">' in page.text  # the chase and escalation times
+    assert 'class="nhsuk-table__cell pathway-chase-at" role="cell">' in page.text  # the chase and escalation times
     assert 'action="/cases/' + state.case_id + '/close"' not in page.text  # a link worker does not close
 
     url = f"/cases/{state.case_id}/referral-outcome"

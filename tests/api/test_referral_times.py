@@ -97,8 +97,8 @@ async def test_the_web_case_page_shows_the_chase_and_escalation_times(north_refe
     view = await cases.service.read_case(cases.principal(BOTH_SITES_PRACTITIONER), state.case_id)
     [times] = view.referral_times
     row = page.text.split(f'id="referral-{north_referral.referral_id}"', 1)[1].split("</tr>", 1)[0]
-    chase_cell = row.split('class="nhsuk-table__cell pathway-chase-at">', 1)[1].split("</td>", 1)[0]
-    escalate_cell = row.split('class="nhsuk-table__cell pathway-escalate-at">', 1)[1].split("</td>", 1)[0]
+    chase_cell = row.split('class="nhsuk-table__cell pathway-chase-at" role="cell">', 1)[1].split("</td>", 1)[0]
+    escalate_cell = row.split('class="nhsuk-table__cell pathway-escalate-at" role="cell">', 1)[1].split("</td>", 1)[0]
     assert times.chase_at.astimezone(LONDON).strftime("%a %d %b %Y, %H:%M") in chase_cell and "Next" in chase_cell
     assert times.escalate_at.astimezone(LONDON).strftime("%a %d %b %Y, %H:%M") in escalate_cell
     assert "Next" not in escalate_cell

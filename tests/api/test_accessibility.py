@@ -1,0 +1,273 @@
+"""Every page of the web app, in every state a person meets, in a real headless Chromium: axe-core
+(from node_modules, pinned in package-lock.json) finds no violation; at 320 CSS pixels wide (and at
+1280) the page reflows without scrolling sideways (WCAG 1.4.10); a page with an error summary opens
+with the focus on it.
+
+PAGES is the list of visits: a new page is one more line. A path names the world's cases and tasks
+as `{name}` (see `a_world`); a visit may act on the page first (submit a form), or read a document
+that is sent as a download."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
+
+from domain.commands import RequestCourtReport
+from domain.outcomes import CourtReportPurpose, Recipient
+from domain.tasks import TaskKind
+from service.staff import StaffCommands
+from tests.api.conftest import LiveServer
+from tests.api.test_browser import (
+    browser,  # noqa: F401  (the session's Chromium)
+    started_case,
+)
+from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_task
+
+AXE = (Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js").read_text()
+DESKTOP = ViewportSize(width=1280, height=900)
+PHONE = ViewportSize(width=320, height=640)  # WCAG 1.4.10: 320 CSS pixels, 1280 zoomed to 400%
+UNKNOWN_CASE = "case-00000000-0000-4000-8000-000000000000"
+RUN_AXE = """async () => {
+  const results = await axe.run(document, { resultTypes: ["violations"] });
+  return results.violations.map(v => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map(n => n.target).join(", ")}`);
+}"""
+SCROLL_WIDTH = "document.documentElement.scrollWidth"
+
+Act = Callable[[Page], Awaitable[None]]
+
+
+def pressing(button: str) -> Act:
+    """Press a form's button with nothing filled in: the page comes back with its errors."""
+
+    async def act(page: Page) -> None:
+        await page.get_by_role("button", name=button).click()
+
+    return act
+
+
+def filling(label: str, text: str, button: str) -> Act:
+    async def act(page: Page) -> None:
+        await page.get_by_label(label, exact=True).fill(text)
+        await page.get_by_role("button", name=button).click()
+
+    return act
+
+
+@dataclass(frozen=True)
+class Visit:
+    name: str
+    staff_id: str  # "" for a visitor not signed in
+    path: str  # with `{name}`s of the world
+    status: int = 200
+    act: Act | None = None
+    download: bool = False  # sent as an attachment: read it, then show it in the page
+
+
+CASE, TASK, EXPORT = "/cases/{contact_case}", "Save and complete", "Export the record"
+PAGES = [
+    Visit("login", "", "/login"),
+    Visit("login, nobody chosen", "", "/login", 422, pressing("Sign in")),
+    Visit("signed in (operator)", "op-001", "/signed-in"),
+    Visit("signed in (admin)", "ad-001", "/signed-in"),
+    Visit("inbox, my team's tasks", "pr-001", "/inbox?view=team"),
+    Visit("inbox, my tasks", "lw-001", "/inbox?view=mine"),
+    Visit("inbox, unassigned", "tl-001", "/inbox?view=unassigned"),
+    Visit("inbox, overdue", "tl-001", "/inbox?view=overdue"),
+    Visit("inbox, due today", "pr-001", "/inbox?view=due_today"),
+    Visit("inbox, empty", "lw-002", "/inbox?view=mine"),
+    Visit("cases index", "pr-001", "/cases"),
+    Visit("cases index (auditor)", "au-001", "/cases"),
+    Visit("case, with referrals and a notice", "pr-001", CASE + "?notice=Case+opened"),
+    Visit("case, age not verified", "pr-001", "/cases/{unverified_case}"),
+    Visit("case (auditor)", "au-001", CASE),
+    Visit("case, as a link worker (referral form only)", "lw-001", CASE),
+    Visit("case, referral outcome refused", "pr-001", CASE, 422, pressing("Record the outcome")),
+    Visit("case, court report request refused", "pr-001", CASE, 422, pressing("Request the report")),
+    Visit("case, closing refused", "pr-001", CASE, 422, pressing("Close the case")),
+    Visit("case, with a court report", "pr-001", "/cases/{court_report_case}"),
+    Visit("new case form", "pr-001", "/cases/new"),
+    Visit("new case, failed submit", "pr-001", "/cases/new", 422, pressing("Start the case")),
+    Visit("task: consent", "pr-001", "/tasks/{consent}"),
+    Visit("task: consent, failed submit", "pr-001", "/tasks/{consent}", 422, pressing(TASK)),
+    Visit("task: screening", "pr-001", "/tasks/{screening}"),
+    Visit("task: screening, failed submit", "pr-001", "/tasks/{screening}", 422, pressing(TASK)),
+    Visit("task: assessment", "pr-001", "/tasks/{assessment}"),
+    Visit("task: assessment, failed submit", "pr-001", "/tasks/{assessment}", 422, pressing(TASK)),
+    Visit("task: share information", "pr-001", "/tasks/{share_information}"),
+    Visit("task: referral decision", "pr-001", "/tasks/{referral_decision}"),
+    Visit("task: contact", "lw-001", "/tasks/{contact}"),
+    Visit("task: contact, failed submit", "lw-001", "/tasks/{contact}", 422, pressing(TASK)),
+    Visit("task: closure", "pr-001", "/tasks/{closure}"),
+    Visit("task: closure, failed submit", "pr-001", "/tasks/{closure}", 422, pressing(TASK)),
+    Visit("task: court report", "pr-001", "/tasks/{court_report}"),
+    Visit("task: court report, failed submit", "pr-001", "/tasks/{court_report}", 422, pressing(TASK)),
+    Visit("task, completed", "pr-001", "/tasks/{completed}"),
+    Visit("task, team lead (reassign)", "tl-001", "/tasks/{consent}"),
+    Visit("access log", "au-001", CASE + "/access"),
+    Visit("reports", "tl-001", "/reports"),
+    Visit("report document", "tl-001", "/reports/download?format=html", download=True),
+    Visit("audit timeline", "au-001", CASE + "/audit"),
+    Visit("audit timeline, as known then", "au-001", CASE + "/audit?as_of=2020-01-01T00:00:00Z"),
+    Visit("audit timeline document", "au-001", CASE + "/audit/document"),
+    Visit("export form", "au-001", CASE + "/export"),
+    Visit("export, failed submit", "au-001", CASE + "/export", 422, pressing(EXPORT)),
+    Visit("export document", "au-001", CASE + "/export", 200, filling("Purpose of the export", "court order", EXPORT)),
+    Visit("case not found, break glass", "pr-001", f"/cases/{UNKNOWN_CASE}", 404),
+    Visit("break glass, reason too short", "pr-001", f"/cases/{UNKNOWN_CASE}", 422, filling("Why do you need to read this case?", "x", "Read the case")),  # noqa: E501
+    Visit("refused (403)", "pr-001", "/reports", 403),
+    Visit("page not found (404)", "pr-001", "/no-such-page", 404),
+    Visit("bad input (422)", "tl-001", "/reports?period=2026-13", 422),
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What one visit found."""
+
+    visit: Visit
+    status: int
+    violations: list[str]
+    desktop_width: int  # scrollWidth at 1280
+    phone_width: int  # scrollWidth at 320
+    summary_focused: bool | None  # None: the page has no error summary
+
+    @property
+    def wrong(self) -> bool:
+        return bool(
+            self.violations
+            or self.status != self.visit.status
+            or self.desktop_width > DESKTOP["width"]
+            or self.phone_width > PHONE["width"]
+            or self.summary_focused is False
+        )
+
+    def __str__(self) -> str:
+        focus = {None: "", True: ", focus on the summary", False: ", focus NOT on the summary"}[self.summary_focused]
+        return (
+            f"{self.visit.name}: {self.status}, {self.desktop_width} px wide at 1280, {self.phone_width} at 320"
+            f"{focus}; axe: {'; '.join(self.violations) or 'none'}"
+        )
+
+
+async def a_world(cases: StaffCommands) -> dict[str, str]:
+    """Cases of the demo site with a task of each kind of the journey open; their ids by name."""
+    ids: dict[str, str] = {}
+    steps = (TaskKind.CONSENT, TaskKind.SCREENING, TaskKind.ASSESSMENT, TaskKind.SHARE_INFORMATION)
+    for depth, kind in enumerate((*steps, TaskKind.REFERRAL_DECISION)):
+        ids[str(kind)] = open_task(await started_case(cases, through=steps[:depth]), kind)
+    # Another case's decision is made: its task is a completed one, and a link worker's contact opens.
+    decided = await started_case(cases, through=steps)
+    ids["completed"] = open_task(decided, TaskKind.REFERRAL_DECISION)
+    decision = {**OUTCOMES[TaskKind.REFERRAL_DECISION], "link_work_goals": ["housing"]}
+    decided = await cases.complete_task(ids["completed"], decision, PRACTITIONER)
+    ids["contact"], ids["contact_case"] = open_task(decided, TaskKind.CONTACT), decided.case_id
+    # A decision with no link work: the closure task opens.
+    closing = await started_case(cases, through=(*steps, TaskKind.REFERRAL_DECISION))
+    ids["closure"] = open_task(closing, TaskKind.CLOSURE)
+    # A court asks for a report on that case (it has consent): its task opens.
+    hearing = datetime.now(UTC) + timedelta(hours=3)
+    command = RequestCourtReport(
+        actor=PRACTITIONER, purpose=CourtReportPurpose.BAIL_OR_REMAND, hearing_at=hearing, recipients=(Recipient.COURT,)
+    )
+    reported = await cases.request_court_report(closing.case_id, command)
+    ids["court_report"], ids["court_report_case"] = open_task(reported, TaskKind.COURT_REPORT), reported.case_id
+    ids["unverified_case"] = (await started_case(cases)).case_id
+    return ids
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def pages_of(browser: Browser, live_server: LiveServer) -> AsyncIterator[Callable[[str], Awaitable[Page]]]:  # noqa: F811
+    """A page per person, in its own browser context, signed in once through the dev login."""
+    contexts: dict[str, BrowserContext] = {}
+    pages: dict[str, Page] = {}
+
+    async def page_of(staff_id: str) -> Page:
+        if staff_id not in pages:
+            contexts[staff_id] = await browser.new_context(viewport=DESKTOP)
+            pages[staff_id] = await contexts[staff_id].new_page()
+            if staff_id:
+                await sign_in_as(pages[staff_id], live_server, staff_id)
+        return pages[staff_id]
+
+    yield page_of
+    for context in contexts.values():
+        await context.close()
+
+
+async def sign_in_as(page: Page, server: LiveServer, staff_id: str) -> None:
+    await page.goto(f"{server.url}/login")
+    await page.get_by_label(f"{staff_id}:", exact=False).check()
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).not_to_have_url(f"{server.url}/login")
+
+
+async def show(page: Page, url: str, visit: Visit) -> int:
+    """Open the visit's page as its person sees it; the status of the page shown."""
+    if visit.download:
+        answer = await page.request.get(url)
+        await page.set_content(await answer.text())
+        return answer.status
+    response = await page.goto(url)
+    assert response is not None
+    if visit.act is None:
+        return response.status
+    async with page.expect_navigation() as navigation:
+        await visit.act(page)
+    after = await navigation.value
+    assert after is not None
+    return after.status
+
+
+async def summary_focused(page: Page) -> bool | None:
+    summary = page.locator(".nhsuk-error-summary")
+    if not await summary.count():
+        return None
+    try:
+        await expect(summary).to_be_focused()
+    except AssertionError:
+        return False
+    return True
+
+
+async def see(page: Page, url: str, visit: Visit) -> Seen:
+    await page.set_viewport_size(DESKTOP)
+    status = await show(page, url, visit)
+    await page.evaluate(AXE)  # through the DevTools protocol: the pages' CSP allows no script
+    violations = await page.evaluate(RUN_AXE)
+    desktop_width = await page.evaluate(SCROLL_WIDTH)
+    focused = await summary_focused(page)
+    await page.set_viewport_size(PHONE)
+    phone_width = await page.evaluate(SCROLL_WIDTH)
+    return Seen(visit, status, violations, desktop_width, phone_width, focused)
+
+
+@pytest.mark.timeout(900)
+async def test_every_page_passes_axe_and_reflows_at_320_pixels(
+    live_server: LiveServer, pages_of: Callable[[str], Awaitable[Page]]
+) -> None:
+    ids = await a_world(live_server.cases)
+    seen = [
+        await see(await pages_of(visit.staff_id), live_server.url + visit.path.format(**ids), visit) for visit in PAGES
+    ]
+    print("\n".join(map(str, seen)))  # the figures, for `pytest -s`
+    assert not [each for each in seen if each.wrong], "\n".join(str(each) for each in seen if each.wrong)
+
+
+async def test_a_failed_submit_puts_the_focus_on_the_error_summary(
+    live_server: LiveServer, pages_of: Callable[[str], Awaitable[Page]]
+) -> None:
+    page = await pages_of("pr-001")
+    await page.goto(f"{live_server.url}/cases/new")
+    await page.get_by_role("button", name="Start the case").click()
+
+    summary = page.locator(".nhsuk-error-summary")
+    await expect(summary).to_contain_text("There is a problem")
+    await expect(summary).to_be_focused()
+    assert await page.evaluate("document.activeElement.getAttribute('aria-labelledby')") == "error-summary-title"
+    await page.keyboard.press("Tab")  # the next stop is the summary's first link, to the first question
+    first_link = summary.get_by_role("link").first
+    await expect(first_link).to_be_focused()
