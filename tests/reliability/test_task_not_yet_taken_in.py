@@ -69,7 +69,7 @@ async def test_a_task_the_store_holds_is_try_again_never_unknown(
         outcome = {"outcome": OUTCOMES[TaskKind.SCREENING]}
         headers = token("pr-001", Role.PRACTITIONER)
         answer = await api.post(f"/api/tasks/{screening.task_id}/complete", json=outcome, headers=headers)
-        assert answer.status_code == 503, answer.text
+        assert answer.status_code == 503 and answer.headers["content-type"] == "application/problem+json"
         assert answer.json()["rule"] == "case_catching_up" and answer.headers["retry-after"] == "5"
         assert "try again in a moment" in answer.json()["detail"]
 
