@@ -100,7 +100,7 @@ router = APIRouter(prefix="/api")
 async def problem_type(rule: str) -> ProblemType:
     named = Rule.named(rule)
     if named is None:
-        raise RuleViolation(Rule.NOT_AVAILABLE, f"there is no problem type {rule!r}")
+        raise RuleViolation(Rule.NOT_AVAILABLE, "there is no such problem type")
     return ProblemType(
         type=f"{TYPE_PREFIX}{named}",
         title=title_of(named),

@@ -13,7 +13,7 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
 
-from api.deps import ExpectedVersionDep, PrincipalDep, ServicesDep, set_etag
+from api.deps import ExpectedVersionDep, PrincipalDep, Services, ServicesDep, set_etag
 from api.pagination import DEFAULT_LIMIT, Cursor, Direction, Limit, Pages
 from api.problems import REFUSALS
 from api.schemas import (
@@ -27,6 +27,7 @@ from api.schemas import (
     RequestCourtReportBody,
     StartCaseBody,
 )
+from domain.access import Principal
 from domain.commands import (
     ChangeCohort,
     CloseCase,
@@ -303,7 +304,7 @@ async def case_access(case_id: str, principal: PrincipalDep, services: ServicesD
 
 
 async def _change(
-    services: ServicesDep, principal: PrincipalDep, case_id: str, change: CaseChange, response: Response
+    services: Services, principal: Principal, case_id: str, change: CaseChange, response: Response
 ) -> CaseState:
     return _tagged(response, await services.pathway.cases.change_case(principal, case_id, change))
 
