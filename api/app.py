@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from api import audit_routes, codec, problems, reports, routes, web
+from api import audit_routes, case_pages, codec, problems, reports, routes, web
 from api.deps import Services, is_page, status_for
 from api.limits import BodySizeLimit
 from api.problems import problem, violation_problem
@@ -105,6 +105,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(problems.router)
     app.include_router(audit_routes.router)
     app.include_router(web.router)
+    app.include_router(case_pages.router)
     app.include_router(codec.router)
     app.include_router(reports.router)
     app.mount("/assets/nhsuk", StaticFiles(directory=services.frontend_dir, check_dir=False), name="nhsuk")

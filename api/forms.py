@@ -7,19 +7,19 @@ things is a fixed number of rows, and rows left blank are dropped. Names are dot
 """
 
 import types
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from typing import Any, Literal, Union, get_args, get_origin
 
-from annotated_types import MaxLen
+from annotated_types import MaxLen, MinLen
 from pydantic import AwareDatetime, BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from domain.errors import plain_message
 from domain.personal import Personal
-from domain.timeline import in_uk
+from domain.timeline import UK, in_uk
 
 Widget = Literal["text", "textarea", "number", "datetime", "radios", "select", "checkboxes", "lines", "pairs"]
 ROWS_FOR_LISTS = 3  # rows offered for a list of things, since there is no JavaScript to add more
@@ -41,6 +41,11 @@ def words(name: str) -> str:
     """A code as words: "share_cps" -> "Share CPS"."""
     spelled = " ".join(SPELLINGS.get(part, part) for part in str(name).split("_"))
     return spelled[:1].upper() + spelled[1:]
+
+
+def local_time(moment: datetime | None) -> str:
+    """A time as people in England read it: UK time, "Tue 01 Dec 2026, 10:00"."""
+    return "" if moment is None else moment.astimezone(UK).strftime("%a %d %b %Y, %H:%M")
 
 
 @dataclass(frozen=True)
@@ -88,9 +93,12 @@ class FormInvalid(Exception):
         self.problems = problems
 
 
-def form_for(model: type[BaseModel]) -> list[Question | Group]:
+def form_for(model: type[BaseModel], fixed: Collection[str] = ()) -> list[Question | Group]:
+    """The model's questions; the fields named in `fixed` are the page's to fill (who is acting, say)."""
     items: list[Question | Group] = []
     for name, info in model.model_fields.items():
+        if name in fixed:
+            continue
         annotation, optional = _unwrap_optional(info.annotation)
         inner = _list_item(annotation)
         if isinstance(inner, type) and issubclass(inner, BaseModel):
@@ -106,11 +114,15 @@ def form_for(model: type[BaseModel]) -> list[Question | Group]:
     return items
 
 
-def outcome_from_form(model: type[BaseModel], posted: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    """The outcome a form post describes, validated against the model; FormInvalid says what is wrong."""
-    items = form_for(model)
+def outcome_from_form(
+    model: type[BaseModel], posted: Mapping[str, Sequence[str]], fixed: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The outcome a form post describes, with the `fixed` values the page fills in rather than asks,
+    validated against the model; FormInvalid says what is wrong."""
+    fixed = fixed or {}
+    items = form_for(model, fixed)
     problems = FormProblems()
-    outcome: dict[str, Any] = {}
+    outcome: dict[str, Any] = dict(fixed)
     rows: dict[str, list[int]] = {}  # list name -> the form rows kept, in order
     for item in items:
         if isinstance(item, Question):
@@ -135,6 +147,21 @@ def outcome_from_form(model: type[BaseModel], posted: Mapping[str, Sequence[str]
     return outcome
 
 
+def with_choices(
+    items: Sequence[Question | Group], name: str, options: Sequence[tuple[str, str]], label: str = ""
+) -> list[Question | Group]:
+    """The form with question `name` offering only `options` (value, label): the values that make sense
+    for this case (which of its referrals; the goals its link work set). Boxes to tick stay boxes."""
+    chosen: list[Question | Group] = []
+    for item in items:
+        if isinstance(item, Question) and item.name == name:
+            one_of: Widget = "select" if len(options) > MOST_RADIOS else "radios"
+            widget = "checkboxes" if item.widget == "checkboxes" else one_of
+            item = replace(item, widget=widget, options=tuple(options), max_length=None, label=label or item.label)
+        chosen.append(item)
+    return chosen
+
+
 def _singular(plural: str) -> str:
     return plural[:-3] + "y" if plural.endswith("ies") else plural.removesuffix("s")
 
@@ -155,7 +182,9 @@ def _question(name: str, info: FieldInfo, annotation: Any, optional: bool) -> Qu
     options = _options(annotation)
     item = _list_item(annotation)
     if item is not None and _options(item):
-        return Question(widget="checkboxes", required=False, options=_options(item), **common)
+        # Boxes to tick are optional unless at least one must be (recipients of a court report).
+        at_least_one = required and any(isinstance(m, MinLen) and m.min_length > 0 for m in info.metadata)
+        return Question(widget="checkboxes", required=at_least_one, options=_options(item), **common)
     if item is str:
         return Question(widget="lines", required=False, **common)
     if get_origin(annotation) is dict:
@@ -259,7 +288,7 @@ def _message(problem: Any, question: Question | None, label: str) -> str:
     context = problem.get("ctx") or {}
     kind = problem["type"]
     choose = question is not None and question.widget in ("radios", "select", "checkboxes")
-    if kind == "missing":
+    if kind == "missing" or (kind == "too_short" and choose):  # too_short: boxes to tick, none ticked
         return f"{'Choose' if choose else 'Enter'} {label.lower()}"
     if kind == "string_too_short":
         return f"{label} must be at least {context.get('min_length')} characters"

@@ -90,7 +90,7 @@ async def read_task(task_id: str, response: Response, principal: PrincipalDep, s
 async def claim_task(
     task_id: str, response: Response, principal: PrincipalDep, services: ServicesDep, expected: ExpectedVersionDep
 ) -> CaseState:
-    return _tagged(response, await services.pathway.cases.claim(principal, task_id, expected))
+    return _tagged(response, await services.pathway.cases.claim(principal, task_id, expected_version=expected))
 
 
 @router.post("/tasks/{task_id}/reassign", summary="Give a task to someone else (team leads)")
@@ -102,7 +102,9 @@ async def reassign_task(
     services: ServicesDep,
     expected: ExpectedVersionDep,
 ) -> CaseState:
-    return _tagged(response, await services.pathway.cases.reassign(principal, task_id, body.assignee, expected))
+    return _tagged(
+        response, await services.pathway.cases.reassign(principal, task_id, body.assignee, expected_version=expected)
+    )
 
 
 @router.post("/tasks/{task_id}/complete", summary="Record a task's outcome; answers with the case's new state")
@@ -114,7 +116,9 @@ async def complete_task(
     services: ServicesDep,
     expected: ExpectedVersionDep,
 ) -> CaseState:
-    return _tagged(response, await services.pathway.cases.complete(principal, task_id, body.outcome, expected))
+    return _tagged(
+        response, await services.pathway.cases.complete(principal, task_id, body.outcome, expected_version=expected)
+    )
 
 
 @router.post(
@@ -191,7 +195,9 @@ async def record_date_of_birth(
     expected: ExpectedVersionDep,
 ) -> CaseState:
     born = body.date_of_birth.isoformat()
-    return _tagged(response, await services.pathway.cases.record_date_of_birth(principal, case_id, born, expected))
+    return _tagged(
+        response, await services.pathway.cases.record_date_of_birth(principal, case_id, born, expected_version=expected)
+    )
 
 
 @router.post("/cases/{case_id}/cohorts", summary="Put the person on a cohort's pathway or take them off it, saying why")

@@ -10,17 +10,28 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
+from api.case_forms import case_forms
 from api.deps import Services, ServicesDep, services, status_for
-from api.forms import FormInvalid, FormProblems, Question, form_for, outcome_from_form, words
+from api.forms import (
+    FormInvalid,
+    FormProblems,
+    Group,
+    Question,
+    form_for,
+    local_time,
+    outcome_from_form,
+    with_choices,
+    words,
+)
 from api.schemas import RecordDateOfBirthBody, StartCaseBody
 from api.session import COOKIE, SESSION_HOURS, csrf_token, session_principal, session_token
-from domain.access import Action, Principal, allowed, break_glass_reason
+from domain.access import Action, Principal, allowed, break_glass_reason, may_work_on
 from domain.commands import OpenCase
 from domain.errors import Rule, RuleViolation
 from domain.model import Role
@@ -30,6 +41,7 @@ from service.cases import TASK_VIEWS, CaseView, TaskDetail, TaskView
 from service.identity import Unauthenticated
 
 router = APIRouter(include_in_schema=False)
+FIND_SITE_CHARACTERS, FIND_REF_CHARACTERS = 40, 64  # a site id's and a reference's longest (domain/commands.py)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters["words"] = words
 templates.env.globals.update(describe=describe, written_text=written_text)
@@ -66,10 +78,6 @@ SignedInDep = Annotated[SignedIn, Depends(signed_in)]
 
 def page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     return templates.TemplateResponse(request, template, context, status_code=status_code)
-
-
-def local_time(moment: datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(UK).strftime("%a %d %b %Y, %H:%M")
 
 
 templates.env.filters["local_time"] = local_time
@@ -165,12 +173,10 @@ async def inbox_page(
     request: Request, user: SignedInDep, found: ServicesDep, view: TaskView = "team", notice: str = ""
 ) -> HTMLResponse:
     tasks = await found.pathway.cases.tasks(user.principal, view)
+    handles = await found.pathway.cases.handles(user.principal, (task.case_id for task in tasks))
     today = datetime.now(UK).date()
-    return page(
-        request,
-        "inbox.html",
-        {"user": user, "tasks": tasks, "view": view, "views": TASK_VIEWS, "today": today, "notice": notice},
-    )
+    context = {"tasks": tasks, "handles": handles, "view": view, "views": TASK_VIEWS, "today": today}
+    return page(request, "inbox.html", {"user": user, "notice": notice, **context})
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
@@ -184,7 +190,7 @@ async def task_page(
 async def claim(request: Request, task_id: str, user: SignedInDep, found: ServicesDep) -> RedirectResponse:
     await posted_form(request, user)
     await found.pathway.cases.claim(user.principal, task_id)
-    return _redirect(f"/tasks/{task_id}", notice="You have taken this task")
+    return redirect(f"/tasks/{task_id}", notice="You have taken this task")
 
 
 @router.post("/tasks/{task_id}/reassign")
@@ -194,7 +200,7 @@ async def reassign(request: Request, task_id: str, user: SignedInDep, found: Ser
     if not assignee:
         raise RuleViolation(Rule.INVALID_INPUT, "choose the person who takes the task")
     await found.pathway.cases.reassign(user.principal, task_id, assignee)
-    return _redirect("/inbox", view="team", notice=f"Task given to {assignee}")
+    return redirect("/inbox", view="team", notice=f"Task given to {assignee}")
 
 
 @router.post("/tasks/{task_id}/complete")
@@ -212,23 +218,25 @@ async def complete(request: Request, task_id: str, user: SignedInDep, found: Ser
         problems = FormProblems(form=[refused.message])
         return _task_page(request, current, user, values, problems, status_code=status_for(refused.rule))
     notice = f"{words(detail.task.kind)} recorded; the case is now at {words(state.stage or '').lower()}"
-    return _redirect(f"/cases/{state.case_id}", notice=notice)
+    return redirect(f"/cases/{state.case_id}", notice=notice)
 
 
 @router.get("/cases", response_class=HTMLResponse)
 async def cases_page(request: Request, user: SignedInDep, found: ServicesDep) -> HTMLResponse:
     cases = await found.pathway.cases.cases(user.principal)
-    return page(request, "cases.html", {"user": user, "cases": cases})
+    handles = await found.pathway.cases.handles(user.principal, (case.case_id for case in cases))
+    return page(request, "cases.html", {"user": user, "cases": cases, "handles": handles})
 
 
-@router.get("/cases/find")
-async def find_case(
-    user: SignedInDep,
-    found: ServicesDep,
-    site: Annotated[str, Query(min_length=1, max_length=40)],
-    ref: Annotated[str, Query(min_length=1, max_length=64)],
-) -> RedirectResponse:
-    view = await found.pathway.cases.find_case(user.principal, site.strip(), ref.strip())
+@router.post("/cases/find")
+async def find_case(request: Request, user: SignedInDep, found: ServicesDep) -> RedirectResponse:
+    """Posted, not a query string: a custody or court reference is personal data, and a URL is kept
+    in browser history and server access logs."""
+    form = await posted_form(request, user)
+    site, ref = (str(form.get(name) or "").strip() for name in ("site", "ref"))
+    if not (0 < len(site) <= FIND_SITE_CHARACTERS and 0 < len(ref) <= FIND_REF_CHARACTERS):
+        raise RuleViolation(Rule.INVALID_INPUT, "choose the site and enter the custody or court reference")
+    view = await found.pathway.cases.find_case(user.principal, site, ref)
     return RedirectResponse(f"/cases/{view.state.case_id}", status_code=303)
 
 
@@ -253,8 +261,8 @@ async def start_case(request: Request, user: SignedInDep, found: ServicesDep) ->
         problems = FormProblems(form=[refused.message])
         return _new_case_page(request, user, values, problems, status_code=status_for(refused.rule))
     if state.found_existing:  # the reference already had this case: say so, naming it
-        return _redirect(f"/cases/{state.case_id}", notice=f"Not opened again: {state.notice}")
-    return _redirect(f"/cases/{state.case_id}", notice="Case opened")
+        return redirect(f"/cases/{state.case_id}", notice=f"Not opened again: {state.notice}")
+    return redirect(f"/cases/{state.case_id}", notice="Case opened")
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -269,7 +277,7 @@ async def case_page(
         may_break_glass = allowed(user.principal.role, Action.BREAK_GLASS)
         context = {"user": user, "case_id": case_id, "message": refused.message, "may_break_glass": may_break_glass}
         return page(request, "not_found.html", context, status_code=404)
-    return _case(request, user, view, notice)
+    return case_view_page(request, user, view, notice)
 
 
 @router.post("/cases/{case_id}/break-glass", response_class=HTMLResponse)
@@ -288,7 +296,7 @@ async def break_glass(request: Request, case_id: str, user: SignedInDep, found: 
         }
         return page(request, "not_found.html", context, status_code=422)
     view = await found.pathway.cases.read_case(user.principal, case_id, reason)
-    return _case(request, user, view, notice="Your reading of this case and your reason have been recorded")
+    return case_view_page(request, user, view, notice="Your reading of this case and your reason have been recorded")
 
 
 @router.post("/cases/{case_id}/date-of-birth")
@@ -299,7 +307,7 @@ async def record_date_of_birth(request: Request, case_id: str, user: SignedInDep
     except ValidationError:
         raise RuleViolation(Rule.INVALID_INPUT, "enter the date of birth as YYYY-MM-DD, e.g. 2008-03-31") from None
     await found.pathway.cases.record_date_of_birth(user.principal, case_id, born.date_of_birth.isoformat())
-    return _redirect(f"/cases/{case_id}", notice="Date of birth recorded: the age is verified")
+    return redirect(f"/cases/{case_id}", notice="Date of birth recorded: the age is verified")
 
 
 @router.get("/cases/{case_id}/access", response_class=HTMLResponse)
@@ -322,14 +330,25 @@ def _task_page(
         "detail": detail,
         "task": detail.task,
         "case": detail.case,
-        "form": form_for(OUTCOME_MODELS[TaskKind(detail.task.kind)]),
+        "form": _outcome_form(detail),
         "values": values or {},
         "problems": problems or FormProblems(),
         "notice": notice,
-        "may_complete": user.principal.role in detail.task.candidate_roles,
+        "may_complete": may_work_on(user.principal.role, detail.task.candidate_roles),
         "may_reassign": allowed(user.principal.role, Action.REASSIGN_TASK),
     }
     return page(request, "task.html", context, status_code=status_code)
+
+
+def _outcome_form(detail: TaskDetail) -> list[Question | Group]:
+    """The task's outcome form. A contact offers only the goals the case's link work set (the domain
+    refuses any other); all of them if it set none."""
+    kind = TaskKind(detail.task.kind)
+    items = form_for(OUTCOME_MODELS[kind])
+    support = detail.case.support
+    if kind is TaskKind.CONTACT and support is not None and support.goals:
+        items = with_choices(items, "goals_progressed", [(goal, words(goal)) for goal in support.goals])
+    return items
 
 
 def _new_case_page(
@@ -349,12 +368,23 @@ def _new_case_page(
     return page(request, "new_case.html", context, status_code=status_code)
 
 
-def _case(request: Request, user: SignedIn, view: CaseView, notice: str) -> HTMLResponse:
+def case_view_page(
+    request: Request,
+    user: SignedIn,
+    view: CaseView,
+    notice: str = "",
+    values: dict[str, list[str]] | None = None,
+    problems: FormProblems | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The case page with the forms the person may use on it (`values` and `problems`: a refused post's)."""
     context = {"user": user, "state": view.state, "timeline": view.timeline, "notice": notice}
     context["referral_times"] = {times.referral_id: times for times in view.referral_times}
     context["may_read_access"] = allowed(user.principal.role, Action.READ_ACCESS_LOG)
     context["may_record_birth_date"] = allowed(user.principal.role, Action.RECORD_DATE_OF_BIRTH)
-    return page(request, "case.html", context)
+    context["forms"] = case_forms(view.state, user.principal.role)
+    context["values"], context["problems"] = values or {}, problems or FormProblems()
+    return page(request, "case.html", context, status_code=status_code)
 
 
 def _login_page(request: Request, found: Services, problem: str = "", status_code: int = 200) -> HTMLResponse:
@@ -372,7 +402,7 @@ def _home_for(role: Role) -> str:
     return "/cases" if allowed(role, Action.READ_CASE) else "/signed-in"
 
 
-def _redirect(path: str, **query: str) -> RedirectResponse:
+def redirect(path: str, **query: str) -> RedirectResponse:
     return RedirectResponse(f"{path}?{urlencode(query)}" if query else path, status_code=303)
 
 

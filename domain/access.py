@@ -5,6 +5,7 @@ The pathway rules (domain/rules.py) check the actions that change a case; the AP
 is finer grained: domain/tasks.py CANDIDATE_ROLES.
 """
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from domain.commands import Command
@@ -148,6 +149,13 @@ def change_access(command: Command) -> tuple[str, str] | None:
 
 def allowed(role: Role, action: Action) -> bool:
     return role in ACTION_ROLES[action]
+
+
+def may_work_on(role: Role, candidate_roles: Iterable[str]) -> bool:
+    """Whether a role works a task meant for `candidate_roles`: it may complete tasks at all (the
+    matrix) and the task's kind is one of its own (domain/tasks.py CANDIDATE_ROLES). Team leads oversee
+    every task of their team, so they work on all of them."""
+    return allowed(role, Action.COMPLETE_TASK) and (role is TEAM_LEAD or role in candidate_roles)
 
 
 def require_allowed(actor: Actor, action: Action) -> None:

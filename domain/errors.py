@@ -73,6 +73,7 @@ class Rule(StrEnum):
     IDENTIFIED_IN_FUTURE = "identified_in_future", _I
     IDENTIFIED_TOO_LONG_AGO = "identified_too_long_ago", _I
     RELEASE_BEFORE_EPISODE = "release_before_episode", _I
+    GOAL_NOT_SET = "goal_not_set", _I  # a contact progressed a goal the case's link work did not set
     # Cannot be done now
     KEYS_UNAVAILABLE = "keys_unavailable", _U
     ALERT_UNAVAILABLE = "alert_unavailable", _U

@@ -28,6 +28,9 @@ from domain.outcomes import (
 from domain.state import CaseState, Support
 from domain.tasks import TaskKind, TaskStatus
 
+# A contact may progress only the goals the link work set (runs recorded before took any goal): the
+# workflow patch guarding the rule where it now refuses (tests/histories/README.md).
+CONTACT_GOALS_SET = "contact-goals-the-support-set"
 # Referral statuses that still wait for what came of the referral.
 WITHOUT_OUTCOME = (ReferralStatus.DRAFTED, ReferralStatus.SENT, ReferralStatus.ACCEPTED)
 
@@ -48,6 +51,12 @@ def after_contact(
     state: CaseState, outcome: ContactOutcome, done: TaskCompleted, ctx: DecisionContext
 ) -> list[DomainEvent]:
     support = _support(state)
+    unset = [str(goal) for goal in outcome.goals_progressed if goal not in support.goals]
+    require(
+        not (unset and support.goals and ctx.patched(CONTACT_GOALS_SET)),
+        Rule.GOAL_NOT_SET,
+        f"this case's link work set the goals {', '.join(support.goals)}, not {', '.join(unset)}",
+    )
     recorded = ContactRecorded(
         attendance=outcome.attendance, goals_progressed=tuple(outcome.goals_progressed), note=outcome.note
     )

@@ -4,7 +4,7 @@ Everything else is decided by the workflow (domain/rules.py `decide`), which onl
 personal fields. These are the few questions a sealed value cannot answer: is this text already
 shaped like sealed data (it would be stored as it is, then opened with whichever person's key it
 names), is the date of birth plausible and what age band does it give, and is a task's outcome
-what its kind needs. Pure: the
+what its kind needs, does a rejected referral say why. Pure: the
 caller gives today's date."""
 
 from datetime import date
@@ -13,11 +13,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain.age import band_at_identification
-from domain.commands import OpenCase, RecordDateOfBirth
+from domain.commands import OpenCase, RecordDateOfBirth, RecordReferralOutcome
 from domain.errors import Rule, RuleViolation
 from domain.model import Actor
 from domain.personal import sealed_lookalikes
-from domain.rules import task_to_complete
+from domain.rules import require_rejection_reason, task_to_complete
 from domain.state import CaseState
 from domain.tasks import parse_outcome
 from domain.text_rules import birth_date_problem
@@ -33,6 +33,13 @@ def refuse_sealed_lookalikes(value: Any) -> None:
             f"{', '.join(found)}: text starting 'sealed:' is not accepted (it is how stored data is "
             "protected, never something typed in)",
         )
+
+
+def check_change(command: BaseModel) -> None:
+    """A change to a case, while what people wrote in it is plaintext."""
+    refuse_sealed_lookalikes(command)
+    if isinstance(command, RecordReferralOutcome):
+        require_rejection_reason(command.status, command.reason.strip())
 
 
 def check_opening(command: OpenCase, today: date) -> OpenCase:

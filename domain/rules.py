@@ -478,6 +478,16 @@ def _delivery(
     return [recorded, chase]
 
 
+def require_rejection_reason(status: ReferralStatus, reason: str) -> None:
+    """A rejected referral needs the service's reason. The workflow sees the reason sealed, where even
+    an empty one is text, so the service asks this of the plaintext too (domain/plaintext.py)."""
+    require(
+        status is not ReferralStatus.REJECTED or bool(reason),
+        Rule.REASON_REQUIRED,
+        "give the service's reason for rejecting the referral",
+    )
+
+
 def _referral_outcome(state: CaseState, referral_id: str, status: ReferralStatus, reason: str) -> list[DomainEvent]:
     current = _referral(state, referral_id)
     # A referral that could not be sent may still be answered once someone reached the service.
@@ -492,11 +502,7 @@ def _referral_outcome(state: CaseState, referral_id: str, status: ReferralStatus
         Rule.REFERRAL_TRANSITION,
         f"a referral that is {current.status} cannot become {status}",
     )
-    require(
-        status is not ReferralStatus.REJECTED or bool(reason),
-        Rule.REASON_REQUIRED,
-        "give the service's reason for rejecting the referral",
-    )
+    require_rejection_reason(status, reason)
     # An answer makes any open chase of this referral pointless.
     chases = [t for t in state.open_tasks if t.referral_id == referral_id]
     return [

@@ -9,16 +9,16 @@ as its events). The case workflow then applies the pathway rules.
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import structlog
 from pydantic import BaseModel
 from temporalio.service import RPCError
 
-from domain.access import Action, Principal, allowed, break_glass_reason, require_allowed
+from domain.access import Action, Principal, allowed, break_glass_reason, may_work_on, require_allowed
 from domain.commands import (
     ChangeCohort,
     ClaimTask,
@@ -39,8 +39,8 @@ from domain.errors import Rule, RuleViolation
 from domain.events import StoredEvent
 from domain.identity import case_id_for, person_id_for
 from domain.model import Role
-from domain.personal import SHREDDED, PersonalStr
-from domain.plaintext import check_date_of_birth, check_opening, checked_outcome, refuse_sealed_lookalikes
+from domain.personal import SHREDDED, UNREADABLE, WITHHELD, Personal, PersonalStr
+from domain.plaintext import check_change, check_date_of_birth, check_opening, checked_outcome
 from domain.reconnect import refuse_after_sentence
 from domain.referral_times import ReferralTimes, case_referral_times
 from domain.state import CaseState
@@ -68,6 +68,7 @@ TASK_VIEWS: dict[TaskView, str] = {
     "due_today": "Due today",
 }
 PRIORITY_ORDER = {"emergency": 0, "urgent": 1, "routine": 2}
+UNOPENED = (SHREDDED, WITHHELD, UNREADABLE)  # what a sealed value reads as when it cannot be opened
 
 CaseChange = (
     ShareInformation
@@ -135,11 +136,14 @@ class CaseService:
     # Reads
 
     async def tasks(self, principal: Principal, view: TaskView = "team", today: date | None = None) -> list[TaskRecord]:
-        """Open tasks of the person's sites in one view, overdue first, then by priority and due time."""
+        """Open tasks of the person's sites that their role can do (a team lead's: all of them) in one
+        view, overdue first, then by priority and due time."""
         require_allowed(principal.actor, Action.LIST_TASKS)
         today = today or self.today()
         tasks = [t for site in principal.sites for t in await self.gateway.tasks(site)]
-        chosen = [t for t in tasks if _in_view(t, view, principal, today)]
+        chosen = [
+            t for t in tasks if may_work_on(principal.role, t.candidate_roles) and _in_view(t, view, principal, today)
+        ]
         return sorted(chosen, key=inbox_order)
 
     async def task(self, principal: Principal, task_id: str) -> TaskDetail:
@@ -159,6 +163,23 @@ class CaseService:
         require_allowed(principal.actor, Action.READ_CASE)
         found = [c for site in principal.sites for c in await self.gateway.cases(site, stage)]
         return sorted(found, key=index_order)
+
+    async def handles(self, principal: Principal, case_ids: Iterable[str]) -> dict[str, "CaseHandle"]:
+        """Who each listed case of the person's sites is about (their initials and the custody or court
+        reference), so a list tells cases apart. Cases outside the sites are left out, as absent.
+
+        Opening them is a read of personal data, recorded like any read: a name seen in a list has
+        been seen, and "who has seen this person's name" must be answerable. Its own action
+        (`read_handle`) keeps it apart from opening the case."""
+        require_allowed(principal.actor, Action.READ_CASE)
+        handles: dict[str, CaseHandle] = {}
+        for case_id in dict.fromkeys(case_ids):
+            record = await self.gateway.case(case_id)
+            if record is None or not principal.covers(record.site):
+                continue
+            await self.record(principal, case_id, "read_handle", "a list showed the person's initials and reference")
+            handles[case_id] = await self.opened(principal, case_id, CaseHandle.of(await self.gateway.state(case_id)))
+        return handles
 
     async def find_case(
         self, principal: Principal, site: str, ref: str, break_glass_reason: str | None = None
@@ -237,14 +258,14 @@ class CaseService:
     # A change given an `expected_version` (the case's version as the person last read it) is refused
     # if the case has moved on since (rule case_version_changed), by the workflow as it decides.
 
-    async def claim(self, principal: Principal, task_id: str, expected_version: int | None = None) -> CaseState:
+    async def claim(self, principal: Principal, task_id: str, *, expected_version: int | None = None) -> CaseState:
         require_allowed(principal.actor, Action.CLAIM_TASK)
         task = await self._task_in_scope(principal, task_id)
         claim = ClaimTask(actor=principal.actor, task_id=task_id, expected_version=expected_version)
         return await self._send(principal, task.case_id, claim)
 
     async def reassign(
-        self, principal: Principal, task_id: str, assignee: str, expected_version: int | None = None
+        self, principal: Principal, task_id: str, assignee: str, *, expected_version: int | None = None
     ) -> CaseState:
         """Give a task to `assignee`, who must be in the staff directory (and, the workflow checks,
         work at the task's site and be able to do it)."""
@@ -262,21 +283,32 @@ class CaseService:
         return await self._send(principal, task.case_id, command)
 
     async def complete(
-        self, principal: Principal, task_id: str, outcome: dict[str, Any], expected_version: int | None = None
+        self,
+        principal: Principal,
+        task_id: str,
+        outcome: dict[str, Any],
+        of_case: str | None = None,
+        *,
+        expected_version: int | None = None,
     ) -> CaseState:
-        """Record a task's outcome; the case moves on and its new state is the answer."""
+        """Record a task's outcome (of the case `of_case`, when the asker names one: a form on its
+        page); the case moves on and its new state is the answer."""
         require_allowed(principal.actor, Action.COMPLETE_TASK)
         task = await self._task_in_scope(principal, task_id)
+        if of_case is not None and task.case_id != of_case:
+            raise RuleViolation(Rule.TASK_UNKNOWN, f"case {of_case} has no task {task_id}")
         checked = checked_outcome(await self.gateway.state(task.case_id), task_id, principal.actor, outcome)
         sealed = await self.sealed(task.case_id, checked)
-        outcome = sealed.model_dump(mode="json")
         command = CompleteTask(
-            actor=principal.actor, task_id=task_id, outcome=outcome, expected_version=expected_version
+            actor=principal.actor,
+            task_id=task_id,
+            outcome=sealed.model_dump(mode="json"),
+            expected_version=expected_version,
         )
         return await self._send(principal, task.case_id, command)
 
     async def record_date_of_birth(
-        self, principal: Principal, case_id: str, date_of_birth: str, expected_version: int | None = None
+        self, principal: Principal, case_id: str, date_of_birth: str, *, expected_version: int | None = None
     ) -> CaseState:
         """The person's date of birth, learnt after the case opened: it verifies their age, and a band
         other than the case's moves it to that pathway."""
@@ -294,7 +326,7 @@ class CaseService:
         require_allowed(principal.actor, CHANGE_ACTIONS[type(command)])
         self._in_own_name(principal, command.actor)
         await self.in_scope(principal, case_id)
-        refuse_sealed_lookalikes(command)
+        check_change(command)
         return await self._send(principal, case_id, await self.sealed(case_id, command))
 
     # The steps, for the service's other parts (audit, exports)
@@ -423,6 +455,26 @@ class StartedCase(CaseState):
                 else f"this reference already has case {state.case_id}: it is shown; no new case was opened"
             )
         return cls.model_construct(**dict(state), found_existing=found, notice=notice)
+
+
+class CaseHandle(BaseModel):
+    """What tells a case apart for a reader: the person's name (shown as initials in lists) and the
+    custody or court reference, opened for one reader. Built for a page only: never put in a URL, a
+    log line or a command, so it never reaches Temporal."""
+
+    name: Annotated[str | None, Personal()] = None
+    reference: PersonalStr = ""
+
+    @classmethod
+    def of(cls, state: CaseState) -> "CaseHandle":
+        return cls(name=state.person.name, reference=state.external_ref)
+
+    @property
+    def initials(self) -> str:
+        """Sam Example's are SE; a name that cannot be read ("[shredded]") stays as it reads; none, ""."""
+        if self.name is None or self.name in UNOPENED:
+            return self.name or ""
+        return "".join(part[0] for part in self.name.split()).upper()
 
 
 class Written(BaseModel):

@@ -94,6 +94,7 @@ async def test_recording_a_referrals_outcome(mailed: StaffCommands) -> None:
             (url, {"status": "accepted"}, AUDITOR, 403, "role_not_allowed"),
             (url, {"status": "accepted"}, NORTH_LINK_WORKER, 404, "case_unknown"),
             (url, {"status": "maybe"}, LINK_WORKER, 422, "invalid_input"),
+            (url, {"status": "rejected"}, LINK_WORKER, 409, "reason_required"),
             (url, {"status": "engaged"}, LINK_WORKER, 409, "referral_transition"),
             (unknown, {"status": "accepted"}, LINK_WORKER, 404, "referral_unknown"),
         ]:

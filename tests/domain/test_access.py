@@ -2,10 +2,10 @@
 
 import pytest
 
-from domain.access import ACTION_ROLES, Action, Principal, allowed, require_allowed
+from domain.access import ACTION_ROLES, Action, Principal, allowed, may_work_on, require_allowed
 from domain.errors import RuleViolation
 from domain.model import Actor, Role
-from domain.tasks import CANDIDATE_ROLES
+from domain.tasks import CANDIDATE_ROLES, TaskKind
 
 ROLES = [Role.PRACTITIONER, Role.LINK_WORKER, Role.TEAM_LEAD, Role.AUDITOR, Role.OPERATOR, Role.ADMIN]
 
@@ -93,3 +93,14 @@ def test_a_principal_covers_only_its_sites() -> None:
     person = Principal(staff_id="lw-001", role=Role.LINK_WORKER, sites=("demo",))
     assert person.covers("demo") and not person.covers("north")
     assert person.actor == Actor(staff_id="lw-001", role=Role.LINK_WORKER)
+
+
+def test_each_role_works_on_the_tasks_of_its_kinds_and_a_team_lead_on_all() -> None:
+    for kind, roles in CANDIDATE_ROLES.items():
+        assert may_work_on(Role.TEAM_LEAD, roles), kind
+        for role in (Role.PRACTITIONER, Role.LINK_WORKER):
+            assert may_work_on(role, roles) is (role in roles), (kind, role)
+    assert not may_work_on(Role.LINK_WORKER, CANDIDATE_ROLES[TaskKind.CONSENT])
+    assert may_work_on(Role.LINK_WORKER, CANDIDATE_ROLES[TaskKind.CONTACT])
+    # A role that works no tasks never does, whatever a task's candidates say.
+    assert not may_work_on(Role.AUDITOR, (Role.AUDITOR,))

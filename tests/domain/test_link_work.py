@@ -24,6 +24,8 @@ from domain.commands import (
 )
 from domain.config import SiteConfig
 from domain.deadlines import Deadline, commands_due, pending_deadlines
+from domain.decisions import DecisionContext
+from domain.errors import Rule
 from domain.events import (
     CaseClosed,
     ContactRecorded,
@@ -39,6 +41,7 @@ from domain.events import (
     TaskOpened,
     TaskScheduled,
 )
+from domain.link_work import CONTACT_GOALS_SET
 from domain.model import SYSTEM_ACTOR, Actor, Cohort, Role, Stage
 from domain.outcomes import (
     ClosureOutcome,
@@ -53,6 +56,7 @@ from domain.outcomes import (
     ServiceType,
     Urgency,
 )
+from domain.rules import decide
 from domain.state import Support, fold
 from domain.tasks import CANDIDATE_ROLES, Task, TaskKind, TaskStatus
 from tests.domain.support import (
@@ -320,6 +324,21 @@ def test_goals_progressed_accumulate_without_duplicates(case: Case) -> None:
     case.complete(TaskKind.CONTACT, contact("late", goals=(GoalArea.DEBT, GoalArea.HOUSING)), LINK_WORKER)
     assert support_of(case).goals_progressed == (GoalArea.HOUSING, GoalArea.DEBT)
     assert support_of(case).contacts == 2
+
+
+def test_a_contact_progresses_only_the_goals_its_link_work_set(case: Case) -> None:
+    to_support(case)  # housing and debt
+    task_id = case.task(TaskKind.CONTACT).task_id
+    outcome = contact(goals=(GoalArea.HOUSING, GoalArea.EMPLOYMENT))
+    unset = CompleteTask(actor=LINK_WORKER, task_id=task_id, outcome=outcome)
+    assert "not employment" in refused(case, unset, Rule.GOAL_NOT_SET).message
+
+    # A run recorded before the rule took any goal, and replays so: its history has no patch marker.
+    before_the_rule = DecisionContext(
+        now=case.now, new_id=case.ids, site=case.site, patched=lambda name: name != CONTACT_GOALS_SET
+    )
+    recorded = ContactRecorded(attendance="attended", goals_progressed=(GoalArea.HOUSING, GoalArea.EMPLOYMENT))
+    assert recorded in decide(case.state, unset, before_the_rule)
 
 
 def test_a_next_contact_beyond_the_end_of_support_is_not_opened(case: Case) -> None:

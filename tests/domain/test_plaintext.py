@@ -5,11 +5,12 @@ from datetime import date
 
 import pytest
 
-from domain.commands import ReassignTask
+from domain.commands import ReassignTask, RecordReferralOutcome
 from domain.errors import Rule, RuleViolation
 from domain.model import Person
+from domain.outcomes import ReferralStatus
 from domain.personal import sealed_lookalikes
-from domain.plaintext import check_opening, checked_outcome, refuse_sealed_lookalikes
+from domain.plaintext import check_change, check_opening, checked_outcome, refuse_sealed_lookalikes
 from domain.tasks import TaskKind
 from tests.domain.support import AUDITOR, PRACTITIONER, TEAM_LEAD, Case, consent_given, open_case, refused
 
@@ -81,3 +82,16 @@ def test_a_task_is_never_given_to_someone_who_does_not_work_at_its_site(opened: 
     refused(opened, elsewhere, "assignee_elsewhere")
     here = elsewhere.model_copy(update={"assignee_sites": ("north", opened.site.site_id)})
     assert [type(event).__name__ for event in opened.send(here)] == ["TaskReassigned"]
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_a_rejected_referral_needs_its_reason_while_it_is_plaintext(reason: str) -> None:
+    """Sealed, even an empty reason is text: the workflow cannot tell, so the service asks."""
+    rejected = RecordReferralOutcome(
+        actor=PRACTITIONER, referral_id="r-1", status=ReferralStatus.REJECTED, reason=reason
+    )
+    with pytest.raises(RuleViolation) as caught:
+        check_change(rejected)
+    assert caught.value.rule is Rule.REASON_REQUIRED
+    check_change(rejected.model_copy(update={"reason": "no capacity"}))
+    check_change(rejected.model_copy(update={"status": ReferralStatus.ACCEPTED}))

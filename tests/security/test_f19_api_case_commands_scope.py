@@ -1,4 +1,4 @@
-"""F17 of issue 18: the API's new ways into a case, tried from another site.
+"""F19 of issue 18: the API's new ways into a case, tried from another site.
 
 - Export another site's case as FHIR (the whole record, opened for a clinician) by its id.
 - Probe another site's case with If-Match: if a wrong version answered 412 and a right one 404 (or

@@ -1,0 +1,88 @@
+"""The forms on a case page: what `pathway case referral`, `pathway case court-report` and `pathway case
+close` do, and the hearing outcome `pathway task complete` records, built from the same commands and
+outcome models, so the same rules refuse the same input. Each form is offered only to the roles the
+access matrix lets use it (domain/access.py); the service checks again whatever is posted."""
+
+from dataclasses import dataclass
+
+from api.forms import FormProblems, Group, Question, form_for, local_time, with_choices, words
+from domain.access import Action, allowed, may_work_on
+from domain.commands import CloseCase, RecordReferralOutcome, RequestCourtReport
+from domain.errors import Rule, RuleViolation
+from domain.model import Role
+from domain.outcomes import HearingOutcome
+from domain.state import CaseState
+from domain.tasks import TaskKind
+
+ACTING = frozenset({"actor"})  # filled in from the signed-in person, never asked
+HEARING_TASK = "task_id"  # the hearing form's own question: which hearing (its outcome task)
+
+# The question a refusal is about, where it is about one answer: the message goes beside it.
+RULE_FIELDS: dict[Rule, str] = {
+    Rule.REFERRAL_UNKNOWN: "referral_id",
+    Rule.REFERRAL_NOT_SENT: "referral_id",
+    Rule.REFERRAL_TRANSITION: "status",
+    Rule.REASON_REQUIRED: "reason",
+    Rule.HEARING_IN_PAST: "hearing_at",
+    Rule.DUE_IN_PAST: "due_at",
+    Rule.DUE_AFTER_HEARING: "due_at",
+    Rule.REPORT_NEEDS_CONSENT_SCOPE: "recipients",
+    Rule.RECIPIENT_WITHOUT_ADDRESS: "recipients",
+    Rule.TASK_UNKNOWN: HEARING_TASK,
+    Rule.TASK_NOT_OPEN: HEARING_TASK,
+}
+
+
+@dataclass(frozen=True)
+class CaseForm:
+    slug: str  # where it posts: /cases/{case_id}/{slug}
+    title: str
+    button: str
+    items: list[Question | Group]
+
+    @property
+    def question_names(self) -> set[str]:
+        return {q.name for item in self.items for q in ((item,) if isinstance(item, Question) else item.questions)}
+
+
+def case_forms(state: CaseState, role: Role) -> list[CaseForm]:
+    """The forms this role may use on the case as it is now (none once it has closed)."""
+    if not state.is_open:
+        return []
+    forms: list[CaseForm] = []
+    if state.referrals and allowed(role, Action.RECORD_REFERRAL_OUTCOME):
+        referrals = [(r.referral_id, f"{words(r.request.service)} ({words(r.status)})") for r in state.referrals]
+        items = with_choices(form_for(RecordReferralOutcome, ACTING), "referral_id", referrals, label="Referral")
+        forms.append(CaseForm("referral-outcome", "Record a referral's outcome", "Record the outcome", items))
+    hearings = hearing_choices(state, role)
+    if hearings:
+        which = Question(HEARING_TASK, "Hearing", "", "radios", required=True, options=tuple(hearings))
+        items = [which, *form_for(HearingOutcome)]
+        forms.append(CaseForm("hearing-outcome", "Record a hearing's outcome", "Record the outcome", items))
+    if allowed(role, Action.REQUEST_COURT_REPORT):
+        items = form_for(RequestCourtReport, ACTING)
+        forms.append(CaseForm("court-report", "Request a court report", "Request the report", items))
+    if allowed(role, Action.CLOSE_CASE):
+        forms.append(CaseForm("close", "Close the case", "Close the case", form_for(CloseCase, ACTING)))
+    return forms
+
+
+def hearing_choices(state: CaseState, role: Role) -> list[tuple[str, str]]:
+    """The open hearing outcome tasks this role can do, by the hearing they are for."""
+    reports = {report.report_id: report for report in state.court_reports}
+    choices = []
+    for task in state.open_tasks:
+        report = reports.get(task.report_id or "")
+        if task.kind is TaskKind.HEARING_OUTCOME and report is not None and may_work_on(role, task.candidate_roles):
+            choices.append((task.task_id, f"{local_time(report.hearing_at)} ({words(report.purpose)})"))
+    return choices
+
+
+def refusal_problems(refused: RuleViolation, form: CaseForm | None) -> FormProblems:
+    """A refusal as form problems: beside the question it is about when the form (as the page shows
+    it now) asks it, else at the top."""
+    message = refused.message[:1].upper() + refused.message[1:]
+    field = RULE_FIELDS.get(refused.rule)
+    if form is not None and field in form.question_names:
+        return FormProblems(fields={field: message})
+    return FormProblems(form=[message])

@@ -1,0 +1,105 @@
+"""The case page's forms (api/case_forms.py) posted. Each is checked for its CSRF token, handed to the
+service call the CLI makes, and answered with a redirect to the case; or, refused, with the case page
+again (an error summary, the message beside its question, what was typed kept), having changed nothing."""
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from api.case_forms import ACTING, HEARING_TASK, case_forms, refusal_problems
+from api.deps import ServicesDep, status_for
+from api.forms import FormInvalid, FormProblems, outcome_from_form
+from api.web import SignedIn, SignedInDep, answers, case_view_page, posted_form, redirect
+from domain.commands import CloseCase, RecordReferralOutcome, RequestCourtReport
+from domain.errors import RuleViolation
+from domain.outcomes import HearingOutcome
+from service.cases import CaseChange
+
+router = APIRouter(include_in_schema=False)
+
+Answers = dict[str, list[str]]
+
+
+@router.post("/cases/{case_id}/referral-outcome")
+async def record_referral_outcome(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> Response:
+    recorded = "Referral outcome recorded"
+    return await _change(request, case_id, user, found, "referral-outcome", RecordReferralOutcome, recorded)
+
+
+@router.post("/cases/{case_id}/court-report")
+async def request_court_report(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> Response:
+    return await _change(request, case_id, user, found, "court-report", RequestCourtReport, "Court report requested")
+
+
+@router.post("/cases/{case_id}/close")
+async def close_case(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> Response:
+    return await _change(request, case_id, user, found, "close", CloseCase, "Case closed")
+
+
+@router.post("/cases/{case_id}/hearing-outcome")
+async def record_hearing_outcome(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> Response:
+    """The outcome of the hearing's task (as `pathway task complete` records it), chosen by hearing."""
+
+    async def complete(values: Answers) -> str:
+        problems = FormProblems()
+        task_id = next(iter(values.get(HEARING_TASK, ())), "")
+        if not task_id:
+            problems.fields[HEARING_TASK] = "Choose the hearing"
+        try:
+            outcome = outcome_from_form(HearingOutcome, values)
+        except FormInvalid as invalid:
+            problems.fields.update(invalid.problems.fields)
+            problems.form.extend(invalid.problems.form)
+        if problems:
+            raise FormInvalid(problems)
+        await found.pathway.cases.complete(user.principal, task_id, outcome, of_case=case_id)
+        return "Hearing outcome recorded"
+
+    return await _posted(request, case_id, user, found, "hearing-outcome", complete)
+
+
+async def _change(
+    request: Request,
+    case_id: str,
+    user: SignedIn,
+    found: ServicesDep,
+    slug: str,
+    command: type[CaseChange],
+    notice: str,
+) -> Response:
+    """A change the CLI sends with `_change` too: the command, with the signed-in person acting."""
+
+    async def send(values: Answers) -> str:
+        fixed = dict.fromkeys(ACTING, user.principal.actor)
+        change = command.model_validate(outcome_from_form(command, values, fixed))
+        await found.pathway.cases.change_case(user.principal, case_id, change)
+        return notice
+
+    return await _posted(request, case_id, user, found, slug, send)
+
+
+async def _posted(
+    request: Request,
+    case_id: str,
+    user: SignedIn,
+    found: ServicesDep,
+    slug: str,
+    act: Callable[[Answers], Awaitable[str]],
+) -> Response:
+    values = answers(await posted_form(request, user))
+    try:
+        notice = await act(values)
+    except FormInvalid as invalid:
+        problems, refused = invalid.problems, None
+    except RuleViolation as refusal:
+        problems, refused = FormProblems(), refusal
+    else:
+        return redirect(f"/cases/{case_id}", notice=notice)
+    # The case as it is now (a read, recorded: the page shows it again), with the form as it asks now.
+    view = await found.pathway.cases.read_case(user.principal, case_id)
+    status = 422
+    if refused is not None:
+        form = next((f for f in case_forms(view.state, user.principal.role) if f.slug == slug), None)
+        problems, status = refusal_problems(refused, form), status_for(refused.rule)
+    return case_view_page(request, user, view, values=values, problems=problems, status_code=status)
