@@ -1,8 +1,9 @@
 """The FastAPI application: sign-in first, security headers, and one answer for every refusal.
 
-Under /api every refusal is JSON; anywhere else it is a page. Both say in plain words what was
-wrong, with a 4xx status (401 not signed in, 403 not allowed, 404 not found or not yours to see,
-409 not possible in the case's current state, 422 bad input) or 503 when it cannot be done now."""
+Under /api every refusal is problem details (RFC 9457, api/problems.py); anywhere else it is a page.
+Both say in plain words what was wrong, with a 4xx status (401 not signed in, 403 not allowed, 404
+not found or not yours to see, 409 not possible in the case's current state, 412 the case changed
+since the version asked for, 422 bad input) or 503 (with Retry-After) when it cannot be done now."""
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -10,16 +11,17 @@ from pathlib import Path
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from api import audit_pages, audit_routes, case_pages, codec, reports, routes, web
+from api import audit_pages, audit_routes, case_pages, codec, problems, reports, routes, web
 from api.deps import Services, is_page, status_for
 from api.limits import BodySizeLimit
-from domain.errors import Refusal, RuleViolation, field_problems
+from api.problems import problem, violation_problem
+from domain.errors import Refusal, Rule, RuleViolation, field_problems
 from service.identity import Unauthenticated
 from store.keyring import KeyRingError
 from workers.health import metrics_response, readiness_response, store_problem, temporal_problem
@@ -32,6 +34,7 @@ log = structlog.get_logger(__name__)
 
 OWN_STATIC = Path(__file__).resolve().parent / "static"
 RETRY_AFTER_SECONDS = "5"  # what a 503 of the service (a case catching up, an alert not yet queued) asks
+KEYS_RETRY_AFTER_SECONDS = "300"  # a missing master key waits for an operator to put it back
 # Probes and Prometheus call these without signing in, so they answer with no personal data at all.
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 # Files of the frontend may be cached; nothing else is (pages and answers carry personal data).
@@ -99,6 +102,7 @@ def create_app(services: Services) -> FastAPI:
         return await metrics_response(services.metrics_text)
 
     app.include_router(routes.router)
+    app.include_router(problems.router)
     app.include_router(audit_routes.router)
     app.include_router(web.router)
     app.include_router(case_pages.router)
@@ -112,15 +116,14 @@ def create_app(services: Services) -> FastAPI:
     async def unauthenticated(request: Request, error: Unauthenticated) -> Response:
         if is_page(request):
             return web.unauthenticated_page(request, error)
-        return JSONResponse({"error": str(error)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return problem(401, str(error), headers={"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(RuleViolation)
     async def refused(request: Request, error: RuleViolation) -> Response:
-        status = status_for(error.rule)
         if is_page(request):
-            answer: Response = web.refusal_page(request, status, error.message)
+            answer: Response = web.refusal_page(request, status_for(error.rule), error.message)
         else:
-            answer = JSONResponse({"error": error.message, "rule": error.rule}, status_code=status)
+            answer = violation_problem(error)
         if error.rule.refusal is Refusal.UNAVAILABLE:
             answer.headers["Retry-After"] = RETRY_AFTER_SECONDS
         return answer
@@ -140,13 +143,14 @@ def create_app(services: Services) -> FastAPI:
         log.error("personal data cannot be opened", error=str(error), path=request.url.path)
         if is_page(request):
             return web.refusal_page(request, 503, KEYS_UNAVAILABLE)
-        return JSONResponse({"error": KEYS_UNAVAILABLE, "rule": "keys_unavailable"}, status_code=503)
+        retry = {"Retry-After": KEYS_RETRY_AFTER_SECONDS}
+        return problem(503, KEYS_UNAVAILABLE, rule=Rule.KEYS_UNAVAILABLE, headers=retry)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
         if is_page(request):
             return web.refusal_page(request, error.status_code, str(error.detail))
-        return JSONResponse({"error": str(error.detail)}, status_code=error.status_code, headers=error.headers)
+        return problem(error.status_code, str(error.detail), headers=error.headers)
 
     return app
 
@@ -155,4 +159,4 @@ def _invalid(request: Request, fields: dict[str, str]) -> Response:
     summary = "; ".join(f"{where}: {why}" for where, why in fields.items())
     if is_page(request):
         return web.refusal_page(request, 422, f"The request is not valid: {summary}")
-    return JSONResponse({"error": f"the input is not valid: {summary}", "fields": fields}, status_code=422)
+    return problem(422, f"the input is not valid: {summary}", rule=Rule.INVALID_INPUT, fields=fields)

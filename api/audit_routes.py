@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import PrincipalDep, ServicesDep
 from api.documents import export_html, timeline_html
-from api.schemas import DOCUMENT_REFUSALS, REFUSALS
+from api.problems import REFUSALS
 from service.audit import CaseExport, CaseTimeline, Integrity
 from service.replay import ReplayOutcome
 
@@ -29,7 +29,7 @@ async def timeline(case_id: str, principal: PrincipalDep, services: ServicesDep,
     "/cases/{case_id}/timeline.html",
     summary="The timeline as a document",
     response_class=HTMLResponse,
-    responses=DOCUMENT_REFUSALS,
+    responses=REFUSALS,
 )
 async def timeline_document(
     case_id: str, principal: PrincipalDep, services: ServicesDep, as_of: AsOf = None
@@ -56,7 +56,7 @@ async def export(case_id: str, purpose: Purpose, principal: PrincipalDep, servic
     "/cases/{case_id}/export.html",
     summary="The whole record as a document",
     response_class=HTMLResponse,
-    responses=DOCUMENT_REFUSALS,
+    responses=REFUSALS,
 )
 async def export_document(
     case_id: str, purpose: Purpose, principal: PrincipalDep, services: ServicesDep

@@ -1,12 +1,14 @@
-"""What every route and page depends on: the services of the app, who is signed in, and how a
-refusal's kind becomes an HTTP status. Imported by the routes and pages; imports none of them."""
+"""What every route and page depends on: the services of the app, who is signed in, the version a
+change is conditional on (If-Match) and how a refusal's kind becomes an HTTP status. Imported by
+the routes and pages; imports none of them."""
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, HTTPException, Request, Response
 
 from api.session import DevSignIn
 from domain.access import Principal
@@ -24,6 +26,7 @@ STATUS: dict[Refusal, int] = {
     Refusal.INVALID: 422,
     Refusal.CONFLICT: 409,
     Refusal.UNAVAILABLE: 503,
+    Refusal.STALE: 412,  # If-Match named a version the case has moved past
 }
 
 
@@ -55,8 +58,32 @@ async def principal(request: Request, authorization: Annotated[str | None, Heade
     return await services(request).verifier.principal(authorization)
 
 
+# The ETag of a case is its version (CaseState.version, the seq of its last event), quoted.
+ETAG = re.compile(r'"(\d{1,18})"')
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'
+
+
+async def expected_version(
+    if_match: Annotated[
+        str | None,
+        Header(description='The case\'s ETag as you read it (e.g. "12"): refused with 412 if the case changed since'),
+    ] = None,
+) -> int | None:
+    """The case version a change is conditional on: None (unconditional) without If-Match or with `*`."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    match = ETAG.fullmatch(if_match.strip())
+    if match is None:
+        raise HTTPException(400, 'If-Match must be one ETag as this API gave it, e.g. "12", or *')
+    return int(match[1])
+
+
 ServicesDep = Annotated[Services, Depends(services)]
 PrincipalDep = Annotated[Principal, Depends(principal)]
+ExpectedVersionDep = Annotated[int | None, Depends(expected_version)]
 
 
 def status_for(rule: Rule) -> int:

@@ -6,6 +6,9 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.problems import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
+from api.problems import problem_body
+
 MAX_BODY_BYTES = 256 * 1024
 # The Temporal UI decodes whole payloads through /codec; Temporal itself caps a payload at 2 MB.
 MAX_CODEC_BODY_BYTES = 4 * 1024 * 1024
@@ -54,8 +57,8 @@ class BodySizeLimit:
         text = f"the request is too large: at most {limit // 1024} KB"
         is_api = str(scope.get("path", "")).startswith(("/api", "/codec"))
         page = f"<!DOCTYPE html><title>Too large</title><p>{text}</p>"
-        body = (json.dumps({"error": text}) if is_api else page).encode()
-        content_type = b"application/json" if is_api else b"text/html; charset=utf-8"
+        body = (json.dumps(problem_body(413, text)) if is_api else page).encode()
+        content_type = PROBLEM_MEDIA_TYPE.encode() if is_api else b"text/html; charset=utf-8"
         headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import PrincipalDep, Services, ServicesDep
+from api.problems import REFUSALS
 from api.report_charts import charts
-from api.schemas import REFUSALS
 from api.web import SignedInDep, page, templates
 from domain.access import Principal
 from domain.errors import Rule, RuleViolation

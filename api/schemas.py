@@ -1,41 +1,12 @@
-"""The API's request and response bodies, and the refusals every operation documents."""
+"""The API's request bodies (refusals are api/problems.py's)."""
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 
 from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Sex
-from domain.outcomes import JusticeOutcome
-
-
-class ErrorBody(BaseModel):
-    """Every refusal: a sentence a person understands, the rule it broke, and per-field messages."""
-
-    error: str
-    rule: str | None = None
-    fields: dict[str, str] | None = None
-
-
-REFUSALS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": description}
-    for status, description in {
-        400: "The request could not be read",
-        401: "Not signed in, or the sign-in has expired",
-        403: "Your role or sites do not allow it",
-        404: "No such case or task in your sites",
-        409: "Not possible in the case's current state (e.g. someone completed the task first)",
-        413: "The request is too large",
-        422: "The input is not valid (per-field messages in `fields`)",
-        503: "Cannot be done at the moment: try again",
-    }.items()
-}
-# A document route answers a refusal with the same JSON ErrorBody as every other route; say so, or
-# the schema would claim refusals come as HTML too.
-DOCUMENT_REFUSALS: dict[int | str, dict[str, Any]] = {
-    status: refusal | {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
-    for status, refusal in REFUSALS.items()
-}
+from domain.outcomes import CourtReportPurpose, JusticeOutcome, Recipient, ReferralStatus
 
 
 class CompleteTaskBody(BaseModel):
@@ -104,3 +75,22 @@ class RecordDateOfBirthBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     date_of_birth: Annotated[date, BeforeValidator(_written_date)] = Field(description="YYYY-MM-DD")
+
+
+class RecordReferralOutcomeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: ReferralStatus = Field(description="What came of the referral")
+    reason: str = Field(default="", max_length=1000, description="Required when the service rejected it (recorded)")
+
+
+class RequestCourtReportBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: CourtReportPurpose = Field(description="What the court needs the report for")
+    hearing_at: AwareDatetime = Field(description="When the hearing is, with its offset")
+    recipients: tuple[Recipient, ...] = Field(min_length=1, description="Who receives the report")
+    due_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the report is due, with its offset. Default: the site's lead time before the hearing",
+    )

@@ -15,6 +15,10 @@ EXTERNAL_REF = r"^[A-Za-z0-9/._-]+$"
 
 class Command(Strict):
     actor: Actor
+    # The case version (CaseState.version) the asker last saw, if they want the command refused once
+    # the case has moved past it; checked by `decide`, so by the workflow's validator and again under
+    # its lock (no window between the check and the change).
+    expected_version: int | None = Field(default=None, ge=0)
 
 
 class OpenCase(Command):

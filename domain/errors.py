@@ -16,9 +16,11 @@ class Refusal(StrEnum):
     INVALID = "invalid"  # the input itself is wrong
     CONFLICT = "conflict"  # not possible in the case's current state
     UNAVAILABLE = "unavailable"  # cannot be done at the moment: try again
+    STALE = "stale"  # the case changed since the version the asker expected
 
 
 _F, _N, _I, _C, _U = Refusal.FORBIDDEN, Refusal.NOT_FOUND, Refusal.INVALID, Refusal.CONFLICT, Refusal.UNAVAILABLE
+_S = Refusal.STALE
 
 
 class Rule(StrEnum):
@@ -76,6 +78,8 @@ class Rule(StrEnum):
     KEYS_UNAVAILABLE = "keys_unavailable", _U
     ALERT_UNAVAILABLE = "alert_unavailable", _U
     CASE_CATCHING_UP = "case_catching_up", _U
+    # The asker saw an older version of the case (an HTTP If-Match)
+    CASE_VERSION_CHANGED = "case_version_changed", _S
     # The case's current state (the pathway rules)
     ALREADY_ASSIGNED = "already_assigned", _C
     ALREADY_ESCALATED = "already_escalated", _C

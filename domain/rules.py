@@ -136,6 +136,12 @@ REFERRAL_TRANSITIONS: dict[ReferralStatus, frozenset[ReferralStatus]] = {
 
 def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[DomainEvent]:
     """The events `command` produces on `state`; raises RuleViolation naming the rule it breaks."""
+    require(
+        command.expected_version in (None, state.version),
+        Rule.CASE_VERSION_CHANGED,
+        f"case {state.case_id} has changed since version {command.expected_version} (it is at version "
+        f"{state.version} now): read it again before changing it",
+    )
     match command:
         case OpenCase():
             return _open_case(state, command, ctx)

@@ -144,7 +144,7 @@ class CaseService:
         chosen = [
             t for t in tasks if may_work_on(principal.role, t.candidate_roles) and _in_view(t, view, principal, today)
         ]
-        return sorted(chosen, key=lambda t: (not t.overdue, PRIORITY_ORDER.get(t.priority, 9), t.due_at))
+        return sorted(chosen, key=inbox_order)
 
     async def task(self, principal: Principal, task_id: str) -> TaskDetail:
         """One task of the person's sites (any status) with its case; recorded as a read of the case."""
@@ -162,7 +162,7 @@ class CaseService:
         """The case index of the person's sites (at one stage, if given), oldest first."""
         require_allowed(principal.actor, Action.READ_CASE)
         found = [c for site in principal.sites for c in await self.gateway.cases(site, stage)]
-        return sorted(found, key=lambda c: (c.opened_at, c.case_id))
+        return sorted(found, key=index_order)
 
     async def handles(self, principal: Principal, case_ids: Iterable[str]) -> dict[str, "CaseHandle"]:
         """Who each listed case of the person's sites is about (their initials and the custody or court
@@ -255,12 +255,18 @@ class CaseService:
             await self.record(principal, case_id, "read_case", "identification: the referral was already open")
         return StartedCase.of(await self.opened(principal, case_id, state), found=already is not None)
 
-    async def claim(self, principal: Principal, task_id: str) -> CaseState:
+    # A change given an `expected_version` (the case's version as the person last read it) is refused
+    # if the case has moved on since (rule case_version_changed), by the workflow as it decides.
+
+    async def claim(self, principal: Principal, task_id: str, *, expected_version: int | None = None) -> CaseState:
         require_allowed(principal.actor, Action.CLAIM_TASK)
         task = await self._task_in_scope(principal, task_id)
-        return await self._send(principal, task.case_id, ClaimTask(actor=principal.actor, task_id=task_id))
+        claim = ClaimTask(actor=principal.actor, task_id=task_id, expected_version=expected_version)
+        return await self._send(principal, task.case_id, claim)
 
-    async def reassign(self, principal: Principal, task_id: str, assignee: str) -> CaseState:
+    async def reassign(
+        self, principal: Principal, task_id: str, assignee: str, *, expected_version: int | None = None
+    ) -> CaseState:
         """Give a task to `assignee`, who must be in the staff directory (and, the workflow checks,
         work at the task's site and be able to do it)."""
         require_allowed(principal.actor, Action.REASSIGN_TASK)
@@ -272,11 +278,18 @@ class CaseService:
             assignee=member.staff_id,
             assignee_role=member.role,
             assignee_sites=member.sites,
+            expected_version=expected_version,
         )
         return await self._send(principal, task.case_id, command)
 
     async def complete(
-        self, principal: Principal, task_id: str, outcome: dict[str, Any], of_case: str | None = None
+        self,
+        principal: Principal,
+        task_id: str,
+        outcome: dict[str, Any],
+        of_case: str | None = None,
+        *,
+        expected_version: int | None = None,
     ) -> CaseState:
         """Record a task's outcome (of the case `of_case`, when the asker names one: a form on its
         page); the case moves on and its new state is the answer."""
@@ -286,15 +299,24 @@ class CaseService:
             raise RuleViolation(Rule.TASK_UNKNOWN, f"case {of_case} has no task {task_id}")
         checked = checked_outcome(await self.gateway.state(task.case_id), task_id, principal.actor, outcome)
         sealed = await self.sealed(task.case_id, checked)
-        command = CompleteTask(actor=principal.actor, task_id=task_id, outcome=sealed.model_dump(mode="json"))
+        command = CompleteTask(
+            actor=principal.actor,
+            task_id=task_id,
+            outcome=sealed.model_dump(mode="json"),
+            expected_version=expected_version,
+        )
         return await self._send(principal, task.case_id, command)
 
-    async def record_date_of_birth(self, principal: Principal, case_id: str, date_of_birth: str) -> CaseState:
+    async def record_date_of_birth(
+        self, principal: Principal, case_id: str, date_of_birth: str, *, expected_version: int | None = None
+    ) -> CaseState:
         """The person's date of birth, learnt after the case opened: it verifies their age, and a band
         other than the case's moves it to that pathway."""
         require_allowed(principal.actor, Action.RECORD_DATE_OF_BIRTH)
         await self.in_scope(principal, case_id)
-        command = RecordDateOfBirth(actor=principal.actor, date_of_birth=date_of_birth)
+        command = RecordDateOfBirth(
+            actor=principal.actor, date_of_birth=date_of_birth, expected_version=expected_version
+        )
         checked = check_date_of_birth(await self.gateway.state(case_id), command, self.today())
         return await self._send(principal, case_id, await self.sealed(case_id, checked))
 
@@ -459,6 +481,17 @@ class Written(BaseModel):
     """Something a person wrote, as a personal field (sealed with the person's key)."""
 
     text: PersonalStr
+
+
+def inbox_order(task: TaskRecord) -> tuple[bool, int, datetime, str]:
+    """Where a task comes in the inbox: overdue first, then by priority and due time; its id makes the
+    order total, so a page of it can start after any task (api/pagination.py)."""
+    return (not task.overdue, PRIORITY_ORDER.get(task.priority, 9), task.due_at, task.task_id)
+
+
+def index_order(case: CaseRecord) -> tuple[datetime, str]:
+    """Where a case comes in the case index: oldest first, its id breaking ties."""
+    return (case.opened_at, case.case_id)
 
 
 def _in_view(task: TaskRecord, view: TaskView, principal: Principal, today: date) -> bool:

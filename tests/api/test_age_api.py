@@ -39,7 +39,7 @@ async def test_a_five_year_old_and_a_contradicting_band_are_refused_and_nothing_
     before = len(await cases.store.list_cases())
     five = await api.post("/api/cases", json=new_case(person={"date_of_birth": years_ago(5)}), headers=PRACTITIONER)
     assert five.status_code == 422 and five.json()["rule"] == "under_criminal_responsibility"
-    assert "no one under 10" in five.json()["error"]
+    assert "no one under 10" in five.json()["detail"]
     wrong = new_case(person={"date_of_birth": years_ago(18)}, age_band="child")
     contradicted = await api.post("/api/cases", json=wrong, headers=PRACTITIONER)
     assert contradicted.status_code == 422 and contradicted.json()["rule"] == "age_band_contradicts_birth_date"

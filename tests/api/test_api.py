@@ -55,12 +55,17 @@ async def test_no_token_a_forged_token_or_an_expired_one_is_turned_away(api: htt
         secret="not-the-secret-but-just-as-long-as-the-real-one",
     )
     response = await api.get("/api/tasks", headers={"Authorization": f"Bearer {forged}"})
-    assert response.status_code == 401 and response.json() == {"error": "the sign-in token is not valid"}
+    assert response.status_code == 401 and response.json() == {
+        "type": "about:blank",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": "the sign-in token is not valid",
+    }
     past = datetime.now(UTC) - timedelta(hours=1)
     claims = {"sub": "pr-001", "iss": ISSUER, "aud": AUDIENCE, "iat": past - timedelta(hours=1), "exp": past}
     expired = jwt.encode(claims, SECRET, algorithm="HS256")
     response = await api.get("/api/tasks", headers={"Authorization": f"Bearer {expired}"})
-    assert response.status_code == 401 and "expired" in response.json()["error"]
+    assert response.status_code == 401 and "expired" in response.json()["detail"]
 
 
 async def test_a_task_from_the_inbox_is_completed_once(api: httpx.AsyncClient) -> None:
@@ -72,7 +77,7 @@ async def test_a_task_from_the_inbox_is_completed_once(api: httpx.AsyncClient) -
     wrong = await api.post(
         f"/api/tasks/{task_id}/complete", json={"outcome": {"decision": "yes"}}, headers=PRACTITIONER
     )
-    assert wrong.status_code == 422 and "decision" in wrong.json()["error"]
+    assert wrong.status_code == 422 and "decision" in wrong.json()["detail"]
 
     async def complete() -> httpx.Response:
         body = {"outcome": OUTCOMES[TaskKind.CONSENT]}
@@ -159,7 +164,7 @@ async def test_a_body_past_the_limit_is_refused_before_it_is_read(api: httpx.Asy
     before = len(await cases.store.list_cases())
     huge = {**new_case(), "person": {"name": "x" * (MAX_BODY_BYTES + 1)}}
     response = await api.post("/api/cases", json=huge, headers=PRACTITIONER)
-    assert response.status_code == 413 and "too large" in response.json()["error"]
+    assert response.status_code == 413 and "too large" in response.json()["detail"]
 
     async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
         yield b'{"site": "demo", "person": {"name": "'

@@ -88,9 +88,9 @@ async def test_an_auditor_reads_the_timeline_now_and_as_of_a_moment(
 
     naive = await api.get(url, params={"as_of": case.screened_at.replace(tzinfo=None).isoformat()}, headers=AUDITOR)
     assert naive.status_code == 422
-    assert naive.json()["rule"] == "invalid_input" and "time zone" in naive.json()["error"]
+    assert naive.json()["rule"] == "invalid_input" and "time zone" in naive.json()["detail"]
     garbled = await api.get(url, params={"as_of": "yesterday-ish"}, headers=AUDITOR)
-    assert garbled.status_code == 422 and "as_of" in garbled.json()["error"]
+    assert garbled.status_code == 422 and "as_of" in garbled.json()["detail"]
 
 
 async def test_the_timeline_document_escapes_what_people_wrote(api: httpx.AsyncClient, cases: StaffCommands) -> None:
@@ -132,9 +132,9 @@ async def test_an_auditor_verifies_and_exports_the_record(api: httpx.AsyncClient
     assert integrity["access_log"]["ok"] is True and integrity["access_log"]["rows"] >= 1
 
     missing = await api.get(f"{base}/export", headers=AUDITOR)
-    assert missing.status_code == 422 and "purpose" in missing.json()["error"]
+    assert missing.status_code == 422 and "purpose" in missing.json()["detail"]
     short = await api.get(f"{base}/export", params={"purpose": "ab"}, headers=AUDITOR)
-    assert short.status_code == 422 and "purpose" in short.json()["error"]
+    assert short.status_code == 422 and "purpose" in short.json()["detail"]
     assert (await api.get(f"{base}/export.html", headers=AUDITOR)).status_code == 422
 
     exported = await api.get(f"{base}/export", params={"purpose": "subject access request"}, headers=AUDITOR)
@@ -178,7 +178,7 @@ async def test_the_audit_routes_refuse_others(api: httpx.AsyncClient, cases: Sta
         elsewhere = await api.get(url, params=purpose, headers=NORTH_AUDITOR)
         assert elsewhere.status_code == 404 and elsewhere.json()["rule"] == "case_unknown", path
         nobody = await api.get(url, params=purpose)
-        assert nobody.status_code == 401 and "error" in nobody.json(), path
+        assert nobody.status_code == 401 and "detail" in nobody.json(), path
         unknown = await api.get(f"/api/audit/cases/{UNKNOWN_CASE}/{path}", params=purpose, headers=AUDITOR)
         assert unknown.status_code == 404 and unknown.json()["rule"] == "case_unknown", path
     # Nothing was read, so nothing was written to the case's access log (beyond the case's own work).

@@ -316,7 +316,7 @@ async def test_the_codec_takes_payloads_as_large_as_temporal_allows(api: httpx.A
     assert_cors_for_ui(response)
     too_big = Payload(metadata={"encoding": b"binary/plain"}, data=bytes(MAX_CODEC_BODY_BYTES))
     refused = await api.post("/codec/decode", json=as_json(too_big), headers={"Origin": UI_ORIGIN, **OPERATOR})
-    assert refused.status_code == 413 and "at most 4096 KB" in refused.json()["error"]
+    assert refused.status_code == 413 and "at most 4096 KB" in refused.json()["detail"]
 
 
 # --- the Temporal CLI reads histories through the endpoint -----------------------------------------

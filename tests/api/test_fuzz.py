@@ -321,10 +321,10 @@ async def test_a_body_that_is_not_json_is_refused_in_json(api: httpx.AsyncClient
     ]:
         response = await api.post("/api/cases", content=raw, headers=json_headers)
         assert response.status_code == status, (raw[:20], response.text)
-        assert response.headers["content-type"] == "application/json"
-        assert isinstance(response.json()["error"], str) and response.json()["error"], response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert isinstance(response.json()["detail"], str) and response.json()["detail"], response.text
     malformed = await api.post("/api/cases", content=b"{not json", headers=json_headers)
-    assert "JSON decode error" in malformed.json()["error"]
+    assert "JSON decode error" in malformed.json()["detail"]
     assert len(await cases.store.list_cases()) == before
 
 
@@ -339,7 +339,7 @@ async def test_a_100_kb_field_is_refused_naming_the_field(api: httpx.AsyncClient
     ]:
         response = await api.post("/api/cases", json=body, headers=PRACTITIONER)
         assert response.status_code == 422, (field, response.text[:300])
-        assert field in response.json()["fields"] and field in response.json()["error"], response.text[:300]
+        assert field in response.json()["fields"] and field in response.json()["detail"], response.text[:300]
         assert huge not in response.text  # the refusal does not echo the input back
     long = "X" * 50_000  # in a URL: httpx sends at most 64 KB of one
     response = await api.get(f"/api/cases/case-{long}", headers=PRACTITIONER)
@@ -372,7 +372,7 @@ async def test_a_body_that_is_not_an_object_is_refused(api: httpx.AsyncClient, c
         for value in [[good], [], None, "text", 42, True]:
             response = await api.post(url, json=value, headers=PRACTITIONER)
             assert response.status_code == 422, (url, value, response.text)
-            assert response.json()["error"].startswith("the input is not valid"), response.text
+            assert response.json()["detail"].startswith("the input is not valid"), response.text
     # Inside the body, the wrong shape is refused just the same.
     for outcome in [[], "given", None, [{"decision": "given"}]]:
         response = await api.post(f"/api/tasks/{task_id}/complete", json={"outcome": outcome}, headers=PRACTITIONER)
@@ -392,5 +392,6 @@ async def test_text_that_is_not_valid_unicode_is_refused(api: httpx.AsyncClient,
     assert response.status_code == 422 and "person.name" in response.json()["fields"], response.text
     for path in ["/api/cases/%ED%A0%80", "/api/cases/%FF%FE", "/api/tasks/%00"]:
         refused = await api.get(path, headers=PRACTITIONER)
-        assert refused.status_code == 404 and refused.headers["content-type"] == "application/json", refused.text
+        assert refused.status_code == 404, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
     assert len(await cases.store.list_cases()) == before

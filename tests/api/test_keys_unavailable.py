@@ -27,9 +27,13 @@ async def test_personal_data_that_cannot_be_opened_is_a_503_not_a_crash(cases: S
     async with api_client(create_app(services_for(keyless))) as api:
         with capture_logs() as logged:
             answer = await api.get(f"/api/cases/{state.case_id}", headers=practitioner)
-        assert answer.status_code == 503
+        assert answer.status_code == 503 and answer.headers["retry-after"] == "300"
+        assert answer.headers["content-type"] == "application/problem+json"
         assert answer.json() == {
-            "error": "Personal data cannot be opened at the moment: a key is missing on the server. "
+            "type": "/api/problems/keys_unavailable",
+            "title": "Keys unavailable",
+            "status": 503,
+            "detail": "Personal data cannot be opened at the moment: a key is missing on the server. "
             "The operators have been alerted in the service log; please try again later.",
             "rule": "keys_unavailable",
         }

@@ -14,7 +14,7 @@ from service.gateway import with_rule_violations
 
 def test_every_kind_of_refusal_has_its_status_and_so_every_rule_does() -> None:
     assert set(STATUS) == set(Refusal)
-    assert {status_for(rule) for rule in Rule} <= {403, 404, 409, 422, 503}
+    assert {status_for(rule) for rule in Rule} <= {403, 404, 409, 412, 422, 503}
 
 
 @pytest.mark.parametrize(
@@ -32,6 +32,7 @@ def test_every_kind_of_refusal_has_its_status_and_so_every_rule_does() -> None:
         (Rule.ASSIGNEE_ELSEWHERE, 409),
         (Rule.KEYS_UNAVAILABLE, 503),
         (Rule.ALERT_UNAVAILABLE, 503),
+        (Rule.CASE_VERSION_CHANGED, 412),
     ],
 )
 def test_a_rule_is_declared_with_the_kind_of_refusal_it_is(rule: Rule, status: int) -> None:

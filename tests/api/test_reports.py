@@ -61,19 +61,19 @@ async def test_the_html_document_has_its_four_charts(api: httpx.AsyncClient, scr
 
 async def test_bad_input_gets_clear_answers(api: httpx.AsyncClient, cases: StaffCommands) -> None:
     backwards = await api.get("/api/reports", params={"from": "2026-11-30", "to": "2026-11-01"}, headers=LEAD)
-    assert backwards.status_code == 422 and "runs backwards" in backwards.json()["error"]
+    assert backwards.status_code == 422 and "runs backwards" in backwards.json()["detail"]
     unknown = await api.get("/api/reports", params={"site": "atlantis"}, headers=LEAD)
-    assert unknown.status_code == 404 and "no site 'atlantis'" in unknown.json()["error"]
+    assert unknown.status_code == 404 and "no site 'atlantis'" in unknown.json()["detail"]
     not_mine = await api.get(
         "/api/reports", params={"site": "north"}, headers=token("tl-001", Role.TEAM_LEAD, ("demo",))
     )
     assert not_mine.status_code == 403
     month = await api.get("/api/reports", params={"period": "Nov"}, headers=LEAD)
-    assert month.status_code == 422 and "YYYY-MM" in month.json()["error"]
+    assert month.status_code == 422 and "YYYY-MM" in month.json()["detail"]
     table = await api.get("/api/reports", params={"format": "csv", "table": "nope"}, headers=LEAD)
     assert table.status_code == 422
     refused = await api.get("/api/reports", headers=PRACTITIONER)
-    assert refused.status_code == 403 and "cannot read the service reports" in refused.json()["error"]
+    assert refused.status_code == 403 and "cannot read the service reports" in refused.json()["detail"]
 
 
 async def test_a_period_with_no_data_is_an_empty_report(api: httpx.AsyncClient, cases: StaffCommands) -> None:

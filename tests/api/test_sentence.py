@@ -31,8 +31,9 @@ async def test_a_second_start_for_a_reference_finds_its_case_and_says_so(api: ht
     first = await api.post("/api/cases", json=new_case(ref), headers=PRACTITIONER)
     assert first.status_code == 201, first.text
     assert first.json()["found_existing"] is False and first.json()["notice"] is None
+    assert first.headers["location"] == f"http://pathway.test/api/cases/{first.json()['case_id']}"
     second = await api.post("/api/cases", json=new_case(ref), headers=PRACTITIONER)
-    assert second.status_code == 201, second.text
+    assert second.status_code == 200 and "location" not in second.headers, second.text
     body = second.json()
     case_id = first.json()["case_id"]
     assert body["case_id"] == case_id and body["found_existing"] is True
@@ -53,7 +54,7 @@ async def test_a_start_for_a_sentenced_reference_is_refused_pointing_to_the_serv
     assert again.status_code == 409, again.text
     body = again.json()
     assert body["rule"] == "case_past_sentence"
-    assert "probation" in body["error"] and case_id in body["error"]
+    assert "probation" in body["detail"] and case_id in body["detail"]
     assert len(await cases.store.read_stream(case_id)) == before
 
 
@@ -64,7 +65,7 @@ async def test_a_charge_is_not_a_sentence(api: httpx.AsyncClient, cases: StaffCo
     bailed = ClosureOutcome(reason=ClosureReason.TRANSFERRED, justice_outcome=JusticeOutcome.CHARGED_BAILED)
     await cases.close_case(case_id, CloseCase(actor=PRACTITIONER_ACTOR, outcome=bailed))
     again = await api.post("/api/cases", json=new_case(ref), headers=PRACTITIONER)
-    assert again.status_code == 201 and again.json()["found_existing"] is True
+    assert again.status_code == 200 and again.json()["found_existing"] is True
     assert again.json()["stage"] == "closed"
 
 
@@ -84,7 +85,7 @@ async def test_a_justice_outcome_learnt_on_the_way_is_recorded_and_a_sentence_en
     again = await api.post(f"/api/cases/{case_id}/justice-outcome", json=charged, headers=PRACTITIONER)
     assert again.status_code == 409 and again.json()["rule"] == "justice_outcome_unchanged"
     still_open = await api.post("/api/cases", json=new_case(ref), headers=PRACTITIONER)
-    assert still_open.status_code == 201 and still_open.json()["found_existing"] is True
+    assert still_open.status_code == 200 and still_open.json()["found_existing"] is True
 
     sentence = {"outcome": "community_order_with_treatment_requirement"}
     sentenced = await api.post(f"/api/cases/{case_id}/justice-outcome", json=sentence, headers=PRACTITIONER)

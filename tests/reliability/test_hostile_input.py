@@ -567,6 +567,6 @@ async def test_a_lone_surrogate_in_free_text_is_refused_by_the_api(cases: StaffC
             headers={**PRACTITIONER_TOKEN, "content-type": "application/json"},
         )
     assert 400 <= response.status_code < 500, response.text
-    assert "note" in response.json()["error"], response.text
+    assert "note" in response.json()["detail"], response.text
     assert (await last_seq(cases, state.case_id), await history_length(cases, state.case_id)) == before
     await assert_serving_and_never_failed(cases, state.case_id)

@@ -69,9 +69,9 @@ async def test_a_task_the_store_holds_is_try_again_never_unknown(
         outcome = {"outcome": OUTCOMES[TaskKind.SCREENING]}
         headers = token("pr-001", Role.PRACTITIONER)
         answer = await api.post(f"/api/tasks/{screening.task_id}/complete", json=outcome, headers=headers)
-        assert answer.status_code == 503, answer.text
+        assert answer.status_code == 503 and answer.headers["content-type"] == "application/problem+json"
         assert answer.json()["rule"] == "case_catching_up" and answer.headers["retry-after"] == "5"
-        assert "try again in a moment" in answer.json()["error"]
+        assert "try again in a moment" in answer.json()["detail"]
 
         # The user tries again, as told, until the case has caught up: never "unknown" on the way.
         async with asyncio.timeout(CATCH_UP_SECONDS):

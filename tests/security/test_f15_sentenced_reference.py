@@ -47,7 +47,7 @@ async def test_a_start_on_a_sentenced_reference_reads_nothing_and_records_nothin
 
     attempt = await api.post("/api/cases", json=opening(ref, "Someone Else"), headers=PRACTITIONER)
     assert attempt.status_code == 409 and attempt.json()["rule"] == "case_past_sentence"
-    assert set(attempt.json()) <= {"error", "rule", "fields"}  # no state, no timeline
+    assert set(attempt.json()) <= {"type", "title", "status", "detail", "rule", "fields"}  # no state, no timeline
     assert NAME not in attempt.text and ref not in attempt.text and "RECONNECT" in attempt.text
     assert len(await cases.store.read_stream(case_id)) == events
     assert await cases.access_log(case_id) == access

@@ -60,7 +60,7 @@ async def test_another_persons_sealed_values_posted_as_a_new_case_are_refused(
     before = await cases.store.case_ids()
     answer = await api.post("/api/cases", json=new_case({"name": sealed["name"]}), headers=DEMO)
     assert answer.status_code == 422, answer.text
-    assert answer.json()["rule"] == "sealed_input" and "person.name" in answer.json()["error"]
+    assert answer.json()["rule"] == "sealed_input" and "person.name" in answer.json()["detail"]
     every_field = await api.post("/api/cases", json=new_case(sealed), headers=DEMO)
     assert every_field.status_code == 422 and OTHER_NAME not in every_field.text
     assert await cases.store.case_ids() == before  # nothing was started or recorded

@@ -60,7 +60,7 @@ async def test_a_token_never_says_more_than_the_staff_directory(
     events = len(await cases.store.read_stream(state.case_id))
     accesses = len(await cases.service.access.list(state.case_id))
     claimed = await api.post(f"/api/tasks/{task_id}/claim", headers=bearer(claims))
-    assert claimed.status_code == 401 and why in claimed.json()["error"], claimed.text
+    assert claimed.status_code == 401 and why in claimed.json()["detail"], claimed.text
     read = await api.get(f"/api/cases/{state.case_id}", headers=bearer(claims))
     assert read.status_code == 401
     assert len(await cases.store.read_stream(state.case_id)) == events  # nothing recorded in its name
@@ -101,7 +101,7 @@ async def test_signing_out_ends_the_sign_in_everywhere(secure_web: httpx.AsyncCl
     assert out.status_code == 303 and out.headers["location"] == "/login"
     # A copy of the token, kept from before, no longer works: not as a bearer token, not as a cookie.
     after = await secure_web.get(f"/api/cases/{state.case_id}", headers=as_bearer)
-    assert after.status_code == 401 and "signed out" in after.json()["error"]
+    assert after.status_code == 401 and "signed out" in after.json()["detail"]
     secure_web.cookies.set(COOKIE, session)
     assert (await secure_web.get("/inbox")).headers["location"] == "/login"
 
@@ -131,4 +131,4 @@ async def test_a_reference_outside_your_sites_never_reveals_its_case_id(
     assert answer.status_code == 404
     assert state.case_id not in answer.text and state.case_id.removeprefix("case-") not in answer.text
     unknown = await api.get("/api/cases/by-reference", params={"site": "north", "ref": "NONE/1"}, headers=demo_only)
-    assert unknown.status_code == 404 and unknown.json()["error"] == answer.json()["error"]  # the same answer
+    assert unknown.status_code == 404 and unknown.json()["detail"] == answer.json()["detail"]  # the same answer
