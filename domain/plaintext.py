@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from domain.age import band_at_identification
 from domain.commands import OpenCase, RecordDateOfBirth, RecordReferralOutcome
 from domain.errors import Rule, RuleViolation
+from domain.identification import age_band_of
 from domain.model import Actor
 from domain.personal import sealed_lookalikes
 from domain.rules import require_rejection_reason, task_to_complete
@@ -47,7 +48,9 @@ def check_opening(command: OpenCase, today: date) -> OpenCase:
     the band it gives on the day of identification (the age verified), else the band stated."""
     refuse_sealed_lookalikes(command)
     if command.person.date_of_birth is None:
-        return command.model_copy(update={"age_verified": False})
+        unverified = command.model_copy(update={"age_verified": False})
+        age_band_of(unverified)  # refused here, before a case already open for the reference answers
+        return unverified
     born = _plausible_birth_date(command.person.date_of_birth, today)
     identified_on = command.identified_at.astimezone(UK).date() if command.identified_at else today
     band = band_at_identification(born, identified_on, command.age_band)

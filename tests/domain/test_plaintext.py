@@ -95,3 +95,12 @@ def test_a_rejected_referral_needs_its_reason_while_it_is_plaintext(reason: str)
     assert caught.value.rule is Rule.REASON_REQUIRED
     check_change(rejected.model_copy(update={"reason": "no capacity"}))
     check_change(rejected.model_copy(update={"status": ReferralStatus.ACCEPTED}))
+
+
+def test_an_opening_with_neither_band_nor_date_of_birth_is_refused_before_any_lookup() -> None:
+    """Refused while plaintext, so a reference that already has a case cannot answer it as found."""
+    command = open_case().model_copy(update={"age_band": None})
+    with pytest.raises(RuleViolation) as caught:
+        check_opening(command, TODAY)
+    assert caught.value.rule is Rule.AGE_BAND_REQUIRED
+    assert check_opening(open_case(), TODAY).age_verified is False

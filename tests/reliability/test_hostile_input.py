@@ -412,6 +412,7 @@ def through_case_commands(cases: StaffCommands, case: Prepared, update: str, arg
 )
 @example(update="complete_task", hostile=Hostile("huge", 2, "x"))  # 1 MB inside the outcome
 @example(update="complete_task", hostile=Hostile("deep", 1000, "x"))  # 1,000 deep inside the outcome
+@example(update="open_case", hostile=Hostile("drop", 5, "x"))  # no age band, for a reference already open
 @given(
     update=st.sampled_from(UPDATES),
     hostile=st.builds(
