@@ -9,7 +9,8 @@ import typer
 from temporalio.client import WorkflowFailureError
 
 from cli.case_cli import JsonFlag, StaffOption
-from cli.runtime import connect_temporal, principal_for, print_json, refuse, run, settings_from
+from cli.exits import fail, usage_error
+from cli.runtime import connect_temporal, principal_for, print_json, run, settings_from
 from domain.access import Action, require_allowed
 from domain.timeline import UK, in_uk
 from workers.retention_schedule import RETENTION_SCHEDULE_ID, ensure_retention_schedule
@@ -41,7 +42,7 @@ def run_retention(
         try:
             check_retention_input(run_input, datetime.now(UTC))
         except ValueError as refused:
-            refuse(str(refused))
+            usage_error(str(refused))
         client = await connect_temporal(settings)
         try:
             report = await client.execute_workflow(
@@ -52,7 +53,7 @@ def run_retention(
                 static_summary="Retention run" + (" (report only)" if report_only else "") + f" by {staff}",
             )
         except WorkflowFailureError as failure:
-            refuse(f"the retention run failed: {failure.cause}")
+            fail(f"the retention run failed: {failure.cause}")
         if as_json:
             print_json(report)
         else:

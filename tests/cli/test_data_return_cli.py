@@ -4,6 +4,7 @@ StoreCase wrote: the files, who may write them, and bad input."""
 import csv
 from pathlib import Path
 
+from cli.exits import ExitStatus
 from domain.data_return import EPISODE_FIELDS, REFERRAL_FIELDS, episode_pseudonym, pseudonym_key
 from store.event_store import EventStore
 from tests.cli.support import pathway
@@ -88,15 +89,15 @@ async def test_an_auditor_may_export_one_site(tmp_path: Path) -> None:
 async def test_refusals_write_nothing(tmp_path: Path) -> None:
     await a_store_with_one_journey(tmp_path)
     out = tmp_path / "returns"
-    refused = {
-        "a practitioner": ("--month", "2026-03", "--as", "pr-001"),
-        "a link worker": ("--month", "2026-03", "--as", "lw-002"),
-        "a backwards range": ("--month", "2026-04", "--to", "2026-03", "--as", "tl-001"),
-        "not a month": ("--month", "2026-13", "--as", "tl-001"),
-        "an unknown site": ("--month", "2026-03", "--site", "atlantis", "--as", "tl-001"),
+    refused: dict[str, tuple[ExitStatus, tuple[str, ...]]] = {
+        "a practitioner": (ExitStatus.REFUSED, ("--month", "2026-03", "--as", "pr-001")),
+        "a link worker": (ExitStatus.REFUSED, ("--month", "2026-03", "--as", "lw-002")),
+        "a backwards range": (ExitStatus.USAGE, ("--month", "2026-04", "--to", "2026-03", "--as", "tl-001")),
+        "not a month": (ExitStatus.USAGE, ("--month", "2026-13", "--as", "tl-001")),
+        "an unknown site": (ExitStatus.NOT_FOUND, ("--month", "2026-03", "--site", "atlantis", "--as", "tl-001")),
     }
-    for why, args in refused.items():
+    for why, (status, args) in refused.items():
         done = await pathway("data", "return", *args, "--out", str(out), env=cli_env(tmp_path))
-        assert done.status == 2, (why, done.stdout, done.stderr)
+        assert done.status == status, (why, done.stdout, done.stderr)
         assert done.stderr.startswith("error: "), why
     assert not out.exists()

@@ -18,6 +18,7 @@ from temporalio.client import Client, ScheduleActionStartWorkflow
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from cli.exits import ExitStatus
 from domain.commands import CloseCase, Command, OpenCase
 from domain.decisions import DecisionContext
 from domain.events import PersonalDataShredded
@@ -168,28 +169,28 @@ async def test_only_an_admin_shreds_and_an_auditor_may_report(
     seeded: Seeded, temporal_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     before = await seeded.event_counts()
-    # Refusals come before Temporal is reached: with no server to reach they are still refusals (2),
-    # not failures to connect (1).
+    # Refusals come before Temporal is reached: with no server to reach they are still refusals (3),
+    # not Temporal being unavailable (5).
     unreachable = {**seeded.env, "PATHWAY_TEMPORAL_ADDRESS": "localhost:1"}
     for env in (seeded.env, unreachable):
         link_worker = await pathway("data", "retention", "run", "--as", "lw-001", env=env)
-        assert link_worker.status == 2 and link_worker.stdout == ""
+        assert link_worker.status == ExitStatus.REFUSED and link_worker.stdout == ""
         assert link_worker.stderr == (
             "error: a link_worker cannot shred a person's personal data (allowed: admin) (rule: role_not_allowed)\n"
         )
         auditor = await pathway("data", "retention", "run", "--as", "au-001", env=env)
-        assert auditor.status == 2 and auditor.stdout == ""
+        assert auditor.status == ExitStatus.REFUSED and auditor.stdout == ""
         assert auditor.stderr == (
             "error: an auditor cannot shred a person's personal data (allowed: admin) (rule: role_not_allowed)\n"
         )
         reader = await pathway("data", "retention", "run", "--report-only", "--as", "lw-001", env=env)
-        assert reader.status == 2
+        assert reader.status == ExitStatus.REFUSED
         assert reader.stderr == (
             "error: a link_worker cannot report which records have reached the end of retention "
             "(allowed: auditor, admin) (rule: role_not_allowed)\n"
         )
         future = await pathway("data", "retention", "run", "--as", "ad-001", "--as-of", "2099-01-01", env=env)
-        assert future.status == 2 and future.stdout == ""
+        assert future.status == ExitStatus.USAGE and future.stdout == ""
         assert future.stderr == (
             "error: as_of 2099-01-01T00:00:00+00:00 is in the future: only a report-only run may look ahead\n"
         )
@@ -293,7 +294,7 @@ async def test_the_daily_schedule_is_created_then_kept_in_line(
     handle = temporal_env.client.get_schedule_handle(SCHEDULE_ID)
     try:
         auditor = await pathway("data", "retention", "schedule", "--as", "au-001", env=seeded.env)
-        assert auditor.status == 2 and auditor.stdout == ""
+        assert auditor.status == ExitStatus.REFUSED and auditor.stdout == ""
         assert auditor.stderr == (
             "error: an auditor cannot change the configuration (allowed: admin) (rule: role_not_allowed)\n"
         )
