@@ -10,6 +10,7 @@ from temporalio.service import RPCError
 
 from cli.case_cli import JsonFlag, StaffOption
 from cli.exits import ExitStatus, fail, usage_error
+from cli.progress import progress
 from cli.runtime import connect_temporal, principal_for, print_json, run, settings_from
 from domain.access import Action, require_allowed
 from domain.text_rules import terminal_safe
@@ -73,11 +74,13 @@ def replay(
         outcomes = []
         try:
             histories = await histories_to_replay(settings, case_id, query, history_files or [])
-            async for outcome in replay_histories(histories, code):
-                outcomes.append(outcome)
-                if not as_json:
-                    # Ids and messages come from the histories, which may be files anyone wrote.
-                    typer.echo(terminal_safe(describe(outcome), keep_line_breaks=True))
+            with progress("histories replayed") as shown:
+                async for outcome in replay_histories(histories, code):
+                    outcomes.append(outcome)
+                    shown.tick()
+                    if not as_json:
+                        # Ids and messages come from the histories, which may be files anyone wrote.
+                        shown.echo(terminal_safe(describe(outcome), keep_line_breaks=True))
         except ReplayInputError as error:
             usage_error(str(error))
         except RPCError as error:

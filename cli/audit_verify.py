@@ -29,6 +29,7 @@ from sqlalchemy import make_url
 
 from cli.case_cli import JsonFlag, StaffOption
 from cli.exits import ExitStatus, end, fail, usage_error
+from cli.progress import progress
 from cli.runtime import open_store, principal_for, print_json, run, settings_from
 from domain.access import Action, require_allowed
 from domain.errors import Rule
@@ -112,7 +113,8 @@ def verify(
                     end(ExitStatus.NOT_FOUND, "there is no stored checkpoint; make one with `pathway audit checkpoint`")
                 checkpoints, expected_key = (stored,), _expected_key(settings, public_key)
             try:
-                verification = await verify_record(store, case_id, checkpoints, expected_key)
+                with progress("cases verified") as shown:
+                    verification = await verify_record(store, case_id, checkpoints, expected_key, shown.tick)
             except UnknownCase as unknown:
                 end(ExitStatus.NOT_FOUND, str(unknown), Rule.CASE_UNKNOWN)
         _report(verification, as_json, delivered)
@@ -149,7 +151,9 @@ def checkpoint(
             # Held to the newest stored checkpoint of the key, and recording the rows new since it.
             previous = await _stored_checkpoint(store, key.public.fingerprint)
             try:
-                signed = await sign_verified(store, key, principal.staff_id, datetime.now(UTC), previous, previous)
+                with progress("cases verified") as shown:
+                    now = datetime.now(UTC)
+                    signed = await sign_verified(store, key, principal.staff_id, now, previous, previous, shown.tick)
             except NotVerified as refused:
                 _report(refused.verification, as_json=False)
                 fail(str(refused))

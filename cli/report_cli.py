@@ -11,6 +11,7 @@ import typer
 from api.reports import period_from, report_html
 from cli.case_cli import StaffOption
 from cli.exits import remember_format, usage_error
+from cli.progress import progress
 from cli.runtime import open_service, principal_for, run, settings_from
 from domain.reporting import report_text, table_csv
 
@@ -41,7 +42,8 @@ def report(
         principal = principal_for(settings, staff)
         chosen = period_from(period, first.date() if first else None, last.date() if last else None)
         async with open_service(settings, reads_only=True) as service:
-            found = await service.reports.report(principal, chosen, site)
+            with progress("cases read") as shown:
+                found = await service.reports.report(principal, chosen, site, shown.tick)
         if format == "csv":
             tables = found.tables()
             if out is not None:
