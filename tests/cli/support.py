@@ -29,6 +29,14 @@ class Completed:
     def json(self) -> Any:
         return json.loads(self.stdout)
 
+    def json_error(self, status: int) -> dict[str, Any]:
+        """The error a --json command ended with (cli/exits.py): JSON on stdout, no text line as well."""
+        assert self.status == status, (self.status, self.stdout, self.stderr)
+        error = self.json()["error"]
+        assert isinstance(error, dict) and error["exit_status"] == status
+        assert "error:" not in self.stderr
+        return error
+
 
 async def pathway(*args: str, env: dict[str, str]) -> Completed:
     process = await asyncio.create_subprocess_exec(

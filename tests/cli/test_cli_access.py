@@ -56,10 +56,19 @@ async def test_the_cli_applies_roles_site_scope_and_records_access(
         assert [(r.staff_id, r.action) for r in await access.list(demo_id)] == [("pr-001", "start_case")]
 
         # Starting a case: practitioners and team leads only, and only at their own sites.
+        # (With --json, as `start` asks, a refusal is JSON on stdout.)
         link_worker = await pathway(*start("demo", "CUST/D2", "lw-001"), env=env)
-        assert refused(link_worker, ExitStatus.REFUSED, "a link_worker cannot start a case", "rule: role_not_allowed")
+        refusal = link_worker.json_error(ExitStatus.REFUSED)
+        assert refusal["rule"] == "role_not_allowed" and "a link_worker cannot start a case" in refusal["message"]
         elsewhere = await pathway(*start("north", "CUST/N2", "pr-001"), env=env)
-        assert refused(elsewhere, ExitStatus.REFUSED, "you do not work at site north", "rule: outside_your_sites")
+        refusal = elsewhere.json_error(ExitStatus.REFUSED)
+        assert refusal == {
+            "status": "refused",
+            "exit_status": 3,
+            "rule": "outside_your_sites",
+            "message": "you do not work at site north",
+            "fields": {},
+        }
         assert sorted(await store.case_ids()) == sorted([demo_id, north_id])
 
         # A case of another site looks absent, unless read with a stated (and recorded) reason.
