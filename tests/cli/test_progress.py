@@ -3,9 +3,6 @@ pseudo-terminal, as a person at a terminal has it, a count is drawn and then cle
 --json, there is none. The commands read a store of a few cases; none needs Temporal."""
 
 import asyncio
-import os
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,8 +10,7 @@ import pytest
 from cli.exits import ExitStatus
 from cli.progress import CLEAR_LINE
 from store.event_store import EventStore
-from tests.cli.support import PATHWAY, pathway
-from tests.conftest import TEST_MASTER_KEYS_TEXT, TEST_PAYLOAD_KEYS_TEXT
+from tests.cli.support import at_terminal, pathway
 from tests.store.support import StoreCase
 
 CASES = 3
@@ -28,53 +24,8 @@ COMMANDS = {
 }
 
 
-@dataclass
-class AtTerminal:
-    status: int
-    stdout: str
-    terminal: str  # what the command wrote to its stderr, the terminal
-
-
 def env_for(data_dir: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PATHWAY_DATA_DIR": str(data_dir),
-        "PATHWAY_TEMPORAL_ADDRESS": "localhost:1",
-        "PATHWAY_PAYLOAD_KEYS": TEST_PAYLOAD_KEYS_TEXT,
-        "PATHWAY_MASTER_KEYS": TEST_MASTER_KEYS_TEXT,
-    }
-
-
-def at_terminal(args: tuple[str, ...], data_dir: Path) -> AtTerminal:
-    """The command with stderr on a pseudo-terminal and stdout piped (as `pathway ... > file`)."""
-    controller, terminal = os.openpty()
-    try:
-        process = subprocess.Popen(
-            [PATHWAY, *args],
-            env=env_for(data_dir),
-            cwd=data_dir,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=terminal,
-        )
-    finally:
-        os.close(terminal)  # the command holds its own copy: reading ends when it exits
-    written = bytearray()
-    try:
-        while True:
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # EIO: every writer has closed the terminal
-                break
-            if not chunk:
-                break
-            written += chunk
-        assert process.stdout is not None
-        stdout = process.stdout.read().decode()
-        status = process.wait(timeout=120)
-    finally:
-        os.close(controller)
-    return AtTerminal(status, stdout, written.decode())
+    return {"PATHWAY_DATA_DIR": str(data_dir), "PATHWAY_TEMPORAL_ADDRESS": "localhost:1"}
 
 
 @pytest.fixture
@@ -92,7 +43,7 @@ async def data_dir(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("command", COMMANDS)
 async def test_a_terminal_sees_a_count_that_is_cleared_at_the_end(command: str, data_dir: Path) -> None:
     args, count = COMMANDS[command]
-    shown = await asyncio.to_thread(at_terminal, args, data_dir)
+    shown = await asyncio.to_thread(at_terminal, args, env_for(data_dir), data_dir)
     assert shown.status == ExitStatus.OK, shown.terminal
     assert CLEAR_LINE + count in shown.terminal, shown.terminal
     assert shown.terminal.endswith(CLEAR_LINE), shown.terminal  # nothing left behind on the line
@@ -100,13 +51,14 @@ async def test_a_terminal_sees_a_count_that_is_cleared_at_the_end(command: str, 
 
 
 async def test_piped_or_json_there_is_no_progress(data_dir: Path) -> None:
-    env = {key: env_for(data_dir)[key] for key in ("PATHWAY_DATA_DIR", "PATHWAY_TEMPORAL_ADDRESS")}
+    env = env_for(data_dir)
     for args, count in COMMANDS.values():
         if "--out" in args:  # the folder the files go to, under the data directory
             args = (*args[:-1], str(data_dir / args[-1]))
         piped = await pathway(*args, env=env)
         assert piped.status == ExitStatus.OK, piped.stderr
         assert piped.stderr == "" and CLEAR_LINE not in piped.stdout and count not in piped.stdout, args
-    as_json = await asyncio.to_thread(at_terminal, (*COMMANDS["audit verify --all"][0], "--json"), data_dir)
+    verify_json = (*COMMANDS["audit verify --all"][0], "--json")
+    as_json = await asyncio.to_thread(at_terminal, verify_json, env, data_dir)
     assert as_json.status == ExitStatus.OK and as_json.terminal == ""
     assert '"ok": true' in as_json.stdout
