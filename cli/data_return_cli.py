@@ -71,16 +71,15 @@ def data_return(
         for period in months:
             episodes = episodes_for(streams, period, key)
             referrals = referrals_for(episodes)
-            counts = f"{len(episodes)} episode(s), {len(referrals)} referral(s)"
             if file_format is ReturnFormat.XLSX:
                 workbook = out / workbook_name(period)
                 write_workbook(workbook, (EPISODE_FIELDS, episodes), (REFERRAL_FIELDS, referrals))
-                typer.echo(f"  {workbook} ({counts})")
-                continue
-            episodes_file, referrals_file = (out / name for name in file_names(period))
-            episodes_file.write_text(to_csv(EPISODE_FIELDS, episodes), encoding="utf-8", newline="")
-            referrals_file.write_text(to_csv(REFERRAL_FIELDS, referrals), encoding="utf-8", newline="")
-            typer.echo(f"  {episodes_file} ({len(episodes)} episode(s))")
-            typer.echo(f"  {referrals_file} ({len(referrals)} referral(s))")
+                typer.echo(f"  {workbook} ({len(episodes)} episode(s), {len(referrals)} referral(s))")
+            else:
+                episodes_file, referrals_file = (out / name for name in file_names(period))
+                episodes_file.write_text(to_csv(EPISODE_FIELDS, episodes), encoding="utf-8", newline="")
+                referrals_file.write_text(to_csv(REFERRAL_FIELDS, referrals), encoding="utf-8", newline="")
+                typer.echo(f"  {episodes_file} ({len(episodes)} episode(s))")
+                typer.echo(f"  {referrals_file} ({len(referrals)} referral(s))")
 
     run(command)
