@@ -8,6 +8,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cli.exits import ExitStatus
 from store.event_store import EventStore
 from tests.cli.support import Completed, pathway
@@ -34,12 +36,19 @@ async def test_version_comes_from_the_installed_package(tmp_path: Path) -> None:
     assert "3 refused" in " ".join(described.stdout.split())
 
 
-async def test_each_kind_of_ending_has_its_own_status(tmp_path: Path) -> None:
+@pytest.fixture
+async def data_dir(tmp_path: Path) -> Path:
+    """A data directory whose store holds one case: made before the commands run side by side, which
+    would otherwise race each other to create it."""
     store = EventStore.connect(f"sqlite+aiosqlite:///{tmp_path / 'pathway.db'}")
     await store.migrate()
     await StoreCase(store).open()
     await store.close()
-    env = env_for(tmp_path)
+    return tmp_path
+
+
+async def test_each_kind_of_ending_has_its_own_status(data_dir: Path) -> None:
+    env = env_for(data_dir)
     parser_usage, own_usage, refused, not_found, unavailable, failed = await asyncio.gather(
         pathway("case", "list", env=env),  # no --as: click's own usage error
         pathway("audit", "verify", "--as", "au-001", env=env),  # neither a case nor --all
@@ -64,8 +73,8 @@ async def test_each_kind_of_ending_has_its_own_status(tmp_path: Path) -> None:
         assert result.stdout == ""
 
 
-async def test_with_json_a_refusal_is_json_on_stdout(tmp_path: Path) -> None:
-    env = env_for(tmp_path)
+async def test_with_json_a_refusal_is_json_on_stdout(data_dir: Path) -> None:
+    env = env_for(data_dir)
     refused, unknown_staff, invalid, unavailable, report, failed = await asyncio.gather(
         pathway("audit", "verify", "--all", "--as", "pr-001", "--json", env=env),
         pathway("case", "list", "--as", "nobody", "--json", env=env),
