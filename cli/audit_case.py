@@ -10,7 +10,8 @@ import typer
 
 from api.documents import PdfUnavailable, export_html, html_to_pdf, timeline_html
 from cli.case_cli import StaffOption
-from cli.runtime import fail, open_service, principal_for, print_json, run, settings_from
+from cli.exits import fail, remember_format
+from cli.runtime import open_service, principal_for, print_json, run, settings_from
 from domain.text_rules import terminal_safe
 from domain.timeline import TimelineEntry, in_uk, when, words
 from service.audit import CaseTimeline
@@ -30,7 +31,9 @@ def timeline(
         datetime | None,
         typer.Option(help="The record as it was known at this time (UK time unless a zone is given)."),
     ] = None,
-    output: Annotated[Format, typer.Option("--format", help="How to print it.")] = Format.TEXT,
+    output: Annotated[
+        Format, typer.Option("--format", help="How to print it.", callback=remember_format)
+    ] = Format.TEXT,
 ) -> None:
     """Every event of a case in order, with time, actor, role and what happened; with --as-of, the
     case exactly as the record held it then (auditors; the read is recorded)."""

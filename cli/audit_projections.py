@@ -3,6 +3,7 @@
 import typer
 
 from cli.case_cli import StaffOption
+from cli.progress import progress
 from cli.runtime import open_store, principal_for, run, settings_from
 from domain.access import Action, require_allowed
 
@@ -16,7 +17,8 @@ def rebuild_projections(ctx: typer.Context, staff: StaffOption) -> None:
     async def command() -> None:
         require_allowed(principal_for(settings, staff).actor, Action.CONFIGURE)
         async with open_store(settings) as store:
-            report = await store.rebuild_projections()
+            with progress("cases folded") as shown:
+                report = await store.rebuild_projections(shown.tick)
         for table, key in report.changed:
             typer.echo(f"  rebuilt differently: {table} {key}")
         same = "identical to" if not report.changed else f"{len(report.changed)} row(s) different from"

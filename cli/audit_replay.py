@@ -9,7 +9,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.service import RPCError
 
 from cli.case_cli import JsonFlag, StaffOption
-from cli.runtime import FAILED, connect_temporal, fail, principal_for, print_json, refuse, run, settings_from
+from cli.exits import ExitStatus, fail, usage_error
+from cli.progress import progress
+from cli.runtime import connect_temporal, principal_for, print_json, run, settings_from
 from domain.access import Action, require_allowed
 from domain.text_rules import terminal_safe
 from service.replay import (
@@ -63,7 +65,7 @@ def replay(
     (auditors). Exit 0 when every history replays, 1 when any does not. Nothing is changed."""
     chosen = [case_id is not None, all_workflows, query is not None, bool(history_files)]
     if chosen.count(True) != 1:
-        refuse("give exactly one of CASE, --all, --query or --history")
+        usage_error("give exactly one of CASE, --all, --query or --history")
     settings = settings_from(ctx)
 
     async def command() -> None:
@@ -72,13 +74,15 @@ def replay(
         outcomes = []
         try:
             histories = await histories_to_replay(settings, case_id, query, history_files or [])
-            async for outcome in replay_histories(histories, code):
-                outcomes.append(outcome)
-                if not as_json:
-                    # Ids and messages come from the histories, which may be files anyone wrote.
-                    typer.echo(terminal_safe(describe(outcome), keep_line_breaks=True))
+            with progress("histories replayed") as shown:
+                async for outcome in replay_histories(histories, code):
+                    outcomes.append(outcome)
+                    shown.tick()
+                    if not as_json:
+                        # Ids and messages come from the histories, which may be files anyone wrote.
+                        shown.echo(terminal_safe(describe(outcome), keep_line_breaks=True))
         except ReplayInputError as error:
-            refuse(str(error))
+            usage_error(str(error))
         except RPCError as error:
             fail(f"Temporal could not give the histories: {error.message}")
         failed = [outcome for outcome in outcomes if outcome.failure is not None]
@@ -87,7 +91,7 @@ def replay(
         else:
             typer.echo(summary(outcomes, failed))
         if failed:
-            raise typer.Exit(FAILED)
+            raise typer.Exit(ExitStatus.FAILED)
 
     run(command)
 

@@ -28,8 +28,11 @@ import typer
 from sqlalchemy import make_url
 
 from cli.case_cli import JsonFlag, StaffOption
-from cli.runtime import fail, open_store, principal_for, print_json, refuse, run, settings_from
+from cli.exits import ExitStatus, end, fail, usage_error
+from cli.progress import progress
+from cli.runtime import open_store, principal_for, print_json, run, settings_from
 from domain.access import Action, require_allowed
+from domain.errors import Rule
 from domain.text_rules import terminal_safe
 from store.checkpoints import Checkpoint, CheckpointError, Checkpoints, PublicKey
 from store.delivered_checkpoints import Delivered, read_delivered
@@ -85,12 +88,12 @@ def verify(
     check the streams against a signed checkpoint. Exits 1 naming the case, seq and problem of each
     failure; changes nothing."""
     if (case_id is None) == (not all_cases):
-        refuse("give one case id or --all")
+        usage_error("give one case id or --all")
     if checkpoint_file is not None and latest_checkpoint:
-        refuse("give --checkpoint FILE or --latest-checkpoint, not both")
+        usage_error("give --checkpoint FILE or --latest-checkpoint, not both")
     with_checkpoint = checkpoint_file is not None or latest_checkpoint
     if public_key is not None and not with_checkpoint:
-        refuse("--public-key checks a checkpoint: give --checkpoint FILE or --latest-checkpoint too")
+        usage_error("--public-key checks a checkpoint: give --checkpoint FILE or --latest-checkpoint too")
     settings = settings_from(ctx)
 
     async def command() -> None:
@@ -107,14 +110,17 @@ def verify(
             if latest_checkpoint:
                 stored = await _stored_checkpoint(store)
                 if stored is None:
-                    refuse("there is no stored checkpoint; make one with `pathway audit checkpoint`")
+                    end(ExitStatus.NOT_FOUND, "there is no stored checkpoint; make one with `pathway audit checkpoint`")
                 checkpoints, expected_key = (stored,), _expected_key(settings, public_key)
             try:
-                verification = await verify_record(store, case_id, checkpoints, expected_key)
+                with progress("cases verified") as shown:
+                    verification = await verify_record(store, case_id, checkpoints, expected_key, shown.tick)
             except UnknownCase as unknown:
-                refuse(str(unknown))
+                end(ExitStatus.NOT_FOUND, str(unknown), Rule.CASE_UNKNOWN)
         _report(verification, as_json, delivered)
         if not verification.ok:
+            if as_json:  # the report says what failed; a second JSON document would spoil the first
+                raise typer.Exit(ExitStatus.FAILED)
             fail(verification.summary())
 
     run(command)
@@ -145,7 +151,9 @@ def checkpoint(
             # Held to the newest stored checkpoint of the key, and recording the rows new since it.
             previous = await _stored_checkpoint(store, key.public.fingerprint)
             try:
-                signed = await sign_verified(store, key, principal.staff_id, datetime.now(UTC), previous, previous)
+                with progress("cases verified") as shown:
+                    now = datetime.now(UTC)
+                    signed = await sign_verified(store, key, principal.staff_id, now, previous, previous, shown.tick)
             except NotVerified as refused:
                 _report(refused.verification, as_json=False)
                 fail(str(refused))
@@ -168,11 +176,11 @@ async def _open_store_as_it_is(settings: Settings) -> AsyncIterator[EventStore]:
     """The store read-only and never migrated: verification must change nothing, not even the schema."""
     url = make_url(settings.store_url)
     if url.get_backend_name() == "sqlite" and not await asyncio.to_thread(Path(url.database or "").is_file):
-        refuse(f"there is no event store at {url.database}")
+        end(ExitStatus.NOT_FOUND, f"there is no event store at {url.database}")
     store = connect_store(settings, read_only=True)
     try:
         if not await store.is_migrated():
-            refuse(
+            fail(
                 f"the event store at {url.render_as_string()} is not migrated to this version of Pathway; "
                 "start the worker or the API (or run any other pathway command) to migrate it first"
             )
@@ -199,9 +207,9 @@ def _refusing_unusable(path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as error:
-        refuse(f"cannot read the checkpoint {path}: {error.strerror}")
+        usage_error(f"cannot read the checkpoint {path}: {error.strerror}")
     except CheckpointError as error:
-        refuse(f"{path} cannot be used as a checkpoint: {error}")
+        usage_error(f"{path} cannot be used as a checkpoint: {error}")
 
 
 async def _stored_checkpoint(store: EventStore, key_fingerprint: str | None = None) -> Checkpoint | None:
@@ -217,11 +225,11 @@ def _expected_key(settings: Settings, public_key: str | None) -> PublicKey:
         try:
             return settings.checkpoint_public_key
         except ConfigError as error:
-            refuse(f"the checkpoint cannot be checked: {error}; or give --public-key")
+            usage_error(f"the checkpoint cannot be checked: {error}; or give --public-key")
     try:
         return PublicKey.parse(public_key)
     except CheckpointError as error:
-        refuse(f"--public-key cannot be used: {error}")
+        usage_error(f"--public-key cannot be used: {error}")
 
 
 def _write_export(path: Path, signed: Checkpoint) -> None:

@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from cli.runtime import open_service, principal_for, print_json, refuse, require_site, run, settings_from
+from cli.exits import remember_json, usage_error
+from cli.runtime import open_service, principal_for, print_json, require_site, run, settings_from
 from domain.access import Principal
 from domain.commands import (
     ChangeCohort,
@@ -32,7 +33,7 @@ from workers.settings import Settings
 
 app = typer.Typer(help="Start, find and close cases.", no_args_is_help=True)
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.", callback=remember_json)]
 StaffOption = Annotated[str, typer.Option("--as", help="Your staff id (see the staff list in the config).")]
 SiteFilter = Annotated[str | None, typer.Option(help="Only this one of your sites.")]
 
@@ -264,7 +265,7 @@ def release_date(
         try:
             day = date.fromisoformat(release_on)
         except ValueError:
-            refuse(f"release date {release_on!r} is not a date in the form YYYY-MM-DD")
+            usage_error(f"release date {release_on!r} is not a date in the form YYYY-MM-DD")
         release = RecordReleaseDate(actor=principal.actor, release_on=day)
         await _change(settings, principal, case_id, release, as_json)
 
@@ -330,7 +331,7 @@ def _instant(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        refuse(f"{text!r} is not a time in ISO 8601 form, e.g. 2026-12-01T10:00")
+        usage_error(f"{text!r} is not a time in ISO 8601 form, e.g. 2026-12-01T10:00")
     return in_uk(value)  # UK courts and custody suites: a time without an offset is UK local time
 
 
@@ -340,7 +341,7 @@ def _date(text: str | None) -> str | None:
     try:
         return date.fromisoformat(text).isoformat()
     except ValueError:
-        refuse(f"date of birth {text!r} is not a date in the form YYYY-MM-DD")
+        usage_error(f"date of birth {text!r} is not a date in the form YYYY-MM-DD")
     return None
 
 

@@ -27,7 +27,7 @@ from temporalio.runtime import Runtime
 
 from api.serve import api_server, api_services
 from cli.demo import seed_demo_cases
-from cli.runtime import refuse
+from cli.exits import usage_error
 from workers.binaries import installed_binary
 from workers.bootstrap import service_for
 from workers.client import connect, connect_store
@@ -142,13 +142,13 @@ def refuse_ports_in_use(ports: dict[str, int]) -> None:
     taken: dict[int, str] = {}
     for option, port in ports.items():
         if port in taken:
-            refuse(f"{option} and {taken[port]} are both {port}: each needs a port of its own")
+            usage_error(f"{option} and {taken[port]} are both {port}: each needs a port of its own")
         taken[port] = option
         problem = _port_problem(port)
         if problem == "in use":
-            refuse(f"port {port} is in use: {PORT_USES[option]}; stop it or pass {option}")
+            usage_error(f"port {port} is in use: {PORT_USES[option]}; stop it or pass {option}")
         if problem:
-            refuse(f"port {port} cannot be used ({problem}); pass {option}")
+            usage_error(f"port {port} cannot be used ({problem}); pass {option}")
 
 
 def _port_problem(port: int) -> str | None:

@@ -3,6 +3,7 @@
 import asyncio
 import os
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated
 
@@ -12,8 +13,9 @@ import typer
 from api.serve import DevLoginRefused, api_server, api_services, check_dev_login
 from cli import audit_cli, case_cli, data_cli, report_cli, setup_cli, task_cli
 from cli.dev import run_dev
+from cli.exits import EXIT_STATUSES, usage_error
 from cli.fhir_cli import app as fhir_app
-from cli.runtime import refuse, run, settings_from
+from cli.runtime import run, settings_from
 from service.identity import issue_dev_token
 from workers.bootstrap import service_for
 from workers.client import connect, connect_store
@@ -25,7 +27,10 @@ from workers.worker import run_worker_until_signalled
 log = structlog.get_logger(__name__)
 
 app = typer.Typer(
-    help="Pathway: Liaison and Diversion case workflows.", no_args_is_help=True, pretty_exceptions_enable=False
+    help="Pathway: Liaison and Diversion case workflows.",
+    epilog=EXIT_STATUSES,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 app.add_typer(case_cli.app, name="case")
 app.add_typer(task_cli.app, name="task")
@@ -36,12 +41,22 @@ app.command("setup")(setup_cli.setup)
 app.command("report")(report_cli.report)
 
 
+def print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"pathway {version('pathway')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def configure(
     ctx: typer.Context,
     data_dir: Annotated[
         Path | None, typer.Option(help="Where dev data lives (default .pathway).", envvar="PATHWAY_DATA_DIR")
     ] = None,
+    _version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the installed version and exit.", callback=print_version, is_eager=True),
+    ] = False,
 ) -> None:
     settings = Settings(data_dir=data_dir) if data_dir else Settings()
     configure_logging(settings.log_format, "WARNING" if ctx.invoked_subcommand != "worker" else settings.log_level)
@@ -77,7 +92,7 @@ def token(
     async def command() -> None:
         member = settings.pathway_config.staff_member(staff)
         if not 0 < hours <= settings.token_max_hours:
-            refuse(f"--hours must be more than 0 and at most {settings.token_max_hours:g}")
+            usage_error(f"--hours must be more than 0 and at most {settings.token_max_hours:g}")
         typer.echo(issue_dev_token(settings.token_secret, member, settings.jwt_issuer, settings.jwt_audience, hours))
 
     run(command)
@@ -103,8 +118,7 @@ def api(
     try:
         check_sign_in(settings, host, dev_login)
     except DevLoginRefused as refused:
-        typer.echo(f"error: {refused}", err=True)
-        raise typer.Exit(2) from None
+        usage_error(str(refused))
     asyncio.run(_serve_api(settings, host, port, dev_login))
 
 

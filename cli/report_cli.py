@@ -10,6 +10,8 @@ import typer
 
 from api.reports import period_from, report_html
 from cli.case_cli import StaffOption
+from cli.exits import remember_format, usage_error
+from cli.progress import progress
 from cli.runtime import open_service, principal_for, run, settings_from
 from domain.reporting import report_text, table_csv
 
@@ -23,7 +25,9 @@ def report(
     first: Annotated[datetime | None, typer.Option("--from", help="First day (UK time), with --to.")] = None,
     last: Annotated[datetime | None, typer.Option("--to", help="Last day (UK time), inclusive.")] = None,
     site: Annotated[str | None, typer.Option(help="One of your sites (default: all of them).")] = None,
-    format: Annotated[str, typer.Option("--format", help="text, csv, html or json.")] = "text",
+    format: Annotated[
+        str, typer.Option("--format", help="text, csv, html or json.", callback=remember_format)
+    ] = "text",
     out: Annotated[
         Path | None,
         typer.Option(help="Write here instead of printing: a file, or for csv a folder with one CSV per table."),
@@ -32,14 +36,14 @@ def report(
     """The service report of a period, by site, setting, cohort and age band (team leads, auditors)."""
     settings = settings_from(ctx)
     if format not in ("text", "csv", "html", "json"):
-        typer.echo(f"error: --format is text, csv, html or json, not {format!r}", err=True)
-        raise typer.Exit(2)
+        usage_error(f"--format is text, csv, html or json, not {format!r}")
 
     async def command() -> None:
         principal = principal_for(settings, staff)
         chosen = period_from(period, first.date() if first else None, last.date() if last else None)
         async with open_service(settings, reads_only=True) as service:
-            found = await service.reports.report(principal, chosen, site)
+            with progress("cases read") as shown:
+                found = await service.reports.report(principal, chosen, site, shown.tick)
         if format == "csv":
             tables = found.tables()
             if out is not None:

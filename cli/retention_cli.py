@@ -1,20 +1,26 @@
 """`pathway data retention ...`: run retention now (or report what it would do), and keep its daily
 Temporal Schedule in line with the configuration."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from temporalio.client import WorkflowFailureError
+from temporalio.client import Client, WorkflowFailureError, WorkflowQueryFailedError
+from temporalio.service import RPCError
 
 from cli.case_cli import JsonFlag, StaffOption
-from cli.runtime import connect_temporal, principal_for, print_json, refuse, run, settings_from
+from cli.exits import fail, usage_error
+from cli.progress import Progress, progress
+from cli.runtime import connect_temporal, principal_for, print_json, run, settings_from
 from domain.access import Action, require_allowed
 from domain.timeline import UK, in_uk
 from workers.retention_schedule import RETENTION_SCHEDULE_ID, ensure_retention_schedule
 from workflows.messages import RetentionInput, RetentionReport
 from workflows.retention_workflow import RetentionWorkflow, check_retention_input
+
+PROGRESS_POLL_SECONDS = 1.0
 
 app = typer.Typer(help="The end of retention: shred what has expired.", no_args_is_help=True)
 
@@ -41,18 +47,20 @@ def run_retention(
         try:
             check_retention_input(run_input, datetime.now(UTC))
         except ValueError as refused:
-            refuse(str(refused))
+            usage_error(str(refused))
         client = await connect_temporal(settings)
         try:
-            report = await client.execute_workflow(
+            handle = await client.start_workflow(
                 RetentionWorkflow.run,
                 run_input,
                 id=f"{RETENTION_SCHEDULE_ID}-by-{principal.actor.staff_id}-{uuid.uuid4()}",
                 task_queue=settings.task_queue,
                 static_summary="Retention run" + (" (report only)" if report_only else "") + f" by {staff}",
             )
+            with progress("retention") as shown:
+                report = await _result_showing_progress(client, handle.id, shown)
         except WorkflowFailureError as failure:
-            refuse(f"the retention run failed: {failure.cause}")
+            fail(f"the retention run failed: {failure.cause}")
         if as_json:
             print_json(report)
         else:
@@ -79,6 +87,24 @@ def schedule(ctx: typer.Context, staff: StaffOption) -> None:
         )
 
     run(command)
+
+
+async def _result_showing_progress(client: Client, workflow_id: str, shown: Progress) -> RetentionReport:
+    """The run's report; meanwhile, on a terminal, what its progress query says so far. By workflow
+    id, not run: a long run continues as new."""
+    handle = client.get_workflow_handle_for(RetentionWorkflow.run, workflow_id)
+    result = asyncio.ensure_future(handle.result())
+    while shown.visible:
+        done, _ = await asyncio.wait({result}, timeout=PROGRESS_POLL_SECONDS)
+        if done:
+            break
+        try:
+            so_far = await handle.query(RetentionWorkflow.progress)
+        except (RPCError, WorkflowQueryFailedError):
+            continue  # between runs, or not yet started: the next poll asks again
+        if so_far is not None:
+            shown.show(so_far.summary())
+    return await result
 
 
 def _print_report(report: RetentionReport) -> None:

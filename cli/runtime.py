@@ -6,15 +6,15 @@ import json
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 
+from cli.exits import ExitStatus, end, fail, refused, unavailable, usage_error
 from domain.access import Principal
-from domain.errors import Refusal, Rule, RuleViolation, described
-from domain.text_rules import terminal_safe
+from domain.errors import Rule, RuleViolation, described, field_problems
 from service.identity import principal_for_staff
 from service.pathway import Pathway
 from store.event_store import EventStore
@@ -22,10 +22,6 @@ from store.keyring import KeyRingError
 from workers.bootstrap import service_for
 from workers.client import connect, connect_store
 from workers.settings import ConfigError, Settings
-
-# Exit statuses: 2 for a refused or malformed command (nothing recorded), 1 for a system failure.
-REFUSED = 2
-FAILED = 1
 
 
 def settings_from(ctx: typer.Context) -> Settings:
@@ -72,38 +68,26 @@ async def connect_temporal(settings: Settings, *, lazy: bool = False) -> Client:
     try:
         return await connect(settings, lazy=lazy)
     except RuntimeError as error:
-        fail(f"cannot reach Temporal at {settings.temporal_address} ({error}); is `pathway dev` running?")
+        unavailable(f"cannot reach Temporal at {settings.temporal_address} ({error}); is `pathway dev` running?")
 
 
 def run(coroutine_factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run one command, printing any refusal or bad input as a single line on stderr."""
+    """Run one command, ending any refusal, bad input or failure with its exit status (cli/exits.py)."""
     try:
         asyncio.run(coroutine_factory())
     except RuleViolation as violation:
-        if violation.rule.refusal is Refusal.UNAVAILABLE:
-            fail(str(violation))
-        refuse(str(violation))
+        refused(violation)
     except ValidationError as error:
-        refuse(describe_validation_error(error))
+        problems = error.errors()
+        end(ExitStatus.USAGE, "invalid input: " + described(problems), Rule.INVALID_INPUT, field_problems(problems))
     except ConfigError as error:
-        refuse(str(error))
+        fail(str(error))
     except KeyRingError as error:
-        fail(f"personal data cannot be opened: {error}; restore the missing key to PATHWAY_MASTER_KEYS")
-
-
-def describe_validation_error(error: ValidationError) -> str:
-    return "invalid input: " + described(error.errors())
-
-
-def refuse(message: str) -> NoReturn:
-    # A refusal may quote what was typed (an unknown staff id, say): never a control character raw.
-    typer.echo(terminal_safe(f"error: {message}"), err=True)
-    raise typer.Exit(REFUSED)
-
-
-def fail(message: str) -> NoReturn:
-    typer.echo(terminal_safe(f"error: {message}"), err=True)
-    raise typer.Exit(FAILED)
+        end(
+            ExitStatus.UNAVAILABLE,
+            f"personal data cannot be opened: {error}; restore the missing key to PATHWAY_MASTER_KEYS",
+            Rule.KEYS_UNAVAILABLE,
+        )
 
 
 def print_json(value: BaseModel | list[Any] | dict[str, Any]) -> None:
@@ -117,7 +101,7 @@ def parse_json_object(text: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        refuse(f"{what} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}")
+        usage_error(f"{what} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}")
     if not isinstance(value, dict):
-        refuse(f"{what} must be a JSON object")
+        usage_error(f"{what} must be a JSON object")
     return dict(value)

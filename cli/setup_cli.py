@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from temporalio.service import RPCError
 
-from cli.runtime import connect_temporal, fail, refuse, run, settings_from
+from cli.exits import fail, usage_error
+from cli.runtime import connect_temporal, run, settings_from
 from workers.temporal_setup import DEFAULT_RETENTION_DAYS, setup_temporal
 
 
@@ -43,7 +44,7 @@ def setup(
                 client, settings.task_queue, config.retention, config.checkpoints, retention_days=retention_days
             )
         except ValueError as error:
-            refuse(str(error))
+            usage_error(str(error))
         except RPCError as error:
             fail(f"Temporal at {settings.temporal_address} refused the setup: {error.message}")
         typer.echo(f"Temporal at {settings.temporal_address}, namespace {report.namespace}:")

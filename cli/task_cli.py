@@ -8,16 +8,8 @@ from typing import Annotated
 import typer
 
 from cli.case_cli import JsonFlag, SiteFilter, StaffOption
-from cli.runtime import (
-    open_service,
-    parse_json_object,
-    principal_for,
-    print_json,
-    refuse,
-    require_site,
-    run,
-    settings_from,
-)
+from cli.exits import usage_error
+from cli.runtime import open_service, parse_json_object, principal_for, print_json, require_site, run, settings_from
 from domain.tasks import TaskKind, outcome_schema
 from domain.text_rules import terminal_safe
 from service.cases import TASK_VIEWS, TaskView
@@ -42,7 +34,7 @@ def list_tasks(
     """The open tasks of your sites in one inbox view: overdue first, then by priority and due time."""
     settings = settings_from(ctx)
     if overdue and view not in (None, "overdue"):
-        refuse("give --overdue or --view, not both")
+        usage_error("give --overdue or --view, not both")
     chosen: TaskView = "overdue" if overdue else (view or "team")
 
     async def command() -> None:

@@ -30,6 +30,8 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
 
+from domain.errors import Rule, RuleViolation
+
 CLOSING_EVENTS = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
@@ -188,8 +190,9 @@ async def case_histories(client: Client, case_id: str) -> AsyncIterator[Workflow
         case_runs = await runs_first_to_last(client, case_id)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
-            raise ReplayInputError(
-                f"there is no case {case_id}: no workflow with that id in namespace {client.namespace}"
+            raise RuleViolation(
+                Rule.CASE_UNKNOWN,
+                f"there is no case {case_id}: no workflow with that id in namespace {client.namespace}",
             ) from None
         raise
     pending = [case_runs]

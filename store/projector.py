@@ -4,6 +4,7 @@ rebuild of every such row from the events.
 `case_row` and `task_row` are the one place a record becomes a row: appends and rebuilds write
 them, and verification holds the stored rows to them (store/projection_check.py)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
@@ -45,10 +46,11 @@ class Projector:
         if task_rows:
             await conn.execute(insert(schema.tasks), task_rows)
 
-    async def rebuild(self) -> RebuildReport:
+    async def rebuild(self, progress: Callable[[str], None] | None = None) -> RebuildReport:
         """Drop every projected row and fold every stream again, in one transaction (readers see the
         old rows or the new, never none); report which rows came out different from those replaced.
-        Streams are read a batch of cases at a time, one query per batch."""
+        Streams are read a batch of cases at a time, one query per batch. `progress` is told each
+        case id as it is folded."""
         async with self.engine.begin() as conn:
             before = await _projected_rows(conn)
             await conn.execute(delete(schema.tasks))
@@ -64,6 +66,8 @@ class Projector:
                 )
                 for case_id, rows in groupby(await conn.execute(query), key=lambda row: str(row.case_id)):
                     await self.project(conn, fold(case_id, [HashedBody.model_validate_json(r.body) for r in rows]))
+                    if progress is not None:
+                        progress(case_id)
             after = await _projected_rows(conn)
         changed = sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
         tasks = sum(1 for table, _ in after if table == "tasks")

@@ -5,6 +5,7 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,17 +30,29 @@ class Completed:
     def json(self) -> Any:
         return json.loads(self.stdout)
 
+    def json_error(self, status: int) -> dict[str, Any]:
+        """The error a --json command ended with (cli/exits.py): JSON on stdout, no text line as well."""
+        assert self.status == status, (self.status, self.stdout, self.stderr)
+        error = self.json()["error"]
+        assert isinstance(error, dict) and error["exit_status"] == status
+        assert "error:" not in self.stderr
+        return error
+
+
+def command_env(env: dict[str, str]) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PATHWAY_PAYLOAD_KEYS": TEST_PAYLOAD_KEYS_TEXT,
+        "PATHWAY_MASTER_KEYS": TEST_MASTER_KEYS_TEXT,
+        **env,
+    }
+
 
 async def pathway(*args: str, env: dict[str, str]) -> Completed:
     process = await asyncio.create_subprocess_exec(
         PATHWAY,
         *args,
-        env={
-            **os.environ,
-            "PATHWAY_PAYLOAD_KEYS": TEST_PAYLOAD_KEYS_TEXT,
-            "PATHWAY_MASTER_KEYS": TEST_MASTER_KEYS_TEXT,
-            **env,
-        },
+        env=command_env(env),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -47,6 +60,46 @@ async def pathway(*args: str, env: dict[str, str]) -> Completed:
         stdout, stderr = await process.communicate()
     assert process.returncode is not None
     return Completed(process.returncode, stdout.decode(), stderr.decode())
+
+
+@dataclass
+class AtTerminal:
+    status: int
+    stdout: str
+    terminal: str  # what the command wrote to its stderr, the terminal
+
+
+def at_terminal(args: tuple[str, ...], env: dict[str, str], cwd: Path) -> AtTerminal:
+    """The real command with stderr on a pseudo-terminal, as a person at a terminal has it, and stdout
+    piped (as `pathway ... > file`). Blocking: run it in a thread when the test's loop runs a worker."""
+    controller, terminal = os.openpty()
+    try:
+        process = subprocess.Popen(
+            [PATHWAY, *args],
+            env=command_env(env),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+        )
+    finally:
+        os.close(terminal)  # the command holds its own copy: reading ends when it exits
+    written = bytearray()
+    try:
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: every writer has closed the terminal
+                break
+            if not chunk:
+                break
+            written += chunk
+        assert process.stdout is not None
+        stdout = process.stdout.read().decode()
+        status = process.wait(timeout=120)
+    finally:
+        os.close(controller)
+    return AtTerminal(status, stdout, written.decode())
 
 
 def free_port() -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from cli.exits import ExitStatus
 from domain.events import StoredEvent
 from domain.model import Person
 from domain.tasks import TaskKind
@@ -124,7 +125,7 @@ async def test_an_auditor_prints_a_case_timeline_now_and_as_of_a_moment(
         xml = await pathway("audit", "timeline", case_id, "--as", "au-001", "--format", "xml", env=env)
         assert xml.status == 2 and xml.stdout == ""
         refused = await pathway("audit", "timeline", case_id, "--as", "pr-001", env=env)
-        assert refused.status == 2 and refused.stdout == ""
+        assert refused.status == ExitStatus.REFUSED and refused.stdout == ""
         assert refused.stderr.strip().count("\n") == 0 and "rule: role_not_allowed" in refused.stderr
 
         # Every successful read is in the case's access log, under the auditor's name.
@@ -187,7 +188,7 @@ async def test_an_auditor_exports_a_case_as_json_html_and_pdf(
         practitioner = await pathway(
             "audit", "export", case_id, "--as", "pr-001", "--purpose", purpose, "--out", str(refused_out), env=env
         )  # fmt: skip
-        assert practitioner.status == 2 and "rule: role_not_allowed" in practitioner.stderr
+        assert practitioner.status == ExitStatus.REFUSED and "rule: role_not_allowed" in practitioner.stderr
         assert not refused_out.exists()
         # Only the export that was made is in the access log (besides the case's own work), its purpose sealed.
         logged = [r for r in await opened_access_log(store, case_id) if r.staff_id != "pr-001"]

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from cli.exits import ExitStatus
 from store.event_store import EventStore
 from tests.cli.support import pathway
 from tests.store.support import StoreCase, run_journey
@@ -18,7 +19,7 @@ async def test_an_admin_rebuilds_the_projections_from_the_events(tmp_path: Path)
     env = {"PATHWAY_DATA_DIR": str(tmp_path), "PATHWAY_TEMPORAL_ADDRESS": "localhost:1"}
     try:
         refused = await pathway("audit", "rebuild-projections", "--as", "au-001", env=env)
-        assert refused.status == 2
+        assert refused.status == ExitStatus.REFUSED
         assert refused.stderr == (
             "error: an auditor cannot change the configuration (allowed: admin) (rule: role_not_allowed)\n"
         )

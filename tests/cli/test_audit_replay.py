@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 
 from activities.store_activities import StoreActivities
 from cli.demo import seed_demo_cases
+from cli.exits import ExitStatus
 from domain.state import CaseState
 from service.replay import (
     FailureKind,
@@ -237,15 +238,15 @@ async def test_bad_input_is_refused_with_one_precise_line(world: ReplayWorld, tm
         replay_cli(world.env, data_dir, world.journey_case_ids[0], "--all"),
     )
     expected = [
-        f"{tmp_path / 'truncated.json'} is cut off: its JSON ends at line ",
-        f'{tmp_path / "foreign.json"} is JSON but not a Temporal history: it has no "events" list',
-        f"{tmp_path / 'not-json.txt'} is not JSON: Expecting value at line 1 column 1",
-        f"there is no case {unknown_case}: no workflow with that id in namespace default",
-        "a practitioner cannot verify the records (allowed: auditor)",
-        "give exactly one of CASE, --all, --query or --history",
+        (f"{tmp_path / 'truncated.json'} is cut off: its JSON ends at line ", ExitStatus.USAGE),
+        (f'{tmp_path / "foreign.json"} is JSON but not a Temporal history: it has no "events" list', ExitStatus.USAGE),
+        (f"{tmp_path / 'not-json.txt'} is not JSON: Expecting value at line 1 column 1", ExitStatus.USAGE),
+        (f"there is no case {unknown_case}: no workflow with that id in namespace default", ExitStatus.NOT_FOUND),
+        ("a practitioner cannot verify the records (allowed: auditor)", ExitStatus.REFUSED),
+        ("give exactly one of CASE, --all, --query or --history", ExitStatus.USAGE),
     ]
-    for refusal, message in zip(refusals, expected, strict=True):
-        assert refusal.status == 2, (message, refusal)
+    for refusal, (message, status) in zip(refusals, expected, strict=True):
+        assert refusal.status == status, (message, refusal)
         assert refusal.stdout == "", refusal.stdout
         assert refusal.stderr.startswith(f"error: {message}"), (message, refusal.stderr)
         assert refusal.stderr.count("\n") == 1, refusal.stderr

@@ -1,6 +1,6 @@
 """`pathway audit verify` and `pathway audit checkpoint` through the real CLI, against a store filled by
 `EventStore.append` and then tampered with behind its back: each tampering fails verification (exit 1)
-with a line naming the case and the seq; refusals exit 2; verification writes nothing. Scheduled
+with a line naming the case and the seq; refusals exit 2 to 4 (cli/exits.py); verification writes nothing. Scheduled
 checkpoints are made by the schedule's own activity, run without a Temporal server."""
 
 import asyncio
@@ -14,6 +14,7 @@ import pytest_asyncio
 from temporalio.testing import ActivityEnvironment
 
 from activities.checkpoints import CheckpointActivities, CheckpointSigner
+from cli.exits import ExitStatus
 from domain.config import CheckpointsConfig
 from domain.tasks import TaskKind
 from store.chain_check import ALTERED
@@ -76,9 +77,9 @@ def failed(result: Completed, case_id: str, seq: int, problem: str) -> bool:
     return result.status == 1 and len(named) == 1 and stderr.startswith("error: ") and "\n" not in stderr
 
 
-def refused(result: Completed, text: str) -> bool:
+def refused(result: Completed, text: str, status: ExitStatus = ExitStatus.USAGE) -> bool:
     line = result.stderr.strip()
-    return result.status == 2 and "\n" not in line and text in line
+    return result.status == status and "\n" not in line and text in line
 
 
 async def test_good_data_verifies_and_nothing_is_written(filled: Filled) -> None:
@@ -165,12 +166,13 @@ async def test_refusals(filled: Filled, tmp_path: Path) -> None:
         filled.run("checkpoint", "--as", "ad-001"),
     )
 
-    assert refused(unknown, "there is no case case-nope")
-    assert refused(practitioner, "a practitioner cannot verify the records (allowed: auditor)")
-    assert refused(no_store, f"there is no event store at {empty / 'pathway.db'}")
+    assert refused(unknown, "there is no case case-nope", ExitStatus.NOT_FOUND)
+    assert refused(practitioner, "a practitioner cannot verify the records (allowed: auditor)", ExitStatus.REFUSED)
+    assert refused(no_store, f"there is no event store at {empty / 'pathway.db'}", ExitStatus.NOT_FOUND)
     assert not empty.exists()
-    assert refused(no_checkpoint, "there is no stored checkpoint; make one with `pathway audit checkpoint`")
-    assert refused(admin_checkpoint, "an admin cannot verify the records")
+    no_stored = "there is no stored checkpoint; make one with `pathway audit checkpoint`"
+    assert refused(no_checkpoint, no_stored, ExitStatus.NOT_FOUND)
+    assert refused(admin_checkpoint, "an admin cannot verify the records", ExitStatus.REFUSED)
     assert not (filled.data_dir / "checkpoint.key").exists()
 
 

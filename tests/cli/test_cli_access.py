@@ -10,6 +10,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from cli.exits import ExitStatus
 from store.access_log import AccessLog
 from store.event_store import EventStore
 from store.notifications import NotificationLog
@@ -26,10 +27,10 @@ def start(site: str, ref: str, staff: str) -> list[str]:
     ]  # fmt: skip
 
 
-def refused(result: Completed, *texts: str) -> bool:
-    """Exit status 2, one line on stderr holding every text."""
+def refused(result: Completed, status: ExitStatus, *texts: str) -> bool:
+    """That exit status, and one line on stderr holding every text."""
     line = result.stderr.strip()
-    return result.status == 2 and "\n" not in line and all(text in line for text in texts)
+    return result.status == status and "\n" not in line and all(text in line for text in texts)
 
 
 async def test_the_cli_applies_roles_site_scope_and_records_access(
@@ -55,15 +56,24 @@ async def test_the_cli_applies_roles_site_scope_and_records_access(
         assert [(r.staff_id, r.action) for r in await access.list(demo_id)] == [("pr-001", "start_case")]
 
         # Starting a case: practitioners and team leads only, and only at their own sites.
+        # (With --json, as `start` asks, a refusal is JSON on stdout.)
         link_worker = await pathway(*start("demo", "CUST/D2", "lw-001"), env=env)
-        assert refused(link_worker, "a link_worker cannot start a case", "rule: role_not_allowed")
+        refusal = link_worker.json_error(ExitStatus.REFUSED)
+        assert refusal["rule"] == "role_not_allowed" and "a link_worker cannot start a case" in refusal["message"]
         elsewhere = await pathway(*start("north", "CUST/N2", "pr-001"), env=env)
-        assert refused(elsewhere, "you do not work at site north", "rule: outside_your_sites")
+        refusal = elsewhere.json_error(ExitStatus.REFUSED)
+        assert refusal == {
+            "status": "refused",
+            "exit_status": 3,
+            "rule": "outside_your_sites",
+            "message": "you do not work at site north",
+            "fields": {},
+        }
         assert sorted(await store.case_ids()) == sorted([demo_id, north_id])
 
         # A case of another site looks absent, unless read with a stated (and recorded) reason.
         hidden = await pathway("case", "show", north_id, "--as", "pr-001", env=env)
-        assert refused(hidden, f"there is no case {north_id} in your sites", "rule: case_unknown")
+        assert refused(hidden, ExitStatus.NOT_FOUND, f"there is no case {north_id} in your sites", "rule: case_unknown")
         assert [r.staff_id for r in await access.list(north_id)] == ["pr-002"]
         glass = await pathway(
             "case", "show", north_id, "--as", "pr-001", "--break-glass-reason", REASON, "--json", env=env
@@ -100,21 +110,25 @@ async def test_the_cli_applies_roles_site_scope_and_records_access(
         north_task = next(t["task_id"] for t in lead_tasks.json() if t["case_id"] == north_id)
         [demo_task] = [t["task_id"] for t in demo_tasks.json() if t["kind"] == "consent"]
         not_yours = await pathway("task", "claim", north_task, "--as", "pr-001", env=env)
-        assert refused(not_yours, f"there is no task {north_task} in your sites", "rule: task_unknown")
+        assert refused(
+            not_yours, ExitStatus.NOT_FOUND, f"there is no task {north_task} in your sites", "rule: task_unknown"
+        )
 
         # Roles: an auditor reads but works no tasks; a link worker does not close cases.
         events = len(await store.read_stream(demo_id))
         auditor = await pathway("task", "complete", demo_task, "--outcome", "{}", "--as", "au-001", env=env)
-        assert refused(auditor, "cannot complete a task", "rule: role_not_allowed")
+        assert refused(auditor, ExitStatus.REFUSED, "cannot complete a task", "rule: role_not_allowed")
         auditor_list = await pathway("task", "list", "--as", "au-001", env=env)
-        assert refused(auditor_list, "cannot list tasks", "rule: role_not_allowed")
+        assert refused(auditor_list, ExitStatus.REFUSED, "cannot list tasks", "rule: role_not_allowed")
         closing = await pathway("case", "close", demo_id, "--reason", "transferred", "--as", "lw-001", env=env)
-        assert refused(closing, "a link_worker cannot close a case", "rule: role_not_allowed")
+        assert refused(closing, ExitStatus.REFUSED, "a link_worker cannot close a case", "rule: role_not_allowed")
         assert len(await store.read_stream(demo_id)) == events
 
         # Past the inbox, the case applies the pathway rules: consent is not a link worker's task.
         link_claim = await pathway("task", "claim", demo_task, "--as", "lw-001", env=env)
-        assert refused(link_claim, "a link_worker cannot claim a consent task", "rule: role_not_allowed")
+        assert refused(
+            link_claim, ExitStatus.REFUSED, "a link_worker cannot claim a consent task", "rule: role_not_allowed"
+        )
         # A claim that is allowed goes through, and is recorded.
         claimed = await pathway("task", "claim", demo_task, "--as", "pr-001", "--json", env=env)
         assert claimed.status == 0, claimed.stderr
@@ -130,12 +144,14 @@ async def test_the_cli_applies_roles_site_scope_and_records_access(
             ("pr-001", "start_case"), ("pr-001", "read_case"), ("pr-001", "claim_task"), ("au-001", "read_access_log"),
         ]  # fmt: skip
         practitioner_log = await pathway("audit", "access", demo_id, "--as", "pr-001", env=env)
-        assert refused(practitioner_log, "cannot read who accessed a case", "rule: role_not_allowed")
+        assert refused(
+            practitioner_log, ExitStatus.REFUSED, "cannot read who accessed a case", "rule: role_not_allowed"
+        )
     await store.close()
 
 
 async def test_reads_need_no_temporal_and_bad_options_are_refused(tmp_path: Path) -> None:
-    # Nothing listens on port 1: a read that tried to reach Temporal would fail with status 1.
+    # Nothing listens on port 1: a read that tried to reach Temporal would end with status 5 (unavailable).
     env = {"PATHWAY_DATA_DIR": str(tmp_path), "PATHWAY_TEMPORAL_ADDRESS": "localhost:1"}
     cases = await pathway("case", "list", "--as", "pr-001", env=env)
     assert cases.status == 0, cases.stderr
@@ -146,12 +162,12 @@ async def test_reads_need_no_temporal_and_bad_options_are_refused(tmp_path: Path
     nobody = await pathway("case", "list", env=env)
     assert nobody.status == 2 and "Missing option '--as'" in nobody.stderr
     unknown = await pathway("task", "list", "--as", "nobody", env=env)
-    assert refused(unknown, "there is no staff member 'nobody'", "rule: unknown_staff")
+    assert refused(unknown, ExitStatus.NOT_FOUND, "there is no staff member 'nobody'", "rule: unknown_staff")
     absent = await pathway("case", "show", "case-0000", "--as", "pr-001", env=env)
-    assert refused(absent, "there is no case case-0000 in your sites", "rule: case_unknown")
+    assert refused(absent, ExitStatus.NOT_FOUND, "there is no case case-0000 in your sites", "rule: case_unknown")
     too_short = await pathway("case", "show", "case-0000", "--as", "pr-001", "--break-glass-reason", "why", env=env)
-    assert refused(too_short, "give the reason you need this case, in 10 to 500 characters")
+    assert refused(too_short, ExitStatus.USAGE, "give the reason you need this case, in 10 to 500 characters")
     other_site = await pathway("task", "list", "--as", "pr-001", "--site", "north", env=env)
-    assert refused(other_site, "you do not work at site north", "rule: outside_your_sites")
+    assert refused(other_site, ExitStatus.REFUSED, "you do not work at site north", "rule: outside_your_sites")
     both = await pathway("task", "list", "--as", "pr-001", "--overdue", "--view", "mine", env=env)
-    assert refused(both, "give --overdue or --view, not both")
+    assert refused(both, ExitStatus.USAGE, "give --overdue or --view, not both")

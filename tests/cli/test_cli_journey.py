@@ -6,6 +6,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from cli.exits import ExitStatus
 from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.cli.support import pathway
@@ -60,7 +61,7 @@ async def test_a_case_goes_through_the_cli_from_identification_to_closure(
             "task", "complete", task["task_id"], "--outcome", json.dumps(OUTCOMES[TaskKind.CLOSURE]), "--as", "pr-001",
             env=env,
         )  # fmt: skip
-        assert refused.status == 2
+        assert refused.status == ExitStatus.REFUSED
         assert refused.stderr.strip().count("\n") == 0 and "rule: case_not_open" in refused.stderr
         malformed = await pathway(
             "task", "complete", task["task_id"], "--outcome", "{not json", "--as", "pr-001", env=env
@@ -84,9 +85,9 @@ async def test_bad_case_input_is_refused_with_one_line(tmp_path: Path) -> None:
     env = {"PATHWAY_DATA_DIR": str(tmp_path), "PATHWAY_TEMPORAL_ADDRESS": "localhost:1"}
     base = ["case", "start", "--setting", "custody", "--source", "custody_staff", "--ref", "R-1", "--as", "pr-001"]
     unknown_site = await pathway(*base, "--site", "atlantis", env=env)
-    assert unknown_site.status == 2 and "there is no site 'atlantis'" in unknown_site.stderr
+    assert unknown_site.status == ExitStatus.NOT_FOUND and "there is no site 'atlantis'" in unknown_site.stderr
     bad_staff = await pathway(*base[:-1], "nobody", "--site", "demo", env=env)
-    assert bad_staff.status == 2 and "there is no staff member 'nobody'" in bad_staff.stderr
+    assert bad_staff.status == ExitStatus.NOT_FOUND and "there is no staff member 'nobody'" in bad_staff.stderr
     bad_nhs = await pathway(*base, "--site", "demo", "--nhs-number", "12", env=env)
     assert bad_nhs.status == 2 and "nhs_number" in bad_nhs.stderr
     assert not (tmp_path / "pathway.db").exists() or not await _has_events(tmp_path)

@@ -2,9 +2,22 @@
 StoreCase wrote: the files, who may write them, and bad input."""
 
 import csv
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from domain.data_return import EPISODE_FIELDS, REFERRAL_FIELDS, episode_pseudonym, pseudonym_key
+from openpyxl import load_workbook
+
+from cli.exits import ExitStatus
+from domain.data_return import (
+    DATA_SET_VERSION,
+    EPISODE_FIELDS,
+    REFERRAL_FIELDS,
+    DataField,
+    episode_pseudonym,
+    pseudonym_key,
+)
 from store.event_store import EventStore
 from tests.cli.support import pathway
 from tests.store.support import StoreCase, run_journey
@@ -88,15 +101,56 @@ async def test_an_auditor_may_export_one_site(tmp_path: Path) -> None:
 async def test_refusals_write_nothing(tmp_path: Path) -> None:
     await a_store_with_one_journey(tmp_path)
     out = tmp_path / "returns"
-    refused = {
-        "a practitioner": ("--month", "2026-03", "--as", "pr-001"),
-        "a link worker": ("--month", "2026-03", "--as", "lw-002"),
-        "a backwards range": ("--month", "2026-04", "--to", "2026-03", "--as", "tl-001"),
-        "not a month": ("--month", "2026-13", "--as", "tl-001"),
-        "an unknown site": ("--month", "2026-03", "--site", "atlantis", "--as", "tl-001"),
+    refused: dict[str, tuple[ExitStatus, tuple[str, ...]]] = {
+        "a practitioner": (ExitStatus.REFUSED, ("--month", "2026-03", "--as", "pr-001")),
+        "a link worker": (ExitStatus.REFUSED, ("--month", "2026-03", "--as", "lw-002")),
+        "a backwards range": (ExitStatus.USAGE, ("--month", "2026-04", "--to", "2026-03", "--as", "tl-001")),
+        "not a month": (ExitStatus.USAGE, ("--month", "2026-13", "--as", "tl-001")),
+        "an unknown site": (ExitStatus.NOT_FOUND, ("--month", "2026-03", "--site", "atlantis", "--as", "tl-001")),
     }
-    for why, args in refused.items():
+    for why, (status, args) in refused.items():
         done = await pathway("data", "return", *args, "--out", str(out), env=cli_env(tmp_path))
-        assert done.status == 2, (why, done.stdout, done.stderr)
+        assert done.status == status, (why, done.stdout, done.stderr)
         assert done.stderr.startswith("error: "), why
     assert not out.exists()
+
+
+async def test_the_workbook_holds_the_csv_values_with_their_types(tmp_path: Path) -> None:
+    """Opened by a program, the workbook gives every CSV value back; typed, so a spreadsheet shows
+    data_set_version 1.1 and period 2026-03 as text rather than a number and a date."""
+    await a_store_with_one_journey(tmp_path)
+    for file_format in ("csv", "xlsx"):
+        done = await pathway(
+            "data", "return", "--month", "2026-03", "--as", "tl-001", "--format", file_format,
+            "--out", str(tmp_path / file_format), env=cli_env(tmp_path),
+        )  # fmt: skip
+        assert done.status == 0, done.stderr
+    assert [p.name for p in (tmp_path / "xlsx").iterdir()] == ["data-return-2026-03.xlsx"]
+
+    book = load_workbook(tmp_path / "xlsx" / "data-return-2026-03.xlsx")
+    assert book.sheetnames == ["episodes", "referrals"]
+    sheets: tuple[tuple[str, Sequence[DataField[Any]]], ...] = (
+        ("episodes", EPISODE_FIELDS),
+        ("referrals", REFERRAL_FIELDS),
+    )
+    for kind, fields in sheets:
+        header, rows = read_csv(tmp_path / "csv" / f"{kind}-2026-03.csv")
+        [names, *cells] = list(book[kind].iter_rows())
+        assert [cell.value for cell in names] == header
+        assert len(cells) == len(rows) == 1
+        for row, values in zip(cells, rows, strict=True):
+            for cell, field in zip(row, fields, strict=True):
+                text = values[field.name]
+                if text == "":
+                    assert cell.value is None, field.name
+                elif field.type == "integer":
+                    assert cell.data_type == "n" and cell.value == int(text), field.name
+                elif field.type == "date":
+                    assert isinstance(cell.value, datetime), field.name
+                    assert cell.value.date().isoformat() == text and cell.number_format == "yyyy-mm-dd"
+                else:
+                    assert cell.data_type == "s" and cell.value == text, field.name
+    episodes = book["episodes"]
+    assert (episodes["A1"].value, episodes["B1"].value) == ("data_set_version", "period")
+    assert (episodes["A2"].value, episodes["A2"].data_type) == (DATA_SET_VERSION, "s")
+    assert (episodes["B2"].value, episodes["B2"].data_type) == ("2026-03", "s")

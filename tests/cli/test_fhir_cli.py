@@ -7,6 +7,7 @@ from pathlib import Path
 from fhir.resources.R4B.bundle import Bundle
 from temporalio.testing import WorkflowEnvironment
 
+from cli.exits import ExitStatus
 from store.access_log import AccessLog
 from store.event_store import EventStore
 from tests.cli.support import pathway
@@ -44,7 +45,7 @@ async def test_fhir_export_prints_a_bundle_and_refuses_other_roles(
 
         before = len(await AccessLog(store.engine).list(case_id))
         refused = await pathway("fhir", "export", case_id, "--as", "lw-001", env=env)
-        assert refused.status == 2 and "cannot export a case as FHIR" in refused.stderr
+        assert refused.status == ExitStatus.REFUSED and "cannot export a case as FHIR" in refused.stderr
         assert len(await AccessLog(store.engine).list(case_id)) == before
     finally:
         await store.close()

@@ -5,6 +5,7 @@ import csv
 import json
 from pathlib import Path
 
+from cli.exits import ExitStatus
 from store.event_store import EventStore
 from tests.cli.support import pathway
 from tests.store.support import StoreCase, run_journey
@@ -55,12 +56,12 @@ async def test_a_team_lead_reports_a_month_in_every_format(tmp_path: Path) -> No
     empty = await pathway("report", "--as", "tl-001", "--period", "2025-01", "--site", "north", env=env)
     assert empty.status == 0 and "Identified" in empty.stdout
 
-    for args, words in [
-        (("--as", "pr-001", *MARCH), "cannot"),
-        (("--as", "tl-001", "--from", "2026-03-31", "--to", "2026-03-01"), "before"),
-        (("--as", "tl-001", "--period", "2026-03", "--site", "nowhere"), "no site 'nowhere'"),
-        (("--as", "tl-001", *MARCH, "--format", "xml"), "--format"),
+    for args, words, status in [
+        (("--as", "pr-001", *MARCH), "cannot", ExitStatus.REFUSED),
+        (("--as", "tl-001", "--from", "2026-03-31", "--to", "2026-03-01"), "before", ExitStatus.USAGE),
+        (("--as", "tl-001", "--period", "2026-03", "--site", "nowhere"), "no site 'nowhere'", ExitStatus.NOT_FOUND),
+        (("--as", "tl-001", *MARCH, "--format", "xml"), "--format", ExitStatus.USAGE),
     ]:
         refused = await pathway("report", *args, env=env)
-        assert refused.status == 2 and len(refused.stderr.strip().splitlines()) == 1, (args, refused.stderr)
+        assert refused.status == status and len(refused.stderr.strip().splitlines()) == 1, (args, refused.stderr)
         assert words in refused.stderr, (args, refused.stderr)

@@ -18,6 +18,8 @@ from temporalio.client import Client, ScheduleActionStartWorkflow
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from cli.exits import ExitStatus
+from cli.progress import CLEAR_LINE
 from domain.commands import CloseCase, Command, OpenCase
 from domain.decisions import DecisionContext
 from domain.events import PersonalDataShredded
@@ -32,7 +34,7 @@ from domain.timeline import UK
 from store.event_store import EventStore
 from store.person_keys import PersonKeys
 from store.sealing import Sealer
-from tests.cli.support import Completed, pathway
+from tests.cli.support import Completed, at_terminal, pathway
 from tests.conftest import TEST_MASTER_KEYS, worker_for
 from tests.workflows.journey import PRACTITIONER
 from workers.settings import SHIPPED_CONFIG, load_config
@@ -168,28 +170,28 @@ async def test_only_an_admin_shreds_and_an_auditor_may_report(
     seeded: Seeded, temporal_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     before = await seeded.event_counts()
-    # Refusals come before Temporal is reached: with no server to reach they are still refusals (2),
-    # not failures to connect (1).
+    # Refusals come before Temporal is reached: with no server to reach they are still refusals (3),
+    # not Temporal being unavailable (5).
     unreachable = {**seeded.env, "PATHWAY_TEMPORAL_ADDRESS": "localhost:1"}
     for env in (seeded.env, unreachable):
         link_worker = await pathway("data", "retention", "run", "--as", "lw-001", env=env)
-        assert link_worker.status == 2 and link_worker.stdout == ""
+        assert link_worker.status == ExitStatus.REFUSED and link_worker.stdout == ""
         assert link_worker.stderr == (
             "error: a link_worker cannot shred a person's personal data (allowed: admin) (rule: role_not_allowed)\n"
         )
         auditor = await pathway("data", "retention", "run", "--as", "au-001", env=env)
-        assert auditor.status == 2 and auditor.stdout == ""
+        assert auditor.status == ExitStatus.REFUSED and auditor.stdout == ""
         assert auditor.stderr == (
             "error: an auditor cannot shred a person's personal data (allowed: admin) (rule: role_not_allowed)\n"
         )
         reader = await pathway("data", "retention", "run", "--report-only", "--as", "lw-001", env=env)
-        assert reader.status == 2
+        assert reader.status == ExitStatus.REFUSED
         assert reader.stderr == (
             "error: a link_worker cannot report which records have reached the end of retention "
             "(allowed: auditor, admin) (rule: role_not_allowed)\n"
         )
         future = await pathway("data", "retention", "run", "--as", "ad-001", "--as-of", "2099-01-01", env=env)
-        assert future.status == 2 and future.stdout == ""
+        assert future.status == ExitStatus.USAGE and future.stdout == ""
         assert future.stderr == (
             "error: as_of 2099-01-01T00:00:00+00:00 is in the future: only a report-only run may look ahead\n"
         )
@@ -203,6 +205,13 @@ async def test_only_an_admin_shreds_and_an_auditor_may_report(
         f"  review        {seeded.child}  {UNDATED_CHILD}",
     ]
     assert NAME not in report.stdout and "1961" not in report.stdout
+    # At a terminal the command polls the run's progress query while it waits: the same report, and a
+    # progress line, if the run lasted long enough for one, is cleared.
+    run_args = ("data", "retention", "run", "--as", "au-001", "--report-only")
+    watched = await asyncio.to_thread(at_terminal, run_args, seeded.env, tmp_path)
+    assert report_lines(Completed(watched.status, watched.stdout, watched.terminal))[1] == rest
+    terminal = watched.terminal
+    assert terminal == "" or (terminal.startswith(CLEAR_LINE + "examined ") and terminal.endswith(CLEAR_LINE))
 
     as_json = await pathway("data", "retention", "run", "--as", "au-001", "--report-only", "--json", env=seeded.env)
     assert as_json.status == 0, as_json.stderr
@@ -236,13 +245,13 @@ async def test_only_an_admin_shreds_and_an_auditor_may_report(
         "examined 3 closed record(s); would shred 1 expired; 1 for review; 0 refused"
     )
 
-    # Nothing changed, and only the four runs that were allowed started a workflow.
+    # Nothing changed, and only the five runs that were allowed started a workflow.
     assert await seeded.event_counts() == before
     for case_id in (seeded.expired, seeded.recent, seeded.child):
         assert await seeded.name_of(case_id) == NAME and not await seeded.key_shredded(case_id)
-    runs = await retention_runs(temporal_env.client, seeded.task_queue, 4)
-    assert len(runs) == 4
-    assert sum(run.startswith("pathway-retention-by-au-001-") for run in runs) == 3
+    runs = await retention_runs(temporal_env.client, seeded.task_queue, 5)
+    assert len(runs) == 5
+    assert sum(run.startswith("pathway-retention-by-au-001-") for run in runs) == 4
     assert sum(run.startswith("pathway-retention-by-ad-001-") for run in runs) == 1
 
 
@@ -293,7 +302,7 @@ async def test_the_daily_schedule_is_created_then_kept_in_line(
     handle = temporal_env.client.get_schedule_handle(SCHEDULE_ID)
     try:
         auditor = await pathway("data", "retention", "schedule", "--as", "au-001", env=seeded.env)
-        assert auditor.status == 2 and auditor.stdout == ""
+        assert auditor.status == ExitStatus.REFUSED and auditor.stdout == ""
         assert auditor.stderr == (
             "error: an auditor cannot change the configuration (allowed: admin) (rule: role_not_allowed)\n"
         )

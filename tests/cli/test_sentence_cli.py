@@ -6,6 +6,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from cli.exits import ExitStatus
 from store.event_store import EventStore
 from tests.cli.support import pathway
 from tests.conftest import worker_for
@@ -52,7 +53,7 @@ async def test_a_known_reference_is_found_and_said_so_then_refused_after_sentenc
         events = len(await store.read_stream(case_id))
 
         refused = await pathway(*start, env=env)
-        assert refused.status == 2
+        assert refused.status == ExitStatus.REFUSED
         assert "case_past_sentence" in refused.stderr and "RECONNECT" in refused.stderr
         assert case_id in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
         assert len(await store.read_stream(case_id)) == events
