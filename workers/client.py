@@ -5,7 +5,6 @@ import dataclasses
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
@@ -13,13 +12,17 @@ from temporalio.service import TLSConfig
 from store.event_store import EventStore
 from store.keyring import KeyRing
 from workers.codec import EncodedFailureConverter, EncryptionCodec
+from workers.payload_converter import PathwayPayloadConverter
 from workers.settings import ConfigError, Settings
 
 
 def data_converter(keys: KeyRing) -> DataConverter:
-    """Pydantic models as JSON, then every payload and failure encrypted under the key ring."""
-    return dataclasses.replace(
-        pydantic_data_converter, payload_codec=EncryptionCodec(keys), failure_converter_class=EncodedFailureConverter
+    """Pydantic models as JSON, then every payload and failure encrypted under the key ring, but for the
+    Temporal UI's texts, which the converter marks public."""
+    return DataConverter(
+        payload_converter_class=PathwayPayloadConverter,
+        payload_codec=EncryptionCodec(keys),
+        failure_converter_class=EncodedFailureConverter,
     )
 
 

@@ -3,7 +3,10 @@ anyone reading histories without the keys sees ciphertext only.
 
 Each encrypted payload says which key sealed it (metadata `encryption-key-id`); a key ring keeps
 old keys readable while new payloads use the newest one, so keys rotate by adding one. Payloads that
-were never encrypted (histories recorded before, test fixtures) decode as they are."""
+were never encrypted (histories recorded before, test fixtures) decode as they are.
+
+The one exception: payloads the converter marked public (the Temporal UI's texts, see
+workers/payload_converter.py) are left in the clear, so the UI shows them without this codec."""
 
 from collections.abc import Sequence
 
@@ -11,6 +14,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import DefaultFailureConverter, PayloadCodec
 
 from store.keyring import KeyRing, KeyRingError
+from workers.payload_converter import is_public
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -23,6 +27,9 @@ class EncryptionCodec(PayloadCodec):
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         encoded = []
         for payload in payloads:
+            if is_public(payload):
+                encoded.append(payload)
+                continue
             key_id, sealed = self.keys.seal(payload.SerializeToString())
             encoded.append(Payload(metadata={"encoding": ENCODING, KEY_ID: key_id.encode()}, data=sealed))
         return encoded
