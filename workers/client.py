@@ -26,6 +26,22 @@ def data_converter(keys: KeyRing) -> DataConverter:
     )
 
 
+def worker_client(client: Client) -> Client:
+    """The client a worker polls with: the same connection and keys, but its codec marks every payload
+    that reaches it unencrypted, which the workflows then refuse as an input. So only a holder of the
+    keys can send a workflow anything, whatever else they can do in Temporal. (Replays keep reading
+    the histories recorded before payloads were encrypted: they use `data_converter`.)"""
+    converter = client.data_converter
+    codec = converter.payload_codec
+    if not isinstance(codec, EncryptionCodec):
+        raise TypeError("a worker's client must encrypt its payloads: connect it with data_converter(keys)")
+    config = client.config()
+    config["data_converter"] = dataclasses.replace(
+        converter, payload_codec=EncryptionCodec(codec.keys, mark_unencrypted=True)
+    )
+    return Client(**config)
+
+
 async def connect(settings: Settings, lazy: bool = False, runtime: Runtime | None = None) -> Client:
     """`runtime` carries the metrics exporter (workers/metrics.py); None is the SDK's default runtime."""
     cluster = cluster_options(settings)

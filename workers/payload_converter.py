@@ -6,7 +6,8 @@ Marking is decided by the value's type, never by its content: a plain `str`, a m
 else is unmarked and encrypted. And a marked payload is display text only: read back, it is refused
 wherever the code expects an input (an update or signal argument, a workflow input, an activity
 result, any typed value), so someone able to write to Temporal cannot pass a marked payload off as
-a command without the keys.
+a command without the keys. Nor an unmarked one left unencrypted: a worker's codec marks what
+reaches it so (workers/client.py `worker_client`), and a workflow refuses it too.
 """
 
 from collections.abc import Sequence
@@ -22,17 +23,24 @@ from workflows.ui_text import PublicText
 # Metadata beside the payload's own encoding (json/plain or json/protobuf, which the UI reads).
 PUBLIC = "pathway-public"
 PUBLIC_VALUE = b"ui-text"
+# What a worker's codec adds to a payload that reached it unencrypted (workers/codec.py).
+UNENCRYPTED = "pathway-arrived-unencrypted"
 # What a marked payload may be read as: display text (untyped), or the SDK's metadata query answer
 # (which carries the current details) as the UI and `handle.query` read it.
 READABLE_AS: tuple[object, ...] = (None, PublicText, WorkflowMetadata)
 
 
-class PublicPayloadRefused(ValueError):
-    """A payload marked public stood where only an encrypted one may: it is not read."""
+class UntrustedInput(ValueError):
+    """A payload the keys did not seal (marked public, or one that reached the worker unencrypted)
+    stood where only a sealed one may: it is not read."""
 
 
 def is_public(payload: Payload) -> bool:
     return payload.metadata.get(PUBLIC) == PUBLIC_VALUE
+
+
+def arrived_unencrypted(payload: Payload) -> bool:
+    return UNENCRYPTED in payload.metadata
 
 
 class PathwayPayloadConverter(PydanticPayloadConverter):
@@ -47,9 +55,12 @@ class PathwayPayloadConverter(PydanticPayloadConverter):
         hints: list[object] = list(type_hints or [])
         for index, payload in enumerate(payloads):
             hint = hints[index] if index < len(hints) else None
-            # Inside a workflow every payload is an input: none is ever legitimately public.
+            # Inside a workflow every payload is an input: none is ever legitimately public, and
+            # only the holder of the keys may send one (a worker marks what came unencrypted).
+            if workflow.in_workflow() and arrived_unencrypted(payload):
+                raise UntrustedInput(f"payload {index} was not encrypted: a workflow takes no such input")
             if is_public(payload) and (workflow.in_workflow() or hint not in READABLE_AS):
-                raise PublicPayloadRefused(
+                raise UntrustedInput(
                     f"payload {index} is marked public: only the Temporal UI's texts are, and they are never an input"
                 )
         # Pydantic knows str, not its subclass: the marked text is read as a str and wrapped again below.

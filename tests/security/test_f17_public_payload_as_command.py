@@ -1,8 +1,12 @@
-"""F17: someone who can write to Temporal but has no payload keys marks a payload public (as the
-Temporal UI's texts are, so the codec passes it through unopened) and sends it as a command to a case.
+"""F17: someone who can write to Temporal but has no payload keys sends a command to a case as a
+payload the codec does not open: marked public (as the Temporal UI's texts are), or not encrypted at
+all (which the codec reads as it is, for the histories recorded before encryption).
 
-A marked payload is display text only: the converter refuses it as any workflow input, so the Update
-is rejected before its validator runs, nothing is recorded, and the case goes on as before."""
+A marked payload is display text only, and a worker's codec marks what reaches it unencrypted: the
+converter refuses either as a workflow input, so the Update is rejected before its validator runs,
+nothing is recorded, and the case goes on as before."""
+
+import uuid
 
 import pytest
 from temporalio.api.common.v1 import Payload
@@ -25,23 +29,28 @@ def keyless(client: Client) -> Client:
     return Client(**config)
 
 
-async def test_a_command_marked_public_is_refused_and_records_nothing(cases: StaffCommands) -> None:
-    state = await cases.start_case(open_case("F17-PUBLIC-0001"))
+@pytest.mark.parametrize(
+    ("marking", "why"),
+    [({PUBLIC: PUBLIC_VALUE}, "is marked public"), ({}, "was not encrypted")],
+    ids=["marked-public", "unencrypted"],
+)
+async def test_a_command_the_codec_does_not_open_is_refused_and_records_nothing(
+    cases: StaffCommands, marking: dict[str, bytes], why: str
+) -> None:
+    state = await cases.start_case(open_case(f"F17-{uuid.uuid4().hex[:8]}"))
     command = CompleteTask(
         actor=PRACTITIONER, task_id=open_task(state, TaskKind.CONSENT), outcome=OUTCOMES[TaskKind.CONSENT]
     )
-    forged = Payload(
-        metadata={"encoding": b"json/plain", PUBLIC: PUBLIC_VALUE}, data=command.model_dump_json().encode()
-    )
+    forged = Payload(metadata={"encoding": b"json/plain", **marking}, data=command.model_dump_json().encode())
     handle = keyless(cases.client).get_workflow_handle(state.case_id)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update("complete_task", RawValue(forged))
     # Why, as the service (which holds the keys) reads it: the converter refused the marked argument.
     cause = refused.value.cause
     assert isinstance(cause, FailureError) and cause.failure is not None
-    why = await cases.client.data_converter.decode_failure(cause.failure)
-    assert str(why) == "RuntimeError: Failed decoding arguments"
-    assert why.__cause__ is not None and "marked public" in str(why.__cause__)
+    refusal = await cases.client.data_converter.decode_failure(cause.failure)
+    assert str(refusal) == "RuntimeError: Failed decoding arguments"
+    assert refusal.__cause__ is not None and why in str(refusal.__cause__)
     assert len(await cases.store.read_stream(state.case_id)) == state.version
     assert (await cases.store.case_state(state.case_id)).version == state.version
 

@@ -1,5 +1,6 @@
-"""Which payloads travel in the clear (workers/payload_converter.py): a `PublicText` and nothing else,
-and a payload marked public is read back only as display text, never as an input."""
+"""Which payloads travel in the clear (workers/payload_converter.py): a `PublicText` and nothing else;
+a payload marked public is read back only as display text, never as an input; and a worker's codec
+marks what reaches it unencrypted."""
 
 import json
 
@@ -7,12 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
+from temporalio.api.common.v1 import Payload
 
 from domain.model import Person, Stage
 from tests.conftest import TEST_PAYLOAD_KEYS
 from workers.client import data_converter
-from workers.codec import ENCODING
-from workers.payload_converter import PublicPayloadRefused, is_public
+from workers.codec import ENCODING, EncryptionCodec
+from workers.payload_converter import UntrustedInput, arrived_unencrypted, is_public
 from workflows.ui_text import PublicText
 
 CONVERTER = data_converter(TEST_PAYLOAD_KEYS)
@@ -45,6 +47,17 @@ async def test_other_str_types_are_encrypted() -> None:
 @pytest.mark.parametrize("hint", [str, Shown, Person, int, dict])
 async def test_a_public_payload_is_never_read_as_an_input(hint: type) -> None:
     [shown] = await CONVERTER.encode([PublicText('{"text": "forged"}')])
-    with pytest.raises(PublicPayloadRefused, match="marked public"):
+    with pytest.raises(UntrustedInput, match="marked public"):
         await CONVERTER.decode([shown], [hint])
     assert await CONVERTER.decode([shown], [PublicText]) == ['{"text": "forged"}']
+
+
+async def test_a_workers_codec_marks_what_arrives_unencrypted_and_nothing_else() -> None:
+    plain = Payload(metadata={"encoding": b"json/plain"}, data=b'"never encrypted"')
+    [sealed, shown] = await CONVERTER.encode(["encrypted", PublicText("shown")])
+    worker = EncryptionCodec(TEST_PAYLOAD_KEYS, mark_unencrypted=True)
+    opened, public, marked = await worker.decode([sealed, shown, plain])
+    assert not arrived_unencrypted(opened) and not arrived_unencrypted(public)
+    assert arrived_unencrypted(marked) and marked.data == plain.data
+    # Everyone else's codec (clients, the codec endpoint, replays) reads a plain payload as it is.
+    assert await EncryptionCodec(TEST_PAYLOAD_KEYS).decode([plain]) == [plain]
