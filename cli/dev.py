@@ -71,7 +71,7 @@ async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, a
     data_dir = settings.prepare_data_dir()
     # The Temporal server first, while this process has no thread but this one (the mail server
     # starts one): its death signal is set between fork and exec.
-    server = _start_temporal(data_dir, settings.namespace, port, ui_port, f"http://localhost:{api_port}/codec")
+    server = _start_temporal(data_dir, settings.namespace, port, ui_port)
     mail = Controller(MailFolder(data_dir / "mail"), hostname="127.0.0.1", port=smtp_port)
     mail.start()
     settings = settings.model_copy(
@@ -183,11 +183,14 @@ def _die_with(parent: int) -> Callable[[], None] | None:
     return preexec
 
 
-def _start_temporal(
-    data_dir: Path, namespace: str, port: int, ui_port: int, codec_endpoint: str
-) -> subprocess.Popen[bytes]:
+def _start_temporal(data_dir: Path, namespace: str, port: int, ui_port: int) -> subprocess.Popen[bytes]:
     """The Temporal dev server, which ends when this process does. Call it from the main thread:
-    the death signal follows the thread that started the server, not the process."""
+    the death signal follows the thread that started the server, not the process.
+
+    Its UI gets no codec endpoint: the dev server can set only the endpoint, not "include
+    cross-origin credentials", so the UI would call the API's codec without the operator's session
+    cookie, be refused, and show every viewer a "Codec Server could not connect" banner. An operator
+    sets the endpoint in their browser instead (the banner says how; README "Reading payloads")."""
     log = (data_dir / "temporal.log").open("ab")
     return subprocess.Popen(
         [
@@ -202,9 +205,6 @@ def _start_temporal(
             str(port),
             "--ui-port",
             str(ui_port),
-            # The UI reads payloads through the API's codec endpoint, for signed-in operators only.
-            "--ui-codec-endpoint",
-            codec_endpoint,
             "--log-level",
             "warn",
         ],
@@ -245,7 +245,9 @@ def _print_banner(settings: Settings, port: int, ui_port: int, smtp_port: int, a
                 "",
                 "Pathway dev stack is running:",
                 f"  Temporal server   localhost:{port} (namespace {settings.namespace})",
-                f"  Temporal UI       http://localhost:{ui_port}",
+                f"  Temporal UI       http://localhost:{ui_port}  (to decode payloads, sign in to the inbox as "
+                f"op-001, then in the UI's Codec Server settings: endpoint http://localhost:{api_port}/codec, "
+                "Include cross-origin credentials on)",
                 f"  worker            task queue {settings.task_queue}",
                 f"  web inbox         http://localhost:{api_port}/ (sign in as one of the demo staff)",
                 f"  API               http://localhost:{api_port}/api (OpenAPI: /docs; `pathway token` signs you in)",

@@ -41,6 +41,7 @@ from store.records import CaseRecord, TaskRecord
 from workflows.alert_start import start_break_glass_alert
 from workflows.case_workflow import CaseWorkflow
 from workflows.messages import BreakGlassAlert, CaseInput, CaseResult
+from workflows.ui_text import PublicText
 
 # A command a person sends to an open case (OpenCase starts one).
 CaseCommand = (
@@ -64,7 +65,9 @@ class CaseGateway(Protocol):
 
     store: EventStore
 
-    async def start(self, case_id: str, site: SiteConfig, command: OpenCase, summary: str, details: str) -> CaseState:
+    async def start(
+        self, case_id: str, site: SiteConfig, command: OpenCase, summary: PublicText, details: PublicText
+    ) -> CaseState:
         """Open the case (or find it, for the same referral again)."""
         ...
 
@@ -97,7 +100,9 @@ class TemporalCaseGateway:
     store: EventStore
     task_queue: str
 
-    async def start(self, case_id: str, site: SiteConfig, command: OpenCase, summary: str, details: str) -> CaseState:
+    async def start(
+        self, case_id: str, site: SiteConfig, command: OpenCase, summary: PublicText, details: PublicText
+    ) -> CaseState:
         start = WithStartWorkflowOperation(
             CaseWorkflow.run,
             CaseInput(case_id=case_id, site=site),

@@ -54,12 +54,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     os._exit(_exit_status)
 
 
-async def start_dev_server(*extra_args: str) -> WorkflowEnvironment:
+async def start_dev_server(*extra_args: str, ui_port: int | None = None) -> WorkflowEnvironment:
+    """A dev server of its own; with the Temporal UI on `ui_port` if given (no codec configured)."""
     return await WorkflowEnvironment.start_local(
         data_converter=data_converter(TEST_PAYLOAD_KEYS),
         search_attributes=ALL_KEYS,
         dev_server_existing_path=installed_binary("temporal"),
         dev_server_extra_args=list(extra_args),
+        ui=ui_port is not None,
+        ui_port=ui_port,
     )
 
 

@@ -5,7 +5,6 @@ import dataclasses
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
@@ -13,14 +12,34 @@ from temporalio.service import TLSConfig
 from store.event_store import EventStore
 from store.keyring import KeyRing
 from workers.codec import EncodedFailureConverter, EncryptionCodec
+from workers.payload_converter import PathwayPayloadConverter
 from workers.settings import ConfigError, Settings
 
 
 def data_converter(keys: KeyRing) -> DataConverter:
-    """Pydantic models as JSON, then every payload and failure encrypted under the key ring."""
-    return dataclasses.replace(
-        pydantic_data_converter, payload_codec=EncryptionCodec(keys), failure_converter_class=EncodedFailureConverter
+    """Pydantic models as JSON, then every payload and failure encrypted under the key ring, but for the
+    Temporal UI's texts, which the converter marks public."""
+    return DataConverter(
+        payload_converter_class=PathwayPayloadConverter,
+        payload_codec=EncryptionCodec(keys),
+        failure_converter_class=EncodedFailureConverter,
     )
+
+
+def worker_client(client: Client) -> Client:
+    """The client a worker polls with: the same connection and keys, but its codec marks every payload
+    that reaches it unencrypted, which the workflows then refuse as an input. So only a holder of the
+    keys can send a workflow anything, whatever else they can do in Temporal. (Replays keep reading
+    the histories recorded before payloads were encrypted: they use `data_converter`.)"""
+    converter = client.data_converter
+    codec = converter.payload_codec
+    if not isinstance(codec, EncryptionCodec):
+        raise TypeError("a worker's client must encrypt its payloads: connect it with data_converter(keys)")
+    config = client.config()
+    config["data_converter"] = dataclasses.replace(
+        converter, payload_codec=EncryptionCodec(codec.keys, mark_unencrypted=True)
+    )
+    return Client(**config)
 
 
 async def connect(settings: Settings, lazy: bool = False, runtime: Runtime | None = None) -> Client:

@@ -24,7 +24,7 @@ from store.keyring import KeyRing
 from store.notifications import NotificationLog
 from store.person_keys import PersonKeys
 from store.sealing import Sealer
-from workers.client import connect, connect_store
+from workers.client import connect, connect_store, worker_client
 from workers.health import Readiness, health_app, health_server
 from workers.logging import configure_logging
 from workers.metrics import StoreGauges, exporter_text, free_loopback_address, metrics_runtime
@@ -53,7 +53,7 @@ def build_worker(
     retention = RetentionActivities(store, keys, config.retention)
     checkpoints = CheckpointActivities(store, outbox, config.checkpoints, mailer, checkpoint_signer)
     return Worker(
-        client,
+        worker_client(client),
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[

@@ -90,7 +90,7 @@ with workflow.unsafe.imports_passed_through():
         ReferralWorkflow,
         referral_workflow_id,
     )
-    from workflows.ui_text import continued_details
+    from workflows.ui_text import PublicText, continued_details
 
 APPEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -348,7 +348,7 @@ class CaseWorkflow:
             ),
             start_to_close_timeout=APPEND_ATTEMPT_TIMEOUT,
             retry_policy=APPEND_RETRY,
-            summary=f"record {', '.join(type(e).__name__ for e in events)}",
+            summary=PublicText(f"record {', '.join(type(e).__name__ for e in events)}"),
         )
         self._state = apply_all(self._state, envelopes)
         self._show()
@@ -569,7 +569,7 @@ class CaseWorkflow:
             await workflow.wait_condition(
                 lambda: not self._sends_under_way(),
                 timeout=SENDS_REPORTED_WITHIN,
-                timeout_summary="referral sends under way when the case closed",
+                timeout_summary=PublicText("referral sends under way when the case closed"),
             )
         if unreported := self._sends_under_way():
             workflow.logger.warning(
@@ -583,7 +583,7 @@ class CaseWorkflow:
         server carries them over), so they head its live line instead."""
         live = current_details(self._state)
         if not self._state.is_open and (sending := self._sends_under_way()):
-            live = f"{live} · referral sends finishing: {len(sending)}"
+            live = PublicText(f"{live} · referral sends finishing: {len(sending)}")
         if self._continued and self._state.stage is not None:
             live = continued_details(self._state, live)
         workflow.set_current_details(live)
@@ -609,7 +609,7 @@ class CaseWorkflow:
                 request,
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=NOTIFY_RETRY,
-                summary=f"{request.kind}: {task.kind} task",
+                summary=PublicText(f"{request.kind}: {task.kind} task"),
             )
         except ActivityError:
             # The notifications table says it failed and why; the case itself goes on.
@@ -637,12 +637,12 @@ def _utc(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def current_details(state: CaseState) -> str:
+def current_details(state: CaseState) -> PublicText:
     """The Temporal UI's live line for a case: stage, site, open tasks and the next due time. Only
     coded facts (never a name, reference or anything a person wrote), so anyone who can see the UI
     may read it."""
     if state.stage is None:
-        return "waiting for the case to open"
+        return PublicText("waiting for the case to open")
     facts = [f"stage: {state.stage}", f"site: {state.site}"]
     if state.setting is not None:
         facts.append(f"setting: {state.setting}")
@@ -659,11 +659,15 @@ def current_details(state: CaseState) -> str:
         facts.append("open tasks: none")
     if state.close_reason is not None:
         facts.append(f"closed: {state.close_reason}")
-    return " · ".join(facts)
+    return PublicText(" · ".join(facts))
 
 
-def timer_summary(state: CaseState) -> str:
+def timer_summary(state: CaseState) -> PublicText:
     """What the case's next timer is for, in the pathway's words ('screening SLA', 'court report due')."""
+    return PublicText(_timer_purpose(state))
+
+
+def _timer_purpose(state: CaseState) -> str:
     deadlines = pending_deadlines(state)
     if not deadlines:
         return "waiting for a change"

@@ -6,11 +6,22 @@ The service sets them on the case's first run (`static_summary`, `static_details
 workflow imports this module passed through to show them again on the runs after a continue-as-new,
 which start without them: the SDK's `continue_as_new` takes no summary or details, and the server
 (1.32) does not copy a run's user metadata to the run that continues it.
+
+Each text is a `PublicText`: the one kind of value the payload converter (workers/payload_converter.py)
+marks public, so the codec leaves it unencrypted and the Temporal UI shows it without the codec.
 """
 
 from typing import Protocol
 
 from domain.model import AgeBand, Cohort, ReferralSource, Setting
+
+
+class PublicText(str):
+    """Text any operator may read in the Temporal UI: codes, counts, times and opaque ids only, never
+    anything of the person. Only this type travels unencrypted; a plain `str` is always encrypted."""
+
+    __slots__ = ()
+
 
 # The last line of the fixed details: where the live facts are.
 LIVE_POINTER = "Live stage, open tasks and next due time: see the current details."
@@ -35,21 +46,21 @@ class CaseFacts(Protocol):
     def cohorts(self) -> tuple[Cohort, ...]: ...
 
 
-def case_summary(case: CaseFacts) -> str:
+def case_summary(case: CaseFacts) -> PublicText:
     """The case's one-line summary in the Temporal UI: coded facts only, never the person."""
-    return f"L&D case at {case.site} ({case.setting})"
+    return PublicText(f"L&D case at {case.site} ({case.setting})")
 
 
-def case_details(case: CaseFacts) -> str:
+def case_details(case: CaseFacts) -> PublicText:
     """The case's fixed details in the Temporal UI: how it came in, as codes. The external reference
     and everything about the person are personal data and stay out."""
-    return "\n".join([*_fixed_facts(case), LIVE_POINTER])
+    return PublicText("\n".join([*_fixed_facts(case), LIVE_POINTER]))
 
 
-def continued_details(case: CaseFacts, live: str) -> str:
+def continued_details(case: CaseFacts, live: str) -> PublicText:
     """The current details of a run that continued as new: the summary and fixed details the run
     started without, then the live line (`live`)."""
-    return "\n".join([case_summary(case), *_fixed_facts(case), live])
+    return PublicText("\n".join([case_summary(case), *_fixed_facts(case), live]))
 
 
 def _fixed_facts(case: CaseFacts) -> list[str]:

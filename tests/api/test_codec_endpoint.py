@@ -362,11 +362,14 @@ def payloads_in(output: str) -> list[tuple[str, bytes, bytes]]:
 
 def coded(found: list[tuple[str, bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """The payloads that go through the codec: all but search attributes, which the server must index,
-    and patch markers, whose details the SDK writes without the codec (a change's name, no person's data)."""
+    patch markers, whose details the SDK writes without the codec (a change's name, no person's data),
+    and the case's Temporal UI texts, public by design (tests/workflows/test_public_text.py)."""
     return [
         (encoding, data)
         for where, encoding, data in found
-        if ".searchAttributes." not in where and ".markerRecordedEventAttributes." not in where
+        if not any(
+            part in where for part in (".searchAttributes.", ".markerRecordedEventAttributes.", ".userMetadata.")
+        )
     ]
 
 

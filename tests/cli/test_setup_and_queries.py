@@ -24,8 +24,8 @@ from service.staff import StaffCommands
 from store.event_store import EventStore
 from tests.cli.support import pathway
 from tests.conftest import staff_driver, worker_for
-from tests.workflows.journey import PRACTITIONER, complete, open_case, open_task
-from tests.workflows.support import assert_search_attributes_match
+from tests.workflows.journey import PRACTITIONER, TEAM_LEAD, complete, open_case, open_task
+from tests.workflows.support import assert_search_attributes_match, runs_of
 from workers.binaries import installed_binary
 from workers.settings import SHIPPED_CONFIG, load_config
 from workflows.case_workflow import CaseWorkflow
@@ -49,8 +49,8 @@ def readme_queries() -> dict[str, str]:
     return queries
 
 
-async def temporal_list(address: str, query: str) -> set[str]:
-    """Workflow ids `temporal workflow list --query QUERY --output json` prints."""
+async def temporal_list(address: str, query: str) -> list[str]:
+    """Workflow ids `temporal workflow list --query QUERY --output json` prints, one per run listed."""
     process = await asyncio.create_subprocess_exec(
         installed_binary("temporal"),
         "workflow",
@@ -68,7 +68,7 @@ async def temporal_list(address: str, query: str) -> set[str]:
     )
     stdout, stderr = await process.communicate()
     assert process.returncode == 0, (query, stderr.decode())
-    return {item["execution"]["workflowId"] for item in _json_values(stdout.decode())}
+    return sorted(item["execution"]["workflowId"] for item in _json_values(stdout.decode()))
 
 
 def _json_values(text: str) -> list[dict[str, Any]]:
@@ -172,6 +172,8 @@ async def test_every_readme_query_returns_the_cases_it_should(quick_cases: Staff
         ),
     )
     [report] = reported.court_reports
+    # F: overdue like B, then long enough to continue as new (each earlier run stays listed).
+    continued = await cases.start_case(open_case(ref(), Setting.VOLUNTARY_ATTENDANCE))
     # D: at the north site, screening due in two hours of its operating hours or later.
     north = await cases.start_case(open_case(ref(), site="north"))
     # E: closed.
@@ -187,19 +189,26 @@ async def test_every_readme_query_returns_the_cases_it_should(quick_cases: Staff
     async with asyncio.timeout(120):
         while not (late := await handle.query(CaseWorkflow.state)).overdue:
             await asyncio.sleep(1)
+    continued = await continued_as_new_while_overdue(cases, continued)
 
-    states: list[CaseState] = [late, claimed, reported, north, closed]
+    states: list[CaseState] = [late, claimed, reported, north, closed, continued]
     for state in states:
         current = await client.get_workflow_handle_for(CaseWorkflow.run, state.case_id).query(CaseWorkflow.state)
         assert current.version == state.version or state is reported  # the report's delivery may not have come
         await assert_search_attributes_match(client, current)
 
+    # Each case once, however many runs it has had.
     expected = {
-        "cases at a stage, per site": {late.case_id, claimed.case_id, reported.case_id},
-        "overdue cases": {late.case_id},
-        "cases due in the next hour (overdue ones included)": {late.case_id, claimed.case_id, reported.case_id},
+        "cases at a stage, per site": {late.case_id, claimed.case_id, reported.case_id, continued.case_id},
+        "overdue cases": {late.case_id, continued.case_id},
+        "cases due in the next hour (overdue ones included)": {
+            late.case_id,
+            claimed.case_id,
+            reported.case_id,
+            continued.case_id,
+        },
         "cases whose next task is assigned to a staff id": {claimed.case_id},
-        "open cases only": {late.case_id, claimed.case_id, reported.case_id, north.case_id},
+        "open cases only": {late.case_id, claimed.case_id, reported.case_id, north.case_id, continued.case_id},
         "open cases on the women's pathway": {late.case_id},
         "a case's referral and court report workflows": {court_report_workflow_id(reported.case_id, report.report_id)},
     }
@@ -211,7 +220,23 @@ async def test_every_readme_query_returns_the_cases_it_should(quick_cases: Staff
         ours = f"({query}) AND TaskQueue='{cases.task_queue}'"
         # Visibility is eventually consistent: give the last upsert a moment to show.
         for _ in range(40):
-            if (found := await temporal_list(address, ours)) == expected[view]:
+            if (found := await temporal_list(address, ours)) == sorted(expected[view]):
                 break
             await asyncio.sleep(0.5)
-        assert found == expected[view], (view, query)
+        assert found == sorted(expected[view]), (view, query)
+
+
+async def continued_as_new_while_overdue(cases: StaffCommands, state: CaseState) -> CaseState:
+    """The case, once overdue, reassigned back and forth by its team lead until it has continued as
+    new; it ends assigned to pr-002. Its earlier run keeps LdOverdue=true, as it had when it handed over."""
+    client = cases.client
+    handle = client.get_workflow_handle_for(CaseWorkflow.run, state.case_id)
+    async with asyncio.timeout(120):
+        while not (state := await handle.query(CaseWorkflow.state)).overdue:
+            await asyncio.sleep(1)
+    consent = open_task(state, TaskKind.CONSENT)
+    for turn in range(60):
+        state = await cases.reassign_task(consent, ("pr-001", "pr-002")[turn % 2], TEAM_LEAD)
+        if turn % 2 and len(await runs_of(client, state.case_id)) > 1:
+            return state
+    raise AssertionError("the case did not continue as new after 60 commands")

@@ -20,6 +20,7 @@ from domain.model import AgeBand, ReferralSource, Role, Setting
 from service.staff import StaffCommands
 from tests.api.conftest import token
 from tests.workflows.journey import PRACTITIONER as PRACTITIONER_ACTOR
+from workflows.ui_text import PublicText
 
 PRACTITIONER = token("pr-001", Role.PRACTITIONER)
 
@@ -73,6 +74,6 @@ async def past_the_service(cases: StaffCommands, command: OpenCase, rule: Rule) 
     case_id = case_id_for(cases.service.case_id_key, command.site, command.external_ref)
     gateway = cases.service.gateway
     with pytest.raises(RuleViolation) as refused:
-        await gateway.start(case_id, cases.config.site("demo"), command, "L&D case", "forged")
+        await gateway.start(case_id, cases.config.site("demo"), command, PublicText("L&D case"), PublicText("forged"))
     assert refused.value.rule is rule
     assert await cases.store.read_stream(case_id) == []

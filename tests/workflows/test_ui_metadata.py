@@ -18,6 +18,7 @@ from tests.workflows.journey import PRACTITIONER, complete, open_case, open_task
 from workflows.case_workflow import CaseWorkflow, current_details, timer_summary
 from workflows.court_report_workflow import court_report_workflow_id
 from workflows.messages import CaseResult
+from workflows.ui_text import PublicText
 
 NAME = "Philippa Quennell-Abernathy"
 BORN = "1979-06-23"
@@ -42,7 +43,7 @@ async def history_summaries(client: Client, workflow_id: str) -> dict[str, list[
         else:
             continue
         assert event.HasField("user_metadata") and event.user_metadata.HasField("summary"), event
-        [summary] = await client.data_converter.decode([event.user_metadata.summary], [str])
+        [summary] = await client.data_converter.decode([event.user_metadata.summary], [PublicText])
         found[kind].append(summary)
     return found
 
