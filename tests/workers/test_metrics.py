@@ -23,6 +23,7 @@ from tests.cli.support import free_port
 from tests.conftest import TEST_PAYLOAD_KEYS, case_commands, staff_driver, worker_for
 from tests.workflows.conftest import time_skipping_env  # noqa: F401 (a fixture)
 from tests.workflows.journey import JOURNEY, complete, open_case, open_task
+from tests.workflows.support import skip
 from workers.client import data_converter
 from workers.health import Readiness, health_app, health_server
 from workers.metrics import StoreGauges, exporter_text, free_loopback_address, metrics_runtime
@@ -142,7 +143,7 @@ async def test_an_overdue_task_counts_as_an_sla_breach(
         )
         state = await handle.execute_update(CaseWorkflow.open_case, open_case("SLA-MET"))
         open_task(state, TaskKind.CONSENT)
-        await env.sleep(timedelta(minutes=6))
+        await skip(env, timedelta(minutes=6))
         assert (await handle.query(CaseWorkflow.state)).overdue
         await StoreGauges(sqlite_store, runtime.metric_meter).refresh()
         text = await scrape(base_url)

@@ -1,14 +1,28 @@
 """Helpers shared by the workflow tests: runs of a workflow id, and checks of a case's stored stream."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client, WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
 
 from domain.state import CaseState, fold
 from service.staff import StaffCommands
 from workflows.search_attributes import ALL_KEYS, desired
+
+# How long one skip may take in real time. The SDK's RPC default (30 s) is too short on a busy
+# machine: a skip fires every timer it passes and waits for the work they start (workflow tasks, sends
+# to the test mail server) before it answers.
+SKIP_DEADLINE = timedelta(minutes=5)
+
+
+async def skip(env: WorkflowEnvironment, duration: timedelta) -> None:
+    """`env.sleep(duration)` on the time-skipping server, with room to work under load."""
+    request = SleepRequest()
+    request.duration.FromTimedelta(duration)
+    await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=SKIP_DEADLINE)
 
 
 @dataclass(frozen=True)

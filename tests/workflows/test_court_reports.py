@@ -27,6 +27,7 @@ from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
 from tests.workflows.direct import SITE, Handle, complete, start
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
+from tests.workflows.support import skip
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING
 from workflows.case_workflow import CaseWorkflow
 from workflows.court_report_workflow import CourtReportWorkflow, court_report_workflow_id
@@ -64,7 +65,7 @@ async def test_report_on_time_then_remand_hands_off_to_reconnect(
         assert writing.report_id == report.report_id and writing.due_at == report.due_at
         assert writing.remind_at == writing.due_at - timedelta(minutes=SITE.reminder_minutes(TaskKind.COURT_REPORT))
 
-        await env.sleep(writing.remind_at - now + timedelta(seconds=30))  # reminded, not yet due
+        await skip(env, writing.remind_at - now + timedelta(seconds=30))  # reminded, not yet due
         reminder = await mailbox.wait_for_subject(handle.id, "Reminder: court report task due")
         assert reminder["To"]
         done = CompleteTask(actor=PRACTITIONER, task_id=writing.task_id, outcome=REPORT)
@@ -84,14 +85,14 @@ async def test_report_on_time_then_remand_hands_off_to_reconnect(
             "listing@magistrates.court.pathway.test",
         ]
         assert all(f"http://inbox.test/reports/{report.report_id}" in m.get_content() for m in delivered)
-        await env.sleep(timedelta(seconds=2))
+        await skip(env, timedelta(seconds=2))
         state = await handle.query(CaseWorkflow.state)
         assert state.court_reports[0].delivered_to == (Recipient.COURT, Recipient.DEFENCE)
         if RECORDING:
             history = await child.fetch_history()
             (HISTORIES / "court_report_workflow_delivered.json").write_text(history.to_json() + "\n")
 
-        await env.sleep(report.hearing_at - await env.get_current_time() + timedelta(minutes=1))  # hearing over
+        await skip(env, report.hearing_at - await env.get_current_time() + timedelta(minutes=1))  # hearing over
         state = await handle.query(CaseWorkflow.state)
         hearing = state.tasks[open_task(state, TaskKind.HEARING_OUTCOME)]
         assert hearing.report_id == report.report_id
@@ -162,10 +163,10 @@ async def test_a_missed_report_is_escalated_and_adjournments_bring_another(
         state = await handle.execute_update(CaseWorkflow.request_court_report, request(timedelta(hours=2), now))
         writing = state.tasks[open_task(state, TaskKind.COURT_REPORT)]
         assert writing.escalate_at is not None
-        await env.sleep(writing.escalate_at - now + timedelta(seconds=30))  # due and escalation passed
+        await skip(env, writing.escalate_at - now + timedelta(seconds=30))  # due and escalation passed
         escalation = await mailbox.wait_for_subject(handle.id, "Escalation: court report task")
         assert escalation["To"] == "tl-001@demo.pathway.test"
-        await env.sleep(timedelta(hours=1))
+        await skip(env, timedelta(hours=1))
         state = await handle.query(CaseWorkflow.state)
         adjourned = {"result": "adjourned", "next_hearing_at": (now + timedelta(days=7)).isoformat()}
         command = CompleteTask(
@@ -208,7 +209,7 @@ async def test_a_new_identification_is_found_before_sentence_and_refused_after_i
         again = await handle.execute_update(CaseWorkflow.open_case, open_case(ref))
         assert again.case_id == handle.id and again.version > state.version  # before sentence: found
 
-        await env.sleep(state.court_reports[0].hearing_at - await env.get_current_time() + timedelta(minutes=1))
+        await skip(env, state.court_reports[0].hearing_at - await env.get_current_time() + timedelta(minutes=1))
         sentence = {"result": HearingResult.CUSTODIAL_SENTENCE}
         sentenced = await complete(handle, TaskKind.HEARING_OUTCOME, sentence)
         with pytest.raises(WorkflowUpdateFailedError) as caught:

@@ -17,6 +17,7 @@ from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
 from tests.workflows.direct import time_skipping_input
 from tests.workflows.journey import OUTCOMES, open_case, open_task
+from tests.workflows.support import skip
 from tests.workflows.test_referrals import SITE, complete
 from workflows.case_workflow import CaseWorkflow
 
@@ -61,7 +62,7 @@ async def test_a_fhir_endpoint_that_refuses_makes_the_referral_send_failed(
             state = await complete(
                 handle, state, TaskKind.REFERRAL_DECISION, {"referrals": [{"service": "housing", "reason": "homeless"}]}
             )
-            await env.sleep(timedelta(seconds=5))
+            await skip(env, timedelta(seconds=5))
             state = await handle.query(CaseWorkflow.state)
             [referral] = state.referrals
             assert referral.status is ReferralStatus.DRAFTED and "HTTP 400" in (referral.send_failed or "")

@@ -21,6 +21,7 @@ from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
 from tests.workflows.direct import LINK_WORKER, Handle, complete, start
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
+from tests.workflows.support import skip
 from workflows.case_workflow import CaseWorkflow
 
 
@@ -57,7 +58,7 @@ async def test_link_work_with_missed_contacts_then_follow_ups_then_closure(
         assert first.due_at - state.support.started_at == timedelta(minutes=7)
         mental_health, housing = state.referrals
 
-        await env.sleep(timedelta(minutes=3))
+        await skip(env, timedelta(minutes=3))
         await complete(
             handle, TaskKind.CONTACT, {"attendance": "attended", "goals_progressed": ["housing"]}, LINK_WORKER
         )
@@ -71,7 +72,7 @@ async def test_link_work_with_missed_contacts_then_follow_ups_then_closure(
         assert [t.kind for t in state.open_tasks] == [TaskKind.CONTACT]
 
         # Support runs out at 28 "days": open contacts are cancelled, follow-ups scheduled at 14 and 42.
-        await env.sleep(timedelta(minutes=26))
+        await skip(env, timedelta(minutes=26))
         state = await handle.query(CaseWorkflow.state)
         assert state.stage is Stage.FOLLOW_UP and state.support is not None
         assert state.support.end_reason == "time_limit_reached"
@@ -79,11 +80,11 @@ async def test_link_work_with_missed_contacts_then_follow_ups_then_closure(
         assert [t.kind for t in scheduled] == [TaskKind.FOLLOW_UP, TaskKind.FOLLOW_UP]
         assert state.open_tasks == [] or all(t.kind is not TaskKind.CONTACT for t in state.open_tasks)
 
-        await env.sleep(timedelta(minutes=15))
+        await skip(env, timedelta(minutes=15))
         state = await handle.query(CaseWorkflow.state)
         assert [t.kind for t in state.open_tasks if t.kind is TaskKind.FOLLOW_UP] == [TaskKind.FOLLOW_UP]
         await complete(handle, TaskKind.FOLLOW_UP, {"engaged_with_services": True}, LINK_WORKER)
-        await env.sleep(timedelta(minutes=28))
+        await skip(env, timedelta(minutes=28))
         state = await complete(handle, TaskKind.FOLLOW_UP, {"engaged_with_services": True}, LINK_WORKER)
         closure = open_task(state, TaskKind.CLOSURE)
 

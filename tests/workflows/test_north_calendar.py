@@ -27,6 +27,7 @@ from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
 from tests.workflows.direct import Handle, complete, start
 from tests.workflows.journey import BOTH_SITES_PRACTITIONER, OUTCOMES, open_case, open_task
+from tests.workflows.support import skip
 from workers.settings import SHIPPED_CONFIG, load_config
 from workflows.case_workflow import CaseWorkflow
 
@@ -52,7 +53,7 @@ def next_quiet_friday_night(after: datetime, calendar: WorkingCalendar) -> datet
 async def sleep_until(env: WorkflowEnvironment, moment: datetime) -> None:
     now = await env.get_current_time()
     assert moment > now, f"{moment} has passed ({now})"
-    await env.sleep(moment - now)
+    await skip(env, moment - now)
 
 
 async def referral_sent(handle: Handle, env: WorkflowEnvironment) -> CaseState:
@@ -61,7 +62,7 @@ async def referral_sent(handle: Handle, env: WorkflowEnvironment) -> CaseState:
             state = await handle.query(CaseWorkflow.state)
             if state.referrals and state.referrals[0].status is ReferralStatus.SENT:
                 return state
-            await env.sleep(timedelta(seconds=1))
+            await skip(env, timedelta(seconds=1))
 
 
 async def test_a_friday_night_arrival_with_a_monday_hearing_runs_on_norths_working_calendar(
@@ -140,7 +141,7 @@ async def test_a_friday_night_arrival_with_a_monday_hearing_runs_on_norths_worki
         # A minute before the chase time: still not chased. Two minutes later it is, with a task.
         await sleep_until(env, times.chase_at - timedelta(minutes=1))
         assert not (await handle.query(CaseWorkflow.state)).referrals[0].chased
-        await env.sleep(timedelta(minutes=2))
+        await skip(env, timedelta(minutes=2))
         state = await handle.query(CaseWorkflow.state)
         assert state.referrals[0].chased and not state.referrals[0].escalated
         assert open_task(state, TaskKind.CHASE_REFERRAL)
@@ -152,7 +153,7 @@ async def test_a_friday_night_arrival_with_a_monday_hearing_runs_on_norths_worki
         # Unanswered until Thursday night: escalated then, not before.
         await sleep_until(env, times.escalate_at - timedelta(minutes=1))
         assert not (await handle.query(CaseWorkflow.state)).referrals[0].escalated
-        await env.sleep(timedelta(minutes=2))
+        await skip(env, timedelta(minutes=2))
         stream = await sqlite_store.read_stream(handle.id)
         [escalated] = [e for e in stream if isinstance(e.event, ReferralEscalated)]
         assert (

@@ -24,6 +24,7 @@ from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
 from tests.workflows.direct import time_skipping_input
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
+from tests.workflows.support import skip
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING
 from workers.settings import SHIPPED_CONFIG, load_config
 from workflows.case_workflow import CaseWorkflow
@@ -71,7 +72,7 @@ async def test_two_referrals_one_answered_one_chased_then_escalated(
         mental_health, housing = state.referrals
         assert (mental_health.request.service_id, housing.request.service_id) == ("demo-cmht", "demo-housing")
 
-        await env.sleep(timedelta(seconds=5))
+        await skip(env, timedelta(seconds=5))
         to_services = [m for m in mailbox.messages if m["To"].endswith("@services.pathway.test")]
         assert sorted(m["To"] for m in to_services) == ["cmht@services.pathway.test", "housing@services.pathway.test"]
         assert all(f"http://inbox.test/referrals/{r.referral_id}" in m.get_content() for r, m in [
@@ -86,13 +87,13 @@ async def test_two_referrals_one_answered_one_chased_then_escalated(
             actor=PRACTITIONER, referral_id=mental_health.referral_id, status=ReferralStatus.ACCEPTED
         )
         await handle.execute_update(CaseWorkflow.record_referral_outcome, accept)
-        await env.sleep(timedelta(minutes=7))
+        await skip(env, timedelta(minutes=7))
         state = await handle.query(CaseWorkflow.state)
         chase = state.tasks[open_task(state, TaskKind.CHASE_REFERRAL)]
         assert chase.referral_id == housing.referral_id and "link_worker" in chase.candidate_roles
         assert [r.chased for r in state.referrals] == [False, True]
 
-        await env.sleep(timedelta(minutes=6))  # past the escalation time, still unanswered
+        await skip(env, timedelta(minutes=6))  # past the escalation time, still unanswered
         state = await handle.query(CaseWorkflow.state)
         assert state.referrals[1].escalated and state.tasks[chase.task_id].escalated
         escalations = await mailbox.wait_for(handle.id, 1)
@@ -144,7 +145,7 @@ async def test_bad_referral_outcomes_are_refused(
         state = await complete(
             handle, await handle.query(CaseWorkflow.state), TaskKind.REFERRAL_DECISION, TWO_REFERRALS
         )
-        await env.sleep(timedelta(seconds=5))
+        await skip(env, timedelta(seconds=5))
         before = len(await sqlite_store.read_stream(handle.id))
         command = RecordReferralOutcome(actor=PRACTITIONER, referral_id=state.referrals[0].referral_id, status=status)
         with pytest.raises(WorkflowUpdateFailedError) as refusal:
@@ -191,7 +192,7 @@ async def test_a_referral_the_service_refuses_becomes_an_urgent_chase_task(
             state = await complete(
                 handle, state, TaskKind.REFERRAL_DECISION, {"referrals": [{"service": "housing", "reason": "homeless"}]}
             )
-            await env.sleep(timedelta(seconds=5))
+            await skip(env, timedelta(seconds=5))
             state = await handle.query(CaseWorkflow.state)
             [referral] = state.referrals
             assert referral.status is ReferralStatus.DRAFTED and "HTTP 400" in (referral.send_failed or "")

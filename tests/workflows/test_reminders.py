@@ -16,6 +16,7 @@ from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox, settled_notifications
 from tests.workflows.direct import start
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_task
+from tests.workflows.support import skip
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING
 from workers.settings import SHIPPED_CONFIG, load_config
 from workflows.case_workflow import CaseWorkflow
@@ -36,10 +37,10 @@ async def test_reminder_then_escalation_arrive_by_email_at_their_times(
         assert consent.remind_at == consent.due_at - timedelta(minutes=2)
         assert consent.escalate_at == consent.due_at + timedelta(minutes=1)
 
-        await env.sleep(timedelta(minutes=2, seconds=50))
+        await skip(env, timedelta(minutes=2, seconds=50))
         assert mailbox.about(case_id) == []
 
-        await env.sleep(timedelta(seconds=20))  # past the reminder time
+        await skip(env, timedelta(seconds=20))  # past the reminder time
         [reminder] = await mailbox.wait_for(case_id, 1)
         assert reminder["Subject"].startswith("Reminder: consent task due")
         assert sorted(reminder["To"].split(", ")) == [
@@ -49,7 +50,7 @@ async def test_reminder_then_escalation_arrive_by_email_at_their_times(
         ]
         assert f"http://inbox.test/tasks/{consent.task_id}" in reminder.get_content()
 
-        await env.sleep(timedelta(minutes=3))  # past due and escalation
+        await skip(env, timedelta(minutes=3))  # past due and escalation
         reminder_again, escalation = await mailbox.wait_for(case_id, 2)
         assert reminder_again is reminder
         assert escalation["Subject"].startswith("Escalation: consent task overdue")
@@ -84,7 +85,7 @@ async def test_a_task_done_in_time_sends_nothing(
     task_queue = f"reminders-{uuid.uuid4()}"
     async with worker_for(env.client, sqlite_store, task_queue, mailbox.mailer):
         handle = await start(env, task_queue)
-        await env.sleep(timedelta(minutes=1))
+        await skip(env, timedelta(minutes=1))
         state = await handle.query(CaseWorkflow.state)
         for kind in (TaskKind.CONSENT, TaskKind.SCREENING):
             command = CompleteTask(actor=PRACTITIONER, task_id=open_task(state, kind), outcome=OUTCOMES[kind])
@@ -92,7 +93,7 @@ async def test_a_task_done_in_time_sends_nothing(
         assessment = state.tasks[open_task(state, TaskKind.ASSESSMENT)]
         assert assessment.remind_at is not None
 
-        await env.sleep(timedelta(minutes=2))
+        await skip(env, timedelta(minutes=2))
         command = CompleteTask(actor=PRACTITIONER, task_id=assessment.task_id, outcome=OUTCOMES[TaskKind.ASSESSMENT])
         await handle.execute_update(CaseWorkflow.complete_task, command)
         state = await handle.query(CaseWorkflow.state)
@@ -105,7 +106,7 @@ async def test_a_task_done_in_time_sends_nothing(
 
         # Hours later: the open referral-decision task has been reminded and escalated, but none of the
         # tasks completed in time ever produced a message.
-        await env.sleep(timedelta(hours=2))
+        await skip(env, timedelta(hours=2))
         stored = await sqlite_store.read_stream(handle.id)
         reminded = {e.event.task_id for e in stored if e.event.type in ("ReminderSent", "TaskEscalated")}
         assert reminded == {open_task(state, TaskKind.REFERRAL_DECISION)}

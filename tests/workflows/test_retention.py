@@ -23,6 +23,7 @@ from store.sealing import Sealer
 from tests.conftest import TEST_MASTER_KEYS, worker_for
 from tests.workflows.direct import SITE, Handle, complete, time_skipping_input
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case
+from tests.workflows.support import skip
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING, replayer
 from workflows.case_workflow import CaseWorkflow
 from workflows.messages import RetentionInput, RetentionReport
@@ -90,7 +91,7 @@ class Cases:
         the still-open case's."""
         now = await self.env.get_current_time()
         if now < as_of:
-            await self.env.sleep(as_of - now)
+            await skip(self.env, as_of - now)
         return await self.retention(as_of=as_of, **options)
 
     async def name_of(self, case_id: str) -> str | None:

@@ -11,6 +11,7 @@ from store.event_store import EventStore
 from tests.conftest import worker_for
 from tests.workflows.direct import time_skipping_input
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
+from tests.workflows.support import skip
 from workers.settings import SHIPPED_CONFIG, load_config
 from workflows.case_workflow import CaseWorkflow
 
@@ -30,10 +31,10 @@ async def test_an_unscreened_case_becomes_overdue_when_the_sla_passes(
         consent = state.tasks[open_task(state, TaskKind.CONSENT)]
         assert consent.due_at - state.opened_at == timedelta(minutes=5)  # type: ignore[operator]
 
-        await env.sleep(timedelta(minutes=4))
+        await skip(env, timedelta(minutes=4))
         assert not (await handle.query(CaseWorkflow.state)).overdue
 
-        await env.sleep(timedelta(minutes=2))
+        await skip(env, timedelta(minutes=2))
         state = await handle.query(CaseWorkflow.state)
         assert state.overdue and state.tasks[consent.task_id].overdue
         attributes = {key.name: value for key, value in (await handle.describe()).typed_search_attributes}
@@ -51,7 +52,7 @@ async def test_an_unscreened_case_becomes_overdue_when_the_sla_passes(
             CaseWorkflow.complete_task,
             CompleteTask(actor=PRACTITIONER, task_id=consent.task_id, outcome=OUTCOMES[TaskKind.CONSENT]),
         )
-        await env.sleep(timedelta(seconds=1))
+        await skip(env, timedelta(seconds=1))
         state = await handle.query(CaseWorkflow.state)
         screening = state.tasks[open_task(state, TaskKind.SCREENING)]
         assert screening.due_at == consent.due_at and screening.overdue

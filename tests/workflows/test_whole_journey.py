@@ -21,6 +21,7 @@ from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
 from tests.workflows.direct import LINK_WORKER, Handle, complete, start
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case
+from tests.workflows.support import skip
 from workflows.case_workflow import CaseWorkflow
 
 
@@ -65,10 +66,10 @@ async def test_custody_to_closure_over_weeks(
         assert state.stage is Stage.SUPPORT
         mental_health, housing = (r.referral_id for r in state.referrals)
 
-        await env.sleep(timedelta(minutes=1))
+        await skip(env, timedelta(minutes=1))
         await answer(handle, mental_health, ReferralStatus.ACCEPTED)
         await complete(handle, TaskKind.CONTACT, {"attendance": "did_not_attend"}, LINK_WORKER)
-        await env.sleep(timedelta(minutes=12))  # housing: chased at 6, escalated at 12
+        await skip(env, timedelta(minutes=12))  # housing: chased at 6, escalated at 12
         escalation = await mailbox.wait_for_subject(handle.id, "Escalation: chase referral task")
         assert escalation["To"] == "tl-001@demo.pathway.test"
         await complete(
@@ -76,16 +77,16 @@ async def test_custody_to_closure_over_weeks(
         )
         await complete(handle, TaskKind.CHASE_REFERRAL, {"answer": "accepted"}, LINK_WORKER)
 
-        await env.sleep(timedelta(minutes=30))  # past the hearing
+        await skip(env, timedelta(minutes=30))  # past the hearing
         await complete(handle, TaskKind.HEARING_OUTCOME, {"result": "bail"})
         await answer(handle, mental_health, ReferralStatus.ATTENDED, ReferralStatus.ENGAGED)
         await answer(handle, housing, ReferralStatus.ATTENDED, ReferralStatus.ENGAGED)
 
-        await env.sleep(timedelta(minutes=20))  # support (28 "days") is over; first follow-up at +14
+        await skip(env, timedelta(minutes=20))  # support (28 "days") is over; first follow-up at +14
         state = await handle.query(CaseWorkflow.state)
         assert state.stage is Stage.FOLLOW_UP
         await complete(handle, TaskKind.FOLLOW_UP, {"engaged_with_services": True}, LINK_WORKER)
-        await env.sleep(timedelta(minutes=30))  # second follow-up at +42
+        await skip(env, timedelta(minutes=30))  # second follow-up at +42
         await complete(handle, TaskKind.FOLLOW_UP, {"engaged_with_services": True}, LINK_WORKER)
         state = await complete(handle, TaskKind.CLOSURE, OUTCOMES[TaskKind.CLOSURE])
 
