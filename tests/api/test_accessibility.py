@@ -7,6 +7,8 @@ PAGES is the list of visits: a new page is one more line. A path names the world
 as `{name}` (see `a_world`); a visit may act on the page first (submit a form), or read a document
 that is sent as a download."""
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,17 +17,26 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
+from temporalio.testing import WorkflowEnvironment
 
-from domain.commands import RequestCourtReport
-from domain.outcomes import CourtReportPurpose, Recipient
+from domain.commands import RecordReleaseDate, RequestCourtReport
+from domain.config import PathwayConfig, ReferralTimings
+from domain.model import Actor, Role
+from domain.outcomes import CourtReportPurpose, HearingResult, Recipient
+from domain.state import CaseState
 from domain.tasks import TaskKind
+from domain.timeline import UK
 from service.staff import StaffCommands
+from store.event_store import EventStore
 from tests.api.conftest import LiveServer
 from tests.api.test_browser import (
     browser,  # noqa: F401  (the session's Chromium)
     started_case,
 )
-from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_task
+from tests.conftest import staff_driver, worker_for
+from tests.workflows.conftest import Mailbox, serving
+from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_task, task_opened
+from workers.settings import SHIPPED_CONFIG, load_config
 
 AXE = (Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js").read_text()
 DESKTOP = ViewportSize(width=1280, height=900)
@@ -105,6 +116,16 @@ PAGES = [
     Visit("task: closure, failed submit", "pr-001", "/tasks/{closure}", 422, pressing(TASK)),
     Visit("task: court report", "pr-001", "/tasks/{court_report}"),
     Visit("task: court report, failed submit", "pr-001", "/tasks/{court_report}", 422, pressing(TASK)),
+    Visit("task: chase referral", "lw-001", "/tasks/{chase_referral}"),
+    Visit("task: chase referral, failed submit", "lw-001", "/tasks/{chase_referral}", 422, pressing(TASK)),
+    Visit("task: disengagement review", "lw-001", "/tasks/{disengagement_review}"),
+    Visit("task: disengagement review, failed submit", "lw-001", "/tasks/{disengagement_review}", 422, pressing(TASK)),
+    Visit("task: follow-up", "lw-001", "/tasks/{follow_up}"),
+    Visit("task: follow-up, failed submit", "lw-001", "/tasks/{follow_up}", 422, pressing(TASK)),
+    Visit("task: hearing outcome", "pr-001", "/tasks/{hearing_outcome}"),
+    Visit("task: hearing outcome, failed submit", "pr-001", "/tasks/{hearing_outcome}", 422, pressing(TASK)),
+    Visit("task: RECONNECT engagement", "lw-001", "/tasks/{reconnect_engagement}"),
+    Visit("task: RECONNECT engagement, failed submit", "lw-001", "/tasks/{reconnect_engagement}", 422, pressing(TASK)),
     Visit("task, completed", "pr-001", "/tasks/{completed}"),
     Visit("task, team lead (reassign)", "tl-001", "/tasks/{consent}"),
     Visit("access log", "au-001", CASE + "/access"),
@@ -153,8 +174,106 @@ class Seen:
         )
 
 
+def with_quick_demo_timings(config: PathwayConfig) -> PathwayConfig:
+    """The configuration with the demo site's referrals chased a minute after they are sent, a review
+    after one missed contact, and one follow-up a day (a minute there) after link work ends: every kind
+    of task opens within about a minute."""
+    quick = {
+        "referral_timings": ReferralTimings(chase_after=1, escalate_after=2, unit="minutes"),
+        "missed_contacts_for_review": 1,
+        "follow_up_offsets_days": (1,),
+    }
+    demo = config.sites["demo"].model_copy(update=quick)
+    return config.model_copy(update={"sites": {**config.sites, "demo": demo}})
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def cases(temporal_env: WorkflowEnvironment, sqlite_store: EventStore) -> AsyncIterator[StaffCommands]:
+    """As tests/conftest.py's, but cases open with the quick demo timings (the workflow keeps the site's
+    configuration its case opened with), and the worker sends referrals to a mail server."""
+    task_queue = f"a11y-{uuid.uuid4()}"
+    quick = with_quick_demo_timings(load_config(SHIPPED_CONFIG))
+    with serving(Mailbox()) as mailbox:
+        async with worker_for(temporal_env.client, sqlite_store, task_queue, mailbox.mailer):
+            yield staff_driver(temporal_env.client, sqlite_store, task_queue, quick)
+
+
+LINK_WORKER = Actor(staff_id="lw-001", role=Role.LINK_WORKER)
+MISSED = {"attendance": "did_not_attend"}
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Cases whose next task opens on a timer, started before the rest of the world is built."""
+
+    in_review: str  # in link work, a contact missed: its review is open; its referral will be chased
+    review: str
+    ended: str  # its review ended the link work: a follow-up is to come
+    heard: tuple[str, str]  # a hearing in half a minute
+
+
+async def in_link_work(cases: StaffCommands) -> CaseState:
+    steps = (TaskKind.CONSENT, TaskKind.SCREENING, TaskKind.ASSESSMENT, TaskKind.SHARE_INFORMATION)
+    decision = {**OUTCOMES[TaskKind.REFERRAL_DECISION], "link_work_goals": ["housing"]}
+    state = await started_case(cases, through=steps)
+    return await cases.complete_task(open_task(state, TaskKind.REFERRAL_DECISION), decision, PRACTITIONER)
+
+
+async def set_waiting(cases: StaffCommands) -> Waiting:
+    in_review = await in_link_work(cases)
+    in_review = await cases.complete_task(open_task(in_review, TaskKind.CONTACT), MISSED, LINK_WORKER)
+    ending = await in_link_work(cases)
+    ending = await cases.complete_task(open_task(ending, TaskKind.CONTACT), MISSED, LINK_WORKER)
+    ended = {"decision": "end", "reason": "has not come"}
+    await cases.complete_task(open_task(ending, TaskKind.DISENGAGEMENT_REVIEW), ended, LINK_WORKER)
+    heard = []
+    for _ in range(2):
+        now = datetime.now(UTC)
+        ask = RequestCourtReport(
+            actor=PRACTITIONER,
+            purpose=CourtReportPurpose.BAIL_OR_REMAND,
+            hearing_at=now + timedelta(seconds=30),
+            due_at=now + timedelta(seconds=15),
+            recipients=(Recipient.COURT,),
+        )
+        state = await started_case(cases, through=(TaskKind.CONSENT,))
+        heard.append((await cases.request_court_report(state.case_id, ask)).case_id)
+    return Waiting(
+        in_review=in_review.case_id,
+        review=open_task(in_review, TaskKind.DISENGAGEMENT_REVIEW),
+        ended=ending.case_id,
+        heard=(heard[0], heard[1]),
+    )
+
+
+async def when_due(cases: StaffCommands, waiting: Waiting) -> dict[str, str]:
+    """The tasks timers open: a chase, a follow-up, a hearing's outcome; and (another hearing's, remanded
+    and handed on) the RECONNECT episode's engagement once its release date is recorded."""
+    ids = {
+        "disengagement_review": waiting.review,
+        "chase_referral": await task_opened(cases, waiting.in_review, TaskKind.CHASE_REFERRAL, 300),
+        "follow_up": await task_opened(cases, waiting.ended, TaskKind.FOLLOW_UP, 300),
+    }
+
+    ids["hearing_outcome"] = await task_opened(cases, waiting.heard[0], TaskKind.HEARING_OUTCOME, 300)
+    remand = {"result": HearingResult.REMAND_IN_CUSTODY, "hand_off_to_reconnect": True}
+    outcome = await task_opened(cases, waiting.heard[1], TaskKind.HEARING_OUTCOME, 300)
+    handed_off = await cases.complete_task(outcome, remand, PRACTITIONER)
+    assert handed_off.linked_case_id is not None
+    episode = handed_off.linked_case_id
+    async with asyncio.timeout(60):  # the worker opens the episode a moment after the hand-off
+        while not await cases.store.read_stream(episode):
+            await asyncio.sleep(0.2)
+    release = RecordReleaseDate(actor=PRACTITIONER, release_on=datetime.now(UK).date() + timedelta(weeks=4))
+    engaging = await cases.record_release_date(episode, release)
+    ids["reconnect_engagement"] = open_task(engaging, TaskKind.RECONNECT_ENGAGEMENT)
+    return ids
+
+
 async def a_world(cases: StaffCommands) -> dict[str, str]:
-    """Cases of the demo site with a task of each kind of the journey open; their ids by name."""
+    """Cases of the demo site with a task of each kind open; their ids by name. The cases that wait on
+    a timer start first; the rest of the world is built while they wait."""
+    waiting = await set_waiting(cases)
     ids: dict[str, str] = {}
     steps = (TaskKind.CONSENT, TaskKind.SCREENING, TaskKind.ASSESSMENT, TaskKind.SHARE_INFORMATION)
     for depth, kind in enumerate((*steps, TaskKind.REFERRAL_DECISION)):
@@ -176,7 +295,7 @@ async def a_world(cases: StaffCommands) -> dict[str, str]:
     reported = await cases.request_court_report(closing.case_id, command)
     ids["court_report"], ids["court_report_case"] = open_task(reported, TaskKind.COURT_REPORT), reported.case_id
     ids["unverified_case"] = (await started_case(cases)).case_id
-    return ids
+    return ids | await when_due(cases, waiting)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

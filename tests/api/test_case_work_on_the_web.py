@@ -3,7 +3,6 @@ tasks their role can do; a case in a list shows its person's initials and refere
 read it (never in a URL or a log line); the case page's forms do what the CLI does, with the same
 rules; a contact offers only the goals its link work set."""
 
-import asyncio
 import logging
 import re
 import uuid
@@ -31,7 +30,7 @@ from tests.api.conftest import api_client, services_for, token
 from tests.api.test_web import signed_in
 from tests.conftest import case_commands, worker_for
 from tests.workflows.conftest import Mailbox, serving
-from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task, referral_sent
+from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task, referral_sent, task_opened
 
 BEFORE_LINK_WORK = (TaskKind.CONSENT, TaskKind.SCREENING, TaskKind.ASSESSMENT, TaskKind.SHARE_INFORMATION)
 GOALS = ["housing", "debt"]
@@ -253,7 +252,7 @@ async def test_a_court_report_and_its_hearings_outcome_from_the_case_page(
     assert (report.purpose, report.recipients) == ("bail_or_remand", ("court",))
 
     outcome_url = f"/cases/{state.case_id}/hearing-outcome"
-    task_id = await hearing_outcome_task(cases, state.case_id)
+    task_id = await task_opened(cases, state.case_id, TaskKind.HEARING_OUTCOME)
     page = await api.get(f"/cases/{state.case_id}")
     assert f'value="{task_id}"' in page.text and 'action="' + outcome_url + '"' in page.text
     adjourned = await api.post(outcome_url, data={"csrf": csrf, "task_id": task_id, "result": "adjourned"})
@@ -269,17 +268,6 @@ async def test_a_court_report_and_its_hearings_outcome_from_the_case_page(
     bailed = await api.post(outcome_url, data=bail)
     assert bailed.status_code == 303
     assert (await cases.store.case_state(state.case_id)).court_reports[0].hearing_result == "bail"
-
-
-async def hearing_outcome_task(cases: StaffCommands, case_id: str) -> str:
-    """The case's hearing outcome task, once its hearing time has come (bounded wait)."""
-    for _ in range(600):
-        state = await cases.store.case_state(case_id)
-        found = [t.task_id for t in state.open_tasks if t.kind is TaskKind.HEARING_OUTCOME]
-        if found:
-            return found[0]
-        await asyncio.sleep(0.1)
-    raise AssertionError("the hearing outcome task never opened")
 
 
 # 4. A contact offers the goals its link work set

@@ -75,6 +75,16 @@ async def complete(cases: StaffCommands, state: CaseState, kind: TaskKind) -> Ca
     return await cases.complete_task(open_task(state, kind), OUTCOMES[kind], PRACTITIONER)
 
 
+async def task_opened(cases: StaffCommands, case_id: str, kind: TaskKind, within_seconds: float = 60) -> str:
+    """The case's open task of this kind, once a timer of the case has opened it (bounded wait)."""
+    async with asyncio.timeout(within_seconds):
+        while True:
+            found = [t.task_id for t in (await cases.store.case_state(case_id)).open_tasks if t.kind is kind]
+            if found:
+                return found[0]
+            await asyncio.sleep(0.2)
+
+
 async def referral_sent(cases: StaffCommands, case_id: str) -> CaseState:
     """The case once its first referral's send has been recorded (the worker emails it)."""
     async with asyncio.timeout(30):
