@@ -172,6 +172,7 @@ async def _pathway_stack(mailer: SmtpMailer, in_process_worker: bool = True) -> 
                 case_id_key=b"bench-case-id-key",
                 task_queue=task_queue,
                 master_keys=master_keys,
+                index_keys=new_key_ring("bench-index")[0],
             )
             cases = StaffCommands(pathway, env.client, task_queue)
             try:

@@ -40,6 +40,7 @@ class Action(StrEnum):
     CHANGE_COHORT = "change_cohort"
     RECORD_JUSTICE_OUTCOME = "record_justice_outcome"
     RECORD_RELEASE_DATE = "record_release_date"
+    LINK_PERSON = "link_person"
 
 
 PRACTITIONER, LINK_WORKER, TEAM_LEAD = Role.PRACTITIONER, Role.LINK_WORKER, Role.TEAM_LEAD
@@ -62,6 +63,7 @@ ACTION_ROLES: dict[Action, tuple[Role, ...]] = {
     Action.CHANGE_COHORT: (PRACTITIONER, TEAM_LEAD),
     Action.RECORD_JUSTICE_OUTCOME: (PRACTITIONER, TEAM_LEAD),
     Action.RECORD_RELEASE_DATE: CASE_WORKERS,
+    Action.LINK_PERSON: (PRACTITIONER, TEAM_LEAD),
     Action.READ_ACCESS_LOG: (AUDITOR,),
     Action.VERIFY_RECORDS: (AUDITOR,),
     Action.BREAK_GLASS: (*CASE_WORKERS, AUDITOR),
@@ -103,6 +105,7 @@ ACTION_WORDS: dict[Action, str] = {
     Action.CHANGE_COHORT: "put a person on a cohort's pathway or take them off it",
     Action.RECORD_JUSTICE_OUTCOME: "record a justice outcome",
     Action.RECORD_RELEASE_DATE: "record a release date",
+    Action.LINK_PERSON: "link or unlink an episode and a person seen before",
 }
 
 

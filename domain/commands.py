@@ -41,6 +41,12 @@ class OpenCase(Command):
     )
     # Set by the service from the plaintext date of birth (domain/plaintext.py), never taken from a caller.
     age_verified: bool = False
+    # Set by the service from the person index (service/person_matching.py), never taken from a caller:
+    # the episode's own person id, the person an NHS number match links it to, and the people a name
+    # and date of birth suggest, for a practitioner to confirm or reject.
+    person_id: str | None = None
+    same_person_as: str | None = None
+    possible_people: tuple[str, ...] = ()
 
 
 class RecordDateOfBirth(Command):
@@ -63,6 +69,19 @@ class RecordJusticeOutcome(Command):
     """What the justice system decided (a charge, a court's outcome, a sentence), as the case learns it."""
 
     outcome: JusticeOutcome
+
+
+class LinkPerson(Command):
+    """A practitioner records that this episode is of a person seen before, saying how they know."""
+
+    person_id: str = Field(pattern=r"^person-[0-9a-f-]{36}$")
+    basis: Annotated[str, Personal(min_length=3, max_length=500)] = Field(description="How you know")
+
+
+class UnlinkPerson(Command):
+    """A link to a person seen before was wrong: the episode is its own person again."""
+
+    reason: Annotated[str, Personal(min_length=3, max_length=500)]
 
 
 class RecordReleaseDate(Command):

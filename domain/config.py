@@ -85,6 +85,7 @@ DEFAULT_TASK_SLA_MINUTES: dict[TaskKind, int] = {
     TaskKind.HEARING_OUTCOME: 24 * 60,
     TaskKind.CLOSURE: 7 * 24 * 60,
     TaskKind.RECONNECT_ENGAGEMENT: 14 * 24 * 60,
+    TaskKind.PERSON_MATCH: 24 * 60,
 }
 
 
@@ -102,6 +103,7 @@ DEFAULT_REMINDER_BEFORE_MINUTES: dict[TaskKind, int] = {
     TaskKind.HEARING_OUTCOME: 240,
     TaskKind.CLOSURE: 24 * 60,
     TaskKind.RECONNECT_ENGAGEMENT: 24 * 60,
+    TaskKind.PERSON_MATCH: 120,
 }
 
 

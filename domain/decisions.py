@@ -57,6 +57,7 @@ def new_task(
     referral_id: str | None = None,
     report_id: str | None = None,
     task_id: str | None = None,
+    candidates: tuple[str, ...] = (),
 ) -> TaskOpened:
     due = due_at or add_service_minutes(ctx.site.operating_hours, ctx.now, ctx.site.sla_minutes(kind, setting))
     remind_at = due - timedelta(minutes=ctx.site.reminder_minutes(kind))
@@ -70,6 +71,7 @@ def new_task(
         opened_at=ctx.now,
         referral_id=referral_id,
         report_id=report_id,
+        candidates=candidates,
         remind_at=remind_at if remind_at > ctx.now else None,
         escalate_at=due + timedelta(minutes=ctx.site.escalate_after_minutes),
     )

@@ -55,6 +55,7 @@ class Rule(StrEnum):
     UNKNOWN_STAFF = "unknown_staff", _N
     NOT_AVAILABLE = "not_available", _N
     PERSON_UNKNOWN = "person_unknown", _N
+    NOT_A_CANDIDATE = "not_a_candidate", _I  # a person match confirmed as someone it did not suggest
     # The input
     INVALID_INPUT = "invalid_input", _I
     INVALID_COMMAND = "invalid_command", _I
@@ -73,6 +74,8 @@ class Rule(StrEnum):
     IDENTIFIED_IN_FUTURE = "identified_in_future", _I
     IDENTIFIED_TOO_LONG_AGO = "identified_too_long_ago", _I
     RELEASE_BEFORE_EPISODE = "release_before_episode", _I
+    ALREADY_THAT_PERSON = "already_that_person", _C
+    NOT_LINKED = "not_linked", _C
     GOAL_NOT_SET = "goal_not_set", _I  # a contact progressed a goal the case's link work did not set
     # Cannot be done now
     KEYS_UNAVAILABLE = "keys_unavailable", _U

@@ -48,6 +48,8 @@ class CaseOpened(DomainEvent):
     identified_at: datetime | None = None
     # Whether the band was worked out from a date of birth; None in events recorded before this was kept.
     age_verified: bool | None = None
+    # The episode's own person (whose data key seals it); None in events recorded before people were kept.
+    person_id: str | None = None
 
 
 class DateOfBirthRecorded(DomainEvent):
@@ -308,6 +310,7 @@ class EpisodeOpenedFromHandOff(DomainEvent):
     hearing_result: HearingResult
     engage_before_release_weeks: int
     support_after_release_months: int
+    person_id: str | None = None  # the person of the episode that handed them on
 
 
 class ReleaseDateRecorded(DomainEvent):
@@ -329,6 +332,32 @@ class CaseClosed(DomainEvent):
     reason: ClosureReason
     justice_outcome: JusticeOutcome | None = None
     note: PersonalStr = ""
+
+
+class PersonLinked(DomainEvent):
+    """The episode is of a person seen before: by an NHS number match, a practitioner's confirmation of
+    a possible match, or a practitioner's own knowledge (their words in `note`)."""
+
+    type: Literal["PersonLinked"] = "PersonLinked"
+    person_id: str
+    basis: Literal["nhs_number", "confirmed_match", "practitioner"]
+    previous: str | None = None  # the person it belonged to before
+    note: PersonalStr = ""
+
+
+class PersonUnlinked(DomainEvent):
+    """A link was wrong: the episode is its own person again."""
+
+    type: Literal["PersonUnlinked"] = "PersonUnlinked"
+    person_id: str  # the person it no longer belongs to
+    reason: PersonalStr
+
+
+class PossibleMatchRejected(DomainEvent):
+    """A practitioner found that none of the people a name and date of birth suggested is this person."""
+
+    type: Literal["PossibleMatchRejected"] = "PossibleMatchRejected"
+    candidates: tuple[str, ...]
 
 
 class PersonalDataShredded(DomainEvent):

@@ -346,6 +346,15 @@ class CourtReportOutcome(Strict):
     )
 
 
+class PersonMatchOutcome(Strict):
+    """A possible previous contact: which of the people suggested this person is, or none of them."""
+
+    same_person_as: str | None = Field(
+        default=None, description="The person this one is (one of the task's candidates); empty: none of them"
+    )
+    note: Annotated[str, Personal(max_length=1000)] = Field(default="", description="How you know")
+
+
 class ReconnectEngagementOutcome(Strict):
     """A RECONNECT episode's engagement: met in custody before release and linked with care after it."""
 

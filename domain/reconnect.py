@@ -87,6 +87,7 @@ class OpenHandedOffEpisode(Command):
     age_band: AgeBand
     service_id: str
     hearing_result: HearingResult
+    person_id: str | None = None  # the handing-off episode's person: the same person's next episode
 
 
 def sentence_or_disposal(state: CaseState) -> str | None:
@@ -174,6 +175,7 @@ def open_handed_off_episode(state: CaseState, command: OpenHandedOffEpisode, ctx
             hearing_result=command.hearing_result,
             engage_before_release_weeks=ctx.site.reconnect.engage_before_release_weeks,
             support_after_release_months=ctx.site.reconnect.support_after_release_months,
+            person_id=command.person_id,
         )
     ]
 

@@ -20,6 +20,7 @@ from domain.commands import (
     EndSupport,
     EscalateReferral,
     EscalateTask,
+    LinkPerson,
     MarkOverdue,
     OpenCase,
     OpenScheduledTask,
@@ -34,6 +35,7 @@ from domain.commands import (
     RequestCourtReport,
     SendReminder,
     ShareInformation,
+    UnlinkPerson,
     WithdrawConsent,
 )
 from domain.config import SiteConfig
@@ -100,6 +102,7 @@ from domain.outcomes import (
     FollowUpOutcome,
     HearingOutcome,
     LawfulBasis,
+    PersonMatchOutcome,
     ReconnectEngagementOutcome,
     ReferralDecisionOutcome,
     ReferralRequest,
@@ -108,6 +111,7 @@ from domain.outcomes import (
     ShareInformationOutcome,
     Urgency,
 )
+from domain.people import after_person_match, link_person, people_at_opening, unlink_person
 from domain.reconnect import OpenHandedOffEpisode, open_handed_off_episode
 from domain.services import consent_scope_needed, require_referable_by_hand
 from domain.sla import add_service_minutes
@@ -172,6 +176,10 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             )
             require(task.assignee != command.assignee, Rule.ALREADY_ASSIGNED, f"task {task.task_id} is theirs already")
             return [TaskReassigned(task_id=task.task_id, assignee=command.assignee, previous=task.assignee)]
+        case LinkPerson():
+            return link_person(state, command)
+        case UnlinkPerson():
+            return unlink_person(state, command)
         case RecordReleaseDate():
             require_allowed(command.actor, Action.RECORD_RELEASE_DATE)
             return record_release(state, command, ctx)
@@ -292,12 +300,14 @@ def _open_case(state: CaseState, command: OpenCase, ctx: DecisionContext) -> lis
         sex=command.sex,
         identified_at=command.identified_at,
         age_verified=command.age_verified,
+        person_id=command.person_id,
     )
     # The SLA counts from identification: an alert entered late may open its first task overdue.
     due = add_service_minutes(site.operating_hours, identified, site.sla_minutes(TaskKind.CONSENT, command.setting))
     consent = new_task(ctx, TaskKind.CONSENT, command.setting, Urgency.URGENT, due_at=due)
     overdue = [TaskBecameOverdue(task_id=consent.task.task_id)] if due <= ctx.now else []
-    return [opened, StageEntered(stage=Stage.SCREENING, previous=Stage.IDENTIFIED), consent, *overdue]
+    screening = StageEntered(stage=Stage.SCREENING, previous=Stage.IDENTIFIED)
+    return [opened, screening, consent, *overdue, *people_at_opening(state, command, ctx)]
 
 
 def task_to_complete(state: CaseState, task_id: str, actor: Actor) -> Task:
@@ -369,6 +379,8 @@ def _complete_task(state: CaseState, command: CompleteTask, ctx: DecisionContext
             return _close(state, outcome, "case closed", completed=done)
         case ReconnectEngagementOutcome():
             return engagement_recorded(outcome, done)
+        case PersonMatchOutcome():
+            return after_person_match(state, task, outcome, done)
     raise RuleViolation(Rule.UNKNOWN_TASK_KIND, f"tasks of kind {task.kind} cannot be completed here")
 
 

@@ -30,6 +30,8 @@ from domain.events import (
     JusticeOutcomeRecorded,
     LinkedEpisodeOpened,
     PersonalDataShredded,
+    PersonLinked,
+    PersonUnlinked,
     ReconnectEngagementRecorded,
     ReferralChased,
     ReferralEscalated,
@@ -170,6 +172,10 @@ class CaseState(Strict):
     care_after_custody: CareAfterCustody | None = None
     closed_at: datetime | None = None
     personal_data_shredded_at: datetime | None = None
+    # The person the episode is of: its own (whose data key seals it), or a person seen before it was
+    # linked to. None for episodes opened before people were kept.
+    person_id: str | None = None
+    own_person_id: str | None = None
     close_reason: ClosureReason | None = None
     justice_outcome: JusticeOutcome | None = None
 
@@ -222,6 +228,8 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
                 "identified_at": event.identified_at or at,
                 "sex": event.sex,
                 "age_verified": event.age_verified,
+                "person_id": event.person_id,
+                "own_person_id": event.person_id,
             }
         case DateOfBirthRecorded():
             person = state.person.model_copy(update={"date_of_birth": event.date_of_birth})
@@ -313,6 +321,7 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
                 "age_band": event.age_band,
                 "opened_at": at,
                 "linked_case_id": event.linked_case_id,
+                "person_id": event.person_id,
                 "care_after_custody": CareAfterCustody(
                     service_id=event.service_id,
                     hearing_result=event.hearing_result,
@@ -351,6 +360,10 @@ def apply(state: CaseState, envelope: EventEnvelope) -> CaseState:
             }
         case PersonalDataShredded():
             changes["personal_data_shredded_at"] = at
+        case PersonLinked():
+            changes["person_id"] = event.person_id
+        case PersonUnlinked():
+            changes["person_id"] = state.own_person_id
     return state.model_copy(update=changes)
 
 

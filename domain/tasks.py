@@ -18,6 +18,7 @@ from domain.outcomes import (
     DisengagementReviewOutcome,
     FollowUpOutcome,
     HearingOutcome,
+    PersonMatchOutcome,
     ReconnectEngagementOutcome,
     ReferralDecisionOutcome,
     ScreeningOutcome,
@@ -42,6 +43,8 @@ class TaskKind(StrEnum):
     CLOSURE = "closure"
     # A RECONNECT episode's: meet the person in custody before release and engage them with care after it.
     RECONNECT_ENGAGEMENT = "reconnect_engagement"
+    # A name and date of birth suggest this person was seen before: confirm one of the people, or none.
+    PERSON_MATCH = "person_match"
 
 
 class TaskStatus(StrEnum):
@@ -65,6 +68,7 @@ OUTCOME_MODELS: dict[TaskKind, type[BaseModel]] = {
     TaskKind.HEARING_OUTCOME: HearingOutcome,
     TaskKind.CLOSURE: ClosureOutcome,
     TaskKind.RECONNECT_ENGAGEMENT: ReconnectEngagementOutcome,
+    TaskKind.PERSON_MATCH: PersonMatchOutcome,
 }
 
 # Who may complete a task of each kind. A team lead can always step in for their team.
@@ -82,6 +86,7 @@ CANDIDATE_ROLES: dict[TaskKind, tuple[Role, ...]] = {
     TaskKind.HEARING_OUTCOME: (Role.PRACTITIONER, Role.TEAM_LEAD),
     TaskKind.CLOSURE: (Role.PRACTITIONER, Role.TEAM_LEAD),
     TaskKind.RECONNECT_ENGAGEMENT: (Role.LINK_WORKER, Role.PRACTITIONER, Role.TEAM_LEAD),
+    TaskKind.PERSON_MATCH: (Role.PRACTITIONER, Role.TEAM_LEAD),
 }
 
 
@@ -97,6 +102,7 @@ class Task(Strict):
     assignee: str | None = None
     referral_id: str | None = Field(default=None, description="The referral a chase task is about")
     report_id: str | None = Field(default=None, description="The court report a task is about")
+    candidates: tuple[str, ...] = Field(default=(), description="For a person match: the people it may be")
     suggested_services: tuple[ServiceType, ...] = Field(
         default=(), description="For a referral decision: services the needs and cohorts point to"
     )

@@ -24,6 +24,7 @@ from domain.commands import (
     ClaimTask,
     CloseCase,
     CompleteTask,
+    LinkPerson,
     OpenCase,
     ReassignTask,
     RecordDateOfBirth,
@@ -32,6 +33,7 @@ from domain.commands import (
     RecordReleaseDate,
     RequestCourtReport,
     ShareInformation,
+    UnlinkPerson,
     WithdrawConsent,
 )
 from domain.config import PathwayConfig, StaffMember
@@ -46,6 +48,7 @@ from domain.referral_times import ReferralTimes, case_referral_times
 from domain.state import CaseState
 from domain.timeline import UK
 from service.gateway import CaseCommand, CaseGateway
+from service.person_matching import PersonMatcher
 from store.access_log import AccessLog, AccessRecord
 from store.person_keys import PersonUnknown
 from store.records import CaseRecord, TaskRecord
@@ -79,9 +82,13 @@ CaseChange = (
     | ChangeCohort
     | RecordJusticeOutcome
     | RecordReleaseDate
+    | LinkPerson
+    | UnlinkPerson
 )
 CHANGE_ACTIONS: dict[type[CaseChange], Action] = {
     RecordReleaseDate: Action.RECORD_RELEASE_DATE,
+    LinkPerson: Action.LINK_PERSON,
+    UnlinkPerson: Action.LINK_PERSON,
     RecordJusticeOutcome: Action.RECORD_JUSTICE_OUTCOME,
     ChangeCohort: Action.CHANGE_COHORT,
     ShareInformation: Action.SHARE_INFORMATION,
@@ -131,6 +138,7 @@ class CaseService:
     case_id_key: bytes
     sealer: Sealer
     access: AccessLog
+    matcher: PersonMatcher
     today: Callable[[], date] = lambda: datetime.now(UK).date()  # the UK day (tests fix it)
 
     # Reads
@@ -249,14 +257,23 @@ class CaseService:
         already = await self.gateway.case(case_id)
         if already is not None:  # before anything is sent or recorded (the workflow checks it again)
             refuse_after_sentence(await self.gateway.state(case_id))
+        command = await self._with_person(case_id, command)
         summary, details = case_summary(command), case_details(command)
         state = await self.gateway.start(case_id, site, await self.sealed(case_id, command), summary, details)
+        await self.matcher.remember(case_id, command.person)
         if already is not None:  # the same referral again: nothing changed, the case was read
             await self.record(principal, case_id, "read_case", "identification: the referral was already open")
         return StartedCase.of(await self.opened(principal, case_id, state), found=already is not None)
 
     # A change given an `expected_version` (the case's version as the person last read it) is refused
     # if the case has moved on since (rule case_version_changed), by the workflow as it decides.
+
+    async def _with_person(self, case_id: str, command: OpenCase) -> OpenCase:
+        """The command with the episode's person as the index finds them (whatever a caller sent)."""
+        own = await self.person_of(case_id)
+        found = await self.matcher.match(command.person, own)
+        person = {"person_id": own, "same_person_as": found.same_person_as, "possible_people": found.possible_people}
+        return command.model_copy(update=person)
 
     async def claim(self, principal: Principal, task_id: str, *, expected_version: int | None = None) -> CaseState:
         require_allowed(principal.actor, Action.CLAIM_TASK)

@@ -22,6 +22,7 @@ from domain.commands import (
     ClaimTask,
     CloseCase,
     CompleteTask,
+    LinkPerson,
     OpenCase,
     ReassignTask,
     RecordDateOfBirth,
@@ -30,6 +31,7 @@ from domain.commands import (
     RecordReleaseDate,
     RequestCourtReport,
     ShareInformation,
+    UnlinkPerson,
     WithdrawConsent,
 )
 from domain.config import SiteConfig
@@ -57,6 +59,8 @@ CaseCommand = (
     | ChangeCohort
     | RecordJusticeOutcome
     | RecordReleaseDate
+    | LinkPerson
+    | UnlinkPerson
 )
 
 
@@ -186,6 +190,10 @@ async def _update(handle: WorkflowHandle[CaseWorkflow, CaseResult], command: Cas
             return await handle.execute_update(CaseWorkflow.record_justice_outcome, command)
         case RecordReleaseDate():
             return await handle.execute_update(CaseWorkflow.record_release_date, command)
+        case LinkPerson():
+            return await handle.execute_update(CaseWorkflow.link_person, command)
+        case UnlinkPerson():
+            return await handle.execute_update(CaseWorkflow.unlink_person, command)
 
 
 async def with_rule_violations(call: Awaitable[CaseState]) -> CaseState:

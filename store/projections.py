@@ -21,6 +21,7 @@ def case_record(state: CaseState) -> CaseRecord:
         overdue=state.overdue,
         next_due=state.next_due,
         version=state.version,
+        person_id=state.person_id,
     )
 
 

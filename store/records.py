@@ -22,6 +22,7 @@ class CaseRecord(BaseModel):
     overdue: bool
     next_due: datetime | None
     version: int
+    person_id: str | None = None  # the person the episode is of (None: opened before people were kept)
 
 
 class TaskRecord(BaseModel):

@@ -34,6 +34,8 @@ TEST_PAYLOAD_KEYS_TEXT = (
 TEST_PAYLOAD_KEYS = KeyRing.parse(TEST_PAYLOAD_KEYS_TEXT)
 TEST_MASTER_KEYS_TEXT = f"master-1 {base64.b64encode(bytes(range(64, 96))).decode()}"
 TEST_MASTER_KEYS = KeyRing.parse(TEST_MASTER_KEYS_TEXT)
+TEST_INDEX_KEYS_TEXT = f"index-1 {base64.b64encode(bytes(range(96, 128))).decode()}"
+TEST_INDEX_KEYS = KeyRing.parse(TEST_INDEX_KEYS_TEXT)
 INBOX_URL = "http://inbox.test"
 
 _exit_status = 0
@@ -103,6 +105,7 @@ def staff_driver(
         case_id_key=TEST_CASE_ID_KEY + task_queue.encode(),
         task_queue=task_queue,
         master_keys=TEST_MASTER_KEYS,
+        index_keys=TEST_INDEX_KEYS,
     )
     return StaffCommands(pathway, client, task_queue)
 

@@ -3,6 +3,7 @@
 Whatever the interface, the same parts: the case gateway over Temporal and the store, the person
 keys that seal and open, the access log, and the staff directory of the configuration."""
 
+from store.person_index import PersonIndex
 from temporalio.client import Client
 
 from domain.config import PathwayConfig
@@ -12,6 +13,7 @@ from service.gateway import TemporalCaseGateway
 from service.identity import TokenVerifier
 from service.pathway import Pathway
 from service.people import People
+from service.person_matching import PersonMatcher
 from service.reports import Reports
 from store.access_log import AccessLog
 from store.event_store import EventStore
@@ -30,6 +32,7 @@ def pathway_service(
     case_id_key: bytes,
     task_queue: str,
     master_keys: KeyRing,
+    index_keys: KeyRing,
 ) -> Pathway:
     keys = PersonKeys(store.engine, master_keys)
     cases = CaseService(
@@ -38,6 +41,7 @@ def pathway_service(
         case_id_key=case_id_key,
         sealer=Sealer(keys),
         access=AccessLog(store.engine),
+        matcher=PersonMatcher(PersonIndex(store.engine), index_keys),
     )
     return Pathway(
         cases=cases,
@@ -57,6 +61,7 @@ def service_for(settings: Settings, client: Client, store: EventStore) -> Pathwa
         case_id_key=settings.case_id_key,
         task_queue=settings.task_queue,
         master_keys=settings.master_key_ring,
+        index_keys=settings.index_key_ring,
     )
 
 

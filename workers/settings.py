@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     # `pathway data rewrap`.
     master_keys: str | None = None
     master_keys_file: Path | None = None
+    # Keys of the person index's keyed hashes (same format; HMAC keys, not data keys): rotate by adding
+    # one, then `pathway person reindex`.
+    index_keys: str | None = None
+    index_keys_file: Path | None = None
     # The Ed25519 private key that signs checkpoints of the event store (`pathway audit checkpoint`):
     # base64 of its 32 bytes, or PEM. From the environment or a file; dev mode generates one into the
     # data directory. Verifiers need only its public key, which every checkpoint carries.
@@ -155,6 +159,10 @@ class Settings(BaseSettings):
     @cached_property
     def master_key_ring(self) -> KeyRing:
         return self._key_ring(self.master_keys, "PATHWAY_MASTER_KEYS", self.master_keys_file, "master.keys")
+
+    @cached_property
+    def index_key_ring(self) -> KeyRing:
+        return self._key_ring(self.index_keys, "PATHWAY_INDEX_KEYS", self.index_keys_file, "index.keys")
 
     @cached_property
     def checkpoint_signing_key(self) -> SigningKey:

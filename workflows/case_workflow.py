@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         EndSupport,
         EscalateReferral,
         EscalateTask,
+        LinkPerson,
         MarkOverdue,
         OpenCase,
         OpenScheduledTask,
@@ -43,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         RequestCourtReport,
         SendReminder,
         ShareInformation,
+        UnlinkPerson,
         WithdrawConsent,
     )
     from domain.deadlines import commands_due, next_deadline, pending_deadlines
@@ -310,6 +312,22 @@ class CaseWorkflow:
     def validate_record_release_date(self, command: RecordReleaseDate) -> None:
         self._validate(command)
 
+    @workflow.update
+    async def link_person(self, command: LinkPerson) -> CaseState:
+        return await self._execute(command)
+
+    @link_person.validator
+    def validate_link_person(self, command: LinkPerson) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def unlink_person(self, command: UnlinkPerson) -> CaseState:
+        return await self._execute(command)
+
+    @unlink_person.validator
+    def validate_unlink_person(self, command: UnlinkPerson) -> None:
+        self._validate(command)
+
     def _validate(self, command: Command) -> None:
         # Validators must not touch workflow randomness (a rejected update leaves no history to
         # replay it from), so ids here are placeholders; the handler decides again with real ones.
@@ -500,6 +518,7 @@ class CaseWorkflow:
             age_band=self._state.age_band,
             service_id=made.request.service_id,
             hearing_result=hearing.result,
+            person_id=self._state.person_id,
         )
         await workflow.start_child_workflow(
             CaseWorkflow.run,
