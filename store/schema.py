@@ -77,6 +77,9 @@ cases = Table(
     Column("overdue", Boolean, nullable=False),
     Column("next_due", UtcDateTime, nullable=True),
     Column("version", Integer, nullable=False),
+    # The person this episode belongs to (issue 19), once the projector links it; NULL for the older
+    # episodes, whose person is the holder of their own data key (person_keys.case_id).
+    Column("person_id", String(64), nullable=True, index=True),
     Index("ix_cases_site_stage", "site", "stage"),
 )
 
@@ -156,6 +159,21 @@ person_keys = Table(
     # No longer written (NULL): a reason may name the person. It is kept in the case's
     # PersonalDataShredded event instead.
     Column("shred_reason", Text, nullable=True),
+)
+
+# The blind index of people (store/person_index.py): one row per (basis, digest, episode), each digest
+# a keyed hash of the person's normalised details (domain/person_match.py), stored as its 32 raw bytes
+# (half the hex). No rowid on SQLite: the primary key's b-tree is the table, so a row is kept once.
+person_index = Table(
+    "person_index",
+    metadata,
+    Column("basis", String(16), primary_key=True),
+    Column("digest", LargeBinary(32), primary_key=True),
+    Column("case_id", String(64), primary_key=True),
+    Column("key_id", String(64), nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+    Index("ix_person_index_case_id", "case_id"),
+    sqlite_with_rowid=False,
 )
 
 # Signed checkpoints (store/checkpoints.py): every stream's head at a moment, signed, so a later
