@@ -86,17 +86,16 @@ class PersonIndex:
         if not wanted:
             return []
         entries, cases = schema.person_index, schema.cases
-        own_key = schema.person_keys.alias("own_key")  # the episode's own data key (older episodes)
-        person_key = schema.person_keys.alias("person_key")  # the data key of the person it resolves to
+        own_key = schema.person_keys  # the episode's own data key
         person_id = func.coalesce(cases.c.person_id, own_key.c.person_id)
+        # A shredded episode's entries are deleted as its key is destroyed (store/shredding.py); the
+        # key's mark keeps one that a crash left behind out too. Other episodes of its person stay.
         query = (
             select(entries.c.case_id, entries.c.basis, person_id.label("person_id"))
             .select_from(entries)
             .outerjoin(cases, cases.c.case_id == entries.c.case_id)
             .outerjoin(own_key, own_key.c.case_id == entries.c.case_id)
-            .outerjoin(person_key, person_key.c.person_id == person_id)
-            .where(or_(*wanted), person_id.is_not(None))
-            .where(own_key.c.shredded_at.is_(None), person_key.c.shredded_at.is_(None))
+            .where(or_(*wanted), person_id.is_not(None), own_key.c.shredded_at.is_(None))
             .order_by(entries.c.case_id, entries.c.basis)
         )
         async with self._engine.connect() as conn:
@@ -111,6 +110,20 @@ class PersonIndex:
         async with self._engine.begin() as conn:
             deleted = await conn.execute(delete(schema.person_index).where(schema.person_index.c.case_id.in_(ids)))
         return int(deleted.rowcount)
+
+    async def episodes_of(self, person_id: str) -> list[str]:
+        """The episodes of a person, oldest first: linked to them, or whose own person they are."""
+        cases, keys = schema.cases, schema.person_keys
+        query = (
+            select(cases.c.case_id)
+            .outerjoin(keys, keys.c.case_id == cases.c.case_id)
+            .where(
+                or_(cases.c.person_id == person_id, and_(cases.c.person_id.is_(None), keys.c.person_id == person_id))
+            )
+            .order_by(cases.c.opened_at, cases.c.case_id)
+        )
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
 
     async def key_ids(self) -> dict[str, int]:
         """How many entries each index key made (what a rotation has left to redo)."""

@@ -38,6 +38,7 @@ class ShredResult:
     # Why SQLite's write-ahead log may still hold the destroyed key (it could not be emptied); None
     # when it was emptied, or the store is not SQLite. Shredding again tries again.
     wal_problem: str | None = None
+    other_cases: tuple[str, ...] = ()  # the person's other episodes, shredded with this one
 
 
 class PersonKeys:

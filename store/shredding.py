@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from domain.errors import Rule, RuleViolation
 from domain.events import EventEnvelope, PersonalDataShredded
 from domain.model import Actor, Stage
+from domain.state import CaseState
 from store.event_store import EventStore
+from store.person_index import PersonIndex
 from store.person_keys import PersonKeys, PersonUnknown, ShredResult
 
 SHRED_EVENT_NAMESPACE = uuid.UUID("3f1c9a52-6c1e-4a8e-9a57-6b2f0d1e5c11")
@@ -27,17 +29,15 @@ async def shred_person(
         case_id, shredded_at = await keys.status(person_id)
     except PersonUnknown as unknown:
         raise RuleViolation(Rule.PERSON_UNKNOWN, str(unknown)) from None
+    # The index entries go with the key (and again on a repeat): a later episode matches nothing here.
+    await PersonIndex(store.engine).forget([case_id])
     if shredded_at is not None:  # nothing changes, but what may be left on disk is cleared again
         return await keys.shred(person_id, actor.staff_id)
     state = await store.case_state(case_id)
     # The event first: if destroying the key then fails, running the command again finds the event
     # recorded and finishes the job.
     if state.personal_data_shredded_at is None:
-        if state.stage is not Stage.CLOSED:
-            raise RuleViolation(
-                Rule.CASE_NOT_CLOSED,
-                f"case {case_id} is at {state.stage}: close it first (e.g. as record_made_in_error)",
-            )
+        require_closed(state)
         envelope = EventEnvelope(
             event_id=str(uuid.uuid5(SHRED_EVENT_NAMESPACE, person_id)),
             case_id=case_id,
@@ -48,6 +48,15 @@ async def shred_person(
         )
         await store.append(case_id, [envelope])
     return await keys.shred(person_id, actor.staff_id)
+
+
+def require_closed(state: CaseState) -> None:
+    """Only a closed case is shredded (its workflow has ended: nothing else writes to it)."""
+    if state.personal_data_shredded_at is None and state.stage is not Stage.CLOSED:
+        raise RuleViolation(
+            Rule.CASE_NOT_CLOSED,
+            f"case {state.case_id} is at {state.stage}: close it first (e.g. as record_made_in_error)",
+        )
 
 
 async def _person(keys: PersonKeys, person_or_case: str) -> str:

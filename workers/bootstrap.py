@@ -3,7 +3,6 @@
 Whatever the interface, the same parts: the case gateway over Temporal and the store, the person
 keys that seal and open, the access log, and the staff directory of the configuration."""
 
-from store.person_index import PersonIndex
 from temporalio.client import Client
 
 from domain.config import PathwayConfig
@@ -18,6 +17,7 @@ from service.reports import Reports
 from store.access_log import AccessLog
 from store.event_store import EventStore
 from store.keyring import KeyRing
+from store.person_index import PersonIndex
 from store.person_keys import PersonKeys
 from store.sealing import Sealer
 from store.sign_outs import SignOuts
@@ -47,7 +47,7 @@ def pathway_service(
         cases=cases,
         audit=Audit(cases, client),
         reports=Reports(store, config),
-        people=People(cases, keys),
+        people=People(cases, keys, PersonIndex(store.engine)),
         sign_outs=SignOuts(store.engine),
     )
 
