@@ -413,6 +413,9 @@ Event = Annotated[
     | ReleaseDateRecorded
     | ReconnectEngagementRecorded
     | CaseClosed
+    | PersonLinked
+    | PersonUnlinked
+    | PossibleMatchRejected
     | PersonalDataShredded,
     Field(discriminator="type"),
 ]
