@@ -35,6 +35,9 @@ from domain.events import (
     JusticeOutcomeRecorded,
     LinkedEpisodeOpened,
     PersonalDataShredded,
+    PersonLinked,
+    PersonUnlinked,
+    PossibleMatchRejected,
     ReconnectEngagementRecorded,
     ReferralChased,
     ReferralEscalated,
@@ -210,7 +213,21 @@ def describe(event: Event) -> str:
             return f"Case closed ({words(event.reason)}){justice}"
         case PersonalDataShredded():
             return "Personal data shredded: the person's key was destroyed"
+        case PersonLinked():
+            how = {
+                "nhs_number": "the NHS number",
+                "confirmed_match": "a confirmed match",
+                "practitioner": "a practitioner",
+            }
+            return f"Linked to {event.person_id}, seen before (by {how[event.basis]})"
+        case PersonUnlinked():
+            return f"Unlinked from {event.person_id}: the episode is its own person again"
+        case PossibleMatchRejected():
+            return f"Not the same person as {', '.join(event.candidates)}"
     raise AssertionError(f"no description for {type(event).__name__}")
+
+
+LINK_BASES = {"nhs_number": "the NHS number", "confirmed_match": "a confirmed match", "practitioner": "a practitioner"}
 
 
 def _pathway(band: AgeBand) -> str:
@@ -236,8 +253,10 @@ def written_text(event: Event) -> str:
             return event.note
         case FollowUpRecorded():
             return event.concerns
-        case PersonalDataShredded():
+        case PersonalDataShredded() | PersonUnlinked():
             return event.reason
+        case PersonLinked():
+            return event.note
         case CourtReportSubmitted():
             return f"{event.presenting_needs}\n\n{event.recommendations}"
     return ""

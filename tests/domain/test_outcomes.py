@@ -44,6 +44,7 @@ EXPECTED_REQUIRED: dict[TaskKind, set[str]] = {
     TaskKind.HEARING_OUTCOME: {"result"},
     TaskKind.CLOSURE: {"reason"},
     TaskKind.RECONNECT_ENGAGEMENT: {"engaged"},
+    TaskKind.PERSON_MATCH: set(),
 }
 
 
@@ -110,6 +111,7 @@ VALID: dict[TaskKind, dict[str, Any]] = {
     TaskKind.HEARING_OUTCOME: {"result": "remand_in_custody", "hand_off_to_reconnect": True},
     TaskKind.CLOSURE: {"reason": "pathway_complete", "justice_outcome": "caution"},
     TaskKind.RECONNECT_ENGAGEMENT: {"engaged": True, "note": "met on the wing; housing first"},
+    TaskKind.PERSON_MATCH: {"same_person_as": "person-00000000-0000-4000-8000-000000000002", "note": "same scar"},
 }
 
 

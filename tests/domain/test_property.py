@@ -46,6 +46,7 @@ from domain.outcomes import (
     HearingOutcome,
     JusticeOutcome,
     LawfulBasis,
+    PersonMatchOutcome,
     Recipient,
     ReconnectEngagementOutcome,
     ReferralDecisionOutcome,
@@ -230,6 +231,7 @@ VALID_OUTCOMES: dict[TaskKind, st.SearchStrategy[object]] = {
     TaskKind.HEARING_OUTCOME: st.builds(HearingOutcome, result=st.sampled_from(CUSTODIAL_RESULTS)),
     TaskKind.CLOSURE: closure_outcomes,
     TaskKind.RECONNECT_ENGAGEMENT: st.builds(ReconnectEngagementOutcome, engaged=st.booleans(), note=texts),
+    TaskKind.PERSON_MATCH: st.builds(PersonMatchOutcome, same_person_as=st.none(), note=texts),
 }
 
 garbage_outcomes: st.SearchStrategy[dict[str, JsonValue]] = st.dictionaries(
