@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from store.keyring import KeyRing
 from store.migrate import MIGRATIONS
 from store.person_index import IndexHit, PersonIndex
 from store.person_keys import PersonKeys
+from store.sqlite import empty_wal
 from tests.store.support import StoreCase
 
 INDEX_KEY = b"test index key"
@@ -151,6 +153,23 @@ async def test_a_digest_that_is_not_64_hex_characters_is_refused_without_repeati
         with pytest.raises(ValueError) as refused:
             await index.add("case-x", [(MatchBasis.NHS_NUMBER, bad)], KEY_ID)
         assert bad not in str(refused.value)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_forgotten_digests_are_left_nowhere_in_the_sqlite_files(store: EventStore) -> None:
+    index = PersonIndex(store.engine)
+    case_id = await opened_case(store)
+    await index.add(case_id, keys_of("a"), KEY_ID)
+    assert await empty_wal(store.engine) is None
+    database = Path(str(store.engine.url.database))
+    stored = [bytes.fromhex(hex_digest) for _, hex_digest in keys_of("a")]
+    assert all(raw in database.read_bytes() for raw in stored)
+
+    await index.forget([case_id])
+    assert await empty_wal(store.engine) is None  # what a shred does after destroying a key
+
+    files = [database, *database.parent.glob(database.name + "-*")]
+    assert not any(raw in path.read_bytes() for raw in stored for path in files)
 
 
 def migrate_to(revision: str, down: bool = False) -> Any:
