@@ -335,7 +335,10 @@ class CaseService:
             actor=principal.actor, date_of_birth=date_of_birth, expected_version=expected_version
         )
         checked = check_date_of_birth(await self.gateway.state(case_id), command, self.today())
-        return await self._send(principal, case_id, await self.sealed(case_id, checked))
+        state = await self._send(principal, case_id, await self.sealed(case_id, checked))
+        # Later episodes can now find the person by name and date of birth too.
+        await self.matcher.remember(case_id, (await self.sealer.open_for_case(state, case_id)).person)
+        return state
 
     async def change_case(self, principal: Principal, case_id: str, command: CaseChange) -> CaseState:
         """A change to a case that is not a task: sharing, consent withdrawal, referral outcome, court

@@ -109,6 +109,22 @@ class People:
             episodes=[_episode(s, principal.covers(s.site)) for s in states],
         )
 
+    async def reindex(self, principal: Principal) -> int:
+        """Every episode's index entries made again under the newest index key (admins, after adding
+        one), from its personal data as sealed; a shredded episode's are deleted. Returns how many
+        episodes were indexed; then the older index keys can be removed."""
+        require_allowed(principal.actor, Action.CONFIGURE)
+        done = 0
+        for case_id in await self.index.indexed_cases():
+            state = await self.cases.gateway.state(case_id)
+            if state.personal_data_shredded_at is not None or await self.keys.person_of(case_id) is None:
+                await self.index.forget([case_id])
+                continue
+            opened = await self.cases.sealer.open_for_case(state, case_id)
+            await self.cases.matcher.reindex(case_id, opened.person)
+            done += 1
+        return done
+
     async def seen_before(self, principal: Principal, case_id: str) -> list[Episode]:
         """The other episodes of this case's person (none for an episode no one has linked)."""
         view = await self.show(principal, case_id)

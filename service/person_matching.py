@@ -5,11 +5,10 @@ episode's own entries once the case has opened (a refused start leaves none)."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from store.person_index import IndexHit, PersonIndex
-
 from domain.model import Person
 from domain.person_match import AUTOMATIC, blind_keys
 from store.keyring import KeyRing
+from store.person_index import IndexHit, PersonIndex
 
 
 @dataclass(frozen=True)
@@ -33,8 +32,14 @@ class PersonMatcher:
         return PersonMatch(same_person_as=None, possible_people=_people(hits))
 
     async def remember(self, case_id: str, person: Person) -> None:
+        """Index the episode's person under the newest key (again after a date of birth is learnt)."""
         key_id, key = self.keys.keys[-1]
         await self.index.add(case_id, [(each.basis, each.digest) for each in blind_keys(person, key)], key_id)
+
+    async def reindex(self, case_id: str, person: Person) -> None:
+        """The episode's entries under the newest key only: after a key is added, the older can go."""
+        await self.remember(case_id, person)
+        await self.index.forget_other_keys(case_id, self.keys.current_id)
 
 
 def _people(hits: Iterable[IndexHit]) -> tuple[str, ...]:

@@ -4,9 +4,10 @@ Each entry is one digest of one episode's person (domain/person_match.py makes t
 opaque): (basis, digest, case_id), with the id of the index key that made it, so a key rotation can
 tell what is left under the old key. The digest is stored as its 32 raw bytes. A hit names the
 episode and its person: `cases.person_id` once the episode is linked, else the holder of the
-episode's own data key (`person_keys.case_id`, the older episodes). A shredded person is never a
-hit, and shredding deletes the episode's entries (`forget`); on SQLite `secure_delete` (store/sqlite.py)
-zeroes the deleted digests in the pages."""
+episode's own data key (`person_keys.case_id`, the older episodes). A shredded episode is never a
+hit: shredding deletes its entries (`forget`; on SQLite `secure_delete`, store/sqlite.py, zeroes the
+deleted digests in the pages), and its key's mark keeps out any a crash left. Shredding a person
+shreds each of their episodes; shredding one episode leaves the person found through the others."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -124,6 +125,19 @@ class PersonIndex:
         )
         async with self._engine.connect() as conn:
             return list((await conn.execute(query)).scalars())
+
+    async def indexed_cases(self) -> list[str]:
+        """Every episode with entries (for a key rotation)."""
+        query = select(schema.person_index.c.case_id).distinct().order_by(schema.person_index.c.case_id)
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
+
+    async def forget_other_keys(self, case_id: str, key_id: str) -> int:
+        """Delete the episode's entries made under any index key but `key_id` (after a rotation)."""
+        table = schema.person_index
+        async with self._engine.begin() as conn:
+            deleted = await conn.execute(delete(table).where(table.c.case_id == case_id, table.c.key_id != key_id))
+        return int(deleted.rowcount)
 
     async def key_ids(self) -> dict[str, int]:
         """How many entries each index key made (what a rotation has left to redo)."""

@@ -16,15 +16,19 @@ from domain.model import Actor, Person, Role
 from domain.outcomes import ClosureOutcome
 from domain.state import CaseState
 from domain.tasks import TaskKind
+from service.person_matching import PersonMatcher
 from service.staff import StaffCommands
 from store import schema
+from store.keyring import KeyRing
+from store.person_index import PersonIndex
+from tests.conftest import TEST_INDEX_KEYS
 from tests.workflows.journey import BOTH_SITES_PRACTITIONER, PRACTITIONER, open_case, open_task
 
 ADMIN = Actor(staff_id="ad-001", role=Role.ADMIN)
 NHS_NUMBER = "943 476 5919"  # as people write it: spaces are not part of the number
 
 
-def person(name: str = "Seán O'Brien", born: str = "1984-07-09", nhs_number: str | None = NHS_NUMBER) -> Person:
+def person(name: str = "Seán O'Brien", born: str | None = "1984-07-09", nhs_number: str | None = NHS_NUMBER) -> Person:
     return Person(name=name, date_of_birth=born, nhs_number=nhs_number.replace(" ", "") if nhs_number else None)
 
 
@@ -130,3 +134,29 @@ async def test_a_person_cannot_be_shredded_while_an_episode_is_open(cases: Staff
         await cases.pathway.people.shred(cases.principal(ADMIN), first.person_id, "record made in error")
     assert refused.value.rule == "case_not_closed" and second.case_id in refused.value.message
     assert (await cases.store.case_state(first.case_id)).personal_data_shredded_at is None
+
+
+async def test_a_date_of_birth_learnt_later_lets_the_next_episode_find_the_person(cases: StaffCommands) -> None:
+    first = await episode(cases, person(born=None, nhs_number=None))
+    await cases.pathway.cases.record_date_of_birth(cases.principal(PRACTITIONER), first.case_id, "1984-07-09")
+    later = await episode(cases, person(nhs_number=None))
+    assert later.tasks[open_task(later, TaskKind.PERSON_MATCH)].candidates == (first.person_id,)
+
+
+async def test_a_new_index_key_reindexes_every_episode_and_the_old_key_can_go(cases: StaffCommands) -> None:
+    first = await episode(cases, person())
+    gone = await episode(cases, person(name="Ann Other", nhs_number="9434765870"))
+    await closed(cases, gone)
+    await cases.pathway.people.shred(cases.principal(ADMIN), gone.case_id, "record made in error")
+    index = PersonIndex(cases.store.engine)
+    new_key = ("index-2", bytes(range(128, 160)))
+    cases.pathway.cases.matcher = PersonMatcher(index, KeyRing((*TEST_INDEX_KEYS.keys, new_key)))
+
+    assert await cases.pathway.people.reindex(cases.principal(ADMIN)) == 1
+    assert await index.key_ids() == {"index-2": 3}
+    with pytest.raises(RuleViolation):  # admins only
+        await cases.pathway.people.reindex(cases.principal(PRACTITIONER))
+
+    cases.pathway.cases.matcher = PersonMatcher(index, KeyRing((new_key,)))  # the old key removed
+    later = await episode(cases, person())
+    assert later.person_id == first.person_id
