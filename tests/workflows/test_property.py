@@ -80,6 +80,7 @@ VALID_OUTCOMES: dict[TaskKind, list[dict[str, Any]]] = {
     TaskKind.HEARING_OUTCOME: [{"result": "bail"}],
     TaskKind.CLOSURE: [OUTCOMES[TaskKind.CLOSURE], {"reason": "declined_support"}],
     TaskKind.RECONNECT_ENGAGEMENT: [{"engaged": True}, {"engaged": False, "note": "Not before release."}],
+    TaskKind.PERSON_MATCH: [{"same_person_as": None}, {"same_person_as": None, "note": "Different birthplace."}],
 }
 
 DISCLOSURES = [
