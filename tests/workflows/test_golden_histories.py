@@ -17,8 +17,10 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from domain.commands import CloseCase, LinkPerson, UnlinkPerson
 from domain.errors import RuleViolation
-from domain.model import Stage
+from domain.model import Person, Stage
+from domain.outcomes import ClosureOutcome
 from domain.tasks import TaskKind
 from service.staff import StaffCommands
 from tests.conftest import TEST_PAYLOAD_KEYS
@@ -107,3 +109,28 @@ async def test_the_golden_history_detects_a_change_that_is_not_replay_safe() -> 
         failure = result.replay_failure
         assert isinstance(failure, NondeterminismError), (history.workflow_id, failure)
         assert "Timer machine does not handle this event" in str(failure), failure
+
+
+async def test_a_person_seen_before_history(cases: StaffCommands) -> None:
+    """An episode whose name and date of birth suggest a person seen before: the match task
+    confirmed, the link undone and made again by hand; then closed. Written as
+    case_workflow_person_links.json when PATHWAY_RECORD_HISTORIES=1."""
+    who = Person(name="Golden Example", date_of_birth="1970-01-02")
+    seen = await cases.start_case(open_case("GOLDEN-PERSON-0001").model_copy(update={"person": who}))
+    state = await cases.start_case(open_case("GOLDEN-PERSON-0002").model_copy(update={"person": who}))
+    assert seen.person_id is not None
+    confirmed = {"same_person_as": seen.person_id, "note": "same custody photograph"}
+    state = await cases.complete_task(open_task(state, TaskKind.PERSON_MATCH), confirmed, PRACTITIONER)
+    state = await cases.change(state.case_id, UnlinkPerson(actor=PRACTITIONER, reason="a cousin of the same name"))
+    relinked = LinkPerson(actor=PRACTITIONER, person_id=seen.person_id, basis="confirmed with his mother")
+    state = await cases.change(state.case_id, relinked)
+    assert state.person_id == seen.person_id
+    closing = ClosureOutcome.model_validate({"reason": "record_made_in_error"})
+    await cases.close_case(state.case_id, CloseCase(actor=PRACTITIONER, outcome=closing))
+
+    handle = cases.client.get_workflow_handle_for(CaseWorkflow.run, state.case_id)
+    await handle.result()
+    history = await handle.fetch_history()
+    await replayer(CaseWorkflow).replay_workflow(history)
+    if RECORDING:
+        (HISTORIES / "case_workflow_person_links.json").write_text(history.to_json() + "\n")
