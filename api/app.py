@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from api import audit_pages, audit_routes, case_pages, codec, problems, reports, routes, web
+from api import audit_pages, audit_routes, case_pages, codec, people_routes, problems, reports, routes, web
 from api.deps import Services, is_page, status_for
 from api.limits import BodySizeLimit
 from api.problems import problem, violation_problem
@@ -102,6 +102,7 @@ def create_app(services: Services) -> FastAPI:
         return await metrics_response(services.metrics_text)
 
     app.include_router(routes.router)
+    app.include_router(people_routes.router)
     app.include_router(problems.router)
     app.include_router(audit_routes.router)
     app.include_router(web.router)

@@ -84,7 +84,7 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
         400: "The request could not be read (e.g. a cursor or If-Match this API did not give)",
         401: "Not signed in, or the sign-in has expired",
         403: "Your role or sites do not allow it",
-        404: "No such case or task in your sites",
+        404: "No such case, task or person in your sites",
         409: "Not possible in the case's current state (e.g. someone completed the task first)",
         412: "The case changed since the version in If-Match: read it again",
         413: "The request is too large",

@@ -94,3 +94,18 @@ class RequestCourtReportBody(BaseModel):
         default=None,
         description="When the report is due, with its offset. Default: the site's lead time before the hearing",
     )
+
+
+class LinkPersonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: str = Field(
+        pattern=r"^person-[0-9a-f-]{36}$", description="The person seen before, with an episode in your sites"
+    )
+    basis: str = Field(min_length=3, max_length=500, description="How you know it is the same person (recorded)")
+
+
+class UnlinkPersonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=500, description="Why the link was wrong (recorded)")

@@ -25,8 +25,9 @@ def shred(
 ) -> None:
     """Destroy a person's data key: their personal fields become unreadable everywhere, for good.
 
-    The case must be closed. The record of what happened and its hash chain stay; the shredding is
-    itself recorded as an event of the case. Shredding again changes nothing and says so."""
+    Given a person, every episode of theirs is shredded, and each case must be closed. The record of what
+    happened and its hash chain stay; the shredding is itself recorded as an event of each case.
+    Shredding again changes nothing and says so."""
     settings = settings_from(ctx)
 
     async def command() -> None:
@@ -41,12 +42,15 @@ def shred(
                     "shredded_at": done.shredded_at.isoformat(),
                     "already": done.already,
                     "wal_problem": done.wal_problem,
+                    "other_cases": list(done.other_cases),
                 }
             )
         elif done.already:
             typer.echo(f"{done.person_id} was already shredded at {done.shredded_at.isoformat()}; nothing changed")
         else:
             typer.echo(f"{done.person_id} shredded: the personal data of case {done.case_id} is unreadable for good")
+        if done.other_cases and not as_json:
+            typer.echo(f"  the person's other episodes, shredded with it: {', '.join(done.other_cases)}")
         if done.wal_problem and not as_json:
             # The key is destroyed in the database, but an old copy may sit in SQLite's write-ahead log
             # until the readers holding it finish: running the command again empties it.

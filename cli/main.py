@@ -11,7 +11,7 @@ import structlog
 import typer
 
 from api.serve import DevLoginRefused, api_server, api_services, check_dev_login
-from cli import audit_cli, case_cli, data_cli, report_cli, setup_cli, task_cli
+from cli import audit_cli, case_cli, data_cli, person_cli, report_cli, setup_cli, task_cli
 from cli.dev import run_dev
 from cli.exits import EXIT_STATUSES, usage_error
 from cli.fhir_cli import app as fhir_app
@@ -34,6 +34,7 @@ app = typer.Typer(
 )
 app.add_typer(case_cli.app, name="case")
 app.add_typer(task_cli.app, name="task")
+app.add_typer(person_cli.app, name="person")
 app.add_typer(data_cli.app, name="data")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(fhir_app, name="fhir")
