@@ -15,7 +15,7 @@ from domain.state import CaseState
 from domain.text_rules import terminal_safe
 from service.people import Candidate, Episode
 
-app = typer.Typer(help="A person's episodes across cases: show, link and unlink.", no_args_is_help=True)
+app = typer.Typer(help="A person's episodes across cases: show, link and unlink; reindex.", no_args_is_help=True)
 
 ANOTHER_SERVICE = "another service"
 
@@ -108,6 +108,21 @@ def unlink(
         async with open_service(settings) as service:
             state = await service.people.unlink(principal, case_id, unlinking)
         _print_change(state, as_json, f"case {state.case_id} is its own person again ({state.person_id})")
+
+    run(command)
+
+
+@app.command("reindex")
+def reindex(ctx: typer.Context, staff: StaffOption) -> None:
+    """Make every episode's person index entries again under the newest index key (after adding one to
+    PATHWAY_INDEX_KEYS), from its sealed details; then the older index keys can be removed (admins)."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        principal = principal_for(settings, staff)
+        async with open_service(settings) as service:
+            count = await service.people.reindex(principal)
+        typer.echo(f"{count} episode(s) now indexed under index key {settings.index_key_ring.current_id}")
 
     run(command)
 

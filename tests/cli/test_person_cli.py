@@ -125,4 +125,10 @@ async def test_people_across_episodes_through_the_cli(temporal_env: WorkflowEnvi
         assert f"the person's other episodes, shredded with it: {case_id}" in text
         answer = succeeded(await pathway(*shred, "--json", env=env)).json()
         assert answer["case_id"] == earlier["case_id"] and answer["other_cases"] == [case_id] and answer["already"]
+
+        # A new index key: every episode still holding personal data is indexed again under it.
+        reindexed = succeeded(await pathway("person", "reindex", "--as", "ad-001", env=env)).stdout
+        assert reindexed.strip() == "3 episode(s) now indexed under index key k1"
+        refused = await pathway("person", "reindex", "--as", "pr-001", env=env)
+        assert refused.status == ExitStatus.REFUSED and "rule: role_not_allowed" in refused.stderr
     await store.close()
