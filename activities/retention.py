@@ -12,10 +12,11 @@ from temporalio import activity
 from domain.config import RetentionConfig
 from domain.errors import RuleViolation
 from domain.model import SYSTEM_ACTOR
-from domain.retention import RecordClass, retention_of
+from domain.retention import RecordClass, Retention, retention_of, with_other_episodes
 from domain.state import CaseState
 from domain.timeline import UK
 from store.event_store import EventStore
+from store.person_index import PersonIndex
 from store.person_keys import PersonKeys
 from store.sealing import Sealer
 from store.shredding import shred_person
@@ -74,6 +75,7 @@ class RetentionActivities:
             activity.heartbeat(case_id)
             state = await self._store.case_state(case_id)
             retention = retention_of(state, await self._date_of_birth(state, person_id), self._config)
+            retention = with_other_episodes(retention, await self._other_episodes(state))
             if retention.review_reason is not None:
                 for_review.append(RecordForReview(case_id=case_id, reason=retention.review_reason))
             elif retention.expired_on(today):
@@ -101,6 +103,24 @@ class RetentionActivities:
             shredded.append(record.case_id)
             activity.logger.info("personal data shredded at the end of retention", extra={"case_id": record.case_id})
         return ShredExpiredResult(shredded=shredded, refused=refused)
+
+    async def _other_episodes(self, state: CaseState) -> list[Retention | None]:
+        """The retention of the person's other episodes not yet shredded (None: one still open). A
+        RECONNECT episode, which holds no personal data of its own, counts as well."""
+        if state.person_id is None:
+            return []
+        others: list[Retention | None] = []
+        for case_id in await PersonIndex(self._store.engine).episodes_of(state.person_id):
+            other = await self._store.case_state(case_id)
+            if case_id == state.case_id or other.personal_data_shredded_at is not None:
+                continue
+            if other.closed_at is None:
+                others.append(None)
+                continue
+            own_key = await self._keys.person_of(case_id)
+            born = None if own_key is None else await self._date_of_birth(other, own_key)
+            others.append(retention_of(other, born, self._config))
+        return others
 
     async def _date_of_birth(self, state: CaseState, person_id: str) -> date | None:
         opened = (await self._sealer.open(state.person, person_id)).model.date_of_birth

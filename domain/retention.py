@@ -14,8 +14,12 @@ Code's rule for a record that two classes cover). The classes are given by what 
 
 A child's record with no date of birth cannot be dated: it is kept and reported for review, never
 shredded on a guess.
+
+A person's episodes are one health record (issue 19): an episode is kept as long as any other episode
+of the same person is, so the record runs from their last contact (`with_other_episodes`).
 """
 
+from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
 
@@ -77,6 +81,17 @@ def retention_of(state: CaseState, date_of_birth: date | None, config: Retention
     if mental_health:
         ends.append(_anniversary(ended, config.mental_health.years_after_end))
     return Retention(record_classes=classes, keep_until=max(ends))
+
+
+def with_other_episodes(own: Retention, others: Sequence[Retention | None]) -> Retention:
+    """The episode's retention as part of its person's record: kept until the latest day any of the
+    person's episodes is (`others`; None for an episode still open, which ends nothing yet)."""
+    if own.keep_until is None or not others:
+        return own
+    if any(other is None or other.keep_until is None for other in others):
+        return own.model_copy(update={"keep_until": None})  # not yet datable: kept, but no review needed
+    latest = max([own.keep_until, *(other.keep_until for other in others if other and other.keep_until)])
+    return own.model_copy(update={"keep_until": latest})
 
 
 def _holds_mental_health(state: CaseState) -> bool:

@@ -27,7 +27,7 @@ from domain.outcomes import (
     Vulnerability,
     VulnerabilityDomain,
 )
-from domain.retention import RecordClass, Retention, retention_of
+from domain.retention import RecordClass, Retention, retention_of, with_other_episodes
 from domain.state import CaseState, Referral
 from workers.settings import SHIPPED_CONFIG, ConfigError, load_config
 
@@ -582,3 +582,28 @@ def test_a_plain_adult_record_ends_on_the_first_day_of_the_ninth_year(closed: da
     assert reached(retention.keep_until, ended.year + 8, ended.month, ended.day)
     assert not reached(retention.keep_until - timedelta(days=1), ended.year + 8, ended.month, ended.day)
     assert not retention.expired_on(retention.keep_until - timedelta(days=1))
+
+
+# A person's episodes are one record: kept from their last contact (issue 19).
+
+EIGHT_YEARS_ON = Retention(record_classes=(RecordClass.ADULT_HEALTH,), keep_until=date(2030, 5, 1))
+TWENTY_YEARS_ON = Retention(record_classes=(RecordClass.MENTAL_HEALTH,), keep_until=date(2044, 2, 1))
+UNDATABLE = Retention(record_classes=(RecordClass.CHILD,), keep_until=None, review_reason="no date of birth")
+
+
+def test_an_episode_alone_keeps_its_own_retention() -> None:
+    assert with_other_episodes(EIGHT_YEARS_ON, []) == EIGHT_YEARS_ON
+
+
+def test_an_episode_is_kept_as_long_as_the_persons_latest_episode() -> None:
+    kept = with_other_episodes(EIGHT_YEARS_ON, [TWENTY_YEARS_ON])
+    assert kept.keep_until == date(2044, 2, 1) and kept.record_classes == (RecordClass.ADULT_HEALTH,)
+    assert with_other_episodes(TWENTY_YEARS_ON, [EIGHT_YEARS_ON]) == TWENTY_YEARS_ON  # later than the others
+
+
+def test_an_open_or_undatable_episode_of_the_person_keeps_the_others_without_a_review() -> None:
+    for other in (None, UNDATABLE):
+        kept = with_other_episodes(EIGHT_YEARS_ON, [TWENTY_YEARS_ON, other])
+        assert kept.keep_until is None and kept.review_reason is None
+        assert not kept.expired_on(date(2100, 1, 1))
+    assert with_other_episodes(UNDATABLE, [EIGHT_YEARS_ON]) == UNDATABLE  # still for review

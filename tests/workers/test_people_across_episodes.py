@@ -5,10 +5,13 @@ with the same NHS number is a new person with no link and no trace; shredding on
 leaves the others linked and readable."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from temporalio.testing import ActivityEnvironment
 
+from activities.retention import FindExpiredInput, RetentionActivities
 from domain.commands import CloseCase, OpenCase
 from domain.errors import RuleViolation
 from domain.events import PersonLinked
@@ -160,3 +163,18 @@ async def test_a_new_index_key_reindexes_every_episode_and_the_old_key_can_go(ca
     cases.pathway.cases.matcher = PersonMatcher(index, KeyRing((new_key,)))  # the old key removed
     later = await episode(cases, person())
     assert later.person_id == first.person_id
+
+
+async def test_retention_keeps_an_episode_while_the_persons_later_one_is_kept(cases: StaffCommands) -> None:
+    first = await episode(cases, person())
+    second = await episode(cases, person())
+    await closed(cases, first)
+    retention = RetentionActivities(cases.store, cases.sealer.keys, cases.config.retention)
+    far_on = FindExpiredInput(as_of=datetime.now(UTC) + timedelta(days=365 * 30), limit=100)
+
+    page = await ActivityEnvironment().run(retention.find_expired_records, far_on)
+    assert page.examined == 1 and page.expired == [] and page.for_review == []  # the person is still seen
+
+    await closed(cases, second)
+    page = await ActivityEnvironment().run(retention.find_expired_records, far_on)
+    assert {record.case_id for record in page.expired} == {first.case_id, second.case_id}
