@@ -115,6 +115,8 @@ WOMENS_OUTCOMES: dict[TaskKind, dict[str, Any]] = {
     },
 }
 
+REPEAT_NHS_NUMBER = "9434765919"
+
 JOURNEY = [
     TaskKind.CONSENT,
     TaskKind.SCREENING,
@@ -134,22 +136,31 @@ class DemoCase:
     cohorts: tuple[Cohort, ...] = ()
     outcomes: dict[TaskKind, dict[str, Any]] = field(default_factory=lambda: ADULT_OUTCOMES)
     hearing_in_minutes: int | None = None  # ask for a court report for a hearing this far ahead
+    # The person: "Demo Person N" born on N's demo birthday, unless named here; `born_as` takes the
+    # birthday of an earlier demo case's person (a repeat contact: issue 19).
+    name: str | None = None
+    nhs_number: str | None = None
+    born_as: int | None = None
 
 
 DEMO_CASES = [
     DemoCase("DEMO-CUST-0001", Setting.CUSTODY, steps=0),
     DemoCase("DEMO-CUST-0002", Setting.CUSTODY, steps=1, cohorts=(Cohort.VETERAN,)),
-    DemoCase("DEMO-MAG-0003", Setting.MAGISTRATES_COURT, steps=2),
+    DemoCase("DEMO-MAG-0003", Setting.MAGISTRATES_COURT, steps=2, name="Robin Demoson"),
     DemoCase("DEMO-CUST-0004", Setting.CUSTODY, steps=3, cohorts=(Cohort.WOMENS_PATHWAY,)),
     DemoCase("DEMO-YTH-0005", Setting.YOUTH_COURT, steps=4, age_band=AgeBand.CHILD, outcomes=CHILD_OUTCOMES),
     DemoCase("DEMO-VA-0006", Setting.VOLUNTARY_ATTENDANCE, steps=5),
-    DemoCase("DEMO-CUST-0007", Setting.CUSTODY, steps=6),
+    DemoCase("DEMO-CUST-0007", Setting.CUSTODY, steps=6, nhs_number=REPEAT_NHS_NUMBER),
     # Link work: support for 28 demo "days" (minutes), then follow-ups; the housing referral is
     # chased after 6 minutes and escalated after 12 unless someone records the service's answer.
     DemoCase("DEMO-CUST-0008", Setting.CUSTODY, steps=5, outcomes=LINK_WORK_OUTCOMES),
     DemoCase("DEMO-CUST-0009", Setting.CUSTODY, steps=5, cohorts=(Cohort.WOMENS_PATHWAY,), outcomes=WOMENS_OUTCOMES),
     # A bail report due 10 minutes before a hearing in 20: reminded, then escalated if nobody writes it.
     DemoCase("DEMO-MAG-0010", Setting.MAGISTRATES_COURT, steps=2, hearing_in_minutes=20),
+    # Seen before: 0007's person back in custody (the NHS number links them at once), and a name and
+    # date of birth like 0003's (a practitioner is asked whether it is the same person).
+    DemoCase("DEMO-CUST-0011", Setting.CUSTODY, steps=1, nhs_number=REPEAT_NHS_NUMBER, born_as=7),
+    DemoCase("DEMO-CUST-0012", Setting.CUSTODY, steps=0, name="Robin Demoson", born_as=3),
 ]
 
 
@@ -170,7 +181,11 @@ async def seed_demo_cases(cases: CaseService, site: str = "demo") -> list[str]:
                 external_ref=demo.ref,
                 age_band=demo.age_band,
                 cohorts=demo.cohorts,
-                person=Person(name=f"Demo Person {number}", date_of_birth=_demo_birthday(demo.age_band, number)),
+                person=Person(
+                    name=demo.name or f"Demo Person {number}",
+                    date_of_birth=_demo_birthday(demo.age_band, demo.born_as or number),
+                    nhs_number=demo.nhs_number,
+                ),
             ),
         )
         for kind in JOURNEY[: demo.steps]:
