@@ -45,6 +45,7 @@ from domain.commands import (
     ChangeCohort,
     ClaimTask,
     CloseCase,
+    LinkPerson,
     OpenCase,
     ReassignTask,
     RecordDateOfBirth,
@@ -53,6 +54,7 @@ from domain.commands import (
     RecordReleaseDate,
     RequestCourtReport,
     ShareInformation,
+    UnlinkPerson,
     WithdrawConsent,
 )
 from domain.errors import RuleViolation
@@ -83,6 +85,8 @@ UPDATES = (
     "change_cohort",
     "record_justice_outcome",
     "record_release_date",
+    "link_person",
+    "unlink_person",
 )
 HUGE = "\u202e<script>alert(1)</script>" + "x" * 1_000_000  # a little over 1 MB
 SCRIPTS = [
@@ -186,6 +190,12 @@ def valid_payloads(case: Prepared) -> dict[str, dict[str, Any]]:
         "change_cohort": {"actor": actor, "cohort": "veteran", "member": True, "reason": "served 2004-2012"},
         "record_justice_outcome": {"actor": actor, "outcome": "charged_bailed"},
         "record_release_date": {"actor": actor, "release_on": "2027-03-01"},
+        "link_person": {
+            "actor": actor,
+            "person_id": "person-00000000-0000-4000-8000-000000000009",
+            "basis": "known to the team",
+        },
+        "unlink_person": {"actor": actor, "reason": "a different person"},
     }
 
 
@@ -400,6 +410,10 @@ def through_case_commands(cases: StaffCommands, case: Prepared, update: str, arg
                 return await cases.record_justice_outcome(case.case_id, model(RecordJusticeOutcome))
             case "record_release_date":
                 return await cases.record_release_date(case.case_id, model(RecordReleaseDate))
+            case "link_person":
+                return await cases.change(case.case_id, model(LinkPerson))
+            case "unlink_person":
+                return await cases.change(case.case_id, model(UnlinkPerson))
         raise AssertionError(update)
 
     return send()
