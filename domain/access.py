@@ -139,6 +139,8 @@ CHANGE_ACCESS: dict[str, tuple[str, str]] = {
     "ChangeCohort": ("change_cohort", "case work"),
     "RecordJusticeOutcome": ("record_justice_outcome", "case work"),
     "RecordReleaseDate": ("record_release_date", "case work"),
+    "LinkPerson": ("link_person", "case work"),
+    "UnlinkPerson": ("unlink_person", "case work"),
 }
 
 

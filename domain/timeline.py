@@ -35,6 +35,9 @@ from domain.events import (
     JusticeOutcomeRecorded,
     LinkedEpisodeOpened,
     PersonalDataShredded,
+    PersonLinked,
+    PersonUnlinked,
+    PossibleMatchRejected,
     ReconnectEngagementRecorded,
     ReferralChased,
     ReferralEscalated,
@@ -63,6 +66,11 @@ from domain.events import (
 from domain.model import Actor, AgeBand
 from domain.state import CaseState, fold
 
+LINK_BASES = {
+    "nhs_number": "the same NHS number",
+    "confirmed_match": "a possible previous contact, confirmed",
+    "practitioner": "linked by a practitioner",
+}
 UK = ZoneInfo("Europe/London")  # the time people in England read, whatever a value's own zone
 
 
@@ -210,6 +218,12 @@ def describe(event: Event) -> str:
             return f"Case closed ({words(event.reason)}){justice}"
         case PersonalDataShredded():
             return "Personal data shredded: the person's key was destroyed"
+        case PersonLinked():
+            return f"Linked to {event.person_id}, a person seen before ({LINK_BASES[event.basis]})"
+        case PersonUnlinked():
+            return f"Unlinked from {event.person_id}: the episode is its own person again"
+        case PossibleMatchRejected():
+            return f"Possible previous contact rejected: not {', '.join(event.candidates)}"
     raise AssertionError(f"no description for {type(event).__name__}")
 
 
@@ -236,8 +250,10 @@ def written_text(event: Event) -> str:
             return event.note
         case FollowUpRecorded():
             return event.concerns
-        case PersonalDataShredded():
+        case PersonalDataShredded() | PersonUnlinked():
             return event.reason
+        case PersonLinked():
+            return event.note
         case CourtReportSubmitted():
             return f"{event.presenting_needs}\n\n{event.recommendations}"
     return ""

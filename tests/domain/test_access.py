@@ -37,6 +37,7 @@ record_date_of_birth      x x x . . .
 change_cohort             x . x . . .
 record_justice_outcome    x . x . . .
 record_release_date       x x x . . .
+link_person               x . x . . .
 """
 
 TABLE = {

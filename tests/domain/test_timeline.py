@@ -29,6 +29,9 @@ from domain.events import (
     JusticeOutcomeRecorded,
     LinkedEpisodeOpened,
     PersonalDataShredded,
+    PersonLinked,
+    PersonUnlinked,
+    PossibleMatchRejected,
     ReconnectEngagementRecorded,
     ReferralChased,
     ReferralEscalated,
@@ -221,6 +224,9 @@ SAMPLES: list[Any] = [
     ),
     CaseClosed(reason=ClosureReason.PATHWAY_COMPLETE, justice_outcome=JusticeOutcome.CONDITIONAL_CAUTION, note=NOTE),
     PersonalDataShredded(person_id="person-1", reason=REASON),
+    PersonLinked(person_id="person-2", basis="practitioner", previous="person-1", note=NOTE),
+    PersonUnlinked(person_id="person-2", reason=REASON),
+    PossibleMatchRejected(candidates=("person-3", "person-4")),
 ]
 
 
@@ -228,7 +234,7 @@ def test_there_is_a_sample_of_every_event_type() -> None:
     sampled = [type(event) for event in SAMPLES]
     assert len(sampled) == len(set(sampled)), "one sample per type"
     assert set(sampled) == event_types()
-    assert len(event_types()) == 44
+    assert len(event_types()) == 47
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda event: type(event).__name__)
@@ -263,6 +269,8 @@ WRITTEN: list[tuple[Any, str]] = [
     (ContactRecorded(attendance="attended", note=NOTE), NOTE),
     (CaseClosed(reason=ClosureReason.OTHER, note=NOTE), NOTE),
     (PersonalDataShredded(person_id="person-1", reason=REASON), REASON),
+    (PersonLinked(person_id="person-2", basis="confirmed_match", note=NOTE), NOTE),
+    (PersonUnlinked(person_id="person-2", reason=REASON), REASON),
     (FollowUpRecorded(engaged_with_services=True, concerns=CONCERNS), CONCERNS),
     (
         ReferralMade(referral_id="ref-1", request=ReferralRequest(service=ServiceType.HOUSING, reason=REASON)),
@@ -321,6 +329,7 @@ NO_WRITTEN_TEXT = (
     CourtReportRequested,
     CourtReportDelivered,
     HearingOutcomeRecorded,
+    PossibleMatchRejected,
 )
 
 
