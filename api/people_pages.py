@@ -7,7 +7,7 @@ that it exists (when, in which setting, "another service"), with a link to the c
 from dataclasses import replace
 from typing import Any
 
-from api.forms import FormInvalid, FormProblems, Group, Question, form_for, long_date, with_choices
+from api.forms import FormInvalid, FormProblems, Group, Question, form_for, long_date, relabelled, with_choices
 from domain.access import Principal
 from domain.outcomes import PersonMatchOutcome
 from domain.state import CaseState
@@ -18,6 +18,7 @@ from service.people import Candidate, Episode, People
 # The tasks whose work depends on what happened to the person before (issue 19).
 SEEN_BEFORE_TASKS = frozenset({TaskKind.SCREENING, TaskKind.ASSESSMENT, TaskKind.COURT_REPORT})
 CHOSEN_PERSON = "same_person_as"  # PersonMatchOutcome's question: which candidate this person is
+CHOICE_HINT = "Choose one of the people above only if you are sure it is them: a likeness alone links no one"
 NONE_OF_THEM = "none"  # its answer when they are none of the candidates (a blank answer is no answer)
 
 
@@ -53,7 +54,8 @@ def person_match_form(candidates: list[Candidate]) -> list[Question | Group]:
     question that must be answered."""
     options = [(c.person_id, candidate_label(n, c)) for n, c in enumerate(candidates, start=1)]
     options.append((NONE_OF_THEM, "None of them: this is someone else"))
-    items = with_choices(form_for(PersonMatchOutcome), CHOSEN_PERSON, options, label="Who is this person?")
+    items = with_choices(form_for(PersonMatchOutcome), CHOSEN_PERSON, options)
+    items = relabelled(items, CHOSEN_PERSON, "Who is this person?", CHOICE_HINT)
     return [
         replace(item, required=True) if isinstance(item, Question) and item.name == CHOSEN_PERSON else item
         for item in items
