@@ -72,6 +72,11 @@ async def test_the_same_nhs_number_shows_the_first_episode_as_seen_before_on_the
     second = await cases.complete_task(open_task(second, TaskKind.CONSENT), OUTCOMES[TaskKind.CONSENT], PRACTITIONER)
     task = (await api.get(f"/tasks/{open_task(second, TaskKind.SCREENING)}")).text
     assert first.case_id in section(task, "seen-before")
+    second = await cases.complete_task(
+        open_task(second, TaskKind.SCREENING), OUTCOMES[TaskKind.SCREENING], PRACTITIONER
+    )
+    task = (await api.get(f"/tasks/{open_task(second, TaskKind.ASSESSMENT)}")).text
+    assert first.case_id in section(task, "seen-before")
     assert "Seen before" not in (await api.get(f"/cases/{alone.case_id}")).text
 
 
@@ -86,8 +91,13 @@ async def test_another_sites_episode_shows_only_that_it_exists(api: httpx.AsyncC
     assert "Another service" in seen and f'href="/cases/{north.case_id}"' in seen and "Custody" in seen
     assert "north" not in seen and "nhsuk-tag" not in seen and "None recorded" not in seen  # no stage, no needs
     # Its link leads to the break-glass form, as any case outside the reader's sites.
+    csrf = await signed_in(api, "pr-001")
     outside = await api.get(f"/cases/{north.case_id}")
     assert outside.status_code == 404 and "break-glass" in outside.text
+    # Read by breaking glass, the case shows no "seen before": its person's episodes are for those who work with them.
+    reason = "the person is in our custody suite now and says they were seen at north last week"
+    broken = await post(api, f"/cases/{north.case_id}/break-glass", csrf, reason=reason)
+    assert broken.status_code == 200 and NAME in broken.text and "Seen before" not in broken.text
 
     await signed_in(api, "pr-002")
     seen = row(section((await api.get(f"/cases/{demo.case_id}")).text, "seen-before"), north.case_id)
