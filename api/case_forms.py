@@ -5,9 +5,9 @@ access matrix lets use it (domain/access.py); the service checks again whatever 
 
 from dataclasses import dataclass
 
-from api.forms import FormProblems, Group, Question, form_for, local_time, with_choices, words
+from api.forms import FormProblems, Group, Question, form_for, local_time, relabelled, with_choices, words
 from domain.access import Action, allowed, may_work_on
-from domain.commands import CloseCase, RecordReferralOutcome, RequestCourtReport
+from domain.commands import CloseCase, LinkPerson, RecordReferralOutcome, RequestCourtReport, UnlinkPerson
 from domain.errors import Rule, RuleViolation
 from domain.model import Role
 from domain.outcomes import HearingOutcome
@@ -30,7 +30,10 @@ RULE_FIELDS: dict[Rule, str] = {
     Rule.RECIPIENT_WITHOUT_ADDRESS: "recipients",
     Rule.TASK_UNKNOWN: HEARING_TASK,
     Rule.TASK_NOT_OPEN: HEARING_TASK,
+    Rule.PERSON_UNKNOWN: "person_id",
+    Rule.ALREADY_THAT_PERSON: "person_id",
 }
+PERSON_ID_HINT = "Starts person-: the case page of another of their episodes shows it"
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,20 @@ def case_forms(state: CaseState, role: Role) -> list[CaseForm]:
         forms.append(CaseForm("court-report", "Request a court report", "Request the report", items))
     if allowed(role, Action.CLOSE_CASE):
         forms.append(CaseForm("close", "Close the case", "Close the case", form_for(CloseCase, ACTING)))
+    if allowed(role, Action.LINK_PERSON):
+        forms.append(person_form(state))
     return forms
+
+
+def person_form(state: CaseState) -> CaseForm:
+    """Undo the link of an episode linked to a person seen before; else link it to one (`pathway
+    person unlink` and `pathway person link`)."""
+    if state.person_id != state.own_person_id:
+        items = relabelled(form_for(UnlinkPerson, ACTING), "reason", "Why is the link wrong?")
+        return CaseForm("unlink-person", "Unlink from the person seen before", "Unlink", items)
+    items = relabelled(form_for(LinkPerson, ACTING), "person_id", "Person ID", PERSON_ID_HINT)
+    items = relabelled(items, "basis", "How do you know it is the same person?", "")
+    return CaseForm("link-person", "Link to a person seen before", "Link to the person", items)
 
 
 def hearing_choices(state: CaseState, role: Role) -> list[tuple[str, str]]:

@@ -3,6 +3,7 @@ service call the CLI makes, and answered with a redirect to the case; or, refuse
 again (an error summary, the message beside its question, what was typed kept), having changed nothing."""
 
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -11,14 +12,17 @@ from api.case_forms import ACTING, HEARING_TASK, case_forms, refusal_problems
 from api.deps import ServicesDep, status_for
 from api.forms import FormInvalid, FormProblems, outcome_from_form
 from api.web import SignedIn, SignedInDep, answers, case_view_page, posted_form, redirect
-from domain.commands import CloseCase, RecordReferralOutcome, RequestCourtReport
+from domain.access import Principal
+from domain.commands import CloseCase, LinkPerson, RecordReferralOutcome, RequestCourtReport, UnlinkPerson
 from domain.errors import RuleViolation
 from domain.outcomes import HearingOutcome
+from domain.state import CaseState
 from service.cases import CaseChange
 
 router = APIRouter(include_in_schema=False)
 
 Answers = dict[str, list[str]]
+Change = TypeVar("Change", bound=CaseChange)
 
 
 @router.post("/cases/{case_id}/referral-outcome")
@@ -35,6 +39,20 @@ async def request_court_report(request: Request, case_id: str, user: SignedInDep
 @router.post("/cases/{case_id}/close")
 async def close_case(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> Response:
     return await _change(request, case_id, user, found, "close", CloseCase, "Case closed")
+
+
+@router.post("/cases/{case_id}/link-person")
+async def link_person(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> Response:
+    """Through People.link: the person must have an episode in the reader's sites."""
+    linked = "Linked to the person seen before"
+    return await _change(request, case_id, user, found, "link-person", LinkPerson, linked, found.pathway.people.link)
+
+
+@router.post("/cases/{case_id}/unlink-person")
+async def unlink_person(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> Response:
+    unlinked = "Unlinked: this episode is no longer of the person seen before"
+    people = found.pathway.people
+    return await _change(request, case_id, user, found, "unlink-person", UnlinkPerson, unlinked, people.unlink)
 
 
 @router.post("/cases/{case_id}/hearing-outcome")
@@ -65,15 +83,20 @@ async def _change(
     user: SignedIn,
     found: ServicesDep,
     slug: str,
-    command: type[CaseChange],
+    command: type[Change],
     notice: str,
+    through: Callable[[Principal, str, Change], Awaitable[CaseState]] | None = None,
 ) -> Response:
-    """A change the CLI sends with `_change` too: the command, with the signed-in person acting."""
+    """A change the CLI sends with `_change` too: the command, with the signed-in person acting; sent
+    `through` the service call that makes it (CaseService.change_case unless another says more)."""
 
     async def send(values: Answers) -> str:
         fixed = dict.fromkeys(ACTING, user.principal.actor)
-        change = command.model_validate(outcome_from_form(command, values, fixed))
-        await found.pathway.cases.change_case(user.principal, case_id, change)
+        change = command(**outcome_from_form(command, values, fixed))
+        if through is None:
+            await found.pathway.cases.change_case(user.principal, case_id, change)
+        else:
+            await through(user.principal, case_id, change)
         return notice
 
     return await _posted(request, case_id, user, found, slug, send)
@@ -102,4 +125,4 @@ async def _posted(
     if refused is not None:
         form = next((f for f in case_forms(view.state, user.principal.role) if f.slug == slug), None)
         problems, status = refusal_problems(refused, form), status_for(refused.rule)
-    return case_view_page(request, user, view, values=values, problems=problems, status_code=status)
+    return await case_view_page(request, user, found, view, values=values, problems=problems, status_code=status)

@@ -9,7 +9,7 @@ things is a fixed number of rows, and rows left blank are dropped. Names are dot
 import types
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -33,6 +33,7 @@ SPELLINGS = {
     "womens": "women's",
     "camhs": "CAMHS",
     "reconnect": "RECONNECT",
+    "id": "ID",
 }
 YES_NO = (("true", "Yes"), ("false", "No"))
 
@@ -46,6 +47,15 @@ def words(name: str) -> str:
 def local_time(moment: datetime | None) -> str:
     """A time as people in England read it: UK time, "Tue 01 Dec 2026, 10:00"."""
     return "" if moment is None else moment.astimezone(UK).strftime("%a %d %b %Y, %H:%M")
+
+
+def long_date(text: str) -> str:
+    """An ISO date as people write it ("1 June 1985"); anything else (e.g. "[shredded]") as it is."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return text
+    return f"{day.day} {day:%B %Y}"
 
 
 @dataclass(frozen=True)
@@ -160,6 +170,18 @@ def with_choices(
             item = replace(item, widget=widget, options=tuple(options), max_length=None, label=label or item.label)
         chosen.append(item)
     return chosen
+
+
+def relabelled(
+    items: Sequence[Question | Group], name: str, label: str, hint: str | None = None
+) -> list[Question | Group]:
+    """The form with question `name` asked in the page's own words (and hint, if given)."""
+    return [
+        replace(item, label=label, hint=item.hint if hint is None else hint)
+        if isinstance(item, Question) and item.name == name
+        else item
+        for item in items
+    ]
 
 
 def _singular(plural: str) -> str:
@@ -300,6 +322,8 @@ def _message(problem: Any, question: Question | None, label: str) -> str:
         return f"{label} must be {context.get('ge')} or more"
     if kind == "less_than_equal":
         return f"{label} must be {context.get('le')} or less"
+    if kind == "string_pattern_mismatch":
+        return f"{label} is not in the correct format"
     if kind in ("enum", "literal_error") and choose:
         return f"Choose {label.lower()} from the list"
     message = plain_message(problem)

@@ -5,7 +5,7 @@ a redirect (so a refresh never repeats it) or, when the input is wrong, the same
 problems listed at the top and beside each question."""
 
 import hmac
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -26,10 +26,12 @@ from api.forms import (
     as_sentence,
     form_for,
     local_time,
+    long_date,
     outcome_from_form,
     with_choices,
     words,
 )
+from api.people_pages import person_match_answers, person_match_form, seen_before, task_people
 from api.schemas import RecordDateOfBirthBody, StartCaseBody
 from api.session import COOKIE, SESSION_HOURS, csrf_token, session_principal, session_token
 from domain.access import Action, Principal, allowed, break_glass_reason, may_work_on
@@ -40,6 +42,7 @@ from domain.tasks import OUTCOME_MODELS, TaskKind
 from domain.timeline import UK, describe, written_text
 from service.cases import TASK_VIEWS, CaseView, TaskDetail, TaskView
 from service.identity import Unauthenticated
+from service.people import Candidate
 
 router = APIRouter(include_in_schema=False)
 FIND_SITE_CHARACTERS, FIND_REF_CHARACTERS = 40, 64  # a site id's and a reference's longest (domain/commands.py)
@@ -82,15 +85,6 @@ def page(request: Request, template: str, context: dict[str, Any], status_code: 
 
 
 templates.env.filters["local_time"] = local_time
-
-
-def long_date(text: str) -> str:
-    """An ISO date as people write it ("1 June 1985"); anything else (e.g. "[shredded]") as it is."""
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        return text
-    return f"{day.day} {day:%B %Y}"
 
 
 templates.env.filters["long_date"] = long_date
@@ -184,7 +178,9 @@ async def inbox_page(
 async def task_page(
     request: Request, task_id: str, user: SignedInDep, found: ServicesDep, notice: str = ""
 ) -> Response:
-    return _task_page(request, await found.pathway.cases.task(user.principal, task_id), user, notice=notice)
+    return await _task_page(
+        request, found, await found.pathway.cases.task(user.principal, task_id), user, notice=notice
+    )
 
 
 @router.post("/tasks/{task_id}/claim")
@@ -208,16 +204,19 @@ async def reassign(request: Request, task_id: str, user: SignedInDep, found: Ser
 async def complete(request: Request, task_id: str, user: SignedInDep, found: ServicesDep) -> Response:
     values = answers(await posted_form(request, user))
     detail = await found.pathway.cases.task(user.principal, task_id)
+    kind = TaskKind(detail.task.kind)
     try:
-        outcome = outcome_from_form(OUTCOME_MODELS[TaskKind(detail.task.kind)], values)
+        posted = person_match_answers(values) if kind is TaskKind.PERSON_MATCH else values
+        outcome = outcome_from_form(OUTCOME_MODELS[kind], posted)
         state = await found.pathway.cases.complete(user.principal, task_id, outcome)
     except FormInvalid as invalid:
-        return _task_page(request, detail, user, values, invalid.problems, status_code=422)
+        return await _task_page(request, found, detail, user, values, invalid.problems, status_code=422)
     except RuleViolation as refused:
         # The task may have moved on (someone else completed it): show it as it is now.
         current = await found.pathway.cases.task(user.principal, task_id)
         problems = FormProblems(form=[refused.message])
-        return _task_page(request, current, user, values, problems, status_code=status_for(refused.rule))
+        status = status_for(refused.rule)
+        return await _task_page(request, found, current, user, values, problems, status_code=status)
     notice = f"{words(detail.task.kind)} recorded; the case is now at {words(state.stage or '').lower()}"
     return redirect(f"/cases/{state.case_id}", notice=notice)
 
@@ -280,7 +279,7 @@ async def case_page(
         may_break_glass = allowed(user.principal.role, Action.BREAK_GLASS)
         context = {"user": user, "case_id": case_id, "may_break_glass": may_break_glass, "problems": FormProblems()}
         return page(request, "not_found.html", context, status_code=404)
-    return case_view_page(request, user, view, notice)
+    return await case_view_page(request, user, found, view, notice)
 
 
 @router.post("/cases/{case_id}/break-glass", response_class=HTMLResponse)
@@ -294,7 +293,9 @@ async def break_glass(request: Request, case_id: str, user: SignedInDep, found: 
         context = {"user": user, "case_id": case_id, "may_break_glass": True, "problems": problems}
         return page(request, "not_found.html", context, status_code=422)
     view = await found.pathway.cases.read_case(user.principal, case_id, reason)
-    return case_view_page(request, user, view, notice="Your reading of this case and your reason have been recorded")
+    return await case_view_page(
+        request, user, found, view, notice="Your reading of this case and your reason have been recorded"
+    )
 
 
 @router.post("/cases/{case_id}/date-of-birth")
@@ -314,8 +315,9 @@ async def access_page(request: Request, case_id: str, user: SignedInDep, found: 
     return page(request, "access.html", {"user": user, "case_id": case_id, "records": records})
 
 
-def _task_page(
+async def _task_page(
     request: Request,
+    found: Services,
     detail: TaskDetail,
     user: SignedIn,
     values: dict[str, list[str]] | None = None,
@@ -323,12 +325,14 @@ def _task_page(
     notice: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
+    people = await task_people(found.pathway.people, user.principal, detail)
     context = {
+        **people,
         "user": user,
         "detail": detail,
         "task": detail.task,
         "case": detail.case,
-        "form": _outcome_form(detail),
+        "form": _outcome_form(detail, people["candidates"]),
         "values": values or {},
         "problems": problems or FormProblems(),
         "notice": notice,
@@ -338,10 +342,12 @@ def _task_page(
     return page(request, "task.html", context, status_code=status_code)
 
 
-def _outcome_form(detail: TaskDetail) -> list[Question | Group]:
+def _outcome_form(detail: TaskDetail, candidates: list[Candidate]) -> list[Question | Group]:
     """The task's outcome form. A contact offers only the goals the case's link work set (the domain
-    refuses any other); all of them if it set none."""
+    refuses any other); all of them if it set none. A possible previous contact offers its candidates."""
     kind = TaskKind(detail.task.kind)
+    if kind is TaskKind.PERSON_MATCH:
+        return person_match_form(candidates)
     items = form_for(OUTCOME_MODELS[kind])
     support = detail.case.support
     if kind is TaskKind.CONTACT and support is not None and support.goals:
@@ -366,9 +372,10 @@ def _new_case_page(
     return page(request, "new_case.html", context, status_code=status_code)
 
 
-def case_view_page(
+async def case_view_page(
     request: Request,
     user: SignedIn,
+    found: Services,
     view: CaseView,
     notice: str = "",
     values: dict[str, list[str]] | None = None,
@@ -377,6 +384,7 @@ def case_view_page(
 ) -> HTMLResponse:
     """The case page with the forms the person may use on it (`values` and `problems`: a refused post's)."""
     context = {"user": user, "state": view.state, "timeline": view.timeline, "notice": notice}
+    context["seen_before"] = await seen_before(found.pathway.people, user.principal, view.state)
     context["referral_times"] = {times.referral_id: times for times in view.referral_times}
     context["may_read_access"] = allowed(user.principal.role, Action.READ_ACCESS_LOG)
     context["may_record_birth_date"] = allowed(user.principal.role, Action.RECORD_DATE_OF_BIRTH)

@@ -66,6 +66,11 @@ from domain.events import (
 from domain.model import Actor, AgeBand
 from domain.state import CaseState, fold
 
+LINK_BASES = {
+    "nhs_number": "the same NHS number",
+    "confirmed_match": "a possible previous contact, confirmed",
+    "practitioner": "linked by a practitioner",
+}
 UK = ZoneInfo("Europe/London")  # the time people in England read, whatever a value's own zone
 
 
@@ -214,20 +219,12 @@ def describe(event: Event) -> str:
         case PersonalDataShredded():
             return "Personal data shredded: the person's key was destroyed"
         case PersonLinked():
-            how = {
-                "nhs_number": "the NHS number",
-                "confirmed_match": "a confirmed match",
-                "practitioner": "a practitioner",
-            }
-            return f"Linked to {event.person_id}, seen before (by {how[event.basis]})"
+            return f"Linked to {event.person_id}, a person seen before ({LINK_BASES[event.basis]})"
         case PersonUnlinked():
             return f"Unlinked from {event.person_id}: the episode is its own person again"
         case PossibleMatchRejected():
-            return f"Not the same person as {', '.join(event.candidates)}"
+            return f"Possible previous contact rejected: not {', '.join(event.candidates)}"
     raise AssertionError(f"no description for {type(event).__name__}")
-
-
-LINK_BASES = {"nhs_number": "the NHS number", "confirmed_match": "a confirmed match", "practitioner": "a practitioner"}
 
 
 def _pathway(band: AgeBand) -> str:

@@ -19,9 +19,9 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 from temporalio.testing import WorkflowEnvironment
 
-from domain.commands import RecordReleaseDate, RequestCourtReport
+from domain.commands import OpenCase, RecordReleaseDate, RequestCourtReport
 from domain.config import PathwayConfig, ReferralTimings
-from domain.model import Actor, Role
+from domain.model import Actor, Person, Role
 from domain.outcomes import CourtReportPurpose, HearingResult, Recipient
 from domain.state import CaseState
 from domain.tasks import TaskKind
@@ -35,7 +35,7 @@ from tests.api.test_browser import (
 )
 from tests.conftest import staff_driver, worker_for
 from tests.workflows.conftest import Mailbox, serving
-from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_task, task_opened
+from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task, task_opened
 from workers.settings import SHIPPED_CONFIG, load_config
 
 AXE = (Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js").read_text()
@@ -100,12 +100,18 @@ PAGES = [
     Visit("case, court report request refused", "pr-001", CASE, 422, pressing("Request the report")),
     Visit("case, closing refused", "pr-001", CASE, 422, pressing("Close the case")),
     Visit("case, with a court report", "pr-001", "/cases/{court_report_case}"),
+    Visit("case, seen before (one episode at another service)", "pr-001", "/cases/{seen_before_case}"),
+    Visit("case, seen before, unlink refused", "pr-001", "/cases/{seen_before_case}", 422, pressing("Unlink")),
+    Visit("case, link to a person refused", "pr-001", "/cases/{unverified_case}", 422, pressing("Link to the person")),
     Visit("new case form", "pr-001", "/cases/new"),
     Visit("new case, failed submit", "pr-001", "/cases/new", 422, pressing("Start the case")),
     Visit("task: consent", "pr-001", "/tasks/{consent}"),
     Visit("task: consent, failed submit", "pr-001", "/tasks/{consent}", 422, pressing(TASK)),
     Visit("task: screening", "pr-001", "/tasks/{screening}"),
     Visit("task: screening, failed submit", "pr-001", "/tasks/{screening}", 422, pressing(TASK)),
+    Visit("task: screening, seen before", "pr-001", "/tasks/{seen_before_screening}"),
+    Visit("task: person match", "pr-001", "/tasks/{person_match}"),
+    Visit("task: person match, failed submit", "pr-001", "/tasks/{person_match}", 422, pressing(TASK)),
     Visit("task: assessment", "pr-001", "/tasks/{assessment}"),
     Visit("task: assessment, failed submit", "pr-001", "/tasks/{assessment}", 422, pressing(TASK)),
     Visit("task: share information", "pr-001", "/tasks/{share_information}"),
@@ -295,7 +301,35 @@ async def a_world(cases: StaffCommands) -> dict[str, str]:
     reported = await cases.request_court_report(closing.case_id, command)
     ids["court_report"], ids["court_report_case"] = open_task(reported, TaskKind.COURT_REPORT), reported.case_id
     ids["unverified_case"] = (await started_case(cases)).case_id
-    return ids | await when_due(cases, waiting)
+    return ids | await people_seen_before(cases) | await when_due(cases, waiting)
+
+
+async def people_seen_before(cases: StaffCommands) -> dict[str, str]:
+    """A person seen three times by NHS number (first at north, which pr-001 does not work at; then
+    twice at demo, the first screened), and two episodes alike by name and date of birth only."""
+    known = Person(name="Morwenna Achterberg", date_of_birth="1990-04-17", nhs_number="9434765919")
+    await cases.start_case(with_person(open_case(reference(), site="north"), known))
+    screened = await cases.start_case(with_person(open_case(reference()), known))
+    for kind in (TaskKind.CONSENT, TaskKind.SCREENING):
+        screened = await cases.complete_task(open_task(screened, kind), OUTCOMES[kind], PRACTITIONER)
+    again = await cases.start_case(with_person(open_case(reference()), known))
+    again = await cases.complete_task(open_task(again, TaskKind.CONSENT), OUTCOMES[TaskKind.CONSENT], PRACTITIONER)
+    alike = Person(name="Ottoline Quarshie", date_of_birth="1971-02-03")
+    await cases.start_case(with_person(open_case(reference()), alike))
+    matching = await cases.start_case(with_person(open_case(reference()), alike))
+    return {
+        "seen_before_case": again.case_id,
+        "seen_before_screening": open_task(again, TaskKind.SCREENING),
+        "person_match": open_task(matching, TaskKind.PERSON_MATCH),
+    }
+
+
+def reference() -> str:
+    return f"A11Y/{uuid.uuid4().hex[:8]}"
+
+
+def with_person(command: OpenCase, person: Person) -> OpenCase:
+    return command.model_copy(update={"person": person})
 
 
 @pytest_asyncio.fixture(loop_scope="session")

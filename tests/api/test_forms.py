@@ -41,6 +41,7 @@ from domain.outcomes import (
     HearingResult,
     JusticeOutcome,
     LawfulBasis,
+    PersonMatchOutcome,
     Recipient,
     ReconnectEngagementOutcome,
     ReferralDecisionOutcome,
@@ -204,6 +205,8 @@ EXPECTED_WIDGETS: dict[TaskKind, dict[str, str]] = {
     TaskKind.HEARING_OUTCOME: {"result": "select", "next_hearing_at": "datetime", "hand_off_to_reconnect": "radios"},
     TaskKind.CLOSURE: {"reason": "select", "justice_outcome": "select", "note": "textarea"},
     TaskKind.RECONNECT_ENGAGEMENT: {"engaged": "radios", "note": "textarea"},
+    # The page offers the task's candidates as radios (api/people_pages.py person_match_form).
+    TaskKind.PERSON_MATCH: {"same_person_as": "text", "note": "textarea"},
 }
 
 
@@ -359,6 +362,7 @@ def test_an_optional_nested_model_is_an_optional_group() -> None:
 
 # --- round trips: a filled-in form for every kind --------------------------------------------------------
 
+PERSON = "person-0f8b2c3e-8a4d-4c1b-9d2e-3f4a5b6c7d8e"
 ROUND_TRIPS: list[tuple[TaskKind, Posted, BaseModel]] = [
     (
         TaskKind.CONSENT,
@@ -508,6 +512,11 @@ ROUND_TRIPS: list[tuple[TaskKind, Posted, BaseModel]] = [
         TaskKind.RECONNECT_ENGAGEMENT,
         {"engaged": ["false"], "note": ["wants to go to his sister's first"]},
         ReconnectEngagementOutcome(engaged=False, note="wants to go to his sister's first"),
+    ),
+    (
+        TaskKind.PERSON_MATCH,
+        {"same_person_as": [PERSON], "note": ["the same custody record number"]},
+        PersonMatchOutcome(same_person_as=PERSON, note="the same custody record number"),
     ),
 ]
 

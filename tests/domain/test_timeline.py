@@ -224,9 +224,9 @@ SAMPLES: list[Any] = [
     ),
     CaseClosed(reason=ClosureReason.PATHWAY_COMPLETE, justice_outcome=JusticeOutcome.CONDITIONAL_CAUTION, note=NOTE),
     PersonalDataShredded(person_id="person-1", reason=REASON),
-    PersonLinked(person_id="person-2", basis="confirmed_match", previous="person-1", note=NOTE),
+    PersonLinked(person_id="person-2", basis="practitioner", previous="person-1", note=NOTE),
     PersonUnlinked(person_id="person-2", reason=REASON),
-    PossibleMatchRejected(candidates=("person-2", "person-3")),
+    PossibleMatchRejected(candidates=("person-3", "person-4")),
 ]
 
 
@@ -269,7 +269,7 @@ WRITTEN: list[tuple[Any, str]] = [
     (ContactRecorded(attendance="attended", note=NOTE), NOTE),
     (CaseClosed(reason=ClosureReason.OTHER, note=NOTE), NOTE),
     (PersonalDataShredded(person_id="person-1", reason=REASON), REASON),
-    (PersonLinked(person_id="person-2", basis="practitioner", note=NOTE), NOTE),
+    (PersonLinked(person_id="person-2", basis="confirmed_match", note=NOTE), NOTE),
     (PersonUnlinked(person_id="person-2", reason=REASON), REASON),
     (FollowUpRecorded(engaged_with_services=True, concerns=CONCERNS), CONCERNS),
     (
@@ -329,6 +329,7 @@ NO_WRITTEN_TEXT = (
     CourtReportRequested,
     CourtReportDelivered,
     HearingOutcomeRecorded,
+    PossibleMatchRejected,
 )
 
 
