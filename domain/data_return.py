@@ -224,12 +224,14 @@ def episode_for(
 def episodes_for(streams: Iterable[tuple[str, Sequence[EventEnvelope]]], period: Month, key: bytes) -> list[Episode]:
     """The episodes of a month's return, sorted by site, time opened and episode id; each counts its
     person's earlier episodes among all of `streams` (closed ones too)."""
-    streams = list(streams)
-    earlier = earlier_contacts(filter(None, (contact_of(events, period.end) for _, events in streams)))
-    found = (
-        episode_for(case_id, events, period, key, earlier[case_id].count)
+    opened = [
+        (case_id, events, contact)
         for case_id, events in streams
-        if case_id in earlier
+        if (contact := contact_of(events, period.end)) is not None
+    ]
+    earlier = earlier_contacts(contact for _, _, contact in opened)
+    found = (
+        episode_for(case_id, events, period, key, earlier[contact.case_id].count) for case_id, events, contact in opened
     )
     return sorted((e for e in found if e is not None), key=lambda e: (e.state.site, e.opened_at, e.episode_id))
 
