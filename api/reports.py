@@ -85,7 +85,7 @@ async def api_report(
 ) -> Response:
     """The service report of a period for your sites (team leads and auditors): JSON, one table as
     CSV (`table=`: summary, by_site, by_setting, by_cohort, by_age_band, referrals,
-    time_to_screening, monthly_trend), or the HTML document with its charts."""
+    time_to_screening, monthly_trend, repeat_contacts), or the HTML document with its charts."""
     report = await _report(found, principal, period, first, to, site)
     if format == "csv":
         return csv_response(report, table)

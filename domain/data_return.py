@@ -18,6 +18,10 @@ Rules (also in the docs):
   an HMAC of the case id under a key derived from the service's id key: stable from month to month
   (so an episode open across months can be counted once) and recomputable by the service, but not
   reversible or linkable by the commissioner.
+- The episode's person is named the same way by a person pseudonym (an HMAC of the person id under
+  the same key with its own label, so it is neither an episode pseudonym nor the person index's key),
+  and `previous_episodes` counts the person's episodes opened before this one among the return's
+  streams (domain/repeat_contacts.py), so a commissioner can count repeat contacts.
 - Dates are days (UK time); the time to screening is in whole minutes.
 """
 
@@ -51,11 +55,12 @@ from domain.outcomes import (
     Urgency,
     VulnerabilityDomain,
 )
+from domain.repeat_contacts import contact_of, earlier_contacts, person_key
 from domain.state import CaseState, Referral, fold
 from domain.tasks import TaskKind
 from domain.timeline import UK
 
-DATA_SET_VERSION = "1.1"
+DATA_SET_VERSION = "1.2"
 
 # Multi-valued fields join their codes with this, sorted.
 CODE_SEPARATOR = ";"
@@ -137,6 +142,13 @@ def episode_pseudonym(key: bytes, case_id: str) -> str:
     return "ep-" + hmac.new(key, case_id.encode(), hashlib.sha256).hexdigest()[:20]
 
 
+def person_pseudonym(key: bytes, person: str) -> str:
+    """`pn-` and 20 hex digits of an HMAC-SHA256 of `person` (a person key: the person id, or the case
+    id of an episode from before people were kept) under `key`, labelled so that it never equals an
+    episode pseudonym, even of an episode that is its own person."""
+    return "pn-" + hmac.new(key, f"person\x1f{person}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
 # --- facts read from one case's events -----------------------------------------------------------
 
 
@@ -146,6 +158,8 @@ class Episode:
 
     period: Month
     episode_id: str
+    person_pseudonym: str
+    previous_episodes: int  # the same person's episodes opened before this one
     state: CaseState
     opened_at: datetime
     screened_at: datetime | None
@@ -170,8 +184,11 @@ class ReferralRow:
         return self.episode.referral_closed_at.get(self.referral.referral_id)
 
 
-def episode_for(case_id: str, events: Sequence[EventEnvelope], period: Month, key: bytes) -> Episode | None:
-    """The case as it stood at the end of `period`, or None if it was not open at any time in it."""
+def episode_for(
+    case_id: str, events: Sequence[EventEnvelope], period: Month, key: bytes, previous_episodes: int
+) -> Episode | None:
+    """The case as it stood at the end of `period`, or None if it was not open at any time in it;
+    `previous_episodes` is its person's episodes opened before it (`episodes_for` counts them)."""
     known = [e for e in events if e.occurred_at < period.end]
     state = fold(case_id, known)
     opened_at = next((e.occurred_at for e in known if isinstance(e.event, CaseOpened)), None)
@@ -192,6 +209,8 @@ def episode_for(case_id: str, events: Sequence[EventEnvelope], period: Month, ke
     return Episode(
         period=period,
         episode_id=episode_pseudonym(key, case_id),
+        person_pseudonym=person_pseudonym(key, person_key(case_id, state.person_id)),
+        previous_episodes=previous_episodes,
         state=state,
         opened_at=opened_at,
         screened_at=screened_at,
@@ -203,8 +222,17 @@ def episode_for(case_id: str, events: Sequence[EventEnvelope], period: Month, ke
 
 
 def episodes_for(streams: Iterable[tuple[str, Sequence[EventEnvelope]]], period: Month, key: bytes) -> list[Episode]:
-    """The episodes of a month's return, sorted by site, time opened and episode id."""
-    found = (episode_for(case_id, events, period, key) for case_id, events in streams)
+    """The episodes of a month's return, sorted by site, time opened and episode id; each counts its
+    person's earlier episodes among all of `streams` (closed ones too)."""
+    opened = [
+        (case_id, events, contact)
+        for case_id, events in streams
+        if (contact := contact_of(events, period.end)) is not None
+    ]
+    earlier = earlier_contacts(contact for _, _, contact in opened)
+    found = (
+        episode_for(case_id, events, period, key, earlier[contact.case_id].count) for case_id, events, contact in opened
+    )
     return sorted((e for e in found if e is not None), key=lambda e: (e.state.site, e.opened_at, e.episode_id))
 
 
@@ -483,6 +511,19 @@ EPISODE_FIELDS: tuple[DataField[Episode], ...] = (
         "The justice outcome recorded at closure, if known.",
         lambda e: _code(e.state.justice_outcome),
         _enum_codes(JusticeOutcome),
+    ),
+    DataField(
+        "person_pseudonym",
+        "text",
+        "Pseudonymous person id: the same for every episode of the person (as linked at the end of the "
+        "month), in every month's return; not reversible without the service's key.",
+        lambda e: e.person_pseudonym,
+    ),
+    DataField(
+        "previous_episodes",
+        "integer",
+        "The person's episodes opened before this one, at the sites of the return (0: a first contact).",
+        lambda e: _count(e.previous_episodes),
     ),
 )
 

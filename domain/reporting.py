@@ -27,6 +27,13 @@ at, and a case counts in the groups of its CaseOpened (site, setting, cohorts, a
   the period.
 - monthly trend: identified and screened per calendar month, for the `trend_months` months ending
   with the period's last month.
+- repeat contacts (issue 19; domain/repeat_contacts.py): people = the distinct people of the episodes
+  identified in the period (an episode's person as at the period's end: linked and unlinked as its
+  events say; an episode from before people were kept is its own person); with 2 or more = those
+  with at least two of them. Days since the previous contact, for each episode identified in the
+  period whose person had an episode identified before it (in or before the period, at the report's
+  sites): UK calendar days from that previous episode's CaseOpened to this one's; median and 90th
+  percentile as for time to screening. RECONNECT episodes continue a contact and are not counted.
 """
 
 import csv
@@ -66,6 +73,7 @@ from domain.events import (
 )
 from domain.model import AgeBand, Cohort, Setting
 from domain.outcomes import Recipient, ReferralStatus, ServiceType
+from domain.repeat_contacts import Contact, contact_of, earlier_contacts
 from domain.state import with_cohort
 from domain.tasks import TaskKind
 
@@ -200,6 +208,17 @@ class MonthRow(BaseModel):
     screened: int
 
 
+class RepeatContacts(BaseModel):
+    """The people of the period's episodes, and the time since each episode's previous contact."""
+
+    people: int = 0
+    people_with_two_or_more: int = 0
+    two_or_more_pct: float | None = None
+    days_since_previous: list[int] = Field(default_factory=list)  # one per episode seen before, ascending
+    median_days: float | None = None
+    p90_days: int | None = None
+
+
 class Table(BaseModel):
     name: str
     title: str
@@ -219,6 +238,7 @@ class ServiceReport(BaseModel):
     screening_minutes: list[int]  # every time to screening in the period, ascending
     screening_histogram: list[HistogramBin]
     trend: list[MonthRow]
+    repeat_contacts: RepeatContacts
 
     @property
     def empty(self) -> bool:
@@ -258,11 +278,15 @@ def service_report(
     months = _month_keys(trend_start, config.trend_months)
     trend = {month: Counter[str]() for month in months}
     cases: list[_Case] = []
+    contacts: list[Contact] = []
     referrals: dict[ServiceType, ReferralRow] = {}
     for stream in streams:
         case = _contribution(stream, period, sites, trend, referrals)
         if case is not None:
             cases.append(case)
+            contact = contact_of(stream, period.end)
+            if contact is not None:
+                contacts.append(contact)
     minutes = sorted(m for case in cases for m, _ in case.screening)
     return ServiceReport(
         period=period,
@@ -278,6 +302,7 @@ def service_report(
         screening_minutes=minutes,
         screening_histogram=_histogram(minutes, config.histogram_edges),
         trend=[MonthRow(month=m, identified=trend[m]["identified"], screened=trend[m]["screened"]) for m in months],
+        repeat_contacts=_repeat_contacts(contacts, period),
     )
 
 
@@ -381,6 +406,27 @@ def _figures(cases: list[_Case]) -> Figures:
         screened_within_sla=within,
         screened_within_sla_pct=round(100 * within / len(samples), 1) if samples else None,
     )
+
+
+def _repeat_contacts(contacts: list[Contact], period: Period) -> RepeatContacts:
+    earlier = earlier_contacts(contacts)
+    in_period = [c for c in contacts if c.opened_at in period]
+    episodes = Counter(c.person for c in in_period)
+    repeated = sum(1 for count in episodes.values() if count >= 2)
+    days = sorted(_days_between(latest, c) for c in in_period if (latest := earlier[c.case_id].latest) is not None)
+    return RepeatContacts(
+        people=len(episodes),
+        people_with_two_or_more=repeated,
+        two_or_more_pct=round(100 * repeated / len(episodes), 1) if episodes else None,
+        days_since_previous=days,
+        median_days=float(statistics.median(days)) if days else None,
+        p90_days=percentile(days, 90),
+    )
+
+
+def _days_between(earlier: Contact, later: Contact) -> int:
+    """UK calendar days from one opening to the other."""
+    return (later.opened_at.astimezone(UK).date() - earlier.opened_at.astimezone(UK).date()).days
 
 
 def percentile(ordered: Sequence[int], p: int) -> int | None:
@@ -509,7 +555,24 @@ def report_tables(report: ServiceReport) -> list[Table]:
             rows=[[m.month, str(m.identified), str(m.screened)] for m in report.trend],
         )
     )
+    tables.append(_repeat_contacts_table(report.repeat_contacts))
     return tables
+
+
+def _repeat_contacts_table(repeat: RepeatContacts) -> Table:
+    return Table(
+        name="repeat_contacts",
+        title="Repeat contacts",
+        headers=["Measure", "Value"],
+        rows=[
+            ["People with an episode in the period", str(repeat.people)],
+            ["People with 2 or more episodes in the period", str(repeat.people_with_two_or_more)],
+            ["% of people with 2 or more", _number(repeat.two_or_more_pct)],
+            ["Episodes of a person seen before", str(len(repeat.days_since_previous))],
+            ["Median days since the previous episode", _number(repeat.median_days)],
+            ["90th percentile days since the previous episode", _number(repeat.p90_days)],
+        ],
+    )
 
 
 def table_csv(table: Table) -> str:

@@ -37,7 +37,10 @@ async def test_the_json_report_of_the_scripted_month(api: httpx.AsyncClient, scr
     assert totals["counts"]["court_reports"] == 2 and totals["counts"]["court_reports_on_time"] == 1
     assert (totals["screening_median_minutes"], totals["screening_p90_minutes"]) == (70, 240)
     assert totals["screened_within_sla_pct"] == 66.7
-    assert "by_cohort" in body["tables"]
+    assert "by_cohort" in body["tables"] and "repeat_contacts" in body["tables"]
+    # A, B and E identified in November at north, none with a person id: three people, none seen before.
+    repeat = body["repeat_contacts"]
+    assert (repeat["people"], repeat["people_with_two_or_more"], repeat["days_since_previous"]) == (3, 0, [])
 
 
 async def test_every_table_as_csv(api: httpx.AsyncClient, scripted: StaffCommands) -> None:
@@ -57,6 +60,7 @@ async def test_the_html_document_has_its_four_charts(api: httpx.AsyncClient, scr
     for chart in ("funnel", "time-to-screening", "referral-outcomes", "monthly-trend"):
         assert f'data-chart="{chart}"' in answer.text
     assert "<script" not in answer.text
+    assert 'id="table-repeat_contacts"' in answer.text and "People with 2 or more episodes" in answer.text
 
 
 async def test_bad_input_gets_clear_answers(api: httpx.AsyncClient, cases: StaffCommands) -> None:
@@ -87,7 +91,7 @@ async def test_the_team_leads_page(api: httpx.AsyncClient, scripted: StaffComman
     page = await api.get("/reports", params=NOVEMBER, cookies=cookies)
     assert page.status_code == 200, page.text
     assert "Service report" in page.text and page.text.count('class="report-chart"') == 4
-    assert "/reports/download?" in page.text
+    assert "/reports/download?" in page.text and 'id="table-repeat_contacts"' in page.text
     download = await api.get(
         "/reports/download", params=NOVEMBER | {"format": "csv", "table": "by_site"}, cookies=cookies
     )

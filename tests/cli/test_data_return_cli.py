@@ -64,12 +64,13 @@ async def test_a_team_lead_writes_the_months_files(tmp_path: Path) -> None:
     header, episodes = read_csv(out / "episodes-2026-03.csv")
     assert header == [f.name for f in EPISODE_FIELDS]
     [episode] = episodes
-    assert episode["data_set_version"] == "1.1" and episode["period"] == "2026-03"
+    assert episode["data_set_version"] == "1.2" and episode["period"] == "2026-03"
     assert episode["episode_id"] == episode_id and episode["site"] == "north"
     assert episode["opened_date"] == "2026-03-02" and episode["closed_date"] == "2026-03-11"
     assert episode["minutes_to_screening"] == "65" and episode["screened_within_sla"] == "yes"
     assert episode["closure_reason"] == "pathway_complete"
     assert episode["justice_outcome"] == "conditional_caution"
+    assert episode["person_pseudonym"].startswith("pn-") and episode["previous_episodes"] == "0"
 
     header, referrals = read_csv(out / "referrals-2026-03.csv")
     assert header == [f.name for f in REFERRAL_FIELDS]
@@ -84,7 +85,7 @@ async def test_a_team_lead_writes_the_months_files(tmp_path: Path) -> None:
     everything = "".join(p.read_text(encoding="utf-8") for p in out.iterdir())
     for value in (case_id, "CUST/2026/0042", "prac-1", "lead-1"):
         assert value not in everything
-    assert "data set version 1.1" in done.stdout
+    assert "data set version 1.2" in done.stdout
 
 
 async def test_an_auditor_may_export_one_site(tmp_path: Path) -> None:
@@ -117,7 +118,7 @@ async def test_refusals_write_nothing(tmp_path: Path) -> None:
 
 async def test_the_workbook_holds_the_csv_values_with_their_types(tmp_path: Path) -> None:
     """Opened by a program, the workbook gives every CSV value back; typed, so a spreadsheet shows
-    data_set_version 1.1 and period 2026-03 as text rather than a number and a date."""
+    data_set_version 1.2 and period 2026-03 as text rather than a number and a date."""
     await a_store_with_one_journey(tmp_path)
     for file_format in ("csv", "xlsx"):
         done = await pathway(

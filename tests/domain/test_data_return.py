@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import JsonValue
 
-from domain.commands import ClaimTask, Command, CompleteTask, MarkOverdue, OpenCase
+from domain.commands import ClaimTask, Command, CompleteTask, LinkPerson, MarkOverdue, OpenCase, UnlinkPerson
 from domain.data_return import (
     EPISODE_FIELDS,
     REFERRAL_FIELDS,
@@ -20,6 +20,7 @@ from domain.data_return import (
     episodes_for,
     markdown_tables,
     months_between,
+    person_pseudonym,
     pseudonym_key,
     referrals_for,
     rows,
@@ -93,7 +94,7 @@ class DomainCase:
     def complete(self, kind: TaskKind, outcome: dict[str, JsonValue], actor: Actor = PRACTITIONER) -> None:
         self.send(CompleteTask(actor=actor, task_id=self.task_id(kind), outcome=outcome))
 
-    def open(self) -> None:
+    def open(self, person_id: str | None = None, same_person_as: str | None = None) -> None:
         self.send(
             OpenCase(
                 actor=PRACTITIONER,
@@ -104,6 +105,8 @@ class DomainCase:
                 age_band=AgeBand.ADULT,
                 cohorts=(Cohort.VETERAN, Cohort.CARE_LEAVER),
                 person=PERSON,
+                person_id=person_id,
+                same_person_as=same_person_as,
             )
         )
 
@@ -112,10 +115,10 @@ class DomainCase:
         return self.case_id, self.envelopes
 
 
-def full_journey() -> DomainCase:
+def full_journey(person_id: str | None = None) -> DomainCase:
     """Opened 31 March 23:30 UK; screened 65 minutes later (1 April UK); closed 10 April."""
     case = DomainCase()
-    case.open()
+    case.open(person_id)
     case.advance(minutes=5)
     case.send(ClaimTask(actor=PRACTITIONER, task_id=case.task_id(TaskKind.CONSENT)))
     case.advance(minutes=20)
@@ -135,9 +138,9 @@ def full_journey() -> DomainCase:
     return case
 
 
-def only_opened(at: datetime) -> DomainCase:
+def only_opened(at: datetime, person_id: str | None = None, same_person_as: str | None = None) -> DomainCase:
     case = DomainCase(at)
-    case.open()
+    case.open(person_id, same_person_as)
     return case
 
 
@@ -150,7 +153,7 @@ def as_dicts(text: str) -> list[dict[str, str]]:
 
 
 APRIL_EPISODE = {
-    "data_set_version": "1.1",
+    "data_set_version": "1.2",
     "period": "2026-04",
     "site": "north",
     "setting": "custody",
@@ -185,6 +188,7 @@ APRIL_EPISODE = {
     "closed_date": "2026-04-10",
     "closure_reason": "pathway_complete",
     "justice_outcome": "conditional_caution",
+    "previous_episodes": "0",
 }
 
 
@@ -192,7 +196,12 @@ def test_an_episode_row_computed_by_hand() -> None:
     case = full_journey()
     april = episodes_for([case.stream], Month(2026, 4), KEY)
     [row] = as_dicts(to_csv(EPISODE_FIELDS, april))
-    assert row == {**APRIL_EPISODE, "episode_id": episode_pseudonym(KEY, case.case_id)}
+    # Opened with no person id (as before people were kept): its own person, keyed by its case id.
+    assert row == {
+        **APRIL_EPISODE,
+        "episode_id": episode_pseudonym(KEY, case.case_id),
+        "person_pseudonym": person_pseudonym(KEY, case.case_id),
+    }
 
 
 def test_a_referral_row_computed_by_hand() -> None:
@@ -200,7 +209,7 @@ def test_a_referral_row_computed_by_hand() -> None:
     april = episodes_for([case.stream], Month(2026, 4), KEY)
     [row] = as_dicts(to_csv(REFERRAL_FIELDS, referrals_for(april)))
     assert row == {
-        "data_set_version": "1.1",
+        "data_set_version": "1.2",
         "period": "2026-04",
         "episode_id": episode_pseudonym(KEY, case.case_id),
         "site": "north",
@@ -312,3 +321,112 @@ def test_every_field_name_is_unique_and_the_docs_tables_match_the_definitions() 
         "docs/data-return.md is out of date: replace its generated section with "
         "`python -c 'from domain.data_return import markdown_tables; print(markdown_tables(), end=\"\")'`"
     )
+
+
+# --- repeat contacts (issue 19) -------------------------------------------------------------------
+
+
+def person(number: int) -> str:
+    return f"person-00000000-0000-4000-8000-{number:012d}"
+
+
+P1, P2, P3, P4 = (person(n) for n in (1, 2, 3, 4))
+
+
+def linked(case: DomainCase, at: datetime, to: str) -> DomainCase:
+    case.now = at
+    case.send(LinkPerson(actor=PRACTITIONER, person_id=to, basis="known to the team"))
+    return case
+
+
+def unlinked(case: DomainCase, at: datetime) -> DomainCase:
+    case.now = at
+    case.send(UnlinkPerson(actor=PRACTITIONER, reason="a different woman of the same name"))
+    return case
+
+
+def april(day: int, month: int = 4) -> datetime:
+    return datetime(2026, month, day, 9, tzinfo=UTC)
+
+
+class People:
+    """By hand:
+    - P1: `first`, the full journey (31 March, closed 10 April); `second`, 15 April, linked at opening
+      by an NHS number; `third`, 20 April, own P2, linked by a practitioner on 21 April.
+    - `unlinked`, 22 April: linked at opening to P1, unlinked on 23 April: its own P3.
+    - `later`, 25 April, own P4, linked to P1 on 2 May: P4 in April's return, P1 in May's.
+    - `old` and `also_old`, 5 and 6 April, opened before people were kept: each its own person.
+    """
+
+    def __init__(self) -> None:
+        self.first = full_journey(P1)
+        self.second = only_opened(april(15), person(11), same_person_as=P1)
+        self.third = linked(only_opened(april(20), P2), april(21), P1)
+        self.unlinked = unlinked(only_opened(april(22), P3, same_person_as=P1), april(23))
+        self.later = linked(only_opened(april(25), P4), april(2, month=5), P1)
+        self.old = only_opened(april(5))
+        self.also_old = only_opened(april(6))
+
+    @property
+    def cases(self) -> list[DomainCase]:
+        return [self.first, self.second, self.third, self.unlinked, self.later, self.old, self.also_old]
+
+    def rows(self, month: Month) -> dict[str, dict[str, str]]:
+        """The month's episode rows, by case id."""
+        names = {episode_pseudonym(KEY, c.case_id): c.case_id for c in self.cases}
+        found = as_dicts(to_csv(EPISODE_FIELDS, episodes_for([c.stream for c in self.cases], month, KEY)))
+        return {names[row["episode_id"]]: row for row in found}
+
+
+def test_previous_episodes_count_the_persons_earlier_episodes_as_linked_at_the_months_end() -> None:
+    people = People()
+    april_rows = people.rows(Month(2026, 4))
+    previous = {case_id: int(row["previous_episodes"]) for case_id, row in april_rows.items()}
+    assert previous == {
+        people.first.case_id: 0,
+        people.second.case_id: 1,
+        people.third.case_id: 2,
+        people.unlinked.case_id: 0,
+        people.later.case_id: 0,
+        people.old.case_id: 0,
+        people.also_old.case_id: 0,
+    }
+    # In May `first` is closed and not in the return, but still the earlier episode of P1's others;
+    # `later` is now P1's fourth.
+    may_rows = people.rows(Month(2026, 5))
+    previous = {case_id: int(row["previous_episodes"]) for case_id, row in may_rows.items()}
+    assert people.first.case_id not in previous
+    assert previous[people.second.case_id] == 1 and previous[people.third.case_id] == 2
+    assert previous[people.later.case_id] == 3 and previous[people.unlinked.case_id] == 0
+
+
+def test_the_person_pseudonym_is_one_per_person_and_not_the_person_id() -> None:
+    people = People()
+    april_rows = people.rows(Month(2026, 4))
+    pseudonym = {case_id: row["person_pseudonym"] for case_id, row in april_rows.items()}
+    p1 = person_pseudonym(KEY, P1)
+    assert pseudonym[people.first.case_id] == pseudonym[people.second.case_id] == pseudonym[people.third.case_id] == p1
+    assert pseudonym[people.unlinked.case_id] == person_pseudonym(KEY, P3)
+    assert pseudonym[people.later.case_id] == person_pseudonym(KEY, P4)
+    assert pseudonym[people.old.case_id] != pseudonym[people.also_old.case_id]
+    assert len(set(pseudonym.values())) == 5  # P1, P3, P4 and the two old episodes
+    # Stable from month to month, and changed by a link made since.
+    may = {case_id: row["person_pseudonym"] for case_id, row in people.rows(Month(2026, 5)).items()}
+    assert may[people.second.case_id] == p1 and may[people.later.case_id] == p1
+    # Nothing of any person id, case id or episode pseudonym.
+    everything = to_csv(EPISODE_FIELDS, episodes_for([c.stream for c in people.cases], Month(2026, 4), KEY))
+    for secret in (P1, P2, P3, P4, person(11), *(c.case_id for c in people.cases)):
+        assert secret not in everything
+        assert secret.removeprefix("person-") not in everything
+    episode_ids = {row["episode_id"] for row in april_rows.values()}
+    assert not episode_ids & set(pseudonym.values())
+
+
+def test_person_pseudonyms_are_stable_keyed_and_labelled_apart_from_episode_pseudonyms() -> None:
+    first = person_pseudonym(KEY, P1)
+    assert first == person_pseudonym(KEY, P1)
+    assert re.fullmatch(r"pn-[0-9a-f]{20}", first)
+    assert first != person_pseudonym(KEY, P2)
+    assert first != person_pseudonym(pseudonym_key(b"another-key"), P1)
+    # An episode that is its own person (keyed by its case id) has two different pseudonyms.
+    assert person_pseudonym(KEY, "case-1")[3:] != episode_pseudonym(KEY, "case-1")[3:]

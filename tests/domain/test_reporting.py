@@ -15,17 +15,19 @@ from domain.commands import (
     Command,
     CompleteTask,
     EscalateTask,
+    LinkPerson,
     MarkOverdue,
     OpenCase,
     RecordDateOfBirth,
     RecordReferralOutcome,
     RecordReferralSent,
     RequestCourtReport,
+    UnlinkPerson,
 )
 from domain.config import SiteConfig
 from domain.decisions import DecisionContext
 from domain.errors import RuleViolation
-from domain.events import EventEnvelope
+from domain.events import EpisodeOpenedFromHandOff, EventEnvelope
 from domain.model import SYSTEM_ACTOR, Actor, AgeBand, Cohort, ReferralSource, Role, Setting, Sex
 from domain.outcomes import (
     ConsentOutcome,
@@ -35,6 +37,7 @@ from domain.outcomes import (
     CourtReportPurpose,
     Disclosure,
     GoalArea,
+    HearingResult,
     LawfulBasis,
     Recipient,
     ReferralDecisionOutcome,
@@ -46,7 +49,7 @@ from domain.outcomes import (
     ShareInformationOutcome,
     Urgency,
 )
-from domain.reporting import Period, ServiceReport, report_text, service_report, table_csv
+from domain.reporting import Period, RepeatContacts, ServiceReport, report_text, service_report, table_csv
 from domain.rules import decide
 from domain.state import CaseState, empty_state
 from domain.stream import apply_all, envelop
@@ -78,7 +81,15 @@ class Journey:
         self.state = apply_all(self.state, envelopes)
         self.envelopes.extend(envelopes)
 
-    def open(self, moment: datetime, setting: Setting, age: AgeBand = AgeBand.ADULT, *cohorts: Cohort) -> "Journey":
+    def open(
+        self,
+        moment: datetime,
+        setting: Setting,
+        age: AgeBand = AgeBand.ADULT,
+        *cohorts: Cohort,
+        person_id: str | None = None,
+        same_person_as: str | None = None,
+    ) -> "Journey":
         command = OpenCase(
             actor=PRACTITIONER,
             site=self.site.site_id,
@@ -87,6 +98,8 @@ class Journey:
             external_ref=f"REF/{uuid4().hex[:8]}",
             age_band=age,
             cohorts=cohorts,
+            person_id=person_id,
+            same_person_as=same_person_as,
         )
         self.send(moment, command)
         return self
@@ -413,7 +426,7 @@ def test_text_and_csv(report: ServiceReport) -> None:
     tables = {table.name: table for table in report.tables()}
     assert list(tables) == [
         "summary", "by_site", "by_setting", "by_cohort", "by_age_band", "referrals", "time_to_screening",
-        "monthly_trend",
+        "monthly_trend", "repeat_contacts",
     ]  # fmt: skip
     site_csv = table_csv(tables["by_site"]).splitlines()
     assert site_csv[0].startswith("Site,Identified,Screened,Assessed,Declined")
@@ -457,3 +470,137 @@ def test_a_late_entered_alert_counts_from_identification_and_its_overdue_task_is
     assert {group for group, identified in cohorts.items() if identified} == {"womens_pathway", "veteran"}
     bands = {row.group: row.figures.counts["identified"] for row in figures.by_age_band}
     assert bands == {"child": 0, "adult": 1}
+
+
+# --- repeat contacts (issue 19) ----------------------------------------------------------------
+
+
+def person(number: int) -> str:
+    return f"person-00000000-0000-4000-8000-{number:012d}"
+
+
+P1, P1_OWN, P2, P3, P5, P6, P7 = (person(n) for n in (1, 11, 2, 3, 5, 6, 7))
+
+
+def episode(site: SiteConfig, moment: datetime, own: str | None, same_person_as: str | None = None) -> Journey:
+    return Journey(site).open(moment, Setting.CUSTODY, person_id=own, same_person_as=same_person_as)
+
+
+def linked(journey: Journey, moment: datetime, to: str) -> Journey:
+    journey.send(moment, LinkPerson(actor=PRACTITIONER, person_id=to, basis="known to the team"))
+    return journey
+
+
+def unlinked(journey: Journey, moment: datetime) -> Journey:
+    journey.send(moment, UnlinkPerson(actor=PRACTITIONER, reason="a different man of the same name"))
+    return journey
+
+
+def handed_off_to_reconnect(moment: datetime, person_id: str) -> list[EventEnvelope]:
+    """A RECONNECT episode opened by a hand-off: the same person, but not a new contact."""
+    opened = EpisodeOpenedFromHandOff(
+        linked_case_id="case-handed-off",
+        site="north",
+        setting=Setting.CUSTODY,
+        age_band=AgeBand.ADULT,
+        service_id="north-reconnect",
+        hearing_result=HearingResult.CUSTODIAL_SENTENCE,
+        engage_before_release_weeks=12,
+        support_after_release_months=6,
+        person_id=person_id,
+    )
+    envelope = EventEnvelope(
+        event_id=str(uuid4()), case_id=f"case-{uuid4()}", seq=1, occurred_at=moment, actor=SYSTEM_ACTOR, event=opened
+    )
+    return [envelope]
+
+
+@pytest.fixture(scope="module")
+def people() -> list[list[EventEnvelope]]:
+    """By hand, November (GMT, so UTC days are UK days):
+    - P1: 2 Nov north; 12 Nov south (own P1_OWN, linked at opening by an NHS number); 30 Nov 22:00 north
+      (own P7, linked by a practitioner at 23:00); 3 Dec north. And a RECONNECT episode of P1 on 20 Nov,
+      which is no contact.
+    - P2: 20 Oct north (before the period); 5 Nov north; 25 Nov north, an episode from before people
+      were kept, linked to P2 on 26 Nov.
+    - P3: 1 Nov north; 15 Nov north linked at opening to P3 then unlinked on 16 Nov (its own P5).
+    - P6: 20 Nov north, its own person in November (linked to P3 on 2 Dec).
+    - Two episodes from before people were kept, 3 and 4 Nov north: each its own person.
+    """
+    p1_first = episode(NORTH, at(2, 10), P1)
+    p1_second = episode(SOUTH, at(12, 9), P1_OWN, same_person_as=P1)
+    p1_third = linked(episode(NORTH, at(30, 22), P7), at(30, 23), P1)
+    p1_december = episode(NORTH, at(3, 9, month=12), P1)
+    p2_october = episode(NORTH, at(20, 9, month=10), P2)
+    p2_november = episode(NORTH, at(5, 9), P2)
+    p2_old_linked = linked(episode(NORTH, at(25, 9), None), at(26, 9), P2)
+    p3 = episode(NORTH, at(1, 9), P3)
+    unlinked_from_p3 = unlinked(episode(NORTH, at(15, 9), P5, same_person_as=P3), at(16, 9))
+    linked_later = linked(episode(NORTH, at(20, 9), P6), at(2, 9, month=12), P3)
+    old = [episode(NORTH, at(day, 9), None) for day in (3, 4)]
+    journeys = [
+        p1_first, p1_second, p1_third, p1_december, p2_october, p2_november, p2_old_linked, p3,
+        unlinked_from_p3, linked_later, *old,
+    ]  # fmt: skip
+    return [j.envelopes for j in journeys] + [handed_off_to_reconnect(at(20, 12), P1)]
+
+
+def test_repeat_contacts_count_people_and_the_days_since_their_previous_episode(
+    people: list[list[EventEnvelope]],
+) -> None:
+    report = service_report(people, NOVEMBER, ["north", "south"])
+    # Ten episodes identified in November, of seven people: P1 (2, 12, 30 Nov), P2 (5, 25 Nov), P3, P5,
+    # P6 and the two old episodes. Days: P1 2->12 = 10 and 12->30 = 18; P2 20 Oct->5 Nov = 16 and
+    # 5->25 Nov = 20. Median of [10, 16, 18, 20] = 17; 90th percentile: the ceil(3.6) = 4th, 20.
+    assert report.totals.counts["identified"] == 10
+    assert report.repeat_contacts == RepeatContacts(
+        people=7,
+        people_with_two_or_more=2,
+        two_or_more_pct=28.6,
+        days_since_previous=[10, 16, 18, 20],
+        median_days=17,
+        p90_days=20,
+    )
+
+
+def test_repeat_contacts_only_at_the_sites_asked_for(people: list[list[EventEnvelope]]) -> None:
+    # Without south, P1's 12 Nov episode is not read: P1 is seen on 2 and 30 Nov, 28 days apart.
+    north = service_report(people, NOVEMBER, ["north"]).repeat_contacts
+    assert (north.people, north.people_with_two_or_more, north.days_since_previous) == (7, 2, [16, 20, 28])
+    assert (north.median_days, north.p90_days) == (20, 28)
+
+
+def test_repeat_contacts_of_a_month_ignore_what_came_after_it(people: list[list[EventEnvelope]]) -> None:
+    cut = [[e for e in stream if e.occurred_at < NOVEMBER.end] for stream in people]
+    assert service_report(cut, NOVEMBER, ["north"]) == service_report(people, NOVEMBER, ["north"])
+    # December: P1 only (3 Dec), 3 days after their 30 November episode; P6's later link changes nothing.
+    december = service_report(people, Period.month("2026-12"), ["north", "south"]).repeat_contacts
+    assert december == RepeatContacts(
+        people=1, people_with_two_or_more=0, two_or_more_pct=0, days_since_previous=[3], median_days=3, p90_days=3
+    )
+
+
+def test_episodes_from_before_people_were_kept_are_each_their_own_person(report: ServiceReport) -> None:
+    # The scripted November: A, B, C and E identified, none with a person id.
+    assert report.repeat_contacts == RepeatContacts(people=4, people_with_two_or_more=0, two_or_more_pct=0)
+    empty = service_report([], NOVEMBER, ["north"]).repeat_contacts
+    assert empty == RepeatContacts() and empty.two_or_more_pct is None and empty.median_days is None
+
+
+def test_repeat_contacts_in_text_and_csv(people: list[list[EventEnvelope]]) -> None:
+    report = service_report(people, NOVEMBER, ["north", "south"])
+    repeat = {table.name: table for table in report.tables()}["repeat_contacts"]
+    assert table_csv(repeat).splitlines() == [
+        "Measure,Value",
+        "People with an episode in the period,7",
+        "People with 2 or more episodes in the period,2",
+        "% of people with 2 or more,28.6",
+        "Episodes of a person seen before,4",
+        "Median days since the previous episode,17",
+        "90th percentile days since the previous episode,20",
+    ]
+    text = report_text(report)
+    assert "Repeat contacts" in text
+    assert any(
+        line.split() == ["Median", "days", "since", "the", "previous", "episode", "17"] for line in text.splitlines()
+    )
