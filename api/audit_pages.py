@@ -1,5 +1,6 @@
 """The auditors' web pages, signed in with the session cookie: a case's timeline (as it stands, or as
-it was known at a moment), the same as a standalone document, and the export of the whole record.
+it was known at a moment), the same as a standalone document, its person's story across their
+episodes, and the export of the whole record.
 
 They go through the same service calls as /api/audit, so the same rules hold (auditors only, cases
 of their sites) and every read is written to the case's access log. The export's purpose is posted,
@@ -24,6 +25,12 @@ async def timeline_page(
 ) -> HTMLResponse:
     timeline = await found.pathway.audit.timeline(user.principal, case_id, as_of)
     return page(request, "audit_timeline.html", {"user": user, "timeline": timeline})
+
+
+@router.get("/people/{person_or_case}/audit", response_class=HTMLResponse)
+async def person_page(request: Request, person_or_case: str, user: SignedInDep, found: ServicesDep) -> HTMLResponse:
+    story = await found.pathway.audit.person_timeline(user.principal, person_or_case)
+    return page(request, "audit_person.html", {"user": user, "story": story})
 
 
 @router.get("/cases/{case_id}/audit/document", response_class=HTMLResponse)

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from api.deps import PrincipalDep, ServicesDep
 from api.documents import export_html, timeline_html
 from api.problems import REFUSALS
-from service.audit import CaseExport, CaseTimeline, Integrity
+from service.audit import CaseExport, CaseTimeline, Integrity, PersonTimeline
 from service.replay import ReplayOutcome
 
 router = APIRouter(prefix="/api/audit", responses=REFUSALS, tags=["audit"])
@@ -23,6 +23,15 @@ Purpose = Annotated[str, Query(min_length=3, max_length=200, description="Why: e
 @router.get("/cases/{case_id}/timeline", summary="A case's events in order, and its state (as of a moment)")
 async def timeline(case_id: str, principal: PrincipalDep, services: ServicesDep, as_of: AsOf = None) -> CaseTimeline:
     return await services.pathway.audit.timeline(principal, case_id, as_of)
+
+
+@router.get(
+    "/people/{person_or_case}/timeline",
+    summary="A person's story (person-..., or the person of case-...): their episodes, and the events of those "
+    "in your sites merged in time order; an episode elsewhere shows only that it exists",
+)
+async def person_timeline(person_or_case: str, principal: PrincipalDep, services: ServicesDep) -> PersonTimeline:
+    return await services.pathway.audit.person_timeline(principal, person_or_case)
 
 
 @router.get(

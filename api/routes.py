@@ -49,7 +49,7 @@ from service.cases import (
     inbox_order,
     index_order,
 )
-from service.fhir import fhir_export
+from service.fhir import fhir_export, fhir_person_export
 from store.records import CaseRecord, TaskRecord
 
 router = APIRouter(prefix="/api", responses=REFUSALS)
@@ -301,6 +301,18 @@ async def close_case(
 )
 async def export_fhir(case_id: str, principal: PrincipalDep, services: ServicesDep) -> Response:
     bundle = await fhir_export(services.pathway.cases, principal, case_id)
+    return Response(bundle.model_dump_json(exclude_none=True), media_type=FHIR_JSON)
+
+
+@router.get(
+    "/people/{person_or_case}/fhir",
+    summary="A person (person-..., or the person of case-...) as an HL7 FHIR R4 Bundle: one Patient and each of "
+    "their episodes in your sites (docs/fhir.md); the export is recorded on each",
+    response_class=Response,
+    responses={200: {"content": {FHIR_JSON: {}}, "description": "A FHIR Bundle (collection)"}},
+)
+async def export_person_fhir(person_or_case: str, principal: PrincipalDep, services: ServicesDep) -> Response:
+    bundle = await fhir_person_export(services.pathway.people, principal, person_or_case)
     return Response(bundle.model_dump_json(exclude_none=True), media_type=FHIR_JSON)
 
 

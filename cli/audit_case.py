@@ -1,5 +1,6 @@
-"""`pathway audit timeline` and `pathway audit export`: a case's story for auditors, as it stands or
-as it was known at a moment, and the whole record as files for a subject access request or a court."""
+"""`pathway audit timeline`, `pathway audit person` and `pathway audit export`: a case's story for
+auditors, as it stands or as it was known at a moment; a person's whole story across their episodes;
+and the whole record as files for a subject access request or a court."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -11,10 +12,11 @@ import typer
 from api.documents import PdfUnavailable, export_html, html_to_pdf, timeline_html
 from cli.case_cli import StaffOption
 from cli.exits import fail, remember_format
+from cli.person_cli import episode_line
 from cli.runtime import open_service, principal_for, print_json, run, settings_from
 from domain.text_rules import terminal_safe
 from domain.timeline import TimelineEntry, in_uk, when, words
-from service.audit import CaseTimeline
+from service.audit import CaseTimeline, PersonTimeline
 
 
 class Format(StrEnum):
@@ -50,6 +52,33 @@ def timeline(
             typer.echo(terminal_safe(timeline_html(found), keep_line_breaks=True))
         else:
             _print_timeline(found)
+
+    run(command)
+
+
+def person(
+    ctx: typer.Context,
+    person_or_case: Annotated[str, typer.Argument(help="A person (person-...) or one of their cases (case-...).")],
+    staff: StaffOption,
+    output: Annotated[
+        Format, typer.Option("--format", help="How to print it (text or json).", callback=remember_format)
+    ] = Format.TEXT,
+) -> None:
+    """A person's whole story: their episodes, and the events of those in your sites merged in time
+    order, each line naming its episode; an episode elsewhere shows only as "another service"
+    (auditors; the read is recorded on each episode read)."""
+    settings = settings_from(ctx)
+
+    async def command() -> None:
+        principal = principal_for(settings, staff)
+        async with open_service(settings, reads_only=True) as service:
+            found = await service.audit.person_timeline(principal, person_or_case)
+        if output is Format.TEXT:
+            _print_story(found)
+        elif output is Format.JSON:
+            print_json(found)
+        else:
+            fail("the person's timeline prints as text or json")
 
     run(command)
 
@@ -101,11 +130,21 @@ def _print_timeline(found: CaseTimeline) -> None:
     typer.echo(f"{len(found.entries)} event(s)")
 
 
-def _print_entry(entry: TimelineEntry) -> None:
+def _print_story(found: PersonTimeline) -> None:
+    # An episode outside the auditor's sites is listed as "another service"; its events are not read.
+    typer.echo(f"person {found.person_id}: {len(found.episodes)} episode(s)")
+    for episode in found.episodes:
+        typer.echo(terminal_safe(f"  {episode_line(episode)}"))
+    for entry in found.entries:
+        _print_entry(entry, f"{entry.case_id}  ")
+    typer.echo(f"{len(found.entries)} event(s)")
+
+
+def _print_entry(entry: TimelineEntry, episode: str = "") -> None:
     typer.echo(
         terminal_safe(
-            f"{entry.seq:>4}  {when(entry.occurred_at)}  {entry.actor.staff_id} ({words(entry.actor.role)})  "
-            f"{entry.description}"
+            f"{entry.seq:>4}  {when(entry.occurred_at)}  {episode}{entry.actor.staff_id} "
+            f"({words(entry.actor.role)})  {entry.description}"
         )
     )
     for line in entry.written.splitlines():

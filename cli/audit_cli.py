@@ -36,6 +36,7 @@ def access(ctx: typer.Context, case_id: str, staff: StaffOption, as_json: JsonFl
 app.command("verify")(audit_verify.verify)
 app.command("checkpoint")(audit_verify.checkpoint)
 app.command("timeline")(audit_case.timeline)
+app.command("person")(audit_case.person)
 app.command("export")(audit_case.export)
 app.command("rebuild-projections")(audit_projections.rebuild_projections)
 app.command("replay")(audit_replay.replay)

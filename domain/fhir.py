@@ -8,10 +8,14 @@ and of our other packages.
 The caller passes the case *opened* (store.person_keys.Sealer.open): personal fields in plaintext
 for the receiving clinician. A value still sealed, or reading "[shredded]" after crypto-shredding,
 is left out rather than exported.
+
+The `Patient` is the person (issue 19), not the episode: its id is the person's id (`person-<uuid>`),
+so every episode of one person exports the same Patient, and each episode is its own `EpisodeOfCare`
+referring to it. A person's export is one Patient and the episodes the reader may see.
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,13 +36,14 @@ from domain.events import (
     PersonalDataShredded,
     StoredEvent,
 )
-from domain.model import Role, Stage
+from domain.model import Person, Role, Stage
 from domain.outcomes import ConsentScope, ReferralRequest, ReferralStatus, Urgency
 from domain.personal import SHREDDED, UNREADABLE, WITHHELD, is_sealed
 from domain.state import CaseState, Referral
 
 BASE = "https://pathway.example/fhir"
 CASE_SYSTEM = f"{BASE}/Id/case"
+PERSON_SYSTEM = f"{BASE}/Id/person"
 REFERRAL_SYSTEM = f"{BASE}/Id/referral"
 REFERRAL_TASK_SYSTEM = f"{BASE}/Id/referral-task"
 SITE_SYSTEM = f"{BASE}/Id/site"
@@ -124,20 +129,35 @@ def _words(code: str) -> str:
     return DISPLAYS.get(code, code.replace("_", " "))
 
 
-def patient(state: CaseState) -> Patient:
-    """The person: name, date of birth and NHS number only when readable."""
-    person = state.person
-    fields: dict[str, Any] = {"resourceType": "Patient", "id": _uuid("patient", state.case_id)}
-    if nhs := readable(person.nhs_number):
-        fields["identifier"] = [{"system": NHS_NUMBER_SYSTEM, "value": nhs}]
-    if name := readable(person.name):
+def patient_url(person_id: str) -> str:
+    """The Patient's full URL, and what every resource about the person refers to: the person's id is
+    the Patient's id (a `person-<uuid>` is no bare UUID, so not a `urn:uuid:`)."""
+    return f"{BASE}/Patient/{person_id}"
+
+
+def patient(person_id: str, records: Sequence[Person]) -> Patient:
+    """The person: name, date of birth and NHS number only when readable, each from the latest of
+    their episodes' records (oldest first) that holds it readably (a RECONNECT episode holds none)."""
+    fields: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": person_id,
+        "identifier": [{"system": PERSON_SYSTEM, "value": person_id}],
+    }
+    if nhs := _latest(record.nhs_number for record in records):
+        fields["identifier"].append({"system": NHS_NUMBER_SYSTEM, "value": nhs})
+    if name := _latest(record.name for record in records):
         fields["name"] = [{"text": name}]
-    if birth := readable(person.date_of_birth):
+    if birth := _latest(record.date_of_birth for record in records):
         fields["birthDate"] = birth
     return Patient.model_validate(fields)
 
 
-def episode_of_care(state: CaseState) -> EpisodeOfCare:
+def _latest(values: Iterable[str | None]) -> str | None:
+    readable_values = [value for value in map(readable, values) if value]
+    return readable_values[-1] if readable_values else None
+
+
+def episode_of_care(state: CaseState, person_id: str) -> EpisodeOfCare:
     """The L&D episode: active while the case is open, finished once closed."""
     fields: dict[str, Any] = {
         "resourceType": "EpisodeOfCare",
@@ -145,7 +165,7 @@ def episode_of_care(state: CaseState) -> EpisodeOfCare:
         "identifier": [{"system": CASE_SYSTEM, "value": state.case_id}],
         "status": "finished" if state.stage is Stage.CLOSED else "active",
         "type": [{"coding": [_coding(EPISODE_TYPE_SYSTEM, "liaison_and_diversion", "Liaison and Diversion")]}],
-        "patient": {"reference": _urn(_uuid("patient", state.case_id))},
+        "patient": {"reference": patient_url(person_id)},
         "managingOrganization": {"identifier": {"system": SITE_SYSTEM, "value": state.site}, "display": state.site},
     }
     period: dict[str, str] = {}
@@ -158,7 +178,7 @@ def episode_of_care(state: CaseState) -> EpisodeOfCare:
     return EpisodeOfCare.model_validate(fields)
 
 
-def consent(state: CaseState, events: Sequence[EventEnvelope]) -> Consent | None:
+def consent(state: CaseState, events: Sequence[EventEnvelope], person_id: str) -> Consent | None:
     """Consent to L&D assessment and to sharing with criminal justice agencies; None if never asked."""
     if state.consent == "not_asked":
         return None
@@ -173,7 +193,7 @@ def consent(state: CaseState, events: Sequence[EventEnvelope]) -> Consent | None
             "coding": [_coding("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy", "Privacy")]
         },
         "category": [{"coding": [_coding("http://loinc.org", "59284-0", "Patient Consent")]}],
-        "patient": {"reference": _urn(_uuid("patient", state.case_id))},
+        "patient": {"reference": patient_url(person_id)},
         "policyRule": {
             "coding": [
                 _coding(
@@ -204,9 +224,10 @@ def service_request(
     status: ReferralStatus,
     made_at: datetime | None = None,
     link: str | None = None,
-    standalone: bool = False,
+    person_id: str | None = None,
 ) -> ServiceRequest:
-    """A referral: what service, why, how urgently, for whom (by reference to the case's person)."""
+    """A referral: what service, why, how urgently, for whom: the bundle's Patient `person_id`, or
+    (None: sent on its own) the case's person by the case id."""
     fields: dict[str, Any] = {
         "resourceType": "ServiceRequest",
         "id": _uuid("referral", referral_id),
@@ -216,9 +237,9 @@ def service_request(
         "category": [{"coding": [_coding("http://snomed.info/sct", "3457005", "Patient referral")]}],
         "priority": PRIORITY[request.urgency],
         "code": {"coding": [_coding(SERVICE_TYPE_SYSTEM, request.service.value, _words(request.service.value))]},
-        "subject": _subject(case_id, standalone),
+        "subject": _subject(case_id, person_id),
     }
-    if not standalone:
+    if person_id:
         fields["supportingInfo"] = [{"reference": _urn(_uuid("episode", case_id))}]
     if request.service_id:
         fields["performer"] = [{"identifier": {"system": SERVICE_SYSTEM, "value": request.service_id}}]
@@ -238,7 +259,7 @@ def referral_task(
     status: ReferralStatus,
     made_at: datetime | None = None,
     send_failed: str | None = None,
-    standalone: bool = False,
+    person_id: str | None = None,
 ) -> Task:
     """The referral's lifecycle as a Task based on its ServiceRequest (the mapping: TASK_STATUS)."""
     fields: dict[str, Any] = {
@@ -247,7 +268,7 @@ def referral_task(
         "identifier": [{"system": REFERRAL_TASK_SYSTEM, "value": referral_id}],
         "basedOn": [{"reference": _urn(_uuid("referral", referral_id))}],
         "focus": {"reference": _urn(_uuid("referral", referral_id))},
-        "for": _subject(case_id, standalone),
+        "for": _subject(case_id, person_id),
         "status": TASK_STATUS[status],
         "businessStatus": {"coding": [_coding(REFERRAL_STATUS_SYSTEM, status.value, _words(status.value))]},
         "intent": "order",
@@ -300,32 +321,60 @@ def audit_event(envelope: EventEnvelope) -> AuditEvent:
     )
 
 
-def _subject(case_id: str, standalone: bool) -> dict[str, Any]:
+def _subject(case_id: str, person_id: str | None) -> dict[str, Any]:
     """The person: the bundle's Patient, or (sent on its own) a logical reference by the case id, so
     a delivery carries nothing about the person beyond the referral's reason."""
-    if standalone:
+    if person_id is None:
         return {"identifier": {"system": CASE_SYSTEM, "value": case_id}, "display": f"the person of case {case_id}"}
-    return {"reference": _urn(_uuid("patient", case_id))}
+    return {"reference": patient_url(person_id)}
 
 
 def _entry(resource: Resource) -> dict[str, Any]:
-    return {"fullUrl": _urn(str(resource.id)), "resource": resource}
+    full_url = patient_url(str(resource.id)) if isinstance(resource, Patient) else _urn(str(resource.id))
+    return {"fullUrl": full_url, "resource": resource}
 
 
-def case_bundle(state: CaseState, events: Sequence[EventEnvelope], generated_at: datetime) -> Bundle:
-    """A case as a FHIR `collection` Bundle: Patient, EpisodeOfCare, Consent, a ServiceRequest and a
-    Task per referral, an AuditEvent per recorded event."""
-    resources: list[Resource] = [patient(state), episode_of_care(state)]
-    if found := consent(state, events):
+def case_bundle(state: CaseState, events: Sequence[EventEnvelope], generated_at: datetime, person_id: str) -> Bundle:
+    """A case as a FHIR `collection` Bundle: the Patient of its person `person_id`, and the episode's
+    resources (`episode_resources`)."""
+    resources = [patient(person_id, [state.person]), *episode_resources(state, events, person_id)]
+    return _collection(
+        _uuid("bundle", state.case_id, str(state.version)), CASE_SYSTEM, state.case_id, generated_at, resources
+    )
+
+
+def person_bundle(
+    person_id: str, episodes: Sequence[tuple[CaseState, Sequence[EventEnvelope]]], generated_at: datetime
+) -> Bundle:
+    """A person as a FHIR `collection` Bundle: their one Patient, then each episode given (oldest
+    first; the caller leaves out those the reader may not see) with its resources, as a case's."""
+    resources: list[Resource] = [patient(person_id, [state.person for state, _ in episodes])]
+    for state, events in episodes:
+        resources.extend(episode_resources(state, events, person_id))
+    versions = [f"{state.case_id}@{state.version}" for state, _ in episodes]
+    return _collection(_uuid("bundle", person_id, *versions), PERSON_SYSTEM, person_id, generated_at, resources)
+
+
+def episode_resources(state: CaseState, events: Sequence[EventEnvelope], person_id: str) -> list[Resource]:
+    """One episode's resources about the Patient `person_id`: EpisodeOfCare, Consent, a ServiceRequest
+    and a Task per referral, an AuditEvent per recorded event."""
+    resources: list[Resource] = [episode_of_care(state, person_id)]
+    if found := consent(state, events, person_id):
         resources.append(found)
     for referral in state.referrals:
-        resources.extend(_referral_pair(state.case_id, referral))
+        resources.extend(_referral_pair(state.case_id, referral, person_id))
     resources.extend(audit_event(envelope) for envelope in events)
+    return resources
+
+
+def _collection(
+    bundle_id: str, system: str, value: str, generated_at: datetime, resources: Sequence[Resource]
+) -> Bundle:
     return Bundle.model_validate(
         {
             "resourceType": "Bundle",
-            "id": _uuid("bundle", state.case_id, str(state.version)),
-            "identifier": {"system": CASE_SYSTEM, "value": state.case_id},
+            "id": bundle_id,
+            "identifier": {"system": system, "value": value},
             "type": "collection",
             "timestamp": _when(generated_at),
             "entry": [_entry(resource) for resource in resources],
@@ -333,9 +382,12 @@ def case_bundle(state: CaseState, events: Sequence[EventEnvelope], generated_at:
     )
 
 
-def _referral_pair(case_id: str, referral: Referral) -> tuple[ServiceRequest, Task]:
+def _referral_pair(case_id: str, referral: Referral, person_id: str) -> tuple[ServiceRequest, Task]:
     args = (case_id, referral.referral_id, referral.request, referral.status, referral.made_at)
-    return service_request(*args), referral_task(*args, send_failed=referral.send_failed)
+    return (
+        service_request(*args, person_id=person_id),
+        referral_task(*args, send_failed=referral.send_failed, person_id=person_id),
+    )
 
 
 def referral_transaction(case_id: str, referral_id: str, request: ReferralRequest, link: str | None) -> Bundle:
@@ -344,10 +396,10 @@ def referral_transaction(case_id: str, referral_id: str, request: ReferralReques
     (conditional create), so a repeated delivery creates nothing twice."""
     pairs: list[tuple[Resource, str]] = [
         (
-            service_request(case_id, referral_id, request, ReferralStatus.DRAFTED, link=link, standalone=True),
+            service_request(case_id, referral_id, request, ReferralStatus.DRAFTED, link=link),
             REFERRAL_SYSTEM,
         ),
-        (referral_task(case_id, referral_id, request, ReferralStatus.DRAFTED, standalone=True), REFERRAL_TASK_SYSTEM),
+        (referral_task(case_id, referral_id, request, ReferralStatus.DRAFTED), REFERRAL_TASK_SYSTEM),
     ]
     return Bundle.model_validate(
         {

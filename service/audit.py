@@ -1,5 +1,6 @@
-"""What auditors read: a case's timeline (as it stands, or as it was known at any moment) and an
-export of the whole record for a subject access request or a court.
+"""What auditors read: a case's timeline (as it stands, or as it was known at any moment), a
+person's whole story across their episodes as one timeline, and an export of the whole record for a
+subject access request or a court.
 
 Auditors only (`Action.AUDIT_CASE`), for cases of their sites; each read is itself written to the
 access log, an export with the purpose the auditor gives (sealed with the person's key: it may name
@@ -18,6 +19,7 @@ from domain.events import StoredEvent
 from domain.state import CaseState, fold
 from domain.timeline import TimelineEntry, known_at, timeline_entry
 from service.cases import AccessEntry, CaseService
+from service.people import Episode, People, episode_of
 from service.replay import ReplayInputError, ReplayOutcome, WorkflowCode, case_histories, replay_histories
 from workflows.registry import WORKFLOWS
 
@@ -27,6 +29,21 @@ class CaseTimeline(BaseModel):
     as_of: datetime | None = Field(description="None: the record as it stands now")
     state: CaseState
     entries: list[TimelineEntry]
+
+
+class StoryEntry(TimelineEntry):
+    """One event of a person's story: which episode it is of, and what happened."""
+
+    case_id: str
+
+
+class PersonTimeline(BaseModel):
+    """A person's episodes (outside the auditor's sites: only that they exist, at "another service")
+    and the events of those in the auditor's sites, merged in the order they happened."""
+
+    person_id: str
+    episodes: list[Episode]
+    entries: list[StoryEntry]
 
 
 class AccessLogIntegrity(BaseModel):
@@ -72,6 +89,7 @@ class _Record(BaseModel):
 class Audit:
     cases: CaseService
     client: Client  # the Temporal histories replayed
+    people: People
 
     async def require_auditor(self, principal: Principal, case_id: str) -> None:
         """Refused unless an auditor of the case's site asks, as the timeline and the export are;
@@ -88,6 +106,25 @@ class Audit:
         await self.cases.record(principal, case_id, "audit_timeline", purpose)
         entries = [timeline_entry(event) for event in record.events]
         return CaseTimeline(case_id=case_id, as_of=as_of, state=record.state, entries=entries)
+
+    async def person_timeline(self, principal: Principal, person_or_case: str) -> PersonTimeline:
+        """The person (`person-...`, or the person of `case-...`) as one story: every episode, and the
+        events of those in the auditor's sites in time order, each naming its episode (a RECONNECT
+        hand-off and the episode it opened read as one). The read is recorded on each episode read."""
+        require_allowed(principal.actor, Action.AUDIT_CASE)
+        person_id, states = await self.people.episodes(principal, person_or_case)
+        entries: list[StoryEntry] = []
+        for state in states:
+            if principal.covers(state.site):
+                record = await self._read(principal, state.case_id)
+                await self.cases.record(principal, state.case_id, "audit_timeline", f"audit: story of {person_id}")
+                entries.extend(
+                    StoryEntry(case_id=state.case_id, **timeline_entry(event).model_dump()) for event in record.events
+                )
+        # Stable: events of one moment keep their episode's order (oldest episode first) and their own.
+        entries.sort(key=lambda entry: entry.occurred_at)
+        episodes = [episode_of(state, principal.covers(state.site)) for state in states]
+        return PersonTimeline(person_id=person_id, episodes=episodes, entries=entries)
 
     async def export(self, principal: Principal, case_id: str, purpose: str) -> CaseExport:
         """The whole record: state, timeline, who accessed it, and whether it verifies."""

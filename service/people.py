@@ -65,6 +65,16 @@ class People:
         """The person (`person-...`, or the person of `case-...`) with their episodes. The reader must
         have one of the episodes in their sites; reading it is recorded on each episode they see."""
         require_allowed(principal.actor, Action.READ_CASE)
+        person_id, states = await self.episodes(principal, person_or_case)
+        for state in states:
+            if principal.covers(state.site):
+                await self.cases.record(principal, state.case_id, "read_person", f"episodes of {person_id}")
+        return PersonView(person_id=person_id, episodes=[episode_of(s, principal.covers(s.site)) for s in states])
+
+    async def episodes(self, principal: Principal, person_or_case: str) -> tuple[str, list[CaseState]]:
+        """The person (`person-...`, or the person of `case-...`, which must be in the reader's sites)
+        and every one of their episodes as stored (sealed), oldest first; refused as unknown unless one
+        is in the reader's sites. Checks no role and records nothing: each caller does its own."""
         if person_or_case.startswith("case-"):
             state = await self.cases.gateway.state((await self.cases.in_scope(principal, person_or_case)).case_id)
             person_id = state.person_id or await self.keys.person_of(state.case_id)
@@ -74,10 +84,7 @@ class People:
         states = [await self.cases.gateway.state(case_id) for case_id in case_ids]
         if person_id is None or not any(principal.covers(s.site) for s in states):
             raise RuleViolation(Rule.PERSON_UNKNOWN, f"there is no person {person_or_case} in your sites")
-        for state in states:
-            if principal.covers(state.site):
-                await self.cases.record(principal, state.case_id, "read_person", f"episodes of {person_id}")
-        return PersonView(person_id=person_id, episodes=[_episode(s, principal.covers(s.site)) for s in states])
+        return person_id, states
 
     async def candidates(self, principal: Principal, task_id: str) -> list[Candidate]:
         """The people a person-match task suggests, side by side (read as the task's case is read)."""
@@ -106,7 +113,7 @@ class People:
             person_id=person_id,
             initials=handle.initials,
             date_of_birth=date_of_birth,
-            episodes=[_episode(s, principal.covers(s.site)) for s in states],
+            episodes=[episode_of(s, principal.covers(s.site)) for s in states],
         )
 
     async def reindex(self, principal: Principal) -> int:
@@ -175,7 +182,8 @@ class People:
         return await shred_person(self.cases.gateway.store, self.keys, person_id, principal.actor, sealed)
 
 
-def _episode(state: CaseState, in_scope: bool) -> Episode:
+def episode_of(state: CaseState, in_scope: bool) -> Episode:
+    """The episode as a reader sees it: in full in their sites, else only that it exists."""
     assert state.opened_at is not None
     seen = Episode(
         case_id=state.case_id,

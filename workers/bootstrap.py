@@ -43,11 +43,12 @@ def pathway_service(
         access=AccessLog(store.engine),
         matcher=PersonMatcher(PersonIndex(store.engine), index_keys),
     )
+    people = People(cases, keys, PersonIndex(store.engine))
     return Pathway(
         cases=cases,
-        audit=Audit(cases, client),
+        audit=Audit(cases, client, people),
         reports=Reports(store, config),
-        people=People(cases, keys, PersonIndex(store.engine)),
+        people=people,
         sign_outs=SignOuts(store.engine),
     )
 

@@ -139,6 +139,7 @@ PAGES = [
     Visit("report document", "tl-001", "/reports/download?format=html", download=True),
     Visit("audit timeline", "au-001", CASE + "/audit"),
     Visit("audit timeline, as known then", "au-001", CASE + "/audit?as_of=2020-01-01T00:00:00Z"),
+    Visit("audit, a person's story across episodes", "au-001", "/people/{contact_case}/audit"),
     Visit("audit timeline document", "au-001", CASE + "/audit/document"),
     Visit("export form", "au-001", CASE + "/export"),
     Visit("export, failed submit", "au-001", CASE + "/export", 422, pressing(EXPORT)),

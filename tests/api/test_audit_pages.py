@@ -2,6 +2,7 @@
 from the landing page to a case's timeline (now and as known at a moment), its document, and the
 export; each read written to the access log as the API's are. Refusals: tests/security."""
 
+import uuid
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -9,12 +10,14 @@ import httpx
 from markupsafe import escape
 from playwright.async_api import Browser, expect
 
+from domain.model import Person
 from service.staff import StaffCommands
 from tests.api.conftest import LiveServer
 from tests.api.test_accessibility import sign_in_as
 from tests.api.test_audit_api import NAME, NOTE, a_case
 from tests.api.test_browser import browser  # noqa: F401  (the session's Chromium)
 from tests.api.test_web import csrf_of, signed_in, web  # noqa: F401  (the in-process client)
+from tests.workflows.journey import open_case
 
 
 async def test_an_auditor_goes_from_the_cases_to_a_timeline_and_exports_the_record(
@@ -97,6 +100,34 @@ async def test_an_export_needs_its_form_token_and_a_purpose(
     assert exported.status_code == 200 and "Case record" in exported.text
     assert str(escape("court order <b>")) in exported.text and "court order <b>" not in exported.text
     assert await audit_reads(cases, case.case_id) == [("export", "court order <b>")]
+
+
+async def test_a_cases_timeline_leads_to_its_persons_story_across_episodes(
+    web: httpx.AsyncClient,  # noqa: F811
+    cases: StaffCommands,
+) -> None:
+    person = Person(name=NAME, date_of_birth="1990-04-01", nhs_number="9434765919")
+    first, second = [
+        await cases.start_case(open_case(f"CUST/{uuid.uuid4().hex[:8]}").model_copy(update={"person": person}))
+        for _ in range(2)
+    ]
+    assert first.person_id is not None and second.person_id == first.person_id
+    await signed_in(web, "au-001")
+
+    timeline = await web.get(f"/cases/{second.case_id}/audit")
+    story_url = f"/people/{first.person_id}/audit"
+    assert timeline.status_code == 200 and f'href="{story_url}"' in timeline.text
+
+    story = await web.get(story_url)
+    assert story.status_code == 200, story.text
+    events = [len(await cases.store.read_stream(s.case_id)) for s in (first, second)]
+    assert f"2 episode(s), {sum(events)} event(s)" in story.text
+    # Each row of the merged timeline names its episode, linked to that episode's own timeline.
+    for state, count in zip((first, second), events, strict=True):
+        link = f'<a href="/cases/{state.case_id}/audit">case {state.case_id.removeprefix("case-")[:8]}</a>'
+        assert story.text.count(link) == count + 1  # its rows, and its line in the list of episodes
+    assert [r[0] for r in await audit_reads(cases, first.case_id)] == ["audit_timeline"]
+    assert [r[0] for r in await audit_reads(cases, second.case_id)] == ["audit_timeline", "audit_timeline"]
 
 
 async def audit_reads(cases: StaffCommands, case_id: str) -> list[tuple[str, str]]:

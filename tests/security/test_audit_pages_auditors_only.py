@@ -1,6 +1,7 @@
 """Issue 18: the auditors' web pages read a whole record, the person's name and what was written
 about them included, over a session cookie. Every other role signed in on the web tries each of them
-(the timeline, its document, the export form, and the export posted with a valid form token) and is
+(the timeline, its document, the person's story across episodes, the export form, and the export
+posted with a valid form token) and is
 refused with a 403 page that shows nothing of the case; nothing is written to the case's access log in
 their name. An auditor's own reads are shown in tests/api/test_audit_pages.py."""
 
@@ -23,6 +24,7 @@ async def test_only_auditors_open_the_audit_pages(web: httpx.AsyncClient, cases:
             await web.get(f"/cases/{case.case_id}/audit"),
             await web.get(f"/cases/{case.case_id}/audit", params={"as_of": "2026-01-01T00:00:00Z"}),
             await web.get(f"/cases/{case.case_id}/audit/document"),
+            await web.get(f"/people/{case.case_id}/audit"),
             await web.get(f"/cases/{case.case_id}/export"),
             await web.post(f"/cases/{case.case_id}/export", data={"csrf": csrf, "purpose": "subject access request"}),
         ]
@@ -35,8 +37,13 @@ async def test_only_auditors_open_the_audit_pages(web: httpx.AsyncClient, cases:
 
 async def test_the_audit_pages_need_a_sign_in(web: httpx.AsyncClient, cases: StaffCommands) -> None:  # noqa: F811
     case = await a_case(cases)
-    for path in ("audit", "audit/document", "export"):
-        answer = await web.get(f"/cases/{case.case_id}/{path}")
+    for path in (
+        f"/cases/{case.case_id}/audit",
+        f"/cases/{case.case_id}/audit/document",
+        f"/people/{case.case_id}/audit",
+        f"/cases/{case.case_id}/export",
+    ):
+        answer = await web.get(path)
         assert answer.status_code == 303 and answer.headers["location"] == "/login", path
     posted = await web.post(f"/cases/{case.case_id}/export", data={"purpose": "subject access request"})
     assert posted.status_code == 401 and str(escape(NAME)) not in posted.text

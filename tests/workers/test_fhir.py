@@ -45,6 +45,7 @@ LINK_WORKER = Actor(staff_id="lw-001", role=Role.LINK_WORKER)
 ADMIN = Actor(staff_id="ad-001", role=Role.ADMIN)
 EXPORTER = Principal(staff_id="pr-001", role=Role.PRACTITIONER, sites=("demo",))
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+PERSON_ID = "person-00000000-0000-4000-8000-000000000001"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "fhir.md"
 
 
@@ -129,7 +130,12 @@ async def test_a_full_journey_exports_as_a_bundle_that_parses_back(cases: StaffC
     assert bundle.type == "collection" and bundle.identifier.value == case_id
     [patient] = of_type(bundle, Patient)
     assert patient.name[0].text == NAME and str(patient.birthDate) == BORN
-    assert patient.identifier[0].system == fhir.NHS_NUMBER_SYSTEM and patient.identifier[0].value == NHS_NUMBER
+    state = await cases.store.case_state(case_id)
+    assert patient.id == state.person_id and patient.id.startswith("person-")
+    assert {(i.system, i.value) for i in patient.identifier} == {
+        (fhir.PERSON_SYSTEM, state.person_id),
+        (fhir.NHS_NUMBER_SYSTEM, NHS_NUMBER),
+    }
     [episode] = of_type(bundle, EpisodeOfCare)
     assert episode.status == "finished" and episode.period.start and episode.period.end
     assert episode.identifier[0].value == case_id
@@ -167,7 +173,8 @@ async def test_a_full_journey_exports_as_a_bundle_that_parses_back(cases: StaffC
     shredded = parses_back(await fhir_export(inbox, EXPORTER, case_id, NOW))
     text = shredded.model_dump_json()
     [patient] = of_type(shredded, Patient)
-    assert (patient.name, patient.birthDate, patient.identifier) == (None, None, None)
+    assert (patient.name, patient.birthDate) == (None, None)
+    assert [i.system for i in patient.identifier] == [fhir.PERSON_SYSTEM]
     assert all(r.reasonCode is None for r in of_type(shredded, ServiceRequest))
     for value in (NAME, BORN, NHS_NUMBER, REASON, HOUSING_REASON, SHREDDED, "sealed:v1:"):
         assert value not in text
@@ -189,7 +196,7 @@ def test_the_documented_status_mapping_holds_for_every_referral_status() -> None
     for status in ReferralStatus:
         referral = Referral(referral_id=f"r-{status}", request=request, made_at=NOW, status=status)
         state = CaseState(case_id="case-1", site="demo", opened_at=NOW, referrals=(referral,))
-        bundle = parses_back(fhir.case_bundle(state, [], NOW))
+        bundle = parses_back(fhir.case_bundle(state, [], NOW, PERSON_ID))
         [task] = of_type(bundle, Task)
         [service_request] = of_type(bundle, ServiceRequest)
         assert (task.status, service_request.status) == documented[status.value], status
@@ -202,7 +209,7 @@ def test_sealed_or_shredded_values_are_never_exported() -> None:
     request = ReferralRequest(service=ServiceType.HOUSING, reason=sealed, urgency=Urgency.EMERGENCY)
     referral = Referral(referral_id="r-1", request=request, made_at=NOW)
     state = CaseState(case_id="case-1", site="demo", person=person, referrals=(referral,))
-    text = parses_back(fhir.case_bundle(state, [], NOW)).model_dump_json()
+    text = parses_back(fhir.case_bundle(state, [], NOW, PERSON_ID)).model_dump_json()
     assert sealed not in text and SHREDDED not in text and WITHHELD not in text
     assert '"priority":"stat"' in text
 
