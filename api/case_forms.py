@@ -49,9 +49,11 @@ class CaseForm:
 
 
 def case_forms(state: CaseState, role: Role) -> list[CaseForm]:
-    """The forms this role may use on the case as it is now (none once it has closed)."""
+    """The forms this role may use on the case as it is now (once it has closed, only the one that
+    corrects whose episode it is, until its personal data is shredded)."""
+    person = [person_form(state)] if allowed(role, Action.LINK_PERSON) and not state.personal_data_shredded_at else []
     if not state.is_open:
-        return []
+        return person
     forms: list[CaseForm] = []
     if state.referrals and allowed(role, Action.RECORD_REFERRAL_OUTCOME):
         referrals = [(r.referral_id, f"{words(r.request.service)} ({words(r.status)})") for r in state.referrals]
@@ -67,9 +69,7 @@ def case_forms(state: CaseState, role: Role) -> list[CaseForm]:
         forms.append(CaseForm("court-report", "Request a court report", "Request the report", items))
     if allowed(role, Action.CLOSE_CASE):
         forms.append(CaseForm("close", "Close the case", "Close the case", form_for(CloseCase, ACTING)))
-    if allowed(role, Action.LINK_PERSON):
-        forms.append(person_form(state))
-    return forms
+    return [*forms, *person]
 
 
 def person_form(state: CaseState) -> CaseForm:

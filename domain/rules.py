@@ -155,6 +155,10 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             # What happened to a send under way when the case closed is a fact about the world: it is
             # recorded, though the case opens nothing more for it (closure stops chasing, not the record).
             return _delivery(state, command, ctx)
+        case LinkPerson() if state.stage is Stage.CLOSED:  # the record corrected after the episode
+            return link_person(state, command)
+        case UnlinkPerson() if state.stage is Stage.CLOSED:
+            return unlink_person(state, command)
     require(state.is_open, Rule.CASE_NOT_OPEN, f"case {state.case_id} is {_stage_words(state)}")
     match command:
         case CompleteTask():

@@ -5,20 +5,26 @@ edge like everything else someone writes.
 An episode at a site outside the reader's sites shows only that it exists (when, in which setting, at
 "another service"); its case id leads to the break-glass read (service/cases.py `read_case`)."""
 
+import uuid
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime
 
 from pydantic import BaseModel
 
-from domain.access import Action, Principal, require_allowed
+from domain.access import Action, Principal, change_access, require_allowed
 from domain.commands import LinkPerson, UnlinkPerson
+from domain.decisions import DecisionContext
 from domain.errors import Rule, RuleViolation
 from domain.personal import PersonalStr
+from domain.rules import decide
 from domain.state import CaseState
+from domain.stream import envelop
 from domain.timeline import UK
 from service.cases import CaseHandle, CaseService, Written
+from store.access_log import AccessEntry
 from store.person_index import PersonIndex
 from store.person_keys import PersonKeys, PersonUnknown, ShredResult
+from store.recorder import AppendConflict
 from store.shredding import require_closed, shred_person
 
 SHRED_REASON_CHARACTERS = (3, 500)
@@ -94,10 +100,45 @@ class People:
     async def link(self, principal: Principal, case_id: str, command: LinkPerson) -> CaseState:
         """Link the episode to a person seen before, who must have an episode in the reader's sites."""
         await self.show(principal, command.person_id)
-        return await self.cases.change_case(principal, case_id, command)
+        return await self._change(principal, case_id, command)
 
     async def unlink(self, principal: Principal, case_id: str, command: UnlinkPerson) -> CaseState:
-        return await self.cases.change_case(principal, case_id, command)
+        return await self._change(principal, case_id, command)
+
+    async def _change(self, principal: Principal, case_id: str, command: LinkPerson | UnlinkPerson) -> CaseState:
+        try:
+            return await self.cases.change_case(principal, case_id, command)
+        except RuleViolation as refused:
+            if refused.rule is not Rule.CASE_NOT_OPEN:
+                raise
+        return await self._change_closed(principal, case_id, command)
+
+    async def _change_closed(self, principal: Principal, case_id: str, command: LinkPerson | UnlinkPerson) -> CaseState:
+        """A closed episode's workflow has ended, so a link is corrected here: decided by the same rules
+        and appended with its access row, as shredding appends (nothing else writes to a closed case)."""
+        store = self.cases.gateway.store
+        state = await store.current_state(case_id)
+        sealed = await self.cases.sealed(case_id, command)
+        now = datetime.now(UTC)
+        context = DecisionContext(now=now, new_id=lambda: str(uuid.uuid4()), site=self.cases.config.site(state.site))
+        envelopes = envelop(state, decide(state, sealed, context), command.actor, now, context.new_id)
+        change = change_access(command)
+        assert change is not None  # a person's command
+        access = AccessEntry(
+            case_id=case_id,
+            staff_id=principal.staff_id,
+            role=principal.role,
+            action=change[0],
+            purpose=change[1],
+            at=now,
+        )
+        try:
+            await store.append(case_id, envelopes, access)
+        except AppendConflict:
+            raise RuleViolation(
+                Rule.CASE_VERSION_CHANGED, f"case {case_id} changed at the same moment: read it again"
+            ) from None
+        return await self.cases.opened(principal, case_id, await store.current_state(case_id))
 
     async def _candidate(self, principal: Principal, person_id: str) -> Candidate:
         case_ids = await self.index.episodes_of(person_id)

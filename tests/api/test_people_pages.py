@@ -10,8 +10,9 @@ import pytest
 
 from api.forms import FormInvalid
 from api.people_pages import person_match_answers
-from domain.commands import OpenCase
+from domain.commands import CloseCase, OpenCase
 from domain.model import Person
+from domain.outcomes import ClosureOutcome
 from domain.tasks import TaskKind
 from service.staff import StaffCommands
 from tests.api.test_web import signed_in
@@ -194,3 +195,21 @@ async def test_a_practitioner_unlinks_and_links_an_episode_on_the_case_page(
     await signed_in(api, "lw-001")
     page = (await api.get(case_page)).text
     assert "unlink-person" not in page and "link-person" not in page
+
+
+async def test_a_closed_episode_is_unlinked_on_its_page_and_offers_no_other_form(
+    api: httpx.AsyncClient, cases: StaffCommands
+) -> None:
+    first = await cases.start_case(of(Person(name=NAME, nhs_number=NHS_NUMBER)))
+    second = await cases.start_case(of(Person(name=NAME, nhs_number=NHS_NUMBER)))
+    closing = ClosureOutcome.model_validate({"reason": "record_made_in_error"})
+    await cases.close_case(second.case_id, CloseCase(actor=PRACTITIONER, outcome=closing))
+    case_page = f"/cases/{second.case_id}"
+    csrf = await signed_in(api, "pr-001")
+    page = (await api.get(case_page)).text
+    assert 'id="unlink-person"' in page and 'id="close"' not in page and 'id="court-report"' not in page
+
+    unlinked = await post(api, f"{case_page}/unlink-person", csrf, reason="a different man with a mistyped number")
+    assert unlinked.status_code == 303
+    after = await cases.store.case_state(second.case_id)
+    assert after.person_id == second.own_person_id != first.person_id and after.stage == "closed"

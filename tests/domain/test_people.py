@@ -2,9 +2,11 @@
 only open a task for a practitioner, who confirms one of its people or none; a link can be undone;
 a practitioner links by their own knowledge. Refusals by rule id, the case unchanged."""
 
-from domain.commands import CompleteTask, LinkPerson, UnlinkPerson
+from domain.commands import CloseCase, CompleteTask, LinkPerson, UnlinkPerson, WithdrawConsent
 from domain.errors import Rule
 from domain.events import PersonLinked, PersonUnlinked, PossibleMatchRejected
+from domain.model import Stage
+from domain.outcomes import ClosureOutcome, ClosureReason
 from domain.tasks import TaskKind
 from tests.domain.support import AUDITOR, LINK_WORKER, PRACTITIONER, TEAM_LEAD, Case, make_site, open_case, refused
 
@@ -82,3 +84,14 @@ def test_a_practitioner_links_by_their_own_knowledge_but_not_twice_nor_as_an_aud
     refused(case, LinkPerson(actor=PRACTITIONER, person_id=SEEN, basis="again"), Rule.ALREADY_THAT_PERSON)
     refused(case, LinkPerson(actor=AUDITOR, person_id=ALSO, basis="looks alike"), Rule.ROLE_NOT_ALLOWED)
     refused(case, UnlinkPerson(actor=LINK_WORKER, reason="not him"), Rule.ROLE_NOT_ALLOWED)
+
+
+def test_a_closed_episodes_person_is_corrected_but_nothing_else_changes() -> None:
+    case = opened(same_person_as=SEEN)
+    case.send(CloseCase(actor=PRACTITIONER, outcome=ClosureOutcome(reason=ClosureReason.RECORD_MADE_IN_ERROR)))
+    case.send(UnlinkPerson(actor=PRACTITIONER, reason="not him"))
+    assert case.state.person_id == OWN and case.state.stage is Stage.CLOSED
+    case.send(LinkPerson(actor=TEAM_LEAD, person_id=ALSO, basis="his sister confirmed it"))
+    assert case.state.person_id == ALSO
+    refused(case, LinkPerson(actor=AUDITOR, person_id=SEEN, basis="looks alike"), Rule.ROLE_NOT_ALLOWED)
+    refused(case, WithdrawConsent(actor=PRACTITIONER, reason="changed his mind"), Rule.CASE_NOT_OPEN)

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from temporalio.testing import ActivityEnvironment
 
 from activities.retention import FindExpiredInput, RetentionActivities
-from domain.commands import CloseCase, OpenCase
+from domain.commands import CloseCase, LinkPerson, OpenCase, UnlinkPerson
 from domain.errors import RuleViolation
-from domain.events import PersonLinked
+from domain.events import PersonLinked, PersonUnlinked
 from domain.model import Actor, Person, Role
 from domain.outcomes import ClosureOutcome
 from domain.state import CaseState
@@ -28,6 +28,7 @@ from tests.conftest import TEST_INDEX_KEYS
 from tests.workflows.journey import BOTH_SITES_PRACTITIONER, PRACTITIONER, open_case, open_task
 
 ADMIN = Actor(staff_id="ad-001", role=Role.ADMIN)
+LINK_WORKER = Actor(staff_id="lw-001", role=Role.LINK_WORKER)
 NHS_NUMBER = "943 476 5919"  # as people write it: spaces are not part of the number
 
 
@@ -178,3 +179,30 @@ async def test_retention_keeps_an_episode_while_the_persons_later_one_is_kept(ca
     await closed(cases, second)
     page = await ActivityEnvironment().run(retention.find_expired_records, far_on)
     assert {record.case_id for record in page.expired} == {first.case_id, second.case_id}
+
+
+async def test_a_closed_episodes_link_is_corrected_after_it_closed(cases: StaffCommands) -> None:
+    first = await episode(cases, person())
+    second = await episode(cases, person())
+    assert first.person_id is not None and second.person_id == first.person_id
+    await closed(cases, second)
+    practitioner = cases.principal(PRACTITIONER)
+
+    unlinking = UnlinkPerson(actor=PRACTITIONER, reason="a different man with a mistyped NHS number")
+    after = await cases.pathway.people.unlink(practitioner, second.case_id, unlinking)
+    assert after.stage == "closed" and after.person_id == second.own_person_id != first.person_id
+    assert isinstance((await cases.store.read_stream(second.case_id))[-1].event, PersonUnlinked)
+    assert [e.action for e in await cases.access_log(second.case_id)][-1] == "unlink_person"
+    view = await cases.pathway.people.show(practitioner, first.person_id)
+    assert [e.case_id for e in view.episodes] == [first.case_id]
+
+    relinking = LinkPerson(actor=PRACTITIONER, person_id=first.person_id, basis="the NHS number was right after all")
+    after = await cases.pathway.people.link(practitioner, second.case_id, relinking)
+    assert after.person_id == first.person_id
+    with pytest.raises(RuleViolation) as refused:  # the rules are the workflow's
+        await cases.pathway.people.link(practitioner, second.case_id, relinking)
+    assert refused.value.rule == "already_that_person"
+    events = len(await cases.store.read_stream(second.case_id))
+    with pytest.raises(RuleViolation):
+        await cases.pathway.people.unlink(cases.principal(LINK_WORKER), second.case_id, unlinking)
+    assert len(await cases.store.read_stream(second.case_id)) == events
