@@ -29,7 +29,17 @@ class PersonMatcher:
         if len(exact) == 1:
             return PersonMatch(same_person_as=exact[0], possible_people=())
         # Two people with the same NHS number is a mistake somewhere: a practitioner sorts it out.
-        return PersonMatch(same_person_as=None, possible_people=_people(hits))
+        ours = {digest for basis, digest in probes if basis in AUTOMATIC}
+        weak = [hit for hit in hits if hit.basis in AUTOMATIC or not await self._other_number(hit.case_id, ours)]
+        return PersonMatch(same_person_as=None, possible_people=_people(weak))
+
+    async def _other_number(self, case_id: str, ours: set[str]) -> bool:
+        """Whether the episode has an NHS number and it is not this person's: then it is someone else,
+        whatever their name and date of birth."""
+        if not ours:
+            return False
+        theirs = {digest for basis, digest, _ in await self.index.entries_of(case_id) if basis in AUTOMATIC}
+        return bool(theirs) and not theirs & ours
 
     async def remember(self, case_id: str, person: Person) -> None:
         """Index the episode's person under the newest key (again after a date of birth is learnt)."""

@@ -206,3 +206,13 @@ async def test_a_closed_episodes_link_is_corrected_after_it_closed(cases: StaffC
     with pytest.raises(RuleViolation):
         await cases.pathway.people.unlink(cases.principal(LINK_WORKER), second.case_id, unlinking)
     assert len(await cases.store.read_stream(second.case_id)) == events
+
+
+async def test_a_name_and_date_of_birth_with_another_nhs_number_is_someone_else(cases: StaffCommands) -> None:
+    first = await episode(cases, person())  # with NHS_NUMBER
+    other = await episode(cases, person(nhs_number="9434765870"))  # the same name and birthday
+    assert other.person_id != first.person_id
+    assert TaskKind.PERSON_MATCH not in [t.kind for t in other.open_tasks]
+    unknown = await episode(cases, person(nhs_number=None))  # no number: either may be them
+    task = unknown.tasks[open_task(unknown, TaskKind.PERSON_MATCH)]
+    assert set(task.candidates) == {first.person_id, other.person_id}
