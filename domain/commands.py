@@ -55,6 +55,9 @@ class RecordDateOfBirth(Command):
 
     date_of_birth: Annotated[str, Personal(is_date=True)] = Field(description="YYYY-MM-DD")
     age_band: AgeBand | None = None
+    # Set by the service from the person index, never taken from a caller: the people the name and this
+    # date of birth now suggest (service/person_matching.py).
+    possible_people: tuple[str, ...] = ()
 
 
 class ChangeCohort(Command):

@@ -6,8 +6,8 @@ data), or a person seen before it was linked to. Nothing links on a weak match: 
 birth only open a task for a practitioner (domain/person_match.py)."""
 
 from domain.access import Action, require_allowed
-from domain.commands import LinkPerson, OpenCase, UnlinkPerson
-from domain.decisions import DecisionContext, new_task, require
+from domain.commands import LinkPerson, OpenCase, RecordDateOfBirth, UnlinkPerson
+from domain.decisions import DecisionContext, new_task, require, setting_of
 from domain.errors import Rule
 from domain.events import DomainEvent, PersonLinked, PersonUnlinked, PossibleMatchRejected, TaskCompleted
 from domain.outcomes import PersonMatchOutcome, Urgency
@@ -23,6 +23,19 @@ def people_at_opening(state: CaseState, command: OpenCase, ctx: DecisionContext)
     if candidates:
         return [new_task(ctx, TaskKind.PERSON_MATCH, command.setting, Urgency.ROUTINE, candidates=candidates)]
     return []
+
+
+def people_after_date_of_birth(state: CaseState, command: RecordDateOfBirth, ctx: DecisionContext) -> list[DomainEvent]:
+    """A date of birth learnt later may suggest people seen before: the same task as at opening, unless
+    the episode is linked already or a match task is open."""
+    candidates = tuple(
+        dict.fromkeys(p for p in command.possible_people if p not in (state.person_id, state.own_person_id))
+    )
+    linked = state.person_id != state.own_person_id
+    checking = any(t.kind is TaskKind.PERSON_MATCH for t in state.open_tasks)
+    if not candidates or linked or checking:
+        return []
+    return [new_task(ctx, TaskKind.PERSON_MATCH, setting_of(state), Urgency.ROUTINE, candidates=candidates)]
 
 
 def after_person_match(

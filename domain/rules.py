@@ -111,7 +111,13 @@ from domain.outcomes import (
     ShareInformationOutcome,
     Urgency,
 )
-from domain.people import after_person_match, link_person, people_at_opening, unlink_person
+from domain.people import (
+    after_person_match,
+    link_person,
+    people_after_date_of_birth,
+    people_at_opening,
+    unlink_person,
+)
 from domain.reconnect import OpenHandedOffEpisode, open_handed_off_episode
 from domain.services import consent_scope_needed, require_referable_by_hand
 from domain.sla import add_service_minutes
@@ -200,7 +206,7 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             return change_cohort(state, command)
         case RecordDateOfBirth():
             require_allowed(command.actor, Action.RECORD_DATE_OF_BIRTH)
-            return record_date_of_birth(state, command)
+            return [*record_date_of_birth(state, command), *people_after_date_of_birth(state, command, ctx)]
         case ShareInformation():
             require_allowed(command.actor, Action.SHARE_INFORMATION)
             # The same test as the share_information task: once consent has been asked, a disclosure

@@ -334,10 +334,16 @@ class CaseService:
         command = RecordDateOfBirth(
             actor=principal.actor, date_of_birth=date_of_birth, expected_version=expected_version
         )
-        checked = check_date_of_birth(await self.gateway.state(case_id), command, self.today())
+        before = await self.gateway.state(case_id)
+        checked = check_date_of_birth(before, command, self.today())
+        # The name and this date may suggest people seen before; and later episodes can find this one.
+        named = (await self.sealer.open_for_case(before, case_id)).person.model_copy(
+            update={"date_of_birth": checked.date_of_birth}
+        )
+        found = await self.matcher.match(named, await self.person_of(case_id))
+        checked = checked.model_copy(update={"possible_people": found.possible_people})
         state = await self._send(principal, case_id, await self.sealed(case_id, checked))
-        # Later episodes can now find the person by name and date of birth too.
-        await self.matcher.remember(case_id, (await self.sealer.open_for_case(state, case_id)).person)
+        await self.matcher.remember(case_id, named)
         return state
 
     async def change_case(self, principal: Principal, case_id: str, command: CaseChange) -> CaseState:

@@ -2,10 +2,10 @@
 only open a task for a practitioner, who confirms one of its people or none; a link can be undone;
 a practitioner links by their own knowledge. Refusals by rule id, the case unchanged."""
 
-from domain.commands import CloseCase, CompleteTask, LinkPerson, UnlinkPerson, WithdrawConsent
+from domain.commands import CloseCase, CompleteTask, LinkPerson, RecordDateOfBirth, UnlinkPerson, WithdrawConsent
 from domain.errors import Rule
 from domain.events import PersonLinked, PersonUnlinked, PossibleMatchRejected
-from domain.model import Stage
+from domain.model import AgeBand, Stage
 from domain.outcomes import ClosureOutcome, ClosureReason
 from domain.tasks import TaskKind
 from tests.domain.support import AUDITOR, LINK_WORKER, PRACTITIONER, TEAM_LEAD, Case, make_site, open_case, refused
@@ -95,3 +95,19 @@ def test_a_closed_episodes_person_is_corrected_but_nothing_else_changes() -> Non
     assert case.state.person_id == ALSO
     refused(case, LinkPerson(actor=AUDITOR, person_id=SEEN, basis="looks alike"), Rule.ROLE_NOT_ALLOWED)
     refused(case, WithdrawConsent(actor=PRACTITIONER, reason="changed his mind"), Rule.CASE_NOT_OPEN)
+
+
+def born(day: str, *possible: str) -> RecordDateOfBirth:
+    return RecordDateOfBirth(actor=PRACTITIONER, date_of_birth=day, age_band=AgeBand.ADULT, possible_people=possible)
+
+
+def test_a_date_of_birth_learnt_later_opens_the_match_task_once_and_never_links() -> None:
+    case = opened()
+    case.send(born("1990-01-01", SEEN, OWN))
+    assert case.task(TaskKind.PERSON_MATCH).candidates == (SEEN,) and case.state.person_id == OWN
+    case.send(born("1990-01-02", ALSO))
+    assert len([t for t in case.state.open_tasks if t.kind is TaskKind.PERSON_MATCH]) == 1  # one is open already
+
+    linked = opened(same_person_as=SEEN)
+    linked.send(born("1990-01-01", ALSO))
+    assert TaskKind.PERSON_MATCH not in [t.kind for t in linked.state.open_tasks]  # linked already

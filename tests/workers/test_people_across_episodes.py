@@ -147,6 +147,16 @@ async def test_a_date_of_birth_learnt_later_lets_the_next_episode_find_the_perso
     assert later.tasks[open_task(later, TaskKind.PERSON_MATCH)].candidates == (first.person_id,)
 
 
+async def test_a_date_of_birth_learnt_later_asks_whether_the_person_was_seen_before(cases: StaffCommands) -> None:
+    seen = await episode(cases, person(nhs_number=None))
+    later = await episode(cases, person(born=None, nhs_number=None))
+    assert TaskKind.PERSON_MATCH not in [t.kind for t in later.open_tasks]  # a name alone suggests nobody
+    practitioner = cases.principal(PRACTITIONER)
+    after = await cases.pathway.cases.record_date_of_birth(practitioner, later.case_id, "1984-07-09")
+    assert after.tasks[open_task(after, TaskKind.PERSON_MATCH)].candidates == (seen.person_id,)
+    assert after.person_id == later.person_id  # asked, not linked
+
+
 async def test_a_new_index_key_reindexes_every_episode_and_the_old_key_can_go(cases: StaffCommands) -> None:
     first = await episode(cases, person())
     gone = await episode(cases, person(name="Ann Other", nhs_number="9434765870"))
