@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 from pydantic import BaseModel
 
-from domain.access import Action, Principal, change_access, require_allowed
+from domain.access import Action, Principal, require_allowed
 from domain.commands import LinkPerson, UnlinkPerson
 from domain.decisions import DecisionContext
 from domain.errors import Rule, RuleViolation
@@ -122,16 +122,7 @@ class People:
         now = datetime.now(UTC)
         context = DecisionContext(now=now, new_id=lambda: str(uuid.uuid4()), site=self.cases.config.site(state.site))
         envelopes = envelop(state, decide(state, sealed, context), command.actor, now, context.new_id)
-        change = change_access(command)
-        assert change is not None  # a person's command
-        access = AccessEntry(
-            case_id=case_id,
-            staff_id=principal.staff_id,
-            role=principal.role,
-            action=change[0],
-            purpose=change[1],
-            at=now,
-        )
+        access = AccessEntry.of_change(case_id, command, now)
         try:
             await store.append(case_id, envelopes, access)
         except AppendConflict:

@@ -28,6 +28,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from sqlalchemy import false, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from domain.access import change_access
+from domain.commands import Command
 from store import schema
 from store.chain_check import BodyReader, ChainKind, chain_head, first_bad_row
 from store.hashing import canonical_json, chain_hash
@@ -54,6 +56,23 @@ class AccessEntry(BaseModel):
     purpose: str
     break_glass: bool = False
     at: AwareDatetime
+
+    @classmethod
+    def of_change(cls, case_id: str, command: Command, at: datetime) -> "AccessEntry | None":
+        """The row for a person's command to a case, written in the transaction of its events (by the
+        case's workflow, or by the service for a closed case); None for the system's own commands."""
+        change = change_access(command)
+        if change is None:
+            return None
+        action, purpose = change
+        return cls(
+            case_id=case_id,
+            staff_id=command.actor.staff_id,
+            role=command.actor.role,
+            action=action,
+            purpose=purpose,
+            at=at,
+        )
 
 
 class AccessRecord(BaseModel):

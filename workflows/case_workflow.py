@@ -18,7 +18,6 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities, NotificationRequest
     from activities.store_activities import AppendEventsInput, StoreActivities
-    from domain.access import change_access
     from domain.commands import (
         ChangeCohort,
         ChaseReferral,
@@ -362,7 +361,9 @@ class CaseWorkflow:
         await workflow.execute_activity_method(
             StoreActivities.append_events,
             AppendEventsInput(
-                case_id=self._state.case_id, events=envelopes, access=_access(self._state.case_id, command, context.now)
+                case_id=self._state.case_id,
+                events=envelopes,
+                access=AccessEntry.of_change(self._state.case_id, command, context.now),
             ),
             start_to_close_timeout=APPEND_ATTEMPT_TIMEOUT,
             retry_policy=APPEND_RETRY,
@@ -705,22 +706,6 @@ def _timer_purpose(state: CaseState) -> str:
             return f"screening SLA: {_words(kind)} due"
         return f"{_words(kind)} due"
     return "task reminder, due time or escalation"
-
-
-def _access(case_id: str, command: Command, now: datetime) -> AccessEntry | None:
-    """The access log's row for a person's command, written in the transaction of its events."""
-    change = change_access(command)
-    if change is None:
-        return None
-    action, purpose = change
-    return AccessEntry(
-        case_id=case_id,
-        staff_id=command.actor.staff_id,
-        role=command.actor.role,
-        action=action,
-        purpose=purpose,
-        at=now,
-    )
 
 
 def _check_limits(command: Command) -> None:
