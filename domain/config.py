@@ -5,14 +5,23 @@ The models only; workers/settings.py reads them from TOML. A case carries its si
 the moment it opens, so a later config change never alters a running history.
 """
 
+import warnings
 from datetime import date, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from domain.errors import Rule, RuleViolation
 from domain.model import AgeBand, Role, Setting, Strict
+from domain.nhs_codes import (
+    OdsCode,
+    ProfessionalRegister,
+    SdsRoleProfileId,
+    SdsUserId,
+    SnomedConceptId,
+    professional_number,
+)
 from domain.outcomes import Recipient, ServiceType
 from domain.tasks import TaskKind
 
@@ -154,8 +163,16 @@ class ReferralTimings(Strict):
         return self
 
 
+class SnomedConcept(Strict):
+    """A SNOMED CT concept: its id (checked: shape, partition and check digit) and its preferred term."""
+
+    code: SnomedConceptId
+    display: str = Field(min_length=1, description="The concept's preferred term")
+
+
 class Service(Strict):
-    """A service in the directory: what it offers, which sites it covers, how referrals reach it."""
+    """A service in the directory: what it offers, which sites it covers, how referrals reach it,
+    and the NHS codes a receiving system knows it by."""
 
     service_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     name: str
@@ -164,6 +181,10 @@ class Service(Strict):
     # fhir: an HL7 FHIR R4 transaction Bundle POSTed to the service's FHIR base URL (docs/fhir.md).
     delivery: Literal["email", "http", "fhir"]
     address: str = Field(description="Email address, or the URL to POST referrals to (fhir: the FHIR base URL)")
+    ods_code: OdsCode | None = Field(default=None, description="The service's (or its provider's) ODS code")
+    # What a referral to this service is, as SNOMED CT (e.g. 390866009 "Referral to mental health
+    # team"); it belongs to the directory entry, not to the service type, since services of one type differ.
+    snomed: SnomedConcept | None = None
 
     @model_validator(mode="after")
     def _address_fits_delivery(self) -> "Service":
@@ -186,6 +207,12 @@ class ReconnectTimings(Strict):
 class SiteConfig(Strict):
     site_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
     name: str
+    # The NHS trust or provider that runs L&D at the site (its ODS code and name), and the custody
+    # suite's or court's own ODS code where ODS has one. Optional: a case carries its site's config
+    # in its workflow input, and histories from before these fields must still load.
+    provider_ods_code: OdsCode | None = None
+    provider_name: str | None = Field(default=None, min_length=1)
+    site_ods_code: OdsCode | None = None
     settings: tuple[Setting, ...] = tuple(Setting)
     operating_hours: OperatingHours = OperatingHours()
     screening_sla_minutes: dict[Setting, int] = Field(default_factory=lambda: dict(DEFAULT_SCREENING_SLA_MINUTES))
@@ -259,11 +286,36 @@ class SiteConfig(Strict):
 EMAIL_ADDRESS = r"^[^@\s]+@[^@\s]+$"
 
 
+# Every pydantic model's class has ABCMeta's `register` method; the field named `register` below
+# hides it on the class only (an instance's `register` is the field), so pydantic's warning that it
+# shadows a parent attribute is silenced for this one class rather than renaming the field.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message='Field name "register"', category=UserWarning)
+
+    class ProfessionalId(Strict):
+        """A registration with a UK professional regulator: the register and the number on it."""
+
+        register: ProfessionalRegister
+        number: str
+
+        # A field validator (register is validated first), so that an error names `number`.
+        @field_validator("number")
+        @classmethod
+        def _number_fits_register(cls, value: str, info: ValidationInfo) -> str:
+            register = info.data.get("register")
+            return value if register is None else professional_number(register, value)
+
+
 class StaffMember(Strict):
     staff_id: str = Field(pattern=r"^[A-Za-z0-9._:-]+$")
     role: Role
     sites: tuple[str, ...]
     email: str | None = Field(default=None, pattern=EMAIL_ADDRESS, description="Work address for reminders")
+    # NHS identities, where the person has them: their Spine Directory Service user id and role
+    # profile, and their professional registrations.
+    sds_user_id: SdsUserId | None = None
+    sds_role_profile_id: SdsRoleProfileId | None = None
+    professional_ids: tuple[ProfessionalId, ...] = ()
 
 
 ADULTHOOD = 18

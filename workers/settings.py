@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import holidays
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from domain.config import PathwayConfig
+from domain.errors import described
 from store.checkpoints import CheckpointError, PublicKey, SigningKey
 from store.keyring import KeyRing, KeyRingError
 from store.sqlite import private_directory, private_file
@@ -313,8 +314,10 @@ def load_config(path: Path) -> PathwayConfig:
         raise ConfigError(f"configuration {path} is not valid TOML: {error}") from None
     try:
         config = PathwayConfig.model_validate(raw)
-    except ValueError as error:
-        raise ConfigError(f"configuration {path} is not valid: {error}") from None
+    except ValidationError as error:
+        # Each problem as "where: what" (services.3.snomed.code: ... its check digit ... is wrong),
+        # without pydantic's error types and links, which say nothing to whoever edits the file.
+        raise ConfigError(f"configuration {path} is not valid: {described(error.errors())}") from None
     return with_bank_holidays(config)
 
 
