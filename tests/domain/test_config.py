@@ -12,7 +12,10 @@ from domain.config import (
     Instrument,
     OperatingHours,
     PathwayConfig,
+    ProfessionalId,
+    Service,
     SiteConfig,
+    SnomedConcept,
     StaffMember,
 )
 from domain.errors import RuleViolation
@@ -259,3 +262,122 @@ def test_unknown_site_and_staff_are_rule_violations() -> None:
         config.staff_member("nobody")
     assert staff_error.value.rule == "unknown_staff"
     assert "'nobody'" in staff_error.value.message
+
+
+# --- NHS codes: organisations, SNOMED CT concepts, staff identities --------------------------------------
+
+
+def test_nhs_codes_are_optional_so_a_site_config_from_before_them_still_loads() -> None:
+    # A case carries its site's config in its workflow input: an input recorded before these fields
+    # existed has none of them.
+    site = SiteConfig.model_validate({"site_id": "demo", "name": "Demo"})
+    assert (site.provider_ods_code, site.provider_name, site.site_ods_code) == (None, None, None)
+    member = StaffMember(staff_id="prac-1", role=Role.PRACTITIONER, sites=("demo",))
+    assert (member.sds_user_id, member.sds_role_profile_id, member.professional_ids) == (None, None, ())
+    service = Service.model_validate(SERVICE)
+    assert (service.ods_code, service.snomed) == (None, None)
+
+
+def test_a_site_with_its_providers_and_its_own_ods_codes() -> None:
+    site = SiteConfig(
+        site_id="north", name="North", provider_ods_code="RX4", provider_name="A trust", site_ods_code="RX4E2"
+    )
+    assert SiteConfig.model_validate(site.model_dump()) == site  # survives a workflow input's round trip
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("provider_ods_code", "RX", "'RX' is not an ODS code"),
+        ("site_ods_code", "rx4e2", "'rx4e2' is not an ODS code"),
+        ("provider_name", "", "at least 1 character"),
+    ],
+)
+def test_a_bad_site_code_names_its_field(field: str, value: str, message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        SiteConfig.model_validate({"site_id": "demo", "name": "Demo", field: value})
+    [(where, why)] = errors_of(caught)
+    assert where == field
+    assert message in why
+
+
+SERVICE: dict[str, Any] = {
+    "service_id": "cmht",
+    "name": "CMHT",
+    "type": "mental_health",
+    "sites": ["demo"],
+    "delivery": "email",
+    "address": "cmht@services.test",
+}
+
+
+def test_a_service_with_its_ods_code_and_snomed_concept() -> None:
+    service = Service.model_validate(
+        SERVICE | {"ods_code": "RX4E3", "snomed": {"code": "390866009", "display": "Referral to mental health team"}}
+    )
+    assert service.ods_code == "RX4E3"
+    assert service.snomed == SnomedConcept(code="390866009", display="Referral to mental health team")
+
+
+@pytest.mark.parametrize(
+    ("snomed", "where", "message"),
+    [
+        ({"code": "390866008", "display": "x"}, "snomed.code", "its check digit (the last digit) is wrong"),
+        ({"code": "488713015", "display": "x"}, "snomed.code", "partition identifier"),
+        ({"code": "390866009", "display": "  "}, "snomed.display", "at least 1 character"),
+        ({"code": "390866009"}, "snomed.display", "Field required"),
+        ({"code": 390866009, "display": "x"}, "snomed.code", "Input should be a valid string"),
+    ],
+)
+def test_a_bad_snomed_concept_names_its_field(snomed: dict[str, Any], where: str, message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Service.model_validate(SERVICE | {"snomed": snomed})
+    [(location, why)] = errors_of(caught)
+    assert location == where
+    assert message in why
+
+
+def test_staff_with_sds_ids_and_registrations() -> None:
+    member = StaffMember.model_validate(
+        {
+            "staff_id": "prac-1",
+            "role": "practitioner",
+            "sites": ["demo"],
+            "sds_user_id": "555021935107",
+            "sds_role_profile_id": "555021936108",
+            "professional_ids": [{"register": "hcpc", "number": "PYL12345"}, {"register": "gmc", "number": "1234567"}],
+        }
+    )
+    assert member.professional_ids == (
+        ProfessionalId(register="hcpc", number="PYL12345"),
+        ProfessionalId(register="gmc", number="1234567"),
+    )
+    assert member.professional_ids[0].register == "hcpc"
+
+
+@pytest.mark.parametrize(
+    ("registration", "where", "message"),
+    [
+        ({"register": "nmc", "number": "1234567"}, "number", "'1234567' is not a NMC number"),
+        ({"register": "swe", "number": "PA12345"}, "number", "'PA12345' is not a Social Work England number"),
+        ({"register": "bma", "number": "1234567"}, "register", "'gmc', 'nmc', 'hcpc', 'swe' or 'gphc'"),
+        ({"register": "gmc"}, "number", "Field required"),
+    ],
+)
+def test_a_bad_registration_names_its_field(registration: dict[str, Any], where: str, message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        ProfessionalId.model_validate(registration)
+    [(location, why)] = errors_of(caught)
+    assert location == where
+    assert message in why
+
+
+def test_bad_sds_ids_name_their_fields() -> None:
+    with pytest.raises(ValidationError) as caught:
+        StaffMember.model_validate(
+            {"staff_id": "p", "role": "practitioner", "sites": [], "sds_user_id": "1", "sds_role_profile_id": "2"}
+        )
+    assert errors_of(caught) == [
+        ("sds_user_id", "Value error, '1' is not an SDS user id: it must be 12 digits"),
+        ("sds_role_profile_id", "Value error, '2' is not an SDS role profile id: it must be 12 digits"),
+    ]

@@ -8,8 +8,9 @@ from pathlib import Path
 import holidays
 import pytest
 
-from domain.config import PathwayConfig, Service, SiteConfig, WorkingCalendar
+from domain.config import PathwayConfig, ProfessionalId, Service, SiteConfig, SnomedConcept, WorkingCalendar
 from domain.model import AgeBand, Setting
+from domain.nhs_codes import ods_code, professional_number, sds_user_id, snomed_concept_id, verhoeff_valid
 from domain.outcomes import Recipient, ServiceType
 from workers.settings import SHIPPED_CONFIG, ConfigError, Settings, load_config, with_bank_holidays
 
@@ -129,6 +130,54 @@ def test_north_sends_a_report_to_the_court_that_hears_the_case(shipped: PathwayC
     assert north.court_report_address(Setting.CROWN_COURT, AgeBand.CHILD, Recipient.YOUTH_JUSTICE_SERVICE) == (
         "court-officer@yjs.north.pathway.test"
     )
+
+
+# The SNOMED CT concept the shipped directory gives each service type (workers/pathway.toml cites
+# where each came from); the types left out have no fitting concept there and carry none.
+SHIPPED_SNOMED = {
+    ServiceType.MENTAL_HEALTH: "390866009",
+    ServiceType.SUBSTANCE_MISUSE: "417096006",
+    ServiceType.HOUSING: "710911006",
+    ServiceType.DEBT_ADVICE: "710913009",
+    ServiceType.LEARNING_DISABILITY: "413127007",
+    ServiceType.DOMESTIC_ABUSE_SUPPORT: "431719007",
+    ServiceType.VETERANS_SUPPORT: "390866009",
+    ServiceType.CAMHS: "306134009",
+}
+
+
+def test_every_shipped_site_names_its_provider_and_its_own_ods_code(shipped: PathwayConfig) -> None:
+    for site in shipped.sites.values():
+        assert site.provider_ods_code is not None and ods_code(site.provider_ods_code) == site.provider_ods_code
+        assert site.provider_name and "NHS" in site.provider_name
+        # The site's own code is a site of its provider: the trust's 3 characters and 2 more.
+        assert site.site_ods_code is not None and len(site.site_ods_code) == 5
+        assert site.site_ods_code.startswith(site.provider_ods_code), site.site_id
+
+
+def test_every_shipped_service_has_an_ods_code_and_its_types_snomed_concept(shipped: PathwayConfig) -> None:
+    for service in shipped.services:
+        assert service.ods_code is not None and ods_code(service.ods_code) == service.ods_code
+        expected = SHIPPED_SNOMED.get(service.type)
+        if expected is None:
+            assert service.snomed is None, service.service_id
+            continue
+        assert service.snomed is not None, service.service_id
+        assert service.snomed.code == expected, service.service_id
+        assert verhoeff_valid(service.snomed.code) and snomed_concept_id(service.snomed.code) == expected
+        assert service.snomed.display.startswith("Referral to "), service.service_id
+    # Both sites' directories code the same types the same way.
+    by_site = {site: {s.type: s.snomed for s in shipped.services if s.sites == (site,)} for site in ("demo", "north")}
+    assert by_site["demo"] == by_site["north"]
+
+
+def test_shipped_staff_nhs_identities_are_of_the_right_shapes(shipped: PathwayConfig) -> None:
+    coded = [member for member in shipped.staff if member.sds_user_id or member.professional_ids]
+    assert coded, "the demo shows at least one member of staff with NHS identities"
+    for member in coded:
+        assert member.sds_user_id is None or sds_user_id(member.sds_user_id) == member.sds_user_id
+        for registration in member.professional_ids:
+            assert professional_number(registration.register, registration.number) == registration.number
 
 
 def test_shipped_referral_timings(shipped: PathwayConfig) -> None:
@@ -303,6 +352,101 @@ def test_invalid_calendar(tmp_path: Path, calendar: str, problem: str) -> None:
 def test_an_unknown_calendar_time_zone_is_refused(tmp_path: Path) -> None:
     message = refused(write(tmp_path, SITES + '\n[sites.demo.calendar]\ntimezone = "Mars/Olympus"\n'))
     assert "Mars/Olympus" in message
+
+
+NHS_CODED_SITES = """
+[sites.demo]
+site_id = "demo"
+name = "Demo"
+provider_ods_code = "RX4"
+provider_name = "A mental health trust"
+site_ods_code = "RX4E2"
+"""
+
+
+def coded_service_toml(ods_code: str = "RX4E3", snomed_code: str = "390866009") -> str:
+    snomed = f'{{ code = "{snomed_code}", display = "Referral to mental health team" }}'
+    return service_toml() + f'ods_code = "{ods_code}"\nsnomed = {snomed}\n'
+
+
+def test_nhs_codes_load_from_toml(tmp_path: Path) -> None:
+    staff = """
+[[staff]]
+staff_id = "pr-1"
+role = "practitioner"
+sites = ["demo"]
+sds_user_id = "555021935107"
+sds_role_profile_id = "555021936108"
+professional_ids = [{ register = "nmc", number = "12A3456E" }, { register = "swe", number = "SW12345" }]
+"""
+    config = load_config(write(tmp_path, NHS_CODED_SITES + coded_service_toml() + staff))
+
+    demo = config.site("demo")
+    assert (demo.provider_ods_code, demo.provider_name, demo.site_ods_code) == ("RX4", "A mental health trust", "RX4E2")
+    [service] = demo.services
+    assert service.ods_code == "RX4E3"
+    assert service.snomed == SnomedConcept(code="390866009", display="Referral to mental health team")
+    [member] = config.staff
+    assert (member.sds_user_id, member.sds_role_profile_id) == ("555021935107", "555021936108")
+    assert member.professional_ids == (
+        ProfessionalId(register="nmc", number="12A3456E"),
+        ProfessionalId(register="swe", number="SW12345"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            NHS_CODED_SITES + coded_service_toml(snomed_code="390866008"),
+            "services.0.snomed.code: '390866008' is not a SNOMED CT concept id: "
+            "its check digit (the last digit) is wrong",
+        ),
+        (
+            NHS_CODED_SITES + coded_service_toml(ods_code="RX4 E3"),
+            "services.0.ods_code: 'RX4 E3' is not an ODS code: it must be 3 to 9 upper-case letters and digits",
+        ),
+        (
+            NHS_CODED_SITES.replace('"RX4E2"', '"rx4e2"'),
+            "sites.demo.site_ods_code: 'rx4e2' is not an ODS code",
+        ),
+        (
+            NHS_CODED_SITES.replace('"RX4"', '"R4"'),
+            "sites.demo.provider_ods_code: 'R4' is not an ODS code",
+        ),
+        (
+            NHS_CODED_SITES + service_toml() + 'snomed = { code = "390866009", display = "" }\n',
+            "services.0.snomed.display: String should have at least 1 character",
+        ),
+        (
+            NHS_CODED_SITES
+            + '[[staff]]\nstaff_id = "pr-1"\nrole = "practitioner"\nsites = ["demo"]\nsds_user_id = "12345"\n',
+            "staff.0.sds_user_id: '12345' is not an SDS user id: it must be 12 digits",
+        ),
+        (
+            NHS_CODED_SITES
+            + '[[staff]]\nstaff_id = "pr-1"\nrole = "practitioner"\nsites = ["demo"]\n'
+            + 'professional_ids = [{ register = "gmc", number = "123456" }]\n',
+            "staff.0.professional_ids.0.number: '123456' is not a GMC number: it must be 7 digits",
+        ),
+    ],
+    ids=[
+        "snomed-check-digit",
+        "ods-shape",
+        "site-ods-lower-case",
+        "provider-ods-too-short",
+        "empty-display",
+        "sds-user-id",
+        "gmc-number",
+    ],
+)
+def test_a_bad_nhs_code_is_refused_naming_the_field_and_the_problem(tmp_path: Path, text: str, problem: str) -> None:
+    path = write(tmp_path, text)
+    message = refused(path)
+    # The one problem, where it is first: "services.0.snomed.code: ... is wrong".
+    assert message.startswith(f"configuration {path} is not valid: {problem}")
+    assert ";" not in message
+    assert "errors.pydantic.dev" not in message and "type=" not in message  # plain words only
 
 
 def test_a_missing_file(tmp_path: Path) -> None:
