@@ -3,9 +3,11 @@
 The outbound message is logged in the notifications table under the referral id, so a retried
 activity finds the earlier delivery and does not send again. An email carries only a link to the
 referral; an HTTP delivery carries the referral itself and the referral id as its Idempotency-Key.
-A FHIR delivery POSTs a transaction Bundle (ServiceRequest and Task, each a conditional create on
-the referral's identifier) to the service's FHIR base URL, with the referral id as Idempotency-Key
-and X-Request-Id (docs/fhir.md); to the workflow it is an HTTP delivery.
+A FHIR delivery POSTs a transaction Bundle (domain/fhir_delivery.py: ServiceRequest, Task, Patient,
+requester and service, each a conditional create) to the service's FHIR base URL, with the referral
+id as Idempotency-Key and X-Request-Id (docs/fhir.md); to the workflow it is an HTTP delivery. The
+log keeps the Bundle as built from the sealed record, so it holds no personal data; the one POSTed
+is built from the record opened with the person's key.
 """
 
 import asyncio
@@ -19,9 +21,13 @@ from temporalio.exceptions import ApplicationError
 
 from activities.mailer import SmtpMailer
 from activities.outbox import deliver
-from domain.config import Service
-from domain.fhir import referral_transaction
+from domain.config import PathwayConfig, Service
+from domain.events import ReferralMade
+from domain.fhir_delivery import ReferralDelivery, referral_transaction
+from domain.fhir_terms import FHIR_JSON
 from domain.outcomes import ReferralRequest
+from domain.state import Referral
+from store.event_store import EventStore
 from store.notifications import NotificationLog
 from store.sealing import Sealer
 from workers.metrics import count_notification_failure
@@ -40,16 +46,26 @@ class SendReferralResult(BaseModel):
 
 
 class ReferralActivities:
-    def __init__(self, log: NotificationLog, mailer: SmtpMailer | None, inbox_url: str, sealer: Sealer) -> None:
+    def __init__(
+        self,
+        log: NotificationLog,
+        mailer: SmtpMailer | None,
+        inbox_url: str,
+        sealer: Sealer,
+        store: EventStore,
+        config: PathwayConfig,
+    ) -> None:
         self._log = log
         self._mailer = mailer
         self._inbox_url = inbox_url.rstrip("/")
         self._sealer = sealer
+        self._store = store
+        self._config = config
 
     @activity.defn(name="send_referral")
     async def send_referral(self, input: SendReferralInput) -> SendReferralResult:
         service = input.service
-        subject, body = self._message(input)
+        subject, body = await self._message(input, opened=False)
         record = await self._log.record(
             input.referral_id, input.case_id, None, f"referral_{service.delivery}", [service.address], subject, body
         )
@@ -70,14 +86,10 @@ class ReferralActivities:
             await deliver(self._log, input.referral_id, lambda: self._email(input, subject, body))
         else:
             # The service needs the reason itself; the outbox keeps only its sealed form.
-            request = await self._sealer.open_for_case(input.request, input.case_id)
-            opened = input.model_copy(update={"request": request})
-            sent = self._message(opened)[1]
-            if service.delivery == "fhir":
-                # A transaction is POSTed to the FHIR server's base URL.
-                url, content_type = service.address, "application/fhir+json"
-            else:
-                url, content_type = service.address, "application/json"
+            sent = (await self._message(input, opened=True))[1]
+            # A FHIR transaction is POSTed to the FHIR server's base URL.
+            url = service.address
+            content_type = FHIR_JSON if service.delivery == "fhir" else "application/json"
             await deliver(
                 self._log,
                 input.referral_id,
@@ -90,11 +102,15 @@ class ReferralActivities:
             raise ApplicationError("no SMTP server is configured, so email referrals cannot be sent")
         await self._mailer.send([input.service.address], subject, body, input.referral_id)
 
-    def _message(self, input: SendReferralInput) -> tuple[str, str]:
+    async def _message(self, input: SendReferralInput, opened: bool) -> tuple[str, str]:
+        """The subject and body of the referral: as logged (`opened` False: sealed personal values)
+        or as sent (opened with the person's key)."""
         link = f"{self._inbox_url}/referrals/{input.referral_id}"
         if input.service.delivery == "fhir":
-            bundle = referral_transaction(input.case_id, input.referral_id, input.request, link)
+            bundle = referral_transaction(await self._delivery(input, link, opened), self._config)
             return f"referral {input.referral_id}", bundle.model_dump_json(exclude_none=True)
+        if opened:
+            input = input.model_copy(update={"request": await self._sealer.open_for_case(input.request, input.case_id)})
         if input.service.delivery == "http":
             payload = {
                 "referral_id": input.referral_id,
@@ -114,6 +130,31 @@ class ReferralActivities:
         )
         return subject, body
 
+    async def _delivery(self, input: SendReferralInput, link: str, opened: bool) -> ReferralDelivery:
+        """The case as the store holds it (opened, or sealed), and the referral as the workflow asked
+        for it (its ReferralMade may not be folded into the stored state yet)."""
+        state = await self._store.case_state(input.case_id)
+        events = await self._store.read_stream(input.case_id)
+        key_holder = await self._sealer.keys.person_of(input.case_id)
+        if opened:
+            state = (await self._sealer.open(state, key_holder)).model
+        made = next(
+            (e for e in events if isinstance(e.event, ReferralMade) and e.event.referral_id == input.referral_id), None
+        )
+        request = await self._sealer.open_for_case(input.request, input.case_id) if opened else input.request
+        referral = Referral(
+            referral_id=input.referral_id,
+            request=request,
+            made_at=made.occurred_at if made else activity.info().scheduled_time,
+        )
+        return ReferralDelivery(
+            state=state,
+            referral=referral,
+            person_id=state.person_id or key_holder,
+            made_by=made.actor.staff_id if made else None,
+            link=link,
+        )
+
 
 class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
     """A redirected POST would be replayed as a GET without the referral, so never follow one."""
@@ -127,7 +168,7 @@ _NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
 
 def _post(url: str, body: str, idempotency_key: str, content_type: str = "application/json") -> None:
     headers = {"Content-Type": content_type, "Idempotency-Key": idempotency_key}
-    if content_type == "application/fhir+json":
+    if content_type == FHIR_JSON:
         headers |= {"Accept": "application/fhir+json", "X-Request-Id": idempotency_key}
     request = urllib.request.Request(url, data=body.encode(), method="POST", headers=headers)
     try:

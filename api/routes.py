@@ -37,6 +37,7 @@ from domain.commands import (
     RecordReleaseDate,
     RequestCourtReport,
 )
+from domain.fhir_terms import FHIR_JSON
 from domain.outcomes import ClosureOutcome
 from domain.state import CaseState
 from service.cases import (
@@ -60,7 +61,6 @@ BreakGlassReason = Annotated[
 ]
 INBOX_PAGES = Pages(inbox_order, TypeAdapter(tuple[Direction, tuple[bool, int, datetime, str]]))
 INDEX_PAGES = Pages(index_order, TypeAdapter(tuple[Direction, tuple[datetime, str]]))
-FHIR_JSON = "application/fhir+json"
 State = TypeVar("State", bound=CaseState)
 
 

@@ -3,6 +3,7 @@ FHIR R4 Bundle (docs/fhir.md), through the service like every other command (ser
 may, and what is recorded)."""
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,6 +20,10 @@ def export(
     ctx: typer.Context,
     case_or_person: Annotated[str, typer.Argument(help="A case (case-...) or a person (person-...).")],
     staff: StaffOption,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the Bundle to this file (created or replaced) instead of printing it."),
+    ] = None,
 ) -> None:
     """Print a FHIR Bundle (collection) as JSON. A case: its Patient (the person), EpisodeOfCare,
     Consent, a ServiceRequest and Task per referral, an AuditEvent per recorded event. A person: the
@@ -32,6 +37,11 @@ def export(
                 bundle = await fhir_person_export(service.people, principal, case_or_person)
             else:
                 bundle = await fhir_export(service.cases, principal, case_or_person)
-        sys.stdout.write(bundle.model_dump_json(indent=2, exclude_none=True) + "\n")
+        text = bundle.model_dump_json(indent=2, exclude_none=True) + "\n"
+        if out is None:
+            sys.stdout.write(text)
+        else:
+            out.write_text(text, encoding="utf-8")
+            sys.stderr.write(f"wrote {out} ({len(bundle.entry or [])} resources, FHIR R4 4.0.1)\n")
 
     run(command)

@@ -1,9 +1,11 @@
 """A case as HL7 FHIR R4 resources (docs/fhir.md): pure mapping, no I/O.
 
-Built and validated with the pydantic v2 models of `fhir.resources` (its `R4B` sub-package: the
-package's root is R5; R4B is wire-compatible with R4 for every resource used here). This module
-imports only the domain and that (pure, third-party) model library, so the domain stays free of I/O
-and of our other packages.
+The documents are FHIR R4 4.0.1 and each resource claims its UK Core profile (domain/fhir_terms.py
+PROFILES). They are built and checked with the pydantic v2 models of `fhir.resources` (its `R4B`
+sub-package: the package's root is R5; R4B left every resource and element used here as R4 had
+them), and tests/fhir/ validates them independently against the official R4 JSON schema, the R4
+StructureDefinitions and UK Core's requirements. This module imports only the domain and that (pure,
+third-party) model library, so the domain stays free of I/O and of our other packages.
 
 The caller passes the case *opened* (store.person_keys.Sealer.open): personal fields in plaintext
 for the receiving clinician. A value still sealed, or reading "[shredded]" after crypto-shredding,
@@ -14,8 +16,8 @@ so every episode of one person exports the same Patient, and each episode is its
 referring to it. A person's export is one Patient and the episodes the reader may see.
 """
 
-import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -28,39 +30,56 @@ from fhir.resources.R4B.resource import Resource
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 
+from domain.config import PathwayConfig, Service
 from domain.events import (
     CaseOpened,
     ConsentRecorded,
     ConsentWithdrawn,
     EventEnvelope,
     PersonalDataShredded,
+    ReferralChased,
+    ReferralEscalated,
+    ReferralMade,
     StoredEvent,
 )
+from domain.fhir_directory import requester, service_id, service_organization
+from domain.fhir_terms import (
+    BASE,
+    CASE_SYSTEM,
+    CONSENT_SCOPE_SYSTEM,
+    EPISODE_TYPE_SYSTEM,
+    EVENT_TYPE_SYSTEM,
+    NHS_NUMBER_NOT_TRACED,
+    NHS_NUMBER_SYSTEM,
+    NHS_NUMBER_VERIFICATION_EXTENSION,
+    NHS_NUMBER_VERIFICATION_SYSTEM,
+    PERSON_SYSTEM,
+    REFERRAL_STATUS_SYSTEM,
+    REFERRAL_SYSTEM,
+    REFERRAL_TASK_SYSTEM,
+    SERVICE_SYSTEM,
+    SERVICE_TYPE_SYSTEM,
+    SNOMED,
+    STAFF_ROLE_SYSTEM,
+    STAFF_SYSTEM,
+    coding,
+    identifier,
+    meta,
+    urn,
+    uuid_of,
+    words,
+)
 from domain.model import Person, Role, Stage
-from domain.outcomes import ConsentScope, ReferralRequest, ReferralStatus, Urgency
+from domain.outcomes import ConsentScope, ReferralStatus, Urgency
 from domain.personal import SHREDDED, UNREADABLE, WITHHELD, is_sealed
 from domain.state import CaseState, Referral
 
-BASE = "https://pathway.example/fhir"
-CASE_SYSTEM = f"{BASE}/Id/case"
-PERSON_SYSTEM = f"{BASE}/Id/person"
-REFERRAL_SYSTEM = f"{BASE}/Id/referral"
-REFERRAL_TASK_SYSTEM = f"{BASE}/Id/referral-task"
-SITE_SYSTEM = f"{BASE}/Id/site"
-SERVICE_SYSTEM = f"{BASE}/Id/service"
-STAFF_SYSTEM = f"{BASE}/Id/staff"
-SERVICE_TYPE_SYSTEM = f"{BASE}/CodeSystem/service-type"
-REFERRAL_STATUS_SYSTEM = f"{BASE}/CodeSystem/referral-status"
-CONSENT_SCOPE_SYSTEM = f"{BASE}/CodeSystem/consent-scope"
-EVENT_TYPE_SYSTEM = f"{BASE}/CodeSystem/event-type"
-STAFF_ROLE_SYSTEM = f"{BASE}/CodeSystem/staff-role"
-EPISODE_TYPE_SYSTEM = f"{BASE}/CodeSystem/episode-type"
-NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
-
-# The referral lifecycle as FHIR Task.status. Task.businessStatus always carries our own status too.
+# The referral lifecycle as FHIR R4 Task.status (R4 task-status): `requested` until the service
+# answers, since `received` would say the performer has acknowledged it. Task.businessStatus always
+# carries our own status too, and chases and escalations are Task notes.
 TASK_STATUS: dict[ReferralStatus, str] = {
-    ReferralStatus.DRAFTED: "requested",
-    ReferralStatus.SENT: "received",
+    ReferralStatus.DRAFTED: "draft",
+    ReferralStatus.SENT: "requested",
     ReferralStatus.ACCEPTED: "accepted",
     ReferralStatus.REJECTED: "rejected",
     ReferralStatus.DECLINED_BY_PERSON: "cancelled",
@@ -89,6 +108,9 @@ PRIORITY: dict[Urgency, str] = {Urgency.ROUTINE: "routine", Urgency.URGENT: "urg
 
 CONSENT_STATUS: dict[str, str] = {"given": "active", "declined": "rejected", "withdrawn": "inactive"}
 
+# A referral (SNOMED CT 3457005 |Patient referral|), the category of every ServiceRequest.
+REFERRAL_CATEGORY = coding(SNOMED, "3457005", "Patient referral")
+
 
 def readable(value: str | None) -> str | None:
     """A personal value the export may carry: opened plaintext, never sealed, shredded or withheld text."""
@@ -97,41 +119,13 @@ def readable(value: str | None) -> str | None:
     return value
 
 
-def _uuid(*parts: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join((BASE, *parts))))
-
-
-def _urn(resource_id: str) -> str:
-    return f"urn:uuid:{resource_id}"
-
-
 def _when(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def _coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
-    coding = {"system": system, "code": code}
-    if display:
-        coding["display"] = display
-    return coding
-
-
-# Codes whose words alone would not say what they mean to a reader of the FHIR record.
-DISPLAYS: dict[str, str] = {
-    "camhs": "child and adolescent mental health services (CAMHS)",
-    "youth_justice": "youth justice service (YJS)",
-    "reconnect": "RECONNECT (care after custody)",
-    "share_youth_justice": "share with the youth justice service",
-}
-
-
-def _words(code: str) -> str:
-    return DISPLAYS.get(code, code.replace("_", " "))
-
-
 def patient_url(person_id: str) -> str:
-    """The Patient's full URL, and what every resource about the person refers to: the person's id is
-    the Patient's id (a `person-<uuid>` is no bare UUID, so not a `urn:uuid:`)."""
+    """The Patient's full URL in an export, and what every resource about the person refers to: the
+    person's id is the Patient's id (a `person-<uuid>` is no bare UUID, so not a `urn:uuid:`)."""
     return f"{BASE}/Patient/{person_id}"
 
 
@@ -141,15 +135,38 @@ def patient(person_id: str, records: Sequence[Person]) -> Patient:
     fields: dict[str, Any] = {
         "resourceType": "Patient",
         "id": person_id,
-        "identifier": [{"system": PERSON_SYSTEM, "value": person_id}],
+        "meta": meta("Patient"),
+        "identifier": [identifier(PERSON_SYSTEM, person_id)],
     }
     if nhs := _latest(record.nhs_number for record in records):
-        fields["identifier"].append({"system": NHS_NUMBER_SYSTEM, "value": nhs})
+        fields["identifier"].insert(0, _nhs_number(nhs))
     if name := _latest(record.name for record in records):
-        fields["name"] = [{"text": name}]
+        fields["name"] = [human_name(name)]
     if birth := _latest(record.date_of_birth for record in records):
         fields["birthDate"] = birth
     return Patient.model_validate(fields)
+
+
+def _nhs_number(value: str) -> dict[str, Any]:
+    code, display = NHS_NUMBER_NOT_TRACED
+    status = {"coding": [coding(NHS_NUMBER_VERIFICATION_SYSTEM, code, display)]}
+    return {
+        "extension": [{"url": NHS_NUMBER_VERIFICATION_EXTENSION, "valueCodeableConcept": status}],
+        **identifier(NHS_NUMBER_SYSTEM, value),
+    }
+
+
+def human_name(name: str) -> dict[str, Any]:
+    """The name as recorded (`text`), with its parts only where the record says which is which: the
+    "SURNAME, Forenames" form. A name written "Forenames Surname" is one field here, and guessing
+    which word is the family name would be wrong for many (double-barrelled, particles, East Asian
+    order), so it stays text alone."""
+    found: dict[str, Any] = {"use": "official", "text": name}
+    family, comma, given = name.partition(",")
+    if comma and family.strip() and given.strip():
+        found["family"] = family.strip()
+        found["given"] = given.split()
+    return found
 
 
 def _latest(values: Iterable[str | None]) -> str | None:
@@ -157,16 +174,18 @@ def _latest(values: Iterable[str | None]) -> str | None:
     return readable_values[-1] if readable_values else None
 
 
-def episode_of_care(state: CaseState, person_id: str) -> EpisodeOfCare:
-    """The L&D episode: active while the case is open, finished once closed."""
+def episode_of_care(state: CaseState, person_id: str, managing: dict[str, Any] | None) -> EpisodeOfCare:
+    """The L&D episode: active while the case is open, finished once closed; managed by the site's
+    provider (`managing`, a reference)."""
     fields: dict[str, Any] = {
         "resourceType": "EpisodeOfCare",
-        "id": _uuid("episode", state.case_id),
-        "identifier": [{"system": CASE_SYSTEM, "value": state.case_id}],
+        "id": uuid_of("episode", state.case_id),
+        "meta": meta("EpisodeOfCare"),
+        "identifier": [identifier(CASE_SYSTEM, state.case_id)],
         "status": "finished" if state.stage is Stage.CLOSED else "active",
-        "type": [{"coding": [_coding(EPISODE_TYPE_SYSTEM, "liaison_and_diversion", "Liaison and Diversion")]}],
+        "type": [{"coding": [coding(EPISODE_TYPE_SYSTEM, "liaison_and_diversion", "Liaison and Diversion")]}],
         "patient": {"reference": patient_url(person_id)},
-        "managingOrganization": {"identifier": {"system": SITE_SYSTEM, "value": state.site}, "display": state.site},
+        "managingOrganization": managing,
     }
     period: dict[str, str] = {}
     if state.opened_at:
@@ -186,17 +205,18 @@ def consent(state: CaseState, events: Sequence[EventEnvelope], person_id: str) -
     given = state.consent == "given"
     fields: dict[str, Any] = {
         "resourceType": "Consent",
-        "id": _uuid("consent", state.case_id),
-        "identifier": [{"system": CASE_SYSTEM, "value": state.case_id}],
+        "id": uuid_of("consent", state.case_id),
+        "meta": meta("Consent"),
+        "identifier": [identifier(CASE_SYSTEM, state.case_id)],
         "status": CONSENT_STATUS[state.consent],
         "scope": {
-            "coding": [_coding("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy", "Privacy")]
+            "coding": [coding("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy", "Privacy")]
         },
-        "category": [{"coding": [_coding("http://loinc.org", "59284-0", "Patient Consent")]}],
+        "category": [{"coding": [coding("http://loinc.org", "59284-0", "Patient Consent")]}],
         "patient": {"reference": patient_url(person_id)},
         "policyRule": {
             "coding": [
-                _coding(
+                coding(
                     "http://terminology.hl7.org/CodeSystem/v3-ActCode",
                     "OPTIN" if given else "OPTOUT",
                     "opt-in" if given else "opt-out",
@@ -206,7 +226,7 @@ def consent(state: CaseState, events: Sequence[EventEnvelope], person_id: str) -
         "provision": {
             "type": "permit" if given else "deny",
             "provision": [
-                {"type": "permit", "purpose": [_coding(CONSENT_SCOPE_SYSTEM, scope.value, _words(scope.value))]}
+                {"type": "permit", "purpose": [coding(CONSENT_SCOPE_SYSTEM, scope.value, words(scope.value))]}
                 for scope in state.consent_scope
             ]
             or None,
@@ -217,70 +237,118 @@ def consent(state: CaseState, events: Sequence[EventEnvelope], person_id: str) -
     return Consent.model_validate(fields)
 
 
-def service_request(
-    case_id: str,
-    referral_id: str,
-    request: ReferralRequest,
-    status: ReferralStatus,
-    made_at: datetime | None = None,
-    link: str | None = None,
-    person_id: str | None = None,
-) -> ServiceRequest:
-    """A referral: what service, why, how urgently, for whom: the bundle's Patient `person_id`, or
-    (None: sent on its own) the case's person by the case id."""
+@dataclass(frozen=True)
+class ReferralStory:
+    """What the events say about one referral beyond its state: who made it, when it was chased and
+    escalated."""
+
+    made_by: str | None = None
+    chased_at: datetime | None = None
+    escalated_at: datetime | None = None
+
+
+def referral_stories(events: Iterable[EventEnvelope]) -> dict[str, ReferralStory]:
+    stories: dict[str, ReferralStory] = {}
+    for envelope in events:
+        event = envelope.event
+        if isinstance(event, ReferralMade):
+            stories[event.referral_id] = ReferralStory(made_by=envelope.actor.staff_id)
+        elif isinstance(event, ReferralChased | ReferralEscalated):
+            story = stories.get(event.referral_id, ReferralStory())
+            moment = {"chased_at" if isinstance(event, ReferralChased) else "escalated_at": envelope.occurred_at}
+            stories[event.referral_id] = ReferralStory(**{**story.__dict__, **moment})
+    return stories
+
+
+@dataclass(frozen=True)
+class ReferralParties:
+    """Who a referral is about, who asks, and who is asked, as FHIR references."""
+
+    subject: dict[str, Any]
+    requester: dict[str, Any] | None
+    performer: dict[str, Any] | None
+    episode: str | None = None  # the EpisodeOfCare's full URL, when it is in the same Bundle
+    notes: tuple[str, ...] = field(default=())
+
+
+def service_request(referral: Referral, parties: ReferralParties, snomed: dict[str, Any] | None) -> ServiceRequest:
+    """A referral: what service (its SNOMED CT concept from the directory, when it has one, and our
+    service type), why, how urgently, for whom, asked by whom, of whom."""
+    request = referral.request
+    service_type = coding(SERVICE_TYPE_SYSTEM, request.service.value, words(request.service.value))
     fields: dict[str, Any] = {
         "resourceType": "ServiceRequest",
-        "id": _uuid("referral", referral_id),
-        "identifier": [{"system": REFERRAL_SYSTEM, "value": referral_id}],
-        "status": SERVICE_REQUEST_STATUS[status],
+        "id": uuid_of("referral", referral.referral_id),
+        "meta": meta("ServiceRequest"),
+        "identifier": [identifier(REFERRAL_SYSTEM, referral.referral_id)],
+        "status": SERVICE_REQUEST_STATUS[referral.status],
         "intent": "order",
-        "category": [{"coding": [_coding("http://snomed.info/sct", "3457005", "Patient referral")]}],
+        "category": [{"coding": [REFERRAL_CATEGORY]}],
         "priority": PRIORITY[request.urgency],
-        "code": {"coding": [_coding(SERVICE_TYPE_SYSTEM, request.service.value, _words(request.service.value))]},
-        "subject": _subject(case_id, person_id),
+        "code": {"coding": [*([snomed] if snomed else []), service_type]},
+        "subject": parties.subject,
+        "authoredOn": _when(referral.made_at),
+        "requester": parties.requester,
     }
-    if person_id:
-        fields["supportingInfo"] = [{"reference": _urn(_uuid("episode", case_id))}]
-    if request.service_id:
-        fields["performer"] = [{"identifier": {"system": SERVICE_SYSTEM, "value": request.service_id}}]
+    if parties.episode:
+        fields["supportingInfo"] = [{"reference": parties.episode}]
+    if parties.performer:
+        fields["performer"] = [parties.performer]
     if reason := readable(request.reason):
         fields["reasonCode"] = [{"text": reason}]
-    if made_at:
-        fields["authoredOn"] = _when(made_at)
-    if link:
-        fields["note"] = [{"text": f"Read the referral and answer (accept or reject) here: {link}"}]
+    if parties.notes:
+        fields["note"] = [{"text": text} for text in parties.notes]
     return ServiceRequest.model_validate(fields)
 
 
-def referral_task(
-    case_id: str,
-    referral_id: str,
-    request: ReferralRequest,
-    status: ReferralStatus,
-    made_at: datetime | None = None,
-    send_failed: str | None = None,
-    person_id: str | None = None,
-) -> Task:
-    """The referral's lifecycle as a Task based on its ServiceRequest (the mapping: TASK_STATUS)."""
+def referral_task(referral: Referral, parties: ReferralParties, story: ReferralStory) -> Task:
+    """The referral's lifecycle as a Task based on its ServiceRequest (the mapping: TASK_STATUS):
+    chases and escalations of an unanswered referral are notes with their times."""
+    status = referral.status
     fields: dict[str, Any] = {
         "resourceType": "Task",
-        "id": _uuid("referral-task", referral_id),
-        "identifier": [{"system": REFERRAL_TASK_SYSTEM, "value": referral_id}],
-        "basedOn": [{"reference": _urn(_uuid("referral", referral_id))}],
-        "focus": {"reference": _urn(_uuid("referral", referral_id))},
-        "for": _subject(case_id, person_id),
+        "id": uuid_of("referral-task", referral.referral_id),
+        "meta": meta("Task"),
+        "identifier": [identifier(REFERRAL_TASK_SYSTEM, referral.referral_id)],
+        "basedOn": [{"reference": urn(uuid_of("referral", referral.referral_id))}],
+        "focus": {"reference": urn(uuid_of("referral", referral.referral_id))},
+        "for": parties.subject,
         "status": TASK_STATUS[status],
-        "businessStatus": {"coding": [_coding(REFERRAL_STATUS_SYSTEM, status.value, _words(status.value))]},
+        "businessStatus": {
+            "coding": [coding(REFERRAL_STATUS_SYSTEM, status.value, words(status.value))],
+            "text": _progress(status, story),
+        },
         "intent": "order",
-        "priority": PRIORITY[request.urgency],
+        "priority": PRIORITY[referral.request.urgency],
+        "authoredOn": _when(referral.made_at),
+        "requester": parties.requester,
     }
-    if request.service_id:
-        fields["owner"] = {"identifier": {"system": SERVICE_SYSTEM, "value": request.service_id}}
-    if made_at:
-        fields["authoredOn"] = _when(made_at)
-    if send_failed:
-        fields["statusReason"] = {"text": f"not delivered: {send_failed}"}
+    if parties.performer:
+        fields["owner"] = parties.performer
+    if status is ReferralStatus.REJECTED and (reason := readable(referral.reason)):
+        fields["statusReason"] = {"text": reason}
+    if referral.send_failed:
+        fields["statusReason"] = {"text": f"not delivered: {referral.send_failed}"}
+    notes = [
+        {"time": _when(moment), "text": text}
+        for moment, text in (
+            (story.chased_at, "No answer by the chase time: the referral was chased."),
+            (story.escalated_at, "Still no answer: escalated to the team lead."),
+        )
+        if moment
+    ]
+    if notes:
+        fields["note"] = notes
     return Task.model_validate(fields)
+
+
+def _progress(status: ReferralStatus, story: ReferralStory) -> str:
+    said = words(status.value)
+    if status is ReferralStatus.SENT:
+        return said + (
+            ", escalated" if story.escalated_at else ", chased" if story.chased_at else ", awaiting an answer"
+        )
+    return said
 
 
 def audit_event(envelope: EventEnvelope) -> AuditEvent:
@@ -293,17 +361,18 @@ def audit_event(envelope: EventEnvelope) -> AuditEvent:
     return AuditEvent.model_validate(
         {
             "resourceType": "AuditEvent",
-            "id": _uuid("event", envelope.event_id),
-            "type": _coding("http://dicom.nema.org/resources/ontology/DCM", "110110", "Patient Record"),
-            "subtype": [_coding(EVENT_TYPE_SYSTEM, event.type, event.type)],
+            "id": uuid_of("event", envelope.event_id),
+            "meta": meta("AuditEvent"),
+            "type": coding("http://dicom.nema.org/resources/ontology/DCM", "110110", "Patient Record"),
+            "subtype": [coding(EVENT_TYPE_SYSTEM, event.type, event.type)],
             "action": action,
             "period": {"start": _when(envelope.occurred_at), "end": _when(envelope.occurred_at)},
             "recorded": _when(recorded),
             "outcome": "0",
             "agent": [
                 {
-                    "who": {"identifier": {"system": STAFF_SYSTEM, "value": actor.staff_id}},
-                    "type": {"coding": [_coding(STAFF_ROLE_SYSTEM, actor.role.value, _words(actor.role.value))]},
+                    "who": {"identifier": identifier(STAFF_SYSTEM, actor.staff_id)},
+                    "type": {"coding": [coding(STAFF_ROLE_SYSTEM, actor.role.value, words(actor.role.value))]},
                     "requestor": actor.role is not Role.SYSTEM,
                 }
             ],
@@ -311,8 +380,8 @@ def audit_event(envelope: EventEnvelope) -> AuditEvent:
             "entity": [
                 {
                     "what": {
-                        "reference": _urn(_uuid("episode", envelope.case_id)),
-                        "identifier": {"system": CASE_SYSTEM, "value": envelope.case_id},
+                        "reference": urn(uuid_of("episode", envelope.case_id)),
+                        "identifier": identifier(CASE_SYSTEM, envelope.case_id),
                     },
                     "detail": [{"type": "seq", "valueString": str(envelope.seq)}],
                 }
@@ -321,50 +390,99 @@ def audit_event(envelope: EventEnvelope) -> AuditEvent:
     )
 
 
-def _subject(case_id: str, person_id: str | None) -> dict[str, Any]:
-    """The person: the bundle's Patient, or (sent on its own) a logical reference by the case id, so
-    a delivery carries nothing about the person beyond the referral's reason."""
-    if person_id is None:
-        return {"identifier": {"system": CASE_SYSTEM, "value": case_id}, "display": f"the person of case {case_id}"}
-    return {"reference": patient_url(person_id)}
-
-
 def _entry(resource: Resource) -> dict[str, Any]:
-    full_url = patient_url(str(resource.id)) if isinstance(resource, Patient) else _urn(str(resource.id))
+    full_url = patient_url(str(resource.id)) if isinstance(resource, Patient) else urn(str(resource.id))
     return {"fullUrl": full_url, "resource": resource}
 
 
-def case_bundle(state: CaseState, events: Sequence[EventEnvelope], generated_at: datetime, person_id: str) -> Bundle:
+def case_bundle(
+    state: CaseState, events: Sequence[EventEnvelope], generated_at: datetime, person_id: str, config: PathwayConfig
+) -> Bundle:
     """A case as a FHIR `collection` Bundle: the Patient of its person `person_id`, and the episode's
     resources (`episode_resources`)."""
-    resources = [patient(person_id, [state.person]), *episode_resources(state, events, person_id)]
+    resources = [patient(person_id, [state.person]), *episode_resources(state, events, person_id, config)]
     return _collection(
-        _uuid("bundle", state.case_id, str(state.version)), CASE_SYSTEM, state.case_id, generated_at, resources
+        uuid_of("bundle", state.case_id, str(state.version)), CASE_SYSTEM, state.case_id, generated_at, resources
     )
 
 
 def person_bundle(
-    person_id: str, episodes: Sequence[tuple[CaseState, Sequence[EventEnvelope]]], generated_at: datetime
+    person_id: str,
+    episodes: Sequence[tuple[CaseState, Sequence[EventEnvelope]]],
+    generated_at: datetime,
+    config: PathwayConfig,
 ) -> Bundle:
     """A person as a FHIR `collection` Bundle: their one Patient, then each episode given (oldest
     first; the caller leaves out those the reader may not see) with its resources, as a case's."""
     resources: list[Resource] = [patient(person_id, [state.person for state, _ in episodes])]
     for state, events in episodes:
-        resources.extend(episode_resources(state, events, person_id))
+        resources.extend(episode_resources(state, events, person_id, config))
     versions = [f"{state.case_id}@{state.version}" for state, _ in episodes]
-    return _collection(_uuid("bundle", person_id, *versions), PERSON_SYSTEM, person_id, generated_at, resources)
+    return _collection(uuid_of("bundle", person_id, *versions), PERSON_SYSTEM, person_id, generated_at, resources)
 
 
-def episode_resources(state: CaseState, events: Sequence[EventEnvelope], person_id: str) -> list[Resource]:
+def episode_resources(
+    state: CaseState, events: Sequence[EventEnvelope], person_id: str, config: PathwayConfig
+) -> list[Resource]:
     """One episode's resources about the Patient `person_id`: EpisodeOfCare, Consent, a ServiceRequest
-    and a Task per referral, an AuditEvent per recorded event."""
-    resources: list[Resource] = [episode_of_care(state, person_id)]
+    and a Task per referral, an AuditEvent per recorded event; and who and where (the site's provider
+    and Location, the services referred to, the staff who referred) from the configuration."""
+    site = requester(config, state.site, None)
+    resources: list[Resource] = [
+        *site.resources,
+        episode_of_care(state, person_id, site.reference),
+    ]
     if found := consent(state, events, person_id):
         resources.append(found)
+    stories = referral_stories(events)
     for referral in state.referrals:
-        resources.extend(_referral_pair(state.case_id, referral, person_id))
+        story = stories.get(referral.referral_id, ReferralStory())
+        resources.extend(_referral_resources(state, referral, story, person_id, config))
     resources.extend(audit_event(envelope) for envelope in events)
-    return resources
+    return _unique(resources)
+
+
+def _referral_resources(
+    state: CaseState, referral: Referral, story: ReferralStory, person_id: str, config: PathwayConfig
+) -> list[Resource]:
+    asker = requester(config, state.site, story.made_by)
+    service = next((s for s in config.services if s.service_id == referral.request.service_id), None)
+    parties = ReferralParties(
+        subject={"reference": patient_url(person_id)},
+        requester=asker.reference,
+        performer=performer(referral.request.service_id, service),
+        episode=urn(uuid_of("episode", state.case_id)),
+    )
+    return [
+        *asker.resources,
+        *([service_organization(service)] if service else []),
+        service_request(referral, parties, snomed_of(service)),
+        referral_task(referral, parties, story),
+    ]
+
+
+def performer(directory_id: str | None, service: Service | None) -> dict[str, Any] | None:
+    """The service asked: its Organization in the Bundle, or (gone from the directory) its id."""
+    if service is not None:
+        return {"reference": urn(service_id(service.service_id))}
+    if directory_id:
+        return {"identifier": identifier(SERVICE_SYSTEM, directory_id), "display": directory_id}
+    return None
+
+
+def snomed_of(service: Service | None) -> dict[str, Any] | None:
+    """The directory entry's SNOMED CT concept for the service, as a coding."""
+    if service is None or service.snomed is None:
+        return None
+    return coding(SNOMED, service.snomed.code, service.snomed.display)
+
+
+def _unique(resources: Iterable[Resource]) -> list[Resource]:
+    """Each resource once (the site's provider is every referral's requester's organisation too)."""
+    seen: dict[tuple[str, str], Resource] = {}
+    for resource in resources:
+        seen.setdefault((resource.get_resource_type(), str(resource.id)), resource)
+    return list(seen.values())
 
 
 def _collection(
@@ -374,50 +492,10 @@ def _collection(
         {
             "resourceType": "Bundle",
             "id": bundle_id,
-            "identifier": {"system": system, "value": value},
+            "identifier": identifier(system, value),
             "type": "collection",
             "timestamp": _when(generated_at),
-            "entry": [_entry(resource) for resource in resources],
-        }
-    )
-
-
-def _referral_pair(case_id: str, referral: Referral, person_id: str) -> tuple[ServiceRequest, Task]:
-    args = (case_id, referral.referral_id, referral.request, referral.status, referral.made_at)
-    return (
-        service_request(*args, person_id=person_id),
-        referral_task(*args, send_failed=referral.send_failed, person_id=person_id),
-    )
-
-
-def referral_transaction(case_id: str, referral_id: str, request: ReferralRequest, link: str | None) -> Bundle:
-    """What a service with `delivery = "fhir"` receives: a `transaction` Bundle creating the
-    ServiceRequest and its Task, each only if none with the referral's identifier exists yet
-    (conditional create), so a repeated delivery creates nothing twice."""
-    pairs: list[tuple[Resource, str]] = [
-        (
-            service_request(case_id, referral_id, request, ReferralStatus.DRAFTED, link=link),
-            REFERRAL_SYSTEM,
-        ),
-        (referral_task(case_id, referral_id, request, ReferralStatus.DRAFTED), REFERRAL_TASK_SYSTEM),
-    ]
-    return Bundle.model_validate(
-        {
-            "resourceType": "Bundle",
-            "id": _uuid("delivery", referral_id),
-            "identifier": {"system": REFERRAL_SYSTEM, "value": referral_id},
-            "type": "transaction",
-            "entry": [
-                {
-                    **_entry(resource),
-                    "request": {
-                        "method": "POST",
-                        "url": resource.get_resource_type(),
-                        "ifNoneExist": f"identifier={system}|{referral_id}",
-                    },
-                }
-                for resource, system in pairs
-            ],
+            "entry": [_entry(resource) for resource in _unique(resources)],
         }
     )
 

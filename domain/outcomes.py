@@ -72,6 +72,9 @@ class ConsentScope(StrEnum):
     SHARE_DEFENCE = "share_defence"
     RESEARCH = "research"
     SHARE_YOUTH_JUSTICE = "share_youth_justice"
+    # The services the person is referred to may be told who they are (name, date of birth, NHS
+    # number) with the referral; without it a referral names only its reason (docs/fhir.md).
+    SHARE_SERVICES = "share_services"
 
 
 class LawfulBasis(StrEnum):

@@ -24,7 +24,7 @@ async def fhir_export(cases: CaseService, principal: Principal, case_id: str, at
     await cases.record(principal, case_id, "fhir_export", "FHIR export for a receiving clinician")
     state, events = await _opened(cases, principal, case_id)
     person_id = state.person_id or await cases.person_of(case_id)
-    return case_bundle(state, events, at or datetime.now(UTC), person_id)
+    return case_bundle(state, events, at or datetime.now(UTC), person_id, cases.config)
 
 
 async def fhir_person_export(
@@ -39,7 +39,7 @@ async def fhir_person_export(
     for case_id in seen:
         await cases.record(principal, case_id, "fhir_export", f"FHIR export of {person_id} for a receiving clinician")
     episodes = [await _opened(cases, principal, case_id) for case_id in seen]
-    return person_bundle(person_id, episodes, at or datetime.now(UTC))
+    return person_bundle(person_id, episodes, at or datetime.now(UTC), cases.config)
 
 
 async def _opened(cases: CaseService, principal: Principal, case_id: str) -> tuple[CaseState, list[StoredEvent]]:

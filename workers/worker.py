@@ -60,7 +60,7 @@ def build_worker(
             StoreActivities(store).append_events,
             NotificationActivities(outbox, config, mailer, inbox_url).notify_staff,
             AlertActivities(outbox, config, mailer, inbox_url).alert_break_glass,
-            ReferralActivities(outbox, mailer, inbox_url, sealer).send_referral,
+            ReferralActivities(outbox, mailer, inbox_url, sealer, store, config).send_referral,
             CourtReportActivities(outbox, mailer, inbox_url).deliver_court_report,
             retention.find_expired_records,
             retention.shred_expired_records,

@@ -9,7 +9,7 @@ from fhir.resources.R4B.bundle import Bundle
 from temporalio.exceptions import ApplicationError
 
 from activities.referrals import SendReferralResult
-from domain import fhir
+from domain.fhir_terms import CASE_SYSTEM, FHIR_JSON, REFERRAL_SYSTEM, REFERRAL_TASK_SYSTEM
 from domain.config import Service
 from domain.outcomes import ServiceType
 from store.notifications import NotificationLog
@@ -40,19 +40,23 @@ async def test_a_fhir_referral_is_posted_once_as_a_transaction_bundle(log: Notif
     assert first == again == SendReferralResult(channel="http", status="sent")
     [post] = receiver.posts
     assert (post.method, post.path) == ("POST", "/fhir/R4")
-    assert post.headers["content-type"] == "application/fhir+json"
+    assert post.headers["content-type"] == FHIR_JSON == "application/fhir+json; fhirVersion=4.0"
     assert post.headers["idempotency-key"] == post.headers["x-request-id"] == input.referral_id
     bundle: Any = Bundle.model_validate_json(post.body)
     assert bundle.type == "transaction"
-    [service_request, task] = [entry.resource for entry in bundle.entry]
-    assert service_request.get_resource_type() == "ServiceRequest" and task.get_resource_type() == "Task"
+    service_request, task, patient = (entry.resource for entry in bundle.entry)
+    assert [r.get_resource_type() for r in (service_request, task, patient)] == ["ServiceRequest", "Task", "Patient"]
     assert service_request.identifier[0].value == input.referral_id
     assert service_request.reasonCode[0].text == REASON  # opened for the service
-    assert service_request.priority == "urgent" and service_request.code.coding[0].code == "housing"
+    assert service_request.priority == "urgent" and service_request.code.coding[-1].code == "housing"
     assert task.status == "requested" and task.basedOn[0].reference == bundle.entry[0].fullUrl
+    # A case the store does not hold has no person: the Patient is the case's, and names no one.
+    assert service_request.subject.reference == task.for_fhir.reference == bundle.entry[2].fullUrl
+    assert [(i.system, i.value) for i in patient.identifier] == [(CASE_SYSTEM, input.case_id)]
     assert [e.request.ifNoneExist for e in bundle.entry] == [
-        f"identifier={fhir.REFERRAL_SYSTEM}|{input.referral_id}",
-        f"identifier={fhir.REFERRAL_TASK_SYSTEM}|{input.referral_id}",
+        f"identifier={REFERRAL_SYSTEM}|{input.referral_id}",
+        f"identifier={REFERRAL_TASK_SYSTEM}|{input.referral_id}",
+        f"identifier={CASE_SYSTEM}|{input.case_id}",
     ]
     recorded = await row(log, input.referral_id)
     assert (recorded.status, recorded.attempts, recorded.kind, recorded.recipients) == (

@@ -21,12 +21,14 @@ from activities.mailer import SmtpMailer
 from activities.referrals import ReferralActivities, SendReferralInput, SendReferralResult
 from domain.config import Service
 from domain.outcomes import ReferralRequest, ServiceType, Urgency
+from store.event_store import EventStore
 from store.notifications import NotificationLog, NotificationRecord
 from store.person_keys import PersonKeys
 from store.sealing import Sealer
 from tests.activities.conftest import Mailbox
 from tests.cli.support import free_port
 from tests.conftest import TEST_MASTER_KEYS
+from workers.settings import SHIPPED_CONFIG, load_config
 
 INBOX_URL = "http://inbox.test"
 SERVICE_EMAIL = "cmht@services.test"
@@ -145,7 +147,8 @@ def referral_for(service: Service, urgency: Urgency = Urgency.URGENT) -> SendRef
 
 
 def sender(log: NotificationLog, mailer: SmtpMailer | None = None, inbox_url: str = INBOX_URL) -> ReferralActivities:
-    return ReferralActivities(log, mailer, inbox_url, Sealer(PersonKeys(log.engine, TEST_MASTER_KEYS)))
+    keys = PersonKeys(log.engine, TEST_MASTER_KEYS)
+    return ReferralActivities(log, mailer, inbox_url, Sealer(keys), EventStore(log.engine), load_config(SHIPPED_CONFIG))
 
 
 async def send(activities: ReferralActivities, input: SendReferralInput) -> SendReferralResult:

@@ -12,6 +12,7 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from domain.fhir_terms import FHIR_JSON
 from domain.model import Role
 from domain.state import CaseState
 from domain.tasks import TaskKind
@@ -151,7 +152,7 @@ async def test_exporting_a_case_as_fhir(api: httpx.AsyncClient, cases: StaffComm
 
     for staff, headers in [("pr-001", PRACTITIONER_TOKEN), ("au-001", AUDITOR)]:
         exported = await api.get(url, headers=headers)
-        assert exported.status_code == 200 and exported.headers["content-type"] == "application/fhir+json"
+        assert exported.status_code == 200 and exported.headers["content-type"] == FHIR_JSON
         bundle = exported.json()
         assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
         assert bundle["identifier"]["value"] == case_id

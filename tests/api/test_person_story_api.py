@@ -8,6 +8,7 @@ import uuid
 import httpx
 from fhir.resources.R4B.bundle import Bundle
 
+from domain.fhir_terms import FHIR_JSON
 from domain.model import Person, Role
 from domain.state import CaseState
 from service.staff import StaffCommands
@@ -42,7 +43,7 @@ async def test_a_persons_fhir_export_and_timeline_leave_another_sites_episode_ou
 
     exported = await api.get(f"/api/people/{second.case_id}/fhir", headers=PRACTITIONER)
     assert exported.status_code == 200, exported.text
-    assert exported.headers["content-type"] == "application/fhir+json"
+    assert exported.headers["content-type"] == FHIR_JSON
     bundle = Bundle.model_validate_json(exported.text).model_dump(mode="json", exclude_none=True)
     kinds = [(e["resource"]["resourceType"], e["resource"].get("identifier")) for e in bundle["entry"]]
     patients = [e["resource"]["id"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"]

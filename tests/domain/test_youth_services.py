@@ -13,7 +13,8 @@ from domain.config import RetentionConfig
 from domain.data_return import REFERRAL_FIELDS, Month, episodes_for, referrals_for, to_csv
 from domain.decisions import DecisionContext
 from domain.events import InformationShared, ReferralMade, TaskOpened
-from domain.fhir import SERVICE_TYPE_SYSTEM, service_request
+from domain.fhir import ReferralParties, patient_url, service_request
+from domain.fhir_terms import SERVICE_TYPE_SYSTEM
 from domain.model import AgeBand, Setting, Stage
 from domain.outcomes import (
     CONSENT_SCOPE_FOR_RECIPIENT,
@@ -263,9 +264,10 @@ def test_the_data_return_and_fhir_carry_the_new_service_types() -> None:
     assert ",camhs," in text and ",youth_justice," in text
     codes = dict(next(f.codes for f in REFERRAL_FIELDS if f.name == "service_type"))
     assert codes["camhs"] == "child and adolescent mental health services"
-    fhir = service_request(
-        "case-1", "r-1", ReferralRequest(service=ServiceType.CAMHS, reason="x" * 3), ReferralStatus.SENT
-    )
+    request = ReferralRequest(service=ServiceType.CAMHS, reason="x" * 3)
+    referral = Referral(referral_id="r-1", request=request, made_at=NOW, status=ReferralStatus.SENT)
+    parties = ReferralParties(subject={"reference": patient_url("person-1")}, requester=None, performer=None)
+    fhir = service_request(referral, parties, snomed=None)
     [coding] = fhir.model_dump(mode="json", exclude_none=True)["code"]["coding"]
     assert coding == {
         "system": SERVICE_TYPE_SYSTEM,

@@ -16,7 +16,9 @@ from fhir.resources.R4B.auditevent import AuditEvent
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.episodeofcare import EpisodeOfCare
+from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.practitionerrole import PractitionerRole
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 from temporalio.testing import WorkflowEnvironment
@@ -25,6 +27,15 @@ from activities.mailer import SmtpMailer
 from domain import fhir
 from domain.access import Principal
 from domain.commands import CloseCase, RecordReferralOutcome
+from domain.fhir_terms import (
+    NHS_NUMBER_SYSTEM,
+    NHS_NUMBER_VERIFICATION_EXTENSION,
+    ODS_ORGANIZATION_SYSTEM,
+    PERSON_SYSTEM,
+    PROFILES,
+    SERVICE_TYPE_SYSTEM,
+    SNOMED,
+)
 from domain.model import Actor, Person, Role
 from domain.outcomes import ClosureOutcome, ReferralRequest, ReferralStatus, ServiceType, Urgency
 from domain.personal import SHREDDED, WITHHELD
@@ -37,6 +48,7 @@ from store.shredding import shred_person
 from tests.cli.support import free_port
 from tests.conftest import case_commands, worker_for
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
+from workers.settings import SHIPPED_CONFIG, load_config
 
 NAME, BORN, NHS_NUMBER = "Sam Example", "1990-04-01", "9434765919"
 REASON = "Hears voices since his brother died"
@@ -47,6 +59,7 @@ EXPORTER = Principal(staff_id="pr-001", role=Role.PRACTITIONER, sites=("demo",))
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 PERSON_ID = "person-00000000-0000-4000-8000-000000000001"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "fhir.md"
+CONFIG = load_config(SHIPPED_CONFIG)
 
 
 class _Sink:
@@ -106,6 +119,14 @@ async def full_journey(cases: StaffCommands) -> str:
     return state.case_id
 
 
+def service_type(request: ServiceRequest) -> str | None:
+    return next(c.code for c in request.code.coding if c.system == SERVICE_TYPE_SYSTEM)
+
+
+def mental_health_service_id(state: CaseState) -> str | None:
+    return next(r.request.service_id for r in state.referrals if r.request.service is ServiceType.MENTAL_HEALTH)
+
+
 def of_type(bundle: Bundle, kind: type[Any]) -> list[Any]:
     return [entry.resource for entry in bundle.entry or [] if isinstance(entry.resource, kind)]
 
@@ -133,20 +154,35 @@ async def test_a_full_journey_exports_as_a_bundle_that_parses_back(cases: StaffC
     state = await cases.store.case_state(case_id)
     assert patient.id == state.person_id and patient.id.startswith("person-")
     assert {(i.system, i.value) for i in patient.identifier} == {
-        (fhir.PERSON_SYSTEM, state.person_id),
-        (fhir.NHS_NUMBER_SYSTEM, NHS_NUMBER),
+        (PERSON_SYSTEM, state.person_id),
+        (NHS_NUMBER_SYSTEM, NHS_NUMBER),
     }
+    # UK Core: the profile claimed, and the NHS number's verification status (not traced by us).
+    assert patient.meta.profile == [PROFILES["Patient"]]
+    [nhs] = [i for i in patient.identifier if i.system == NHS_NUMBER_SYSTEM]
+    assert [(e.url, e.valueCodeableConcept.coding[0].code) for e in nhs.extension] == [
+        (NHS_NUMBER_VERIFICATION_EXTENSION, "02")
+    ]
+    for entry in bundle.entry:
+        kind = entry.resource.get_resource_type()
+        assert entry.resource.meta.profile == [PROFILES[kind]], kind
     [episode] = of_type(bundle, EpisodeOfCare)
     assert episode.status == "finished" and episode.period.start and episode.period.end
     assert episode.identifier[0].value == case_id
     [consent] = of_type(bundle, Consent)
     assert consent.status == "active" and consent.provision.type == "permit"
     assert [s.value for s in fhir.consent_scopes(bundle)] == OUTCOMES[TaskKind.CONSENT]["scope"]
-    requests = {r.code.coding[0].code: r for r in of_type(bundle, ServiceRequest)}
+    requests = {service_type(r): r for r in of_type(bundle, ServiceRequest)}
     tasks = {t.identifier[0].value: t for t in of_type(bundle, Task)}
     assert set(requests) == {"mental_health", "housing"}
     mental_health, housing = requests["mental_health"], requests["housing"]
-    assert mental_health.code.coding[0].system == fhir.SERVICE_TYPE_SYSTEM
+    # The directory's SNOMED CT concept comes first, then our own service type.
+    snomed = next(s for s in CONFIG.services if s.service_id == mental_health_service_id(state)).snomed
+    assert snomed is not None
+    assert [(c.system, c.code) for c in mental_health.code.coding] == [
+        (SNOMED, snomed.code),
+        (SERVICE_TYPE_SYSTEM, "mental_health"),
+    ]
     assert (mental_health.status, mental_health.priority, mental_health.intent) == ("completed", "urgent", "order")
     assert mental_health.reasonCode[0].text == REASON and mental_health.authoredOn
     assert (housing.status, housing.priority, housing.reasonCode[0].text) == ("revoked", "routine", HOUSING_REASON)
@@ -155,6 +191,17 @@ async def test_a_full_journey_exports_as_a_bundle_that_parses_back(cases: StaffC
     for task in tasks.values():
         [based_on] = task.basedOn
         assert based_on.reference in {e.fullUrl for e in bundle.entry or [] if isinstance(e.resource, ServiceRequest)}
+    # Asked by the practitioner in their role at the site, of the services' organisations, for the
+    # site's provider (ODS codes from the configuration).
+    [role] = of_type(bundle, PractitionerRole)
+    site = CONFIG.sites["demo"]
+    assert role.identifier[0].value == f"{PRACTITIONER.staff_id}@demo"
+    assert {r.requester.reference for r in requests.values()} == {f"urn:uuid:{role.id}"}
+    organizations = {o.id: o for o in of_type(bundle, Organization)}
+    assert {(i.system, i.value) for i in organizations[episode.managingOrganization.reference[9:]].identifier} >= {
+        (ODS_ORGANIZATION_SYSTEM, site.provider_ods_code)
+    }
+    assert mental_health.performer[0].reference[9:] in organizations
     events = await cases.store.read_stream(case_id)
     audits = of_type(bundle, AuditEvent)
     assert [a.subtype[0].code for a in audits] == [e.event.type for e in events]
@@ -174,7 +221,7 @@ async def test_a_full_journey_exports_as_a_bundle_that_parses_back(cases: StaffC
     text = shredded.model_dump_json()
     [patient] = of_type(shredded, Patient)
     assert (patient.name, patient.birthDate) == (None, None)
-    assert [i.system for i in patient.identifier] == [fhir.PERSON_SYSTEM]
+    assert [i.system for i in patient.identifier] == [PERSON_SYSTEM]
     assert all(r.reasonCode is None for r in of_type(shredded, ServiceRequest))
     for value in (NAME, BORN, NHS_NUMBER, REASON, HOUSING_REASON, SHREDDED, "sealed:v1:"):
         assert value not in text
@@ -196,7 +243,7 @@ def test_the_documented_status_mapping_holds_for_every_referral_status() -> None
     for status in ReferralStatus:
         referral = Referral(referral_id=f"r-{status}", request=request, made_at=NOW, status=status)
         state = CaseState(case_id="case-1", site="demo", opened_at=NOW, referrals=(referral,))
-        bundle = parses_back(fhir.case_bundle(state, [], NOW, PERSON_ID))
+        bundle = parses_back(fhir.case_bundle(state, [], NOW, PERSON_ID, CONFIG))
         [task] = of_type(bundle, Task)
         [service_request] = of_type(bundle, ServiceRequest)
         assert (task.status, service_request.status) == documented[status.value], status
@@ -209,24 +256,6 @@ def test_sealed_or_shredded_values_are_never_exported() -> None:
     request = ReferralRequest(service=ServiceType.HOUSING, reason=sealed, urgency=Urgency.EMERGENCY)
     referral = Referral(referral_id="r-1", request=request, made_at=NOW)
     state = CaseState(case_id="case-1", site="demo", person=person, referrals=(referral,))
-    text = parses_back(fhir.case_bundle(state, [], NOW, PERSON_ID)).model_dump_json()
+    text = parses_back(fhir.case_bundle(state, [], NOW, PERSON_ID, CONFIG)).model_dump_json()
     assert sealed not in text and SHREDDED not in text and WITHHELD not in text
     assert '"priority":"stat"' in text
-
-
-def test_a_delivery_is_a_transaction_of_conditional_creates_without_the_person() -> None:
-    request = ReferralRequest(
-        service=ServiceType.HOUSING, service_id="h", reason=HOUSING_REASON, urgency=Urgency.ROUTINE
-    )
-    bundle: Any = parses_back(
-        fhir.referral_transaction("case-1", "ref-1", request, "http://inbox.test/referrals/ref-1")
-    )
-    assert bundle.type == "transaction"
-    assert [(e.request.method, e.request.url, e.request.ifNoneExist) for e in bundle.entry or []] == [
-        ("POST", "ServiceRequest", f"identifier={fhir.REFERRAL_SYSTEM}|ref-1"),
-        ("POST", "Task", f"identifier={fhir.REFERRAL_TASK_SYSTEM}|ref-1"),
-    ]
-    [service_request] = of_type(bundle, ServiceRequest)
-    [task] = of_type(bundle, Task)
-    assert service_request.subject.identifier.value == "case-1" and task.status == "requested"
-    assert task.basedOn[0].reference == bundle.entry[0].fullUrl

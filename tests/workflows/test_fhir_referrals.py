@@ -10,6 +10,7 @@ from typing import ClassVar
 from temporalio.testing import WorkflowEnvironment
 
 from domain.config import Service
+from domain.fhir_terms import FHIR_JSON
 from domain.outcomes import ReferralStatus, ServiceType
 from domain.tasks import TaskKind
 from store.event_store import EventStore
@@ -66,7 +67,7 @@ async def test_a_fhir_endpoint_that_refuses_makes_the_referral_send_failed(
             state = await handle.query(CaseWorkflow.state)
             [referral] = state.referrals
             assert referral.status is ReferralStatus.DRAFTED and "HTTP 400" in (referral.send_failed or "")
-            assert "application/fhir+json" in _Refusing.posts
+            assert _Refusing.posts == [FHIR_JSON]
             chase = state.tasks[open_task(state, TaskKind.CHASE_REFERRAL)]
             assert chase.referral_id == referral.referral_id and chase.priority == "urgent"
             events = [e.event.type for e in await sqlite_store.read_stream(case_id)]
