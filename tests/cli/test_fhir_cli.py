@@ -1,4 +1,4 @@
-"""`pathway fhir export CASE --as STAFF` prints a Bundle that parses with fhir.resources; roles that
+"""`pathway fhir export CASE --as STAFF [--out FILE]` prints (or writes) a Bundle that parses with fhir.resources; roles that
 may not export are refused with status 2 and nothing recorded."""
 
 import uuid
@@ -42,6 +42,13 @@ async def test_fhir_export_prints_a_bundle_and_refuses_other_roles(
         assert bundle.type == "collection"
         assert '"text": "Sam Example"' in exported.stdout and "sealed:v1:" not in exported.stdout
         assert (await AccessLog(store.engine).list(case_id))[-1].action == "fhir_export"
+
+        out = tmp_path / "export" / "case.fhir.json"
+        out.parent.mkdir()
+        written = await pathway("fhir", "export", case_id, "--as", "pr-001", "--out", str(out), env=env)
+        assert written.status == 0 and written.stdout == "", written.stderr
+        assert f"wrote {out}" in written.stderr and "FHIR R4 4.0.1" in written.stderr
+        assert Bundle.model_validate_json(out.read_text()).identifier.value == case_id
 
         before = len(await AccessLog(store.engine).list(case_id))
         refused = await pathway("fhir", "export", case_id, "--as", "lw-001", env=env)
