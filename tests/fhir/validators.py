@@ -5,10 +5,13 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import shutil
 import subprocess
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,19 +47,55 @@ def _name(document: dict[str, Any]) -> str:
     return f"{document.get('resourceType')}/{document.get('id', '(no id)')}"
 
 
-def _node_reports(documents: tuple[dict[str, Any], ...]) -> list[list[dict[str, Any]]]:
-    finished = subprocess.run(
-        [_node(), str(NODE_SCRIPT)],
-        input=json.dumps(documents),
-        capture_output=True,
-        text=True,
-        cwd=REPOSITORY,
-        check=False,
-    )
-    if finished.returncode != 0:
-        raise RuntimeError(f"the FHIR validators failed to run: {finished.stderr.strip()}")
-    reports: list[list[dict[str, Any]]] = json.loads(finished.stdout)
-    return reports
+class _NodeValidators:
+    """validate.mjs, started once per test process: it takes about three seconds to load, then answers at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[str] | None = None
+        # A file, not a pipe: a pipe nobody reads could fill and stall node.
+        self._stderr = tempfile.TemporaryFile(mode="w+")
+
+    def reports(self, documents: tuple[dict[str, Any], ...]) -> list[list[dict[str, Any]]]:
+        with self._lock:
+            process = self._running()
+            assert process.stdin is not None and process.stdout is not None
+            # json.dumps escapes newlines inside strings, so a request is one line.
+            process.stdin.write(json.dumps(documents) + "\n")
+            process.stdin.flush()
+            answer = process.stdout.readline()
+            if not answer:
+                self._stderr.seek(0)
+                raise RuntimeError(f"the FHIR validators stopped: {self._stderr.read().strip()}")
+            reports: list[list[dict[str, Any]]] = json.loads(answer)
+            return reports
+
+    def _running(self) -> subprocess.Popen[str]:
+        if self._process is None or self._process.poll() is not None:
+            self._process = subprocess.Popen(
+                [_node(), str(NODE_SCRIPT)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                text=True,
+                cwd=REPOSITORY,
+            )
+            # Under pytest, which leaves through os._exit (tests/conftest.py), atexit does not run: node still ends,
+            # on the end of its input, when this process is gone.
+            atexit.register(self._stop, self._process)
+        return self._process
+
+    @staticmethod
+    def _stop(process: subprocess.Popen[str]) -> None:
+        if process.stdin is not None:
+            process.stdin.close()  # node ends when its input does
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+_node_validators = _NodeValidators()
 
 
 def _message(issue: dict[str, str]) -> str:
@@ -65,8 +104,8 @@ def _message(issue: dict[str, str]) -> str:
 
 def validate(*documents: dict[str, Any]) -> list[Report]:
     """Every validator's report on every document (resources or Bundles), in document order."""
-    reports = []
-    for document, node_reports in zip(documents, _node_reports(documents), strict=True):
+    reports: list[Report] = []
+    for document, node_reports in zip(documents, _node_validators.reports(documents), strict=True):
         name = _name(document)
         reports.extend(
             Report(
