@@ -24,6 +24,14 @@ PATIENT: dict[str, Any] = {
     "resourceType": "Patient",
     "id": "person-1",
     "meta": _meta("UKCore-Patient"),
+    "extension": [
+        {
+            "url": ukcore.UK_CORE_CANONICAL_BASE + "Extension-UKCore-BirthSex",
+            "valueCodeableConcept": {
+                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "code": "UNK"}]
+            },
+        }
+    ],
     "identifier": [
         {
             "extension": [
@@ -56,6 +64,12 @@ ORGANIZATION: dict[str, Any] = {
         {"system": ukcore.ODS_SITE_CODE_SYSTEM, "value": "X1A01"},
     ],
     "active": True,
+    "extension": [
+        {
+            "url": ukcore.UK_CORE_CANONICAL_BASE + "Extension-UKCore-MainLocation",
+            "valueReference": {"reference": "Location/suite-1"},
+        }
+    ],
     "name": "Example Liaison and Diversion Service",
 }
 PRACTITIONER: dict[str, Any] = {
@@ -241,6 +255,33 @@ BROKEN: dict[str, tuple[dict[str, Any], str, str]] = {
         ),
         UK_CORE_VALIDATOR,
         "Organization.identifier:odsSiteCode",
+    ),
+    "birth sex outside its value set": (
+        _changed(
+            PATIENT,
+            extension=[
+                {
+                    "url": ukcore.UK_CORE_CANONICAL_BASE + "Extension-UKCore-BirthSex",
+                    "valueCodeableConcept": {
+                        "coding": [
+                            {"system": "http://terminology.hl7.org/CodeSystem/v3-AdministrativeGender", "code": "X"}
+                        ]
+                    },
+                }
+            ],
+        ),
+        UK_CORE_VALIDATOR,
+        "https://fhir.hl7.org.uk/ValueSet/UKCore-BirthSex",
+    ),
+    "main location as a string (its value is a Reference)": (
+        _changed(
+            ORGANIZATION,
+            extension=[
+                {"url": ukcore.UK_CORE_CANONICAL_BASE + "Extension-UKCore-MainLocation", "valueString": "Suite 1"}
+            ],
+        ),
+        UK_CORE_VALIDATOR,
+        "needs valueReference alone",
     ),
     "language not a BCP 47 tag": (
         _changed(

