@@ -217,6 +217,11 @@ BROKEN: dict[str, tuple[dict[str, Any], str, str]] = {
         UK_CORE_VALIDATOR,
         "Patient.identifier:nhsNumber.system",
     ),
+    "NHS number with its verification status but no system": (
+        _patient_with_identifier(system=None),
+        UK_CORE_VALIDATOR,
+        "identifier[0]: system is mandatory",
+    ),
     "NHS number without a value": (
         _patient_with_identifier(value=None),
         UK_CORE_VALIDATOR,

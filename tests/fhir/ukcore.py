@@ -389,6 +389,7 @@ PATIENT = Profile(
     _P,
     (
         AtMost(f"{_P} Patient.identifier:nhsNumber", "identifier", 1, _system(NHS_NUMBER_SYSTEM), "NHS numbers"),
+        Mandatory(f"{_P} Patient.identifier:nhsNumber.system", "system", MEANT_AS_NHS_NUMBER),
         Fixed(f"{_P} Patient.identifier:nhsNumber.system", "system", NHS_NUMBER_SYSTEM, MEANT_AS_NHS_NUMBER),
         Mandatory(f"{_P} Patient.identifier:nhsNumber.value", "value", NHS_NUMBER),
         AtMost(
