@@ -348,6 +348,15 @@ def test_warnings_name_absent_must_support_elements(example_reports: list[Report
     )
 
 
+def test_medplum_warnings_are_grouped_by_kind() -> None:
+    # Medplum checks a reference's target type from a relative `Type/id` only: an absolute one is a warning.
+    absolute = _changed(SERVICE_REQUEST, subject={"reference": "https://example.org/fhir/Patient/person-1"})
+    (medplum,) = [r for r in validate(absolute) if r.validator == MEDPLUM]
+    assert medplum.errors == ()
+    assert list(medplum.warnings) == ["Invalid reference"]
+    assert medplum.warnings["Invalid reference"][0].startswith("ServiceRequest.subject: Invalid reference: got")
+
+
 @pytest.mark.parametrize("name", list(BROKEN))
 def test_a_broken_variant_is_caught_by_its_validator(name: str, broken_reports: dict[str, list[Report]]) -> None:
     _, validator, words = BROKEN[name]

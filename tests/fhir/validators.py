@@ -102,6 +102,14 @@ def _message(issue: dict[str, str]) -> str:
     return f"{issue['path'] or '(document)'}: {issue['message']}"
 
 
+def _by_kind(issues: list[dict[str, str]]) -> dict[str, tuple[str, ...]]:
+    """Issues grouped by what they say, before any detail (e.g. `Invalid reference: got "https:", ...`)."""
+    kinds: dict[str, list[str]] = {}
+    for issue in issues:
+        kinds.setdefault(issue["message"].split(":")[0], []).append(_message(issue))
+    return {kind: tuple(messages) for kind, messages in kinds.items()}
+
+
 def validate(*documents: dict[str, Any]) -> list[Report]:
     """Every validator's report on every document (resources or Bundles), in document order."""
     reports: list[Report] = []
@@ -113,9 +121,7 @@ def validate(*documents: dict[str, Any]) -> list[Report]:
                 version=found["version"],
                 document=name,
                 errors=tuple(_message(issue) for issue in found["errors"]),
-                warnings={found["name"]: tuple(_message(issue) for issue in found["warnings"])}
-                if found["warnings"]
-                else {},
+                warnings=_by_kind(found["warnings"]),
             )
             for found in node_reports
         )
