@@ -300,6 +300,11 @@ BROKEN: dict[str, tuple[dict[str, Any], str, str]] = {
         UK_CORE_VALIDATOR,
         "UKCore-Person, a profile these requirements do not know",
     ),
+    "a Bundle claiming a profile not transcribed": (
+        {**_bundle(PATIENT), "meta": _meta("UKCore-Bundle")},
+        UK_CORE_VALIDATOR,
+        "Bundle/export-1: claims https://fhir.hl7.org.uk/StructureDefinition/UKCore-Bundle, a profile these",
+    ),
     "profile of another resource type": (
         _changed(ORGANIZATION, meta=_meta("UKCore-Patient")),
         UK_CORE_VALIDATOR,

@@ -678,9 +678,9 @@ NO_PROFILE_CLAIMED = "no UK Core profile claimed"
 
 
 def _resources(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The document itself, or each resource of a Bundle (nested Bundles too), with where it is."""
+    """The document and, in a Bundle, each resource of it (nested Bundles too), with where it is."""
+    yield f"{document.get('resourceType')}/{document.get('id', '(no id)')}", document
     if document.get("resourceType") != "Bundle":
-        yield f"{document.get('resourceType')}/{document.get('id', '(no id)')}", document
         return
     for index, entry in enumerate(document.get("entry", [])):
         resource = entry.get("resource") if isinstance(entry, dict) else None
@@ -722,7 +722,7 @@ def warnings(document: dict[str, Any]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for where, resource in _resources(document):
         claimed = [PROFILES[url] for url in (c.partition("|")[0] for c in _claimed(resource)) if url in PROFILES]
-        if not claimed:
+        if not claimed and resource.get("resourceType") != "Bundle":  # a Bundle is the envelope, not the content
             found.setdefault(NO_PROFILE_CLAIMED, []).append(where)
         for profile in claimed:
             found.setdefault(MUST_SUPPORT_ABSENT, []).extend(
