@@ -1,6 +1,7 @@
 """send_referral to a service with `delivery = "fhir"` (docs/fhir.md): a transaction Bundle POSTed to
 a real HTTP receiver on localhost, once per referral id; 5xx retried, 4xx not."""
 
+import json
 import urllib.error
 from typing import Any
 
@@ -9,12 +10,13 @@ from fhir.resources.R4B.bundle import Bundle
 from temporalio.exceptions import ApplicationError
 
 from activities.referrals import SendReferralResult
-from domain.fhir_terms import CASE_SYSTEM, FHIR_JSON, REFERRAL_SYSTEM, REFERRAL_TASK_SYSTEM
 from domain.config import Service
+from domain.fhir_terms import CASE_SYSTEM, FHIR_JSON, REFERRAL_SYSTEM, REFERRAL_TASK_SYSTEM
 from domain.outcomes import ServiceType
 from store.notifications import NotificationLog
 from tests.activities.test_referrals import REASON, Receiver, referral_for, row, send, sender
 from tests.activities.test_referrals import receiver as receiver  # the fixture
+from tests.fhir.validators import assert_valid
 
 pytestmark = pytest.mark.usefixtures("receiver")
 
@@ -42,6 +44,7 @@ async def test_a_fhir_referral_is_posted_once_as_a_transaction_bundle(log: Notif
     assert (post.method, post.path) == ("POST", "/fhir/R4")
     assert post.headers["content-type"] == FHIR_JSON == "application/fhir+json; fhirVersion=4.0"
     assert post.headers["idempotency-key"] == post.headers["x-request-id"] == input.referral_id
+    assert_valid(json.loads(post.body))
     bundle: Any = Bundle.model_validate_json(post.body)
     assert bundle.type == "transaction"
     service_request, task, patient = (entry.resource for entry in bundle.entry)

@@ -20,6 +20,7 @@ from service.staff import StaffCommands
 from store.event_store import EventStore
 from tests.api.conftest import api_client, services_for, token
 from tests.conftest import case_commands, worker_for
+from tests.fhir.validators import assert_valid
 from tests.workflows.conftest import Mailbox, mailbox  # noqa: F401 (the fixture, for the referrals' emails)
 from tests.workflows.journey import PRACTITIONER, complete, open_case, referral_sent
 
@@ -154,6 +155,7 @@ async def test_exporting_a_case_as_fhir(api: httpx.AsyncClient, cases: StaffComm
         exported = await api.get(url, headers=headers)
         assert exported.status_code == 200 and exported.headers["content-type"] == FHIR_JSON
         bundle = exported.json()
+        assert_valid(bundle)
         assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
         assert bundle["identifier"]["value"] == case_id
         assert {e["resource"]["resourceType"] for e in bundle["entry"]} >= {"EpisodeOfCare", "Consent", "AuditEvent"}

@@ -13,6 +13,7 @@ from domain.model import Person, Role
 from domain.state import CaseState
 from service.staff import StaffCommands
 from tests.api.conftest import token
+from tests.fhir.validators import assert_valid
 from tests.workflows.journey import open_case
 
 PRACTITIONER = token("pr-001", Role.PRACTITIONER, ("demo",))
@@ -45,6 +46,7 @@ async def test_a_persons_fhir_export_and_timeline_leave_another_sites_episode_ou
     assert exported.status_code == 200, exported.text
     assert exported.headers["content-type"] == FHIR_JSON
     bundle = Bundle.model_validate_json(exported.text).model_dump(mode="json", exclude_none=True)
+    assert_valid(bundle)
     kinds = [(e["resource"]["resourceType"], e["resource"].get("identifier")) for e in bundle["entry"]]
     patients = [e["resource"]["id"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"]
     assert patients == [person_id]

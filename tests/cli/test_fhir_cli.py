@@ -1,8 +1,11 @@
-"""`pathway fhir export CASE --as STAFF [--out FILE]` prints (or writes) a Bundle that parses with fhir.resources; roles that
-may not export are refused with status 2 and nothing recorded."""
+"""`pathway fhir export CASE --as STAFF [--out FILE]` prints (or writes) a Bundle that passes the
+independent FHIR validators (tests/fhir); roles that may not export are refused with status 2 and
+nothing recorded."""
 
+import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 from temporalio.testing import WorkflowEnvironment
@@ -12,6 +15,7 @@ from store.access_log import AccessLog
 from store.event_store import EventStore
 from tests.cli.support import pathway
 from tests.conftest import worker_for
+from tests.fhir.validators import assert_valid
 
 
 async def test_fhir_export_prints_a_bundle_and_refuses_other_roles(
@@ -39,6 +43,7 @@ async def test_fhir_export_prints_a_bundle_and_refuses_other_roles(
         exported = await pathway("fhir", "export", case_id, "--as", "pr-001", env=env)
         assert exported.status == 0, exported.stderr
         bundle = Bundle.model_validate_json(exported.stdout)
+        assert_valid(json.loads(exported.stdout))
         assert bundle.type == "collection"
         assert '"text": "Sam Example"' in exported.stdout and "sealed:v1:" not in exported.stdout
         assert (await AccessLog(store.engine).list(case_id))[-1].action == "fhir_export"
@@ -48,7 +53,8 @@ async def test_fhir_export_prints_a_bundle_and_refuses_other_roles(
         written = await pathway("fhir", "export", case_id, "--as", "pr-001", "--out", str(out), env=env)
         assert written.status == 0 and written.stdout == "", written.stderr
         assert f"wrote {out}" in written.stderr and "FHIR R4 4.0.1" in written.stderr
-        assert Bundle.model_validate_json(out.read_text()).identifier.value == case_id
+        written_bundle: Any = Bundle.model_validate_json(out.read_text())
+        assert written_bundle.identifier.value == case_id
 
         before = len(await AccessLog(store.engine).list(case_id))
         refused = await pathway("fhir", "export", case_id, "--as", "lw-001", env=env)

@@ -16,6 +16,7 @@ from cli.exits import ExitStatus
 from store.event_store import EventStore
 from tests.cli.support import Completed, pathway
 from tests.conftest import worker_for
+from tests.fhir.validators import assert_valid
 
 NHS_NUMBER = "9434765919"
 
@@ -72,6 +73,7 @@ async def test_a_persons_story_and_fhir_export_through_the_cli(
 
         exported = succeeded(await pathway("fhir", "export", person, "--as", "au-001", env=env))
         bundle = Bundle.model_validate_json(exported.stdout).model_dump(mode="json", exclude_none=True)
+        assert_valid(bundle)
         resources = [entry["resource"] for entry in bundle["entry"]]
         assert [r["id"] for r in resources if r["resourceType"] == "Patient"] == [person]
         episodes = [r["identifier"][0]["value"] for r in resources if r["resourceType"] == "EpisodeOfCare"]

@@ -2,6 +2,7 @@
 of conditional creates holding the ServiceRequest, its Task, the Patient (told who they are only
 with consent to share with services), the requester in their role at the site, and the service."""
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from domain.fhir_terms import (
 from domain.model import Person, Role
 from domain.outcomes import ConsentScope, ReferralRequest, ServiceType, Urgency
 from domain.state import CaseState, Referral
+from tests.fhir.validators import assert_valid
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 PERSON_ID = "person-00000000-0000-4000-8000-000000000001"
@@ -72,9 +74,15 @@ def delivery(scope: tuple[ConsentScope, ...], made_by: str | None = "pr-001") ->
     return ReferralDelivery(state=state, referral=referral, person_id=PERSON_ID, made_by=made_by, link=LINK)
 
 
+def entries(bundle: Bundle) -> list[Any]:
+    return list(bundle.entry or [])
+
+
 def resources(bundle: Bundle) -> dict[str, list[Any]]:
+    """The transaction's resources by type, once it has passed the independent validators."""
+    assert_valid(json.loads(bundle.model_dump_json(exclude_none=True)))
     found: dict[str, list[Any]] = {}
-    for entry in bundle.entry or []:
+    for entry in entries(bundle):
         found.setdefault(entry.resource.get_resource_type(), []).append(entry.resource)
     return found
 
@@ -107,7 +115,7 @@ def test_every_entry_is_a_conditional_create_and_every_reference_resolves_inside
     bundle = referral_transaction(delivery((ConsentScope.SHARE_SERVICES,)), CONFIG)
 
     assert bundle.type == "transaction"
-    creates = {e.resource.get_resource_type() + ":" + str(e.request.ifNoneExist) for e in bundle.entry or []}
+    creates = {e.resource.get_resource_type() + ":" + str(e.request.ifNoneExist) for e in entries(bundle)}
     assert creates == {
         f"ServiceRequest:identifier={REFERRAL_SYSTEM}|ref-1",
         f"Task:identifier={REFERRAL_TASK_SYSTEM}|ref-1",
@@ -118,8 +126,8 @@ def test_every_entry_is_a_conditional_create_and_every_reference_resolves_inside
         f"PractitionerRole:identifier={SDS_ROLE_PROFILE_SYSTEM}|555555555556",
         f"Organization:identifier={ODS_ORGANIZATION_SYSTEM}|DD3",
     }
-    assert all(e.request.method == "POST" and e.fullUrl.startswith("urn:uuid:") for e in bundle.entry or [])
-    full_urls = {e.fullUrl for e in bundle.entry or []}
+    assert all(e.request.method == "POST" and e.fullUrl.startswith("urn:uuid:") for e in entries(bundle))
+    full_urls = {e.fullUrl for e in entries(bundle)}
     text = bundle.model_dump_json()
     references = {part.split('"')[0] for part in text.split('"reference":"')[1:]}
     assert references and references <= full_urls

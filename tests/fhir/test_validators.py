@@ -147,6 +147,26 @@ HEALTHCARE_SERVICE: dict[str, Any] = {
     "type": [{"text": "Housing support"}],
     "name": "Example housing support",
 }
+LOCATION: dict[str, Any] = {
+    "resourceType": "Location",
+    "id": "site-1",
+    "meta": _meta("UKCore-Location"),
+    "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-site-code", "value": "RX4E2"}],
+    "status": "active",
+    "name": "Example custody suite",
+    "managingOrganization": {"reference": "Organization/provider-1"},
+}
+AUDIT_EVENT: dict[str, Any] = {
+    "resourceType": "AuditEvent",
+    "id": "event-1",
+    "meta": _meta("UKCore-AuditEvent"),
+    "type": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110110"},
+    "action": "U",
+    "recorded": "2026-01-05T11:00:00Z",
+    "outcome": "0",
+    "agent": [{"who": {"reference": "PractitionerRole/staff-1-role"}, "requestor": True}],
+    "source": {"observer": {"display": "Example event store"}},
+}
 EXAMPLES = [
     PATIENT,
     ORGANIZATION,
@@ -157,6 +177,8 @@ EXAMPLES = [
     TASK,
     CONSENT,
     HEALTHCARE_SERVICE,
+    LOCATION,
+    AUDIT_EVENT,
 ]
 
 
@@ -187,6 +209,21 @@ def _patient_with_identifier(**changes: Any) -> dict[str, Any]:
 
 # Each broken variant: the document, the validator that must catch it and words its error must contain.
 BROKEN: dict[str, tuple[dict[str, Any], str, str]] = {
+    "two ODS site codes on a location (UK Core)": (
+        _changed(LOCATION, identifier=LOCATION["identifier"] * 2),
+        UK_CORE_VALIDATOR,
+        "Location.identifier:odsSiteCode",
+    ),
+    "audit event outcome outside audit-event-outcome (UK Core)": (
+        _changed(AUDIT_EVENT, outcome="1"),
+        UK_CORE_VALIDATOR,
+        "http://hl7.org/fhir/ValueSet/audit-event-outcome",
+    ),
+    "audit event without its agent (UK Core)": (
+        _changed(AUDIT_EVENT, agent=None),
+        UK_CORE_VALIDATOR,
+        "AuditEvent.agent",
+    ),
     "task status outside task-status (schema)": (_changed(TASK, status="unanswered"), SCHEMA, "/status"),
     "task status outside task-status (UK Core)": (
         _changed(TASK, status="unanswered"),

@@ -658,6 +658,64 @@ HEALTHCARE_SERVICE = Profile(
     ("providedBy", "type"),
 )
 
+LOCATION_STATUS = ValueSet(
+    "http://hl7.org/fhir/ValueSet/location-status",
+    _codes("http://hl7.org/fhir/location-status", "active", "suspended", "inactive"),
+)
+LOCATION_MODE = ValueSet(
+    "http://hl7.org/fhir/ValueSet/location-mode", _codes("http://hl7.org/fhir/location-mode", "instance", "kind")
+)
+AUDIT_EVENT_ACTION = ValueSet(
+    "http://hl7.org/fhir/ValueSet/audit-event-action",
+    _codes("http://hl7.org/fhir/audit-event-action", "C", "R", "U", "D", "E"),
+)
+AUDIT_EVENT_OUTCOME = ValueSet(
+    "http://hl7.org/fhir/ValueSet/audit-event-outcome",
+    _codes("http://hl7.org/fhir/audit-event-outcome", "0", "4", "8", "12"),
+)
+
+_L = "structuredefinitions/UKCore-Location.xml"
+LOCATION = Profile(
+    "UKCore-Location",
+    "2.3.0",
+    "Location",
+    _L,
+    (
+        AtMost(
+            f"{_L} Location.identifier:odsSiteCode", "identifier", 1, _system(ODS_SITE_CODE_SYSTEM), "ODS site codes"
+        ),
+        Fixed(f"{_L} Location.identifier:odsSiteCode.system", "system", ODS_SITE_CODE_SYSTEM, MEANT_AS_ODS_SITE_CODE),
+        Mandatory(f"{_L} Location.identifier:odsSiteCode.value", "value", ODS_SITE_CODE),
+        RequiredBinding(f"{_R4}Location Location.status", "status", LOCATION_STATUS),
+        RequiredBinding(f"{_R4}Location Location.mode", "mode", LOCATION_MODE),
+        RequiredBinding(
+            f"{_R4}Location Location.hoursOfOperation.daysOfWeek", "hoursOfOperation.daysOfWeek", DAYS_OF_WEEK
+        ),
+        Mandatory(f"{_R4}Location Location.position.longitude", "position.longitude"),
+        Mandatory(f"{_R4}Location Location.position.latitude", "position.latitude"),
+    ),
+    ("identifier", "status", "name", "address"),
+)
+
+_A = "structuredefinitions/UKCore-AuditEvent.xml"
+AUDIT_EVENT = Profile(
+    "UKCore-AuditEvent",
+    "1.2.0",
+    "AuditEvent",
+    _A,
+    (
+        Mandatory(f"{_R4}AuditEvent AuditEvent.type", "type"),
+        Mandatory(f"{_R4}AuditEvent AuditEvent.recorded", "recorded"),
+        Mandatory(f"{_A} AuditEvent.agent (mustSupport; R4 1..*)", "agent"),
+        Mandatory(f"{_R4}AuditEvent AuditEvent.agent.requestor", "agent.requestor"),
+        Mandatory(f"{_R4}AuditEvent AuditEvent.source", "source"),
+        Mandatory(f"{_R4}AuditEvent AuditEvent.source.observer", "source.observer"),
+        RequiredBinding(f"{_R4}AuditEvent AuditEvent.action", "action", AUDIT_EVENT_ACTION),
+        RequiredBinding(f"{_R4}AuditEvent AuditEvent.outcome", "outcome", AUDIT_EVENT_OUTCOME),
+    ),
+    ("agent",),
+)
+
 PROFILES: dict[str, Profile] = {
     profile.url: profile
     for profile in (
@@ -670,6 +728,8 @@ PROFILES: dict[str, Profile] = {
         TASK,
         CONSENT,
         HEALTHCARE_SERVICE,
+        LOCATION,
+        AUDIT_EVENT,
     )
 }
 

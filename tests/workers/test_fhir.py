@@ -3,6 +3,7 @@ back with fhir.resources (R4B), the documented referral status mapping, personal
 the receiving clinician and left out once shredded."""
 
 import asyncio
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -47,6 +48,7 @@ from store.event_store import EventStore
 from store.shredding import shred_person
 from tests.cli.support import free_port
 from tests.conftest import case_commands, worker_for
+from tests.fhir.validators import assert_valid
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
 from workers.settings import SHIPPED_CONFIG, load_config
 
@@ -119,8 +121,9 @@ async def full_journey(cases: StaffCommands) -> str:
     return state.case_id
 
 
-def service_type(request: ServiceRequest) -> str | None:
-    return next(c.code for c in request.code.coding if c.system == SERVICE_TYPE_SYSTEM)
+def service_type(request: Any) -> str:
+    code: str = next(c.code for c in request.code.coding if c.system == SERVICE_TYPE_SYSTEM)
+    return code
 
 
 def mental_health_service_id(state: CaseState) -> str | None:
@@ -132,8 +135,10 @@ def of_type(bundle: Bundle, kind: type[Any]) -> list[Any]:
 
 
 def parses_back(bundle: Bundle) -> Bundle:
-    """The Bundle as JSON, parsed back whole and resource by resource with fhir.resources."""
+    """The Bundle as JSON, valid to the independent validators (tests/fhir), parsed back whole and
+    resource by resource with fhir.resources."""
     text = bundle.model_dump_json(exclude_none=True)
+    assert_valid(json.loads(text))
     again = Bundle.model_validate_json(text)
     assert again.model_dump_json(exclude_none=True) == text
     for entry in again.entry or []:
