@@ -35,11 +35,15 @@ SPELLINGS = {
     "reconnect": "RECONNECT",
     "id": "ID",
 }
+# Codes whose words alone would not say what they mean.
+LABELS = {"share_services": "Share with the services they are referred to"}
 YES_NO = (("true", "Yes"), ("false", "No"))
 
 
 def words(name: str) -> str:
     """A code as words: "share_cps" -> "Share CPS"."""
+    if name in LABELS:
+        return LABELS[name]
     spelled = " ".join(SPELLINGS.get(part, part) for part in str(name).split("_"))
     return spelled[:1].upper() + spelled[1:]
 
