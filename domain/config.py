@@ -318,12 +318,20 @@ class CheckpointsConfig(Strict):
     )
 
 
+class FhirPollConfig(Strict):
+    """Reading back each FHIR-delivered referral's Task from its receiver (docs/fhir.md, "Status
+    updates from the receiver"): the poll schedule (`pathway-fhir-task-poll`) runs this often."""
+
+    every_minutes: int = Field(default=15, ge=1, le=24 * 60, description="Minutes between polls of the receivers")
+
+
 class PathwayConfig(Strict):
     sites: dict[str, SiteConfig]
     staff: tuple[StaffMember, ...] = ()
     services: tuple[Service, ...] = ()
     retention: RetentionConfig = RetentionConfig()
     checkpoints: CheckpointsConfig = CheckpointsConfig()
+    fhir_poll: FhirPollConfig = FhirPollConfig()
 
     @model_validator(mode="after")
     def _keys_match(self) -> "PathwayConfig":
