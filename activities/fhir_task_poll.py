@@ -8,10 +8,14 @@ with domain/fhir_task_updates.py and records each change as RecordReferralOutcom
 own name (domain/access.service_actor), through the case gateway like any command: sealed first,
 then decided by the case workflow, which refuses an answer the referral's status no longer allows.
 
-Idempotent: each change is sent with the case version it was decided on, so a retried activity or
-two polls at once record a change once (the later one is refused and reported, and decided again
-next time from what was recorded). A receiver that is down, refuses or answers garbage is reported
-and asked again at the next poll; it never stops the others (each service is its own activity).
+Idempotent without a lock: the lifecycle never returns to a status (domain/rules.py
+REFERRAL_TRANSITIONS has no cycle, and no status follows itself), so the case workflow, deciding each
+change under its own lock, takes a status once; a retried activity or a second poll at the same time
+that sends it again is refused and reported, and decides afresh next time. (Not the case version:
+the services of one case are asked at once, and each one's change would make the others' stale.)
+
+A receiver that is down, refuses or answers garbage is reported and asked again at the next poll;
+it never stops the others (each service is its own activity).
 Reports name services, referrals and codes, never what a reason says.
 """
 
@@ -162,23 +166,20 @@ class FhirTaskPollActivities:
         reading = read_task(found.status, str(task.status), business, reason or None)
         if reading.problem is not None:
             raise _NotTaken(reading.problem, reading.detail)
-        version = state.version
         for change in reading.changes:
             command = RecordReferralOutcome(
                 actor=service_actor(service.service_id),
                 referral_id=ref.referral_id,
                 status=change.status,
                 reason=change.reason,
-                expected_version=version,
             )
             try:
                 check_change(command)
-                state = await self._gateway.send(ref.case_id, await self._sealer.seal_for_case(command, ref.case_id))
+                await self._gateway.send(ref.case_id, await self._sealer.seal_for_case(command, ref.case_id))
             except RuleViolation as refusal:
                 raise _NotTaken("refused", f"{change.status}: {refusal.rule}") from None
             except PersonUnknown:
                 raise _NotTaken("refused", f"{change.status}: the person's data was shredded") from None
-            version = state.version
         return len(reading.changes)
 
     @staticmethod

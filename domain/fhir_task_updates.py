@@ -5,11 +5,13 @@ A service with `delivery = "fhir"` holds a Task for each referral (identifier
 and this module decides what, if anything, the referral's record gains from it. The Task's
 `businessStatus`, when it carries a code of our CodeSystem (`domain.fhir.REFERRAL_STATUS_SYSTEM`),
 wins over the coarse FHIR R4 `Task.status`, as long as the two agree (a pair this table does not
-list is reported, not guessed). Codes of any other system in `businessStatus` are ignored.
+list is reported, not guessed). Codes of any other system in `businessStatus` are ignored, and so
+are `drafted` and `sent`: what Pathway itself sent, which a receiver that leaves our code alone still
+holds (its `Task.status` then decides).
 
 | the referral becomes | `Task.status` alone | `businessStatus` (ours) with `Task.status` |
 |---|---|---|
-| no change | `requested` `received` `ready` | `sent` with `requested` `received` `ready` |
+| no change | `requested` `received` `ready` | |
 | accepted | `accepted` | `accepted` with `accepted` `ready` |
 | rejected | `rejected` `cancelled` | `rejected` with `rejected` `cancelled` |
 | declined_by_person | | `declined_by_person` with `cancelled` `rejected` |
@@ -20,7 +22,7 @@ list is reported, not guessed). Codes of any other system in `businessStatus` ar
 
 A rejection (or a person's declining) takes `Task.statusReason` as its reason; a rejection without
 one records "no reason given by the service". Any other `Task.status` (`draft`, `entered-in-error`)
-or `businessStatus` code of ours (`drafted`, `closed`: ours to decide) changes nothing and is reported.
+or `businessStatus` code (`closed`: ours to decide) changes nothing and is reported.
 
 The status the Task gives may lie several steps ahead of the referral's (sent, and the Task already
 `in-progress`): the steps between are recorded too, each its own event, along the one shortest way
@@ -60,7 +62,6 @@ TASK_STATUS_MEANS: dict[str, ReferralStatus | None] = {
 
 # Our businessStatus codes a receiver may send, and the Task.status values each agrees with.
 BUSINESS_STATUS_WITH: dict[ReferralStatus, frozenset[str]] = {
-    S.SENT: frozenset({"requested", "received", "ready"}),
     S.ACCEPTED: frozenset({"accepted", "ready"}),
     S.REJECTED: frozenset({"rejected", "cancelled"}),
     S.DECLINED_BY_PERSON: frozenset({"cancelled", "rejected"}),
@@ -70,8 +71,10 @@ BUSINESS_STATUS_WITH: dict[ReferralStatus, frozenset[str]] = {
     S.DISENGAGED: frozenset({"failed", "completed"}),
 }
 
-# What a receiver's Task can move a referral to (SENT only ever means "no change").
-RECEIVER_STATUSES = frozenset(BUSINESS_STATUS_WITH) - {S.SENT}
+# What a receiver's Task can move a referral to.
+RECEIVER_STATUSES = frozenset(BUSINESS_STATUS_WITH)
+# Our own codes as we sent them (domain/fhir.py referral_task): no word from the receiver.
+AS_SENT = frozenset({S.DRAFTED.value, S.SENT.value})
 WITH_REASON = frozenset({S.REJECTED, S.DECLINED_BY_PERSON})
 
 
@@ -130,7 +133,7 @@ def read_task(
 def _target(task_status: str, business_statuses: Sequence[str]) -> ReferralStatus | TaskReading | None:
     if task_status not in TASK_STATUS_MEANS:
         return _refused(Problem.UNKNOWN_CODE, f"Task.status {_shown(task_status)} is not taken from a receiver")
-    codes = set(business_statuses)
+    codes = set(business_statuses) - AS_SENT
     if not codes:
         return TASK_STATUS_MEANS[task_status]
     unknown = sorted(codes - {str(status) for status in BUSINESS_STATUS_WITH})
@@ -143,7 +146,7 @@ def _target(task_status: str, business_statuses: Sequence[str]) -> ReferralStatu
     [business] = [S(code) for code in codes]
     if task_status not in BUSINESS_STATUS_WITH[business]:
         return _refused(Problem.INCONSISTENT, f"businessStatus {business} with Task.status {task_status}")
-    return None if business is S.SENT else business
+    return business
 
 
 def _shortest_ways(current: ReferralStatus, target: ReferralStatus) -> list[tuple[ReferralStatus, ...]]:

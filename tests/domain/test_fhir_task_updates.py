@@ -90,7 +90,16 @@ def test_other_r4_statuses_change_nothing_and_are_reported(status: str) -> None:
     assert status in reading.detail
 
 
-@pytest.mark.parametrize("code", ["drafted", "closed", "triaged", "ACCEPTED"])
+def test_our_own_codes_as_sent_leave_the_task_status_to_decide() -> None:
+    for code in ("drafted", "sent"):
+        assert read_task(S.SENT, "accepted", [code], None).changes == (StatusChange(status=S.ACCEPTED),)
+        assert read_task(S.SENT, "received", [code], None) == TaskReading()
+    assert read_task(S.ACCEPTED, "in-progress", ["drafted", "did_not_attend"], None).changes == (
+        StatusChange(status=S.DID_NOT_ATTEND),
+    )
+
+
+@pytest.mark.parametrize("code", ["closed", "triaged", "ACCEPTED"])
 def test_business_codes_not_taken_from_a_receiver_are_reported(code: str) -> None:
     reading = read_task(S.SENT, "accepted", [code], None)
     assert (reading.changes, reading.problem) == ((), Problem.UNKNOWN_CODE)
