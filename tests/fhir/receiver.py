@@ -7,7 +7,7 @@ that identifier exists (so a second identical POST creates nothing), `urn:uuid:`
 the ids it assigned, and the answer is a `transaction-response` Bundle with a 201 or 200 entry and
 `location` per resource. It serves `GET Task?identifier=system|value` as a `searchset` Bundle and
 `GET Task/{id}`. A test acts as the receiving team with `set_task`, and as a misbehaving one with
-`answer_for` (another Task in the answer) and `redirect_reads` (a 302 for every read)."""
+`answer_for` (other Tasks in the answer) and `redirect_reads` (a 302 for every read)."""
 
 import json
 import threading
@@ -32,7 +32,7 @@ class FhirReceiver:
         self.resources: dict[str, dict[str, Resource]] = {}  # resource type -> id -> resource
         self.transactions: list[Resource] = []  # every transaction received, valid or not
         self.reads: list[str] = []  # the path and query of every GET
-        self.answer_for: dict[str, str] = {}  # referral id asked about -> the referral whose Task is answered
+        self.answer_for: dict[str, list[Resource]] = {}  # referral id asked about -> the Tasks answered instead
         self.redirect_reads: str | None = None  # where every GET is redirected, if set
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -111,13 +111,14 @@ class FhirReceiver:
                 return (200, found) if found else (404, _outcome("not-found", f"no {kind}/{resource_id}"))
             [identifier] = parse_qs(query).get("identifier", [""])
             system, _, value = identifier.partition("|")
-            matches = self._with_identifier(kind, system, self.answer_for.get(value, value))
+            matches = self.answer_for.get(value) or self._with_identifier(kind, system, value)
         return 200, {
             "resourceType": "Bundle",
             "type": "searchset",
             "total": len(matches),
             "entry": [
-                {"fullUrl": f"{self.url}/{kind}/{m['id']}", "resource": m, "search": {"mode": "match"}} for m in matches
+                {"fullUrl": f"{self.url}/{kind}/{m.get('id', 'forged')}", "resource": m, "search": {"mode": "match"}}
+                for m in matches
             ],
         }
 
