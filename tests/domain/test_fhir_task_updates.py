@@ -3,6 +3,7 @@ the table in the module's docstring, read here and checked cell by cell; jumps t
 steps; what is refused and reported; rejection reasons."""
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -37,9 +38,11 @@ R4_TASK_STATUSES = [
 ]
 
 
-def documented_rows() -> list[tuple[S | None, list[str], list[tuple[str, list[str]]]]]:
-    """The docstring's table: (becomes, Task.status alone, [(businessStatus, with Task.status)])."""
-    doc = fhir_task_updates.__doc__ or ""
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "fhir.md"
+
+
+def documented_rows(doc: str) -> list[tuple[S | None, list[str], list[tuple[str, list[str]]]]]:
+    """A mapping table: (becomes, Task.status alone, [(businessStatus, with Task.status)])."""
     rows = []
     for line in doc.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
@@ -68,7 +71,7 @@ def start_for(becomes: S | None) -> S:
 
 
 def test_the_documented_table_is_what_the_code_does() -> None:
-    rows = documented_rows()
+    rows = documented_rows(fhir_task_updates.__doc__ or "")
     assert len(rows) == 8
     assert {becomes for becomes, _, _ in rows} == {None, *fhir_task_updates.RECEIVER_STATUSES}
     alone_documented = {status for _, alone, _ in rows for status in alone}
@@ -81,6 +84,11 @@ def test_the_documented_table_is_what_the_code_does() -> None:
             assert set(with_statuses) == fhir_task_updates.BUSINESS_STATUS_WITH[S(code)]
             for status in with_statuses:
                 assert target(read_task(start, status, [code], "why")) is becomes, (code, status)
+
+
+def test_docs_fhir_md_shows_the_same_table() -> None:
+    section = DOCS.read_text().split("## Status updates from the receiver", 1)[1]
+    assert documented_rows(section) == documented_rows(fhir_task_updates.__doc__ or "")
 
 
 @pytest.mark.parametrize("status", sorted(set(R4_TASK_STATUSES) - set(TASK_STATUS_MEANS)))
