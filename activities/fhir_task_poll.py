@@ -110,6 +110,8 @@ class FhirTaskPollActivities:
         """The referrals delivered by FHIR, on open cases, that their receiver can still move on, by
         service (the directory's current entry, if it still delivers by FHIR)."""
         services = {service.service_id: service for service in self._config.services if service.delivery == "fhir"}
+        if not services:
+            return FhirReferrals(services=[])
         by_service: dict[str, list[ReferralRef]] = {}
         for delivery in await self._log.sent_about_open_cases(KIND):
             activity.heartbeat(delivery.notification_id)

@@ -17,11 +17,12 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from domain.access import service_actor
+from domain.commands import CloseCase
 from domain.config import PathwayConfig, Service
 from domain.events import ReferralOutcomeRecorded, StoredEvent
 from domain.fhir_task_updates import NO_REASON
 from domain.model import Role
-from domain.outcomes import ReferralStatus, ServiceType
+from domain.outcomes import ClosureOutcome, ReferralStatus, ServiceType
 from domain.state import CaseState
 from domain.tasks import TaskKind
 from service.staff import StaffCommands
@@ -247,3 +248,44 @@ async def test_two_polls_at_once_record_each_change_once(stack: Stack) -> None:
     )
     steps = [e.event.status for e in await stack.outcomes(case_id) if e.event.referral_id == housing]  # type: ignore[union-attr]
     assert steps == [S.ACCEPTED, S.ATTENDED, S.ENGAGED]
+
+
+async def test_a_closed_case_is_not_asked_about(stack: Stack) -> None:
+    case_id, [housing] = await referred(stack, (HOUSING, ServiceType.HOUSING, "hostel place"))
+    closure = ClosureOutcome.model_validate({"reason": "record_made_in_error"})
+    await stack.cases.close_case(case_id, CloseCase(actor=PRACTITIONER, outcome=closure))
+    stack.east.set_task(housing, "accepted")
+
+    _, result = await stack.poll()
+
+    assert result.services == [] and stack.east.reads == []
+    assert await stack.outcomes(case_id) == []
+
+
+async def test_garbage_and_codes_not_taken_are_reported_and_asked_again(stack: Stack) -> None:
+    case_id, [housing, drugs, mental_health] = await referred(
+        stack,
+        (HOUSING, ServiceType.HOUSING, "no fixed abode"),
+        (DRUGS, ServiceType.SUBSTANCE_MISUSE, "crack cocaine"),
+        (MENTAL_HEALTH, ServiceType.MENTAL_HEALTH, "paranoia"),
+    )
+    stack.west.answer_for[mental_health] = [{"resourceType": "Task", "status": "accepted"}]  # no intent: not FHIR
+    stack.east.set_task(housing, "entered-in-error")
+    stack.east.set_task(drugs, "accepted")
+
+    _, result = await stack.poll()
+
+    problems = {(p.service_id, q.kind, q.referral_id) for p in result.services for q in p.problems}
+    assert problems == {(MENTAL_HEALTH, "bad_answer", mental_health), (HOUSING, "unknown_code", housing)}
+    assert statuses(await stack.outcomes(case_id)) == [(drugs, S.ACCEPTED, f"service:{DRUGS}")]
+
+    # Put right on the receivers' side, the next poll takes them in.
+    stack.west.answer_for.clear()
+    stack.west.set_task(mental_health, "accepted")
+    stack.east.set_task(housing, "accepted")
+    await stack.poll()
+    assert {(r, s) for r, s, _ in statuses(await stack.outcomes(case_id))} == {
+        (drugs, S.ACCEPTED),
+        (mental_health, S.ACCEPTED),
+        (housing, S.ACCEPTED),
+    }
