@@ -133,7 +133,7 @@ class FhirTaskPollActivities:
         for ref in input.referrals:
             activity.heartbeat(ref.referral_id)
             try:
-                poll.recorded += await self._take_in(service, ref)
+                await self._take_in(service, ref, poll)
             except Unreachable as down:
                 self._report(poll, None, "unreachable", str(down))
                 break
@@ -150,12 +150,12 @@ class FhirTaskPollActivities:
             )
         return poll
 
-    async def _take_in(self, service: Service, ref: ReferralRef) -> int:
-        """The changes recorded for one referral (0: nothing new)."""
+    async def _take_in(self, service: Service, ref: ReferralRef, poll: ServicePoll) -> None:
+        """Record what the receiver's Task says of one referral, counting each change in `poll`."""
         state = await self._store.current_state(ref.case_id)
         found = referral(state, ref.referral_id)
         if not state.is_open or found is None or not still_answerable(found.status):
-            return 0  # answered or closed since it was listed
+            return  # answered or closed since it was listed
         task = await asyncio.to_thread(_read_task, service.address, ref.referral_id)
         business = [
             str(coding.code)
@@ -182,7 +182,7 @@ class FhirTaskPollActivities:
                 raise _NotTaken("refused", f"{change.status}: {refusal.rule}") from None
             except PersonUnknown:
                 raise _NotTaken("refused", f"{change.status}: the person's data was shredded") from None
-        return len(reading.changes)
+            poll.recorded += 1
 
     @staticmethod
     def _report(poll: ServicePoll, referral_id: str | None, kind: str, detail: str) -> None:

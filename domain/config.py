@@ -9,8 +9,9 @@ from datetime import date, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from domain.access import service_actor
 from domain.errors import Rule, RuleViolation
 from domain.model import AgeBand, Role, Setting, Strict
 from domain.outcomes import Recipient, ServiceType
@@ -171,6 +172,14 @@ class Service(Strict):
             raise ValueError(f"service {self.service_id}: {self.address!r} is not an email address")
         if self.delivery in ("http", "fhir") and not self.address.startswith(("http://", "https://")):
             raise ValueError(f"service {self.service_id}: {self.address!r} is not an http(s) URL")
+        if self.delivery == "fhir":
+            try:
+                service_actor(self.service_id)  # what its system's answers are recorded as
+            except ValidationError:
+                raise ValueError(
+                    f"service {self.service_id}: too long an id for a FHIR service, whose answers are recorded "
+                    "in its name (service:<id>, at most 64 characters)"
+                ) from None
         return self
 
 
