@@ -116,12 +116,12 @@ def read_task(
         return target
     if target is None or target is current:
         return TaskReading()
-    path = _shortest_ways(current, target)
-    if not path:
+    ways = _shortest_ways(current, target)
+    if not ways:
         return _refused(Problem.NOT_ALLOWED, f"a referral that is {current} cannot become {target}")
-    if len(path) > 1:
-        return _refused(Problem.AMBIGUOUS, f"{current} to {target} goes through {' or '.join(map(_steps, path))}")
-    [steps] = path
+    if len(ways) > 1:
+        return _refused(Problem.AMBIGUOUS, f"{current} to {target} goes through {' or '.join(map(_steps, ways))}")
+    [steps] = ways
     reason = _reason(status_reason) if target in WITH_REASON else ""
     if target is S.REJECTED and not reason:
         reason = NO_REASON
@@ -180,7 +180,8 @@ def _steps(way: tuple[ReferralStatus, ...]) -> str:
 
 
 def _reason(text: str | None) -> str:
-    """The receiver's reason as a reason may be written: printable, on its own words, not too long."""
+    """The receiver's reason as a reason may be recorded: printable characters, single-spaced, not
+    longer than RecordReferralOutcome takes."""
     printable = "".join(c if c.isprintable() else " " for c in text or "")
     return " ".join(printable.split())[:REASON_CHARACTERS]
 
