@@ -6,7 +6,7 @@ person attend or miss the appointment; each poll records what changed, in the se
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +27,13 @@ from domain.state import CaseState
 from domain.tasks import TaskKind
 from service.staff import StaffCommands
 from store.event_store import EventStore
-from tests.conftest import INBOX_URL, TEST_MASTER_KEYS, staff_driver
+from tests.conftest import INBOX_URL, TEST_MASTER_KEYS, TEST_PAYLOAD_KEYS, staff_driver
 from tests.fhir.receiver import FhirReceiver, running
+from tests.workers.test_metrics import sample
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING
+from workers.client import data_converter
+from workers.metrics import exporter_text, free_loopback_address, metrics_runtime
 from workers.settings import SHIPPED_CONFIG, load_config
 from workers.worker import build_worker
 from workflows.fhir_task_poll_workflow import FhirPollResult, FhirTaskPollWorkflow
@@ -85,10 +88,11 @@ def receivers() -> Iterator[tuple[FhirReceiver, FhirReceiver]]:
         yield east, west
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def stack(
-    temporal_env: WorkflowEnvironment, sqlite_store: EventStore, receivers: tuple[FhirReceiver, FhirReceiver]
+@asynccontextmanager
+async def fhir_stack(
+    client: Client, store: EventStore, receivers: tuple[FhirReceiver, FhirReceiver]
 ) -> AsyncIterator[Stack]:
+    """A worker as production builds it, with three FHIR services at the two receivers, and staff."""
     east, west = receivers
     config = config_with(
         fhir_service(HOUSING, ServiceType.HOUSING, east.url),
@@ -96,10 +100,17 @@ async def stack(
         fhir_service(MENTAL_HEALTH, ServiceType.MENTAL_HEALTH, west.url),
     )
     task_queue = f"fhir-poll-{uuid.uuid4()}"
-    client = temporal_env.client
-    async with build_worker(client, sqlite_store, task_queue, config, None, INBOX_URL, TEST_MASTER_KEYS):
-        cases = staff_driver(client, sqlite_store, task_queue, config)
-        yield Stack(client, cases, sqlite_store, task_queue, east, west)
+    async with build_worker(client, store, task_queue, config, None, INBOX_URL, TEST_MASTER_KEYS):
+        cases = staff_driver(client, store, task_queue, config)
+        yield Stack(client, cases, store, task_queue, east, west)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def stack(
+    temporal_env: WorkflowEnvironment, sqlite_store: EventStore, receivers: tuple[FhirReceiver, FhirReceiver]
+) -> AsyncIterator[Stack]:
+    async with fhir_stack(temporal_env.client, sqlite_store, receivers) as built:
+        yield built
 
 
 async def referred(stack: Stack, *referrals: tuple[str, ServiceType, str]) -> tuple[str, list[str]]:
@@ -289,3 +300,28 @@ async def test_garbage_and_codes_not_taken_are_reported_and_asked_again(stack: S
         (mental_health, S.ACCEPTED),
         (housing, S.ACCEPTED),
     }
+
+
+async def test_what_is_not_taken_is_counted_by_kind(
+    temporal_env: WorkflowEnvironment, sqlite_store: EventStore, receivers: tuple[FhirReceiver, FhirReceiver]
+) -> None:
+    exporter = free_loopback_address()
+    client = await Client.connect(
+        temporal_env.client.service_client.config.target_host,
+        namespace=temporal_env.client.namespace,
+        data_converter=data_converter(TEST_PAYLOAD_KEYS),
+        runtime=metrics_runtime(exporter),
+    )
+    async with fhir_stack(client, sqlite_store, receivers) as metered:
+        _, [housing, mental_health] = await referred(
+            metered, (HOUSING, ServiceType.HOUSING, "rent arrears"), (MENTAL_HEALTH, ServiceType.MENTAL_HEALTH, "ptsd")
+        )
+        metered.east.set_task(housing, "draft")
+        metered.west.answer_for[mental_health] = [{"resourceType": "Patient", "id": "not-a-task"}]
+        await metered.poll()
+        await metered.poll()
+        text = await exporter_text(exporter)
+
+    assert sample(text, "pathway_fhir_task_updates_not_taken_total", kind="unknown_code") == 2
+    assert sample(text, "pathway_fhir_task_updates_not_taken_total", kind="bad_answer") == 2
+    assert housing not in text and "draft" not in text  # labels are kinds only
