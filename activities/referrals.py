@@ -157,13 +157,14 @@ class ReferralActivities:
 
 
 class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirected POST would be replayed as a GET without the referral, so never follow one."""
+    """A redirected POST would be replayed as a GET without the referral, and a redirected read could
+    fetch another system's answer: never follow one."""
 
     def redirect_request(self, *args: object, **kwargs: object) -> None:
         return None
 
 
-_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
+NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
 
 
 def _post(url: str, body: str, idempotency_key: str, content_type: str = "application/json") -> None:
@@ -172,7 +173,7 @@ def _post(url: str, body: str, idempotency_key: str, content_type: str = "applic
         headers |= {"Accept": "application/fhir+json", "X-Request-Id": idempotency_key}
     request = urllib.request.Request(url, data=body.encode(), method="POST", headers=headers)
     try:
-        with _NO_REDIRECTS.open(request, timeout=30) as response:
+        with NO_REDIRECTS.open(request, timeout=30) as response:
             response.read()
     except urllib.error.HTTPError as error:
         if 300 <= error.code < 400:

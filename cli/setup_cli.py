@@ -1,8 +1,8 @@
 """`pathway setup`: an operator's deploy step that prepares a Temporal cluster for Pathway.
 
 It needs only Temporal (no store, no staff id): the namespace with its retention, the search
-attributes the Temporal UI's saved views filter on, the daily retention schedule and the checkpoint
-schedule. Running it again changes nothing that is already right, and says what it found."""
+attributes the Temporal UI's saved views filter on, the daily retention schedule, the checkpoint
+schedule and the FHIR poll schedule. Running it again changes nothing that is already right, and says what it found."""
 
 from typing import Annotated
 
@@ -30,8 +30,8 @@ def setup(
         ),
     ] = None,
 ) -> None:
-    """Create the namespace if missing, add missing search attributes and keep the retention and checkpoint
-    schedules; idempotent."""
+    """Create the namespace if missing, add missing search attributes and keep the retention, checkpoint
+    and FHIR poll schedules; idempotent."""
     settings = settings_from(ctx)
     if namespace is not None:
         settings = settings.model_copy(update={"namespace": namespace})
@@ -41,7 +41,12 @@ def setup(
         try:
             config = settings.pathway_config
             report = await setup_temporal(
-                client, settings.task_queue, config.retention, config.checkpoints, retention_days=retention_days
+                client,
+                settings.task_queue,
+                config.retention,
+                config.checkpoints,
+                config.fhir_poll,
+                retention_days=retention_days,
             )
         except ValueError as error:
             usage_error(str(error))

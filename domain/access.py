@@ -152,6 +152,20 @@ def change_access(command: Command) -> tuple[str, str] | None:
     return CHANGE_ACCESS[type(command).__name__]
 
 
+SERVICE_ACTOR_PREFIX = "service:"
+
+
+def service_actor(service_id: str) -> Actor:
+    """The system acting for a receiving service: what the service's own system says of a referral
+    made to it (its FHIR Task, read back by the worker) is recorded in this name. The matrix gives
+    it nothing; the referral rules let it answer only the referrals made to that service."""
+    return Actor(staff_id=f"{SERVICE_ACTOR_PREFIX}{service_id}", role=Role.SYSTEM)
+
+
+def acts_for_a_service(actor: Actor) -> bool:
+    return actor.role is Role.SYSTEM and actor.staff_id.startswith(SERVICE_ACTOR_PREFIX)
+
+
 def allowed(role: Role, action: Action) -> bool:
     return role in ACTION_ROLES[action]
 

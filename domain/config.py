@@ -10,8 +10,9 @@ from datetime import date, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from domain.access import service_actor
 from domain.errors import Rule, RuleViolation
 from domain.model import AgeBand, Role, Setting, Strict
 from domain.nhs_codes import (
@@ -192,6 +193,14 @@ class Service(Strict):
             raise ValueError(f"service {self.service_id}: {self.address!r} is not an email address")
         if self.delivery in ("http", "fhir") and not self.address.startswith(("http://", "https://")):
             raise ValueError(f"service {self.service_id}: {self.address!r} is not an http(s) URL")
+        if self.delivery == "fhir":
+            try:
+                service_actor(self.service_id)  # what its system's answers are recorded as
+            except ValidationError:
+                raise ValueError(
+                    f"service {self.service_id}: too long an id for a FHIR service, whose answers are recorded "
+                    "in its name (service:<id>, at most 64 characters)"
+                ) from None
         return self
 
 
@@ -370,12 +379,20 @@ class CheckpointsConfig(Strict):
     )
 
 
+class FhirPollConfig(Strict):
+    """Reading back each FHIR-delivered referral's Task from its receiver (docs/fhir.md, "Status
+    updates from the receiver"): the poll schedule (`pathway-fhir-task-poll`) runs this often."""
+
+    every_minutes: int = Field(default=15, ge=1, le=24 * 60, description="Minutes between polls of the receivers")
+
+
 class PathwayConfig(Strict):
     sites: dict[str, SiteConfig]
     staff: tuple[StaffMember, ...] = ()
     services: tuple[Service, ...] = ()
     retention: RetentionConfig = RetentionConfig()
     checkpoints: CheckpointsConfig = CheckpointsConfig()
+    fhir_poll: FhirPollConfig = FhirPollConfig()
 
     @model_validator(mode="after")
     def _keys_match(self) -> "PathwayConfig":

@@ -7,7 +7,7 @@ deterministic ones (`workflow.uuid4()`, `workflow.now()`).
 from collections.abc import Callable
 from datetime import datetime
 
-from domain.access import Action, require_allowed
+from domain.access import Action, acts_for_a_service, require_allowed, service_actor
 from domain.care_after_custody import engagement_recorded, record_release
 from domain.cohorts import suggested_services
 from domain.commands import (
@@ -223,7 +223,7 @@ def decide(state: CaseState, command: Command, ctx: DecisionContext) -> list[Dom
             require(state.consent == "given", Rule.CONSENT_NOT_GIVEN, "there is no consent to withdraw")
             return [ConsentWithdrawn(reason=command.reason)]
         case RecordReferralOutcome():
-            require_allowed(command.actor, Action.RECORD_REFERRAL_OUTCOME)
+            _require_may_answer(state, command)
             return _referral_outcome(state, command.referral_id, command.status, command.reason)
         case RecordReferralSent() | RecordReferralSendFailed():
             return _delivery(state, command, ctx)
@@ -498,6 +498,20 @@ def _delivery(
         return [recorded]
     chase = new_task(ctx, TaskKind.CHASE_REFERRAL, setting_of(state), Urgency.URGENT, referral_id=failed.referral_id)
     return [recorded, chase]
+
+
+def _require_may_answer(state: CaseState, command: RecordReferralOutcome) -> None:
+    """Staff by the matrix; the system only in the name of the service the referral was made to (its
+    own system's word, read back by the worker: domain/fhir_task_updates.py)."""
+    if not acts_for_a_service(command.actor):
+        require_allowed(command.actor, Action.RECORD_REFERRAL_OUTCOME)
+        return
+    service_id = _referral(state, command.referral_id).request.service_id
+    require(
+        service_id is not None and command.actor == service_actor(service_id),
+        Rule.ROLE_NOT_ALLOWED,
+        f"only the service referral {command.referral_id} was made to can answer it on its own",
+    )
 
 
 def require_rejection_reason(status: ReferralStatus, reason: str) -> None:

@@ -1,14 +1,16 @@
 """The notifications table: what was sent to whom about which task, and whether it arrived."""
 
+import builtins
 import json
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.model import Stage
 from store import schema
 
 NotificationStatus = Literal["pending", "sent", "failed", "not_sent"]
@@ -79,6 +81,20 @@ class NotificationLog:
             query = query.where(schema.notifications.c.notification_id == notification_id)
         if case_id is not None:
             query = query.where(schema.notifications.c.case_id == case_id)
+        return await self._records(query)
+
+    async def sent_about_open_cases(self, kind: str) -> builtins.list[NotificationRecord]:
+        """The messages of `kind` that were delivered, about cases not closed yet (oldest first)."""
+        sent = schema.notifications.c
+        query = (
+            select(schema.notifications)
+            .join(schema.cases, schema.cases.c.case_id == sent.case_id)
+            .where(sent.kind == kind, sent.status == "sent", schema.cases.c.stage != Stage.CLOSED.value)
+            .order_by(sent.created_at)
+        )
+        return await self._records(query)
+
+    async def _records(self, query: Select[Any]) -> builtins.list[NotificationRecord]:
         async with self.engine.connect() as conn:
             rows = [dict(row._mapping) for row in await conn.execute(query)]
         for row in rows:

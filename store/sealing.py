@@ -67,6 +67,13 @@ class Sealer:
         opened = map_personal(model, leaf_for_reader)
         return Opened(opened, withheld)
 
+    async def seal_for_case(self, model: Model, case_id: str) -> Model:
+        """Sealed for the person the store knows the case by (for jobs that hold no case id key)."""
+        person_id = await self.keys.person_of(case_id)
+        if person_id is None:
+            raise PersonUnknown(f"no person's key is held for case {case_id}, so nothing personal can be sealed")
+        return await self.seal(model, person_id, case_id)
+
     async def open_for_case(self, model: Model, case_id: str) -> Model:
         """Opened for the person the store knows the case by (for jobs that hold no case id key)."""
         return (await self.open(model, await self.keys.person_of(case_id))).model

@@ -34,6 +34,7 @@ TASKS_OVERDUE = "pathway_tasks_overdue"  # gauge {site, kind}
 SLA_BREACHES = "pathway_sla_breaches"  # counter {kind}
 APPEND_LATENCY = "pathway_append_latency_seconds"  # histogram
 NOTIFICATION_FAILURES = "pathway_notification_failures"  # counter {kind}
+FHIR_TASK_PROBLEMS = "pathway_fhir_task_updates_not_taken"  # counter {kind}
 
 # An append is milliseconds; the SDK's default buckets start at 50 ms and would hide it.
 APPEND_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]
@@ -98,6 +99,14 @@ def count_notification_failure(kind: str) -> None:
     activity.metric_meter().create_counter(NOTIFICATION_FAILURES, "Outbound messages that failed to send").add(
         1, {"kind": kind}
     )
+
+
+def count_fhir_task_problem(kind: str) -> None:
+    """A FHIR receiver's Task the poll could not take in: unreachable, garbage, a code or a change
+    the rules do not take (activities/fhir_task_poll.py); it is asked again at the next poll."""
+    activity.metric_meter().create_counter(
+        FHIR_TASK_PROBLEMS, "FHIR receivers' Task updates not taken into a referral"
+    ).add(1, {"kind": kind})
 
 
 class StoreGauges:

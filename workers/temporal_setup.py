@@ -1,5 +1,5 @@
 """Preparing a Temporal cluster for Pathway, idempotently: the namespace (with its retention), the
-search attributes operators filter on, and the retention and checkpoint schedules. `pathway setup`
+search attributes operators filter on, and the retention, checkpoint and FHIR poll schedules. `pathway setup`
 runs it on a real cluster, `pathway dev` on its dev server."""
 
 import asyncio
@@ -20,8 +20,9 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.config import CheckpointsConfig, RetentionConfig
+from domain.config import CheckpointsConfig, FhirPollConfig, RetentionConfig
 from workers.checkpoint_schedule import ensure_checkpoint_schedule
+from workers.fhir_poll_schedule import ensure_fhir_poll_schedule
 from workers.retention_schedule import ensure_retention_schedule
 from workflows.search_attributes import ALL_KEYS
 
@@ -104,9 +105,10 @@ async def setup_temporal(
     task_queue: str,
     retention: RetentionConfig,
     checkpoints: CheckpointsConfig,
+    fhir_poll: FhirPollConfig,
     retention_days: int | None = None,
 ) -> SetupReport:
-    """Namespace, search attributes, retention and checkpoint schedules on the client's namespace;
+    """Namespace, search attributes, retention, checkpoint and FHIR poll schedules on the client's namespace;
     safe to run again (the second run changes nothing and says so)."""
     namespace = client.namespace
     report = SetupReport(namespace)
@@ -118,6 +120,8 @@ async def setup_temporal(
     report.actions.append(f"retention schedule: {schedule}")
     schedule = await _once_known(lambda: ensure_checkpoint_schedule(client, task_queue, checkpoints))
     report.actions.append(f"checkpoint schedule: {schedule}, every {checkpoints.every_minutes} minutes")
+    schedule = await _once_known(lambda: ensure_fhir_poll_schedule(client, task_queue, fhir_poll))
+    report.actions.append(f"FHIR poll schedule: {schedule}, every {fhir_poll.every_minutes} minutes")
     return report
 
 

@@ -13,12 +13,14 @@ from temporalio.worker import Worker
 from activities.alerts import AlertActivities
 from activities.checkpoints import CheckpointActivities, CheckpointSigner
 from activities.court_reports import CourtReportActivities
+from activities.fhir_task_poll import FhirTaskPollActivities
 from activities.mailer import SmtpMailer
 from activities.notifications import NotificationActivities
 from activities.referrals import ReferralActivities
 from activities.retention import RetentionActivities
 from activities.store_activities import StoreActivities
 from domain.config import PathwayConfig
+from service.gateway import TemporalCaseGateway
 from store.event_store import EventStore
 from store.keyring import KeyRing
 from store.notifications import NotificationLog
@@ -52,6 +54,9 @@ def build_worker(
     sealer = Sealer(keys)
     retention = RetentionActivities(store, keys, config.retention)
     checkpoints = CheckpointActivities(store, outbox, config.checkpoints, mailer, checkpoint_signer)
+    # What FHIR receivers say is recorded by commands to the cases, sent with the worker's own client.
+    gateway = TemporalCaseGateway(client=client, store=store, task_queue=task_queue)
+    fhir_polls = FhirTaskPollActivities(outbox, store, config, gateway, sealer)
     return Worker(
         worker_client(client),
         task_queue=task_queue,
@@ -66,6 +71,8 @@ def build_worker(
             retention.shred_expired_records,
             checkpoints.make_checkpoint,
             checkpoints.email_checkpoint,
+            fhir_polls.list_fhir_referrals,
+            fhir_polls.poll_fhir_service,
         ],
         # On shutdown, in-flight activities get this long to finish before they are cancelled.
         graceful_shutdown_timeout=graceful_shutdown,

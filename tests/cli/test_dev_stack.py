@@ -97,10 +97,10 @@ async def test_dev_stack_runs_the_demo_and_keeps_it_across_a_restart(tmp_path: P
         assert referrals and all("-referral-" in r for r in referrals)
         reports = await workflow_ids(port, "WorkflowType='CourtReportWorkflow'")
         assert len(reports) == 1 and all("-report-" in r for r in reports)
-        # A checkpoint the hourly schedule happens to start during the test is not the demo's.
-        in_ui = {w for w in in_ui if not w.startswith("pathway-checkpoints-")}
+        # A checkpoint or FHIR poll a schedule happens to start during the test is not the demo's.
+        in_ui = {w for w in in_ui if not w.startswith(("pathway-checkpoints-", "pathway-fhir-task-poll-"))}
         assert in_ui == everything | referrals | reports
-        assert {"pathway-retention", "pathway-checkpoints"} <= await schedule_ids(port)
+        assert {"pathway-retention", "pathway-checkpoints", "pathway-fhir-task-poll"} <= await schedule_ids(port)
         # The worker and the API share the dev process, so the API's /metrics has the worker's metrics.
         metrics = await asyncio.to_thread(get_text, f"http://localhost:{api_port}/metrics")
         opened = [line for line in metrics.splitlines() if line.startswith("pathway_cases_opened_total{")]

@@ -106,6 +106,7 @@ async def test_setup_creates_a_namespace_and_is_idempotent(temporal_env: Workflo
     assert "search attributes: added " + ", ".join(sorted(key.name for key in ALL_KEYS)) in first.stdout
     assert "retention schedule: created" in first.stdout
     assert "checkpoint schedule: created, every 60 minutes" in first.stdout
+    assert "FHIR poll schedule: created, every 2 minutes" in first.stdout  # the shipped demo configuration
 
     again = await pathway("setup", "--namespace", namespace, env=env)
     assert again.status == 0, again.stderr
@@ -113,6 +114,7 @@ async def test_setup_creates_a_namespace_and_is_idempotent(temporal_env: Workflo
     assert "search attributes: all present" in again.stdout
     assert "retention schedule: updated" in again.stdout
     assert "checkpoint schedule: updated, every 60 minutes" in again.stdout
+    assert "FHIR poll schedule: updated, every 2 minutes" in again.stdout
 
     longer = await pathway("setup", "--namespace", namespace, "--retention-days", "7", env=env)
     assert longer.status == 0, longer.stderr
@@ -121,7 +123,11 @@ async def test_setup_creates_a_namespace_and_is_idempotent(temporal_env: Workflo
     described = await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=namespace))
     assert described.config.workflow_execution_retention_ttl.ToTimedelta() == timedelta(days=7)
     scoped = await Client.connect(client.service_client.config.target_host, namespace=namespace)
-    assert sorted([s.id async for s in await scoped.list_schedules()]) == ["pathway-checkpoints", "pathway-retention"]
+    assert sorted([s.id async for s in await scoped.list_schedules()]) == [
+        "pathway-checkpoints",
+        "pathway-fhir-task-poll",
+        "pathway-retention",
+    ]
 
     refused = await pathway("setup", "--namespace", namespace, "--retention-days", "0", env=env)
     assert refused.status == 2 and "retention-days" in refused.stderr

@@ -7,7 +7,7 @@ from itertools import product
 import pytest
 from pydantic import JsonValue
 
-from domain.access import ACTION_ROLES, Action
+from domain.access import ACTION_ROLES, Action, service_actor
 from domain.commands import (
     ChaseReferral,
     CloseCase,
@@ -416,6 +416,23 @@ def test_other_roles_do_not_record_answers(sent: tuple[Case, str], actor: Actor)
         f"{ARTICLED[actor.role]} cannot record a referral outcome (allowed: practitioner, link_worker, team_lead)"
     )
     assert ACTION_ROLES[Action.RECORD_REFERRAL_OUTCOME] == (Role.PRACTITIONER, Role.LINK_WORKER, Role.TEAM_LEAD)
+
+
+def test_the_service_the_referral_went_to_answers_it_in_its_own_name(sent: tuple[Case, str]) -> None:
+    case, referral_id = sent
+    service_id = the_referral(case, referral_id).request.service_id
+    assert service_id is not None
+    receiver = service_actor(service_id)
+    events = case.send(answer(referral_id, ReferralStatus.ACCEPTED, actor=receiver))
+    assert events == [ReferralOutcomeRecorded(referral_id=referral_id, status=ReferralStatus.ACCEPTED)]
+    assert case.envelopes[-1].actor == receiver
+
+
+@pytest.mark.parametrize("other", ["housing-1", "mental_health-2"])
+def test_another_service_cannot_answer_a_referral_it_was_not_sent(sent: tuple[Case, str], other: str) -> None:
+    case, referral_id = sent
+    error = refused(case, answer(referral_id, ReferralStatus.ACCEPTED, actor=service_actor(other)), "role_not_allowed")
+    assert error.message == f"only the service referral {referral_id} was made to can answer it on its own"
 
 
 @pytest.mark.parametrize("status", list(ReferralStatus))

@@ -299,6 +299,10 @@ holidays = [2026-07-13]
         (SITES + service_toml(delivery="fax"), "services.0.delivery"),
         (SITES + service_toml(kind="astrology"), "services.0.type"),
         (SITES + service_toml(service_id="CMHT Team"), "services.0.service_id"),
+        (
+            SITES + service_toml(service_id="x" * 57, delivery="fhir", address="https://fhir.test/R4"),
+            f"service {'x' * 57}: too long an id for a FHIR service",
+        ),
     ],
     ids=[
         "unknown-site",
@@ -310,6 +314,7 @@ holidays = [2026-07-13]
         "unknown-delivery",
         "unknown-type",
         "bad-service-id",
+        "fhir-service-id-too-long-to-act-under",
     ],
 )
 def test_invalid_service_directory(tmp_path: Path, text: str, problem: str) -> None:

@@ -1,0 +1,49 @@
+"""The Temporal Schedule that polls the FHIR receivers every `[fhir_poll] every_minutes`, kept as
+configuration says (workers/schedules.py keeps an operator's pause)."""
+
+from datetime import timedelta
+from typing import Literal
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleState,
+)
+
+from domain.config import FhirPollConfig
+from workers.schedules import ensure_schedule
+from workflows.fhir_task_poll_workflow import FhirTaskPollWorkflow
+
+FHIR_POLL_SCHEDULE_ID = "pathway-fhir-task-poll"
+
+
+def fhir_poll_schedule(task_queue: str, config: FhirPollConfig, schedule_id: str = FHIR_POLL_SCHEDULE_ID) -> Schedule:
+    every = timedelta(minutes=config.every_minutes)
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            FhirTaskPollWorkflow.run,
+            id=schedule_id,  # the schedule adds the time of each run
+            task_queue=task_queue,
+            static_summary="Poll of the FHIR receivers",
+            static_details="Reads the Task each service with delivery = fhir holds for an open referral, and "
+            "records what changed on the referral (docs/fhir.md).",
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        # A poll still going when the next is due is left to finish. After the server was down, one
+        # poll catches up: it reads every Task as it is now, so more would add nothing.
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=every),
+        state=ScheduleState(note="Pathway: status updates from FHIR receivers (see [fhir_poll])"),
+    )
+
+
+async def ensure_fhir_poll_schedule(
+    client: Client, task_queue: str, config: FhirPollConfig, schedule_id: str = FHIR_POLL_SCHEDULE_ID
+) -> Literal["created", "updated"]:
+    """Create the schedule, or bring an existing one in line with the configuration. An operator's
+    pause (and its note) is kept."""
+    return await ensure_schedule(client, schedule_id, fhir_poll_schedule(task_queue, config, schedule_id))
