@@ -25,7 +25,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.task import Task
@@ -37,10 +37,11 @@ from domain.access import service_actor
 from domain.commands import RecordReferralOutcome
 from domain.config import PathwayConfig, Service
 from domain.errors import RuleViolation
-from domain.fhir import REFERRAL_STATUS_SYSTEM, REFERRAL_TASK_SYSTEM
 from domain.fhir_task_updates import read_task, still_answerable
+from domain.fhir_terms import REFERRAL_STATUS_SYSTEM, REFERRAL_TASK_SYSTEM
 from domain.plaintext import check_change
-from domain.state import CaseState, referral
+from domain.state import referral
+from service.gateway import CaseGateway
 from store.event_store import EventStore
 from store.notifications import NotificationLog
 from store.person_keys import PersonUnknown
@@ -89,15 +90,9 @@ class BadAnswer(Exception):
     """The receiver answered, but not with a Task of the referral asked about."""
 
 
-class CaseCommands(Protocol):
-    """Where a command goes to its case's workflow (service/gateway.TemporalCaseGateway)."""
-
-    async def send(self, case_id: str, command: RecordReferralOutcome) -> CaseState: ...
-
-
 class FhirTaskPollActivities:
     def __init__(
-        self, log: NotificationLog, store: EventStore, config: PathwayConfig, gateway: CaseCommands, sealer: Sealer
+        self, log: NotificationLog, store: EventStore, config: PathwayConfig, gateway: CaseGateway, sealer: Sealer
     ) -> None:
         self._log = log
         self._store = store

@@ -5,7 +5,6 @@ The models only; workers/settings.py reads them from TOML. A case carries its si
 the moment it opens, so a later config change never alters a running history.
 """
 
-import warnings
 from datetime import date, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -295,24 +294,19 @@ class SiteConfig(Strict):
 EMAIL_ADDRESS = r"^[^@\s]+@[^@\s]+$"
 
 
-# Every pydantic model's class has ABCMeta's `register` method; the field named `register` below
-# hides it on the class only (an instance's `register` is the field), so pydantic's warning that it
-# shadows a parent attribute is silenced for this one class rather than renaming the field.
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message='Field name "register"', category=UserWarning)
+class ProfessionalId(Strict):
+    """A registration with a UK professional regulator: the regulator's register and the number on it.
+    (Not named `register`: that would hide ABCMeta.register on every model class.)"""
 
-    class ProfessionalId(Strict):
-        """A registration with a UK professional regulator: the register and the number on it."""
+    regulator: ProfessionalRegister
+    number: str
 
-        register: ProfessionalRegister
-        number: str
-
-        # A field validator (register is validated first), so that an error names `number`.
-        @field_validator("number")
-        @classmethod
-        def _number_fits_register(cls, value: str, info: ValidationInfo) -> str:
-            register = info.data.get("register")
-            return value if register is None else professional_number(register, value)
+    # A field validator (the regulator is validated first), so that an error names `number`.
+    @field_validator("number")
+    @classmethod
+    def _number_fits_register(cls, value: str, info: ValidationInfo) -> str:
+        regulator = info.data.get("regulator")
+        return value if regulator is None else professional_number(regulator, value)
 
 
 class StaffMember(Strict):

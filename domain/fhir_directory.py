@@ -118,7 +118,7 @@ def practitioner(member: StaffMember) -> Practitioner:
     if member.sds_user_id:
         identifiers.append(identifier(SDS_USER_SYSTEM, member.sds_user_id))
     identifiers.extend(
-        identifier(PROFESSIONAL_SYSTEMS[registration.register], registration.number)
+        identifier(PROFESSIONAL_SYSTEMS[registration.regulator], registration.number)
         for registration in member.professional_ids
     )
     return Practitioner.model_validate(

@@ -1,9 +1,9 @@
 """A receiving FHIR system's Task, taken back into the referral's lifecycle: pure, no I/O.
 
 A service with `delivery = "fhir"` holds a Task for each referral (identifier
-`domain.fhir.REFERRAL_TASK_SYSTEM|<referral id>`). The worker reads it back (activities/fhir_task_poll.py)
+`domain.fhir_terms.REFERRAL_TASK_SYSTEM|<referral id>`). The worker reads it back (activities/fhir_task_poll.py)
 and this module decides what, if anything, the referral's record gains from it. The Task's
-`businessStatus`, when it carries a code of our CodeSystem (`domain.fhir.REFERRAL_STATUS_SYSTEM`),
+`businessStatus`, when it carries a code of our CodeSystem (`domain.fhir_terms.REFERRAL_STATUS_SYSTEM`),
 wins over the coarse FHIR R4 `Task.status`, as long as the two agree (a pair this table does not
 list is reported, not guessed). Codes of any other system in `businessStatus` are ignored, and so
 are `drafted` and `sent`: what Pathway itself sent, which a receiver that leaves our code alone still

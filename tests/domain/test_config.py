@@ -345,23 +345,26 @@ def test_staff_with_sds_ids_and_registrations() -> None:
             "sites": ["demo"],
             "sds_user_id": "555021935107",
             "sds_role_profile_id": "555021936108",
-            "professional_ids": [{"register": "hcpc", "number": "PYL12345"}, {"register": "gmc", "number": "1234567"}],
+            "professional_ids": [
+                {"regulator": "hcpc", "number": "PYL12345"},
+                {"regulator": "gmc", "number": "1234567"},
+            ],
         }
     )
     assert member.professional_ids == (
-        ProfessionalId(register="hcpc", number="PYL12345"),
-        ProfessionalId(register="gmc", number="1234567"),
+        ProfessionalId(regulator="hcpc", number="PYL12345"),
+        ProfessionalId(regulator="gmc", number="1234567"),
     )
-    assert member.professional_ids[0].register == "hcpc"
+    assert member.professional_ids[0].regulator == "hcpc"
 
 
 @pytest.mark.parametrize(
     ("registration", "where", "message"),
     [
-        ({"register": "nmc", "number": "1234567"}, "number", "'1234567' is not a NMC number"),
-        ({"register": "swe", "number": "PA12345"}, "number", "'PA12345' is not a Social Work England number"),
-        ({"register": "bma", "number": "1234567"}, "register", "'gmc', 'nmc', 'hcpc', 'swe' or 'gphc'"),
-        ({"register": "gmc"}, "number", "Field required"),
+        ({"regulator": "nmc", "number": "1234567"}, "number", "'1234567' is not a NMC number"),
+        ({"regulator": "swe", "number": "PA12345"}, "number", "'PA12345' is not a Social Work England number"),
+        ({"regulator": "bma", "number": "1234567"}, "regulator", "'gmc', 'nmc', 'hcpc', 'swe' or 'gphc'"),
+        ({"regulator": "gmc"}, "number", "Field required"),
     ],
 )
 def test_a_bad_registration_names_its_field(registration: dict[str, Any], where: str, message: str) -> None:

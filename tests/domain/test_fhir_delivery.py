@@ -54,7 +54,7 @@ PRACTITIONER = StaffMember(
     sites=("demo",),
     sds_user_id="555555555555",
     sds_role_profile_id="555555555556",
-    professional_ids=(ProfessionalId(register="nmc", number="12A3456E"),),
+    professional_ids=(ProfessionalId(regulator="nmc", number="12A3456E"),),
 )
 CONFIG = PathwayConfig(sites={"demo": SITE}, services=(HOUSING,), staff=(PRACTITIONER,))
 

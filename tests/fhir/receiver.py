@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from domain.fhir import REFERRAL_STATUS_SYSTEM, REFERRAL_TASK_SYSTEM
+from domain.fhir_terms import REFERRAL_STATUS_SYSTEM, REFERRAL_TASK_SYSTEM
 
 Resource = dict[str, Any]
 FHIR_JSON = "application/fhir+json"

@@ -9,17 +9,19 @@ import urllib.request
 from typing import Any
 
 from activities.fhir_task_poll import task_search_url
-from domain import fhir
-from domain.outcomes import ReferralRequest, ServiceType, Urgency
+from domain.fhir_delivery import referral_transaction
+from domain.outcomes import ConsentScope
+from domain.state import Referral
+from tests.domain.test_fhir_delivery import CONFIG, delivery
 from tests.fhir.receiver import FhirReceiver, running
-
-REQUEST = ReferralRequest(
-    service=ServiceType.HOUSING, service_id="city-housing-fhir", reason="evicted", urgency=Urgency.URGENT
-)
+from tests.fhir.validators import refuse_invalid
 
 
 def transaction(referral_id: str) -> dict[str, Any]:
-    bundle = fhir.referral_transaction("case-1", referral_id, REQUEST, "http://inbox.test/referrals/r")
+    """What Pathway delivers for a referral (domain/fhir_delivery.py), valid to the validators."""
+    sent = delivery((ConsentScope.SHARE_SERVICES,))
+    referral: Referral = sent.referral.model_copy(update={"referral_id": referral_id})
+    bundle = referral_transaction(type(sent)(**{**sent.__dict__, "referral": referral}), CONFIG)
     found: dict[str, Any] = json.loads(bundle.model_dump_json(exclude_none=True))
     return found
 
@@ -40,13 +42,14 @@ def refuse_urgent(bundle: dict[str, Any]) -> None:
 
 
 def test_a_transaction_is_taken_once_and_read_back() -> None:
-    with running(FhirReceiver(lambda bundle: None)) as receiver:
+    with running(FhirReceiver(refuse_invalid)) as receiver:
         status, first = call(receiver.url, transaction("ref-1"))
         again_status, again = call(receiver.url, transaction("ref-1"))
 
         assert (status, first["type"], again_status) == (200, "transaction-response", 200)
-        assert [e["response"]["status"] for e in first["entry"]] == ["201 Created", "201 Created"]
-        assert [e["response"]["status"] for e in again["entry"]] == ["200 OK", "200 OK"]
+        entries = len(transaction("ref-1")["entry"])
+        assert [e["response"]["status"] for e in first["entry"]] == ["201 Created"] * entries
+        assert [e["response"]["status"] for e in again["entry"]] == ["200 OK"] * entries
         assert [e["response"]["location"] for e in first["entry"]] == [
             e["response"]["location"] for e in again["entry"]
         ]

@@ -150,3 +150,9 @@ def assert_valid(*documents: dict[str, Any]) -> list[Report]:
 def versions() -> dict[str, str]:
     """Each validator's name and version (for notes and reports)."""
     return {report.validator: report.version for report in validate({"resourceType": "Basic", "code": {}})}
+
+
+def refuse_invalid(document: dict[str, Any]) -> None:
+    """A receiver's check (tests/fhir/receiver.py): raise, listing every error, unless the document
+    passes every validator."""
+    assert_valid(document)

@@ -19,10 +19,11 @@ import pytest
 from domain.access import service_actor
 from domain.commands import RecordReferralOutcome
 from domain.errors import Rule, RuleViolation
-from domain.fhir import REFERRAL_TASK_SYSTEM
+from domain.fhir_terms import REFERRAL_TASK_SYSTEM
 from domain.outcomes import ReferralStatus, ServiceType
 from tests.fhir.receiver import FhirReceiver, running
-from tests.workers.test_fhir_task_poll import HOUSING, MENTAL_HEALTH, Stack, parses_as_r4b_bundle, referred
+from tests.fhir.validators import refuse_invalid
+from tests.workers.test_fhir_task_poll import HOUSING, MENTAL_HEALTH, Stack, referred
 from tests.workers.test_fhir_task_poll import receivers as receivers  # the fixtures
 from tests.workers.test_fhir_task_poll import stack as stack
 
@@ -69,7 +70,7 @@ async def test_f27_a_task_of_another_referral_in_the_answer_changes_nothing(stac
 async def test_f28_a_redirected_read_is_not_followed(stack: Stack) -> None:
     case_id, [mental_health] = await referred(stack, (MENTAL_HEALTH, ServiceType.MENTAL_HEALTH, "self-harm"))
     before = len(await stack.store.read_stream(case_id))
-    with running(FhirReceiver(parses_as_r4b_bundle)) as elsewhere:
+    with running(FhirReceiver(refuse_invalid)) as elsewhere:
         elsewhere.answer_for[mental_health] = [forged_task(mental_health, "accepted")]
         stack.west.redirect_reads = f"{elsewhere.url}/Task?identifier={REFERRAL_TASK_SYSTEM}|{mental_health}"
 

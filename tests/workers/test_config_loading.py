@@ -177,7 +177,7 @@ def test_shipped_staff_nhs_identities_are_of_the_right_shapes(shipped: PathwayCo
     for member in coded:
         assert member.sds_user_id is None or sds_user_id(member.sds_user_id) == member.sds_user_id
         for registration in member.professional_ids:
-            assert professional_number(registration.register, registration.number) == registration.number
+            assert professional_number(registration.regulator, registration.number) == registration.number
 
 
 def test_shipped_referral_timings(shipped: PathwayConfig) -> None:
@@ -382,7 +382,7 @@ role = "practitioner"
 sites = ["demo"]
 sds_user_id = "555021935107"
 sds_role_profile_id = "555021936108"
-professional_ids = [{ register = "nmc", number = "12A3456E" }, { register = "swe", number = "SW12345" }]
+professional_ids = [{ regulator = "nmc", number = "12A3456E" }, { regulator = "swe", number = "SW12345" }]
 """
     config = load_config(write(tmp_path, NHS_CODED_SITES + coded_service_toml() + staff))
 
@@ -394,8 +394,8 @@ professional_ids = [{ register = "nmc", number = "12A3456E" }, { register = "swe
     [member] = config.staff
     assert (member.sds_user_id, member.sds_role_profile_id) == ("555021935107", "555021936108")
     assert member.professional_ids == (
-        ProfessionalId(register="nmc", number="12A3456E"),
-        ProfessionalId(register="swe", number="SW12345"),
+        ProfessionalId(regulator="nmc", number="12A3456E"),
+        ProfessionalId(regulator="swe", number="SW12345"),
     )
 
 
@@ -431,7 +431,7 @@ professional_ids = [{ register = "nmc", number = "12A3456E" }, { register = "swe
         (
             NHS_CODED_SITES
             + '[[staff]]\nstaff_id = "pr-1"\nrole = "practitioner"\nsites = ["demo"]\n'
-            + 'professional_ids = [{ register = "gmc", number = "123456" }]\n',
+            + 'professional_ids = [{ regulator = "gmc", number = "123456" }]\n',
             "staff.0.professional_ids.0.number: '123456' is not a GMC number: it must be 7 digits",
         ),
     ],

@@ -8,11 +8,9 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 import pytest_asyncio
-from fhir.resources.R4B.bundle import Bundle
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -29,6 +27,7 @@ from service.staff import StaffCommands
 from store.event_store import EventStore
 from tests.conftest import INBOX_URL, TEST_MASTER_KEYS, TEST_PAYLOAD_KEYS, staff_driver
 from tests.fhir.receiver import FhirReceiver, running
+from tests.fhir.validators import refuse_invalid
 from tests.workers.test_metrics import sample
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING
@@ -40,12 +39,6 @@ from workflows.fhir_task_poll_workflow import FhirPollResult, FhirTaskPollWorkfl
 
 HOUSING, DRUGS, MENTAL_HEALTH = "city-housing-fhir", "city-drugs-fhir", "city-mental-health-fhir"
 S = ReferralStatus
-
-
-def parses_as_r4b_bundle(bundle: dict[str, Any]) -> None:
-    """What the receivers check every transaction with, until the lead passes the independent
-    validators (tests/fhir/validators.assert_valid)."""
-    Bundle.model_validate(bundle)
 
 
 def fhir_service(service_id: str, kind: ServiceType, address: str) -> Service:
@@ -83,8 +76,8 @@ class Stack:
 @pytest.fixture
 def receivers() -> Iterator[tuple[FhirReceiver, FhirReceiver]]:
     with ExitStack() as stack:
-        east = stack.enter_context(running(FhirReceiver(parses_as_r4b_bundle)))
-        west = stack.enter_context(running(FhirReceiver(parses_as_r4b_bundle, base_path="/baseR4")))
+        east = stack.enter_context(running(FhirReceiver(refuse_invalid)))
+        west = stack.enter_context(running(FhirReceiver(refuse_invalid, base_path="/baseR4")))
         yield east, west
 
 

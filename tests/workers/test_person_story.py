@@ -20,6 +20,7 @@ from domain import fhir
 from domain.access import Principal
 from domain.commands import OpenCase, RequestCourtReport
 from domain.errors import Rule, RuleViolation
+from domain.fhir_terms import PERSON_SYSTEM
 from domain.model import Person, Role
 from domain.outcomes import CourtReportPurpose, HearingResult, Recipient
 from domain.state import CaseState
@@ -90,7 +91,7 @@ async def test_a_person_exports_as_one_patient_and_the_episodes_in_the_readers_s
     bundle = parses_back(await fhir_person_export(cases.pathway.people, DEMO_PRACTITIONER, second.case_id))
 
     assert bundle.type == "collection" and bundle.identifier is not None
-    assert (bundle.identifier.system, bundle.identifier.value) == (fhir.PERSON_SYSTEM, first.person_id)
+    assert (bundle.identifier.system, bundle.identifier.value) == (PERSON_SYSTEM, first.person_id)
     [patient] = of_type(bundle, Patient)
     assert patient.id == first.person_id and patient.name[0].text == "Sam Example"
     episodes = of_type(bundle, EpisodeOfCare)
