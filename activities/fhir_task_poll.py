@@ -29,7 +29,7 @@ from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.task import Task
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from temporalio import activity
 
 from activities.referrals import NO_REDIRECTS
@@ -56,6 +56,12 @@ LARGEST_ANSWER = 1_000_000  # bytes: a searchset for one identifier is a few kil
 class ReferralRef(BaseModel):
     case_id: str
     referral_id: str
+
+
+class FhirPollInput(BaseModel):
+    """One poll: who started it (the schedule's id, or an operator's or a test's name), for the logs."""
+
+    started_by: str = Field(min_length=1, max_length=200)
 
 
 class ServiceReferrals(BaseModel):
@@ -101,7 +107,7 @@ class FhirTaskPollActivities:
         self._sealer = sealer
 
     @activity.defn(name="list_fhir_referrals")
-    async def list_fhir_referrals(self) -> FhirReferrals:
+    async def list_fhir_referrals(self, input: FhirPollInput) -> FhirReferrals:
         """The referrals delivered by FHIR, on open cases, that their receiver can still move on, by
         service (the directory's current entry, if it still delivers by FHIR)."""
         services = {service.service_id: service for service in self._config.services if service.delivery == "fhir"}
@@ -116,6 +122,14 @@ class FhirTaskPollActivities:
                 continue
             ref = ReferralRef(case_id=delivery.case_id, referral_id=found.referral_id)
             by_service.setdefault(found.request.service_id, []).append(ref)
+        activity.logger.info(
+            "FHIR referrals to poll",
+            extra={
+                "started_by": input.started_by,
+                "services": len(by_service),
+                "referrals": sum(map(len, by_service.values())),
+            },
+        )
         return FhirReferrals(
             services=[ServiceReferrals(service=services[sid], referrals=refs) for sid, refs in by_service.items()]
         )

@@ -92,8 +92,8 @@ def schedule(ctx: typer.Context, staff: StaffOption) -> None:
 async def _result_showing_progress(client: Client, workflow_id: str, shown: Progress) -> RetentionReport:
     """The run's report; meanwhile, on a terminal, what its progress query says so far. By workflow
     id, not run: a long run continues as new."""
-    handle = client.get_workflow_handle(workflow_id, result_type=RetentionReport)
-    result: asyncio.Future[RetentionReport] = asyncio.ensure_future(handle.result())
+    handle = client.get_workflow_handle_for(RetentionWorkflow.run, workflow_id)
+    result = asyncio.ensure_future(handle.result())
     while shown.visible:
         done, _ = await asyncio.wait({result}, timeout=PROGRESS_POLL_SECONDS)
         if done:

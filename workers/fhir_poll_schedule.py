@@ -15,6 +15,7 @@ from temporalio.client import (
     ScheduleState,
 )
 
+from activities.fhir_task_poll import FhirPollInput
 from domain.config import FhirPollConfig
 from workers.schedules import ensure_schedule
 from workflows.fhir_task_poll_workflow import FhirTaskPollWorkflow
@@ -27,6 +28,7 @@ def fhir_poll_schedule(task_queue: str, config: FhirPollConfig, schedule_id: str
     return Schedule(
         action=ScheduleActionStartWorkflow(
             FhirTaskPollWorkflow.run,
+            FhirPollInput(started_by=schedule_id),
             id=schedule_id,  # the schedule adds the time of each run
             task_queue=task_queue,
             static_summary="Poll of the FHIR receivers",

@@ -16,7 +16,13 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.fhir_task_poll import FhirTaskPollActivities, PollProblem, ServicePoll, ServiceReferrals
+    from activities.fhir_task_poll import (
+        FhirPollInput,
+        FhirTaskPollActivities,
+        PollProblem,
+        ServicePoll,
+        ServiceReferrals,
+    )
 
 LIST_TIMEOUT = timedelta(minutes=5)
 # Each Task read has a 15 s timeout; a service with many open referrals takes a while.
@@ -34,10 +40,11 @@ class FhirPollResult(BaseModel):
 @workflow.defn
 class FhirTaskPollWorkflow:
     @workflow.run
-    async def run(self) -> FhirPollResult:
+    async def run(self, input: FhirPollInput) -> FhirPollResult:
         workflow.set_current_details("listing the referrals delivered by FHIR")
         listed = await workflow.execute_activity_method(
             FhirTaskPollActivities.list_fhir_referrals,
+            input,
             start_to_close_timeout=LIST_TIMEOUT,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
             retry_policy=RETRY,

@@ -9,6 +9,7 @@ from datetime import timedelta
 from temporalio.client import ScheduleActionStartWorkflow, ScheduleOverlapPolicy
 from temporalio.testing import WorkflowEnvironment
 
+from activities.fhir_task_poll import FhirPollInput
 from domain.config import FhirPollConfig
 from tests.workers.test_checkpoint_schedule import interval_of
 from workers.fhir_poll_schedule import FHIR_POLL_SCHEDULE_ID, ensure_fhir_poll_schedule
@@ -32,7 +33,8 @@ async def test_the_schedule_polls_as_configured_and_keeps_an_operators_pause(tem
         action = described.schedule.action
         assert isinstance(action, ScheduleActionStartWorkflow)
         assert (action.workflow, action.task_queue, action.id) == ("FhirTaskPollWorkflow", task_queue, schedule_id)
-        assert action.args == []
+        [argument] = await client.data_converter.decode(action.args)
+        assert FhirPollInput.model_validate(argument) == FhirPollInput(started_by=schedule_id)
         assert not described.schedule.state.paused
 
         await handle.pause(note="paused while the housing system is migrated")

@@ -14,6 +14,7 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.fhir_task_poll import FhirPollInput
 from domain.access import service_actor
 from domain.commands import CloseCase
 from domain.config import PathwayConfig, Service
@@ -65,7 +66,7 @@ class Stack:
         """One poll, as the schedule starts it; its workflow id and result."""
         workflow_id = f"fhir-poll-{uuid.uuid4()}"
         result = await self.client.execute_workflow(
-            FhirTaskPollWorkflow.run, id=workflow_id, task_queue=self.task_queue
+            FhirTaskPollWorkflow.run, FhirPollInput(started_by="test"), id=workflow_id, task_queue=self.task_queue
         )
         return workflow_id, result
 
