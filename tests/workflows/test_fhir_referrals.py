@@ -1,11 +1,12 @@
 """A referral to a FHIR service (delivery = "fhir") that refuses it: the referral workflow reports it,
 the case records ReferralSendFailed and opens an urgent chase task (docs/fhir.md)."""
 
+import json
 import threading
 import uuid
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from temporalio.testing import WorkflowEnvironment
 
@@ -15,6 +16,7 @@ from domain.outcomes import ReferralStatus, ServiceType
 from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
+from tests.fhir.validators import assert_valid
 from tests.workflows.conftest import Mailbox
 from tests.workflows.direct import time_skipping_input
 from tests.workflows.journey import OUTCOMES, open_case, open_task
@@ -25,9 +27,11 @@ from workflows.case_workflow import CaseWorkflow
 
 class _Refusing(BaseHTTPRequestHandler):
     posts: ClassVar[list[str]] = []
+    bodies: ClassVar[list[dict[str, Any]]] = []
 
     def do_POST(self) -> None:
         _Refusing.posts.append(self.headers.get("Content-Type", ""))
+        _Refusing.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
         self.send_response(400)
         self.end_headers()
 
@@ -68,6 +72,7 @@ async def test_a_fhir_endpoint_that_refuses_makes_the_referral_send_failed(
             [referral] = state.referrals
             assert referral.status is ReferralStatus.DRAFTED and "HTTP 400" in (referral.send_failed or "")
             assert _Refusing.posts == [FHIR_JSON]
+            assert_valid(*_Refusing.bodies)  # refused for the service's own reasons, not for being invalid
             chase = state.tasks[open_task(state, TaskKind.CHASE_REFERRAL)]
             assert chase.referral_id == referral.referral_id and chase.priority == "urgent"
             events = [e.event.type for e in await sqlite_store.read_stream(case_id)]
