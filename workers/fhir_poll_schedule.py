@@ -4,43 +4,27 @@ configuration says (workers/schedules.py keeps an operator's pause)."""
 from datetime import timedelta
 from typing import Literal
 
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-    ScheduleState,
-)
+from temporalio.client import Client, Schedule
 
 from activities.fhir_task_poll import FhirPollInput
 from domain.config import FhirPollConfig
-from workers.schedules import ensure_schedule
+from workers.schedules import IntervalJob, ensure_schedule, interval_schedule
 from workflows.fhir_task_poll_workflow import FhirTaskPollWorkflow
 
 FHIR_POLL_SCHEDULE_ID = "pathway-fhir-task-poll"
 
 
 def fhir_poll_schedule(task_queue: str, config: FhirPollConfig, schedule_id: str = FHIR_POLL_SCHEDULE_ID) -> Schedule:
-    every = timedelta(minutes=config.every_minutes)
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            FhirTaskPollWorkflow.run,
-            FhirPollInput(started_by=schedule_id),
-            id=schedule_id,  # the schedule adds the time of each run
-            task_queue=task_queue,
-            static_summary="Poll of the FHIR receivers",
-            static_details="Reads the Task each service with delivery = fhir holds for an open referral, and "
-            "records what changed on the referral (docs/fhir.md).",
-        ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
-        # A poll still going when the next is due is left to finish. After the server was down, one
-        # poll catches up: it reads every Task as it is now, so more would add nothing.
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=every),
-        state=ScheduleState(note="Pathway: status updates from FHIR receivers (see [fhir_poll])"),
+    job = IntervalJob(
+        workflow=FhirTaskPollWorkflow.run,
+        input=FhirPollInput(started_by=schedule_id),
+        every=timedelta(minutes=config.every_minutes),
+        summary="Poll of the FHIR receivers",
+        details="Reads the Task each service with delivery = fhir holds for an open referral, and "
+        "records what changed on the referral (docs/fhir.md).",
+        note="Pathway: status updates from FHIR receivers (see [fhir_poll])",
     )
+    return interval_schedule(job, schedule_id, task_queue)
 
 
 async def ensure_fhir_poll_schedule(
