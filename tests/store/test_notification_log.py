@@ -5,11 +5,13 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from domain.model import Stage
 from store import schema
 from store.event_store import EventStore
 from store.notifications import NotificationLog, NotificationRecord
+from tests.store.support import StoreCase
 
 RECIPIENTS = ["pr-001@demo.pathway.test", "tl-001@demo.pathway.test"]
 
@@ -243,3 +245,29 @@ async def test_a_notification_without_a_task(store: EventStore) -> None:
     recorded = await log.record(notification_id, new_case_id(), None, "reminder", RECIPIENTS, "subject", "body")
     assert recorded.task_id is None
     assert await log.get(notification_id) == recorded
+
+
+async def test_sent_about_open_cases_lists_delivered_messages_of_a_kind_on_cases_not_closed(store: EventStore) -> None:
+    """What the FHIR poll asks about (activities/fhir_task_poll.py): delivered, of its kind, case open."""
+    log = NotificationLog(store.engine)
+    open_case, closed_case = StoreCase(store), StoreCase(store)
+    await open_case.open()
+    await closed_case.open()
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            update(schema.cases).where(schema.cases.c.case_id == closed_case.case_id).values(stage=Stage.CLOSED.value)
+        )
+    wanted, pending, other_kind, on_closed = new_id(), new_id(), new_id(), new_id()
+    for notification_id, case_id, kind in (
+        (wanted, open_case.case_id, "referral_fhir"),
+        (pending, open_case.case_id, "referral_fhir"),
+        (other_kind, open_case.case_id, "referral_http"),
+        (on_closed, closed_case.case_id, "referral_fhir"),
+    ):
+        await record(log, notification_id, case_id, kind=kind)
+    for notification_id in (wanted, other_kind, on_closed):
+        await log.mark(notification_id, "sent")
+
+    found = await log.sent_about_open_cases("referral_fhir")
+
+    assert [(r.notification_id, r.case_id, r.status) for r in found] == [(wanted, open_case.case_id, "sent")]
