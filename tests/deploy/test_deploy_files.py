@@ -317,7 +317,7 @@ def scraped_pathway_metrics() -> dict[str, str]:
     declared = re.findall(
         r'^[A-Z_]+ = "(pathway_\w+)"\s*#\s*(counter|gauge|histogram)', METRICS_SOURCE.read_text(), re.M
     )
-    assert len(declared) == 7, declared
+    assert len(declared) == 8, declared
     for name, kind in declared:
         suffixes = {"counter": ["_total"], "gauge": [""], "histogram": ["_bucket", "_sum", "_count"]}[kind]
         for suffix in suffixes:

@@ -252,10 +252,11 @@ async def test_a_referral_sent_while_the_case_closes_is_recorded_as_sent(
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED in history
     assert EventType.EVENT_TYPE_TIMER_FIRED not in history  # no chase or escalation time came
 
-    # The FHIR export shows the referral as the service has it: received, the request still active.
+    # The FHIR export shows the referral as the service has it: requested (delivered, unanswered),
+    # the request still active.
     bundle = await fhir_export(cases.service, cases.principal(PRACTITIONER), closed.case_id)
     [episode], [request], [task] = (of_type(bundle, kind) for kind in (EpisodeOfCare, ServiceRequest, Task))
-    assert (episode.status, request.status, task.status) == ("finished", "active", "received")
+    assert (episode.status, request.status, task.status) == ("finished", "active", "requested")
     assert task.businessStatus.coding[0].code == "sent"
 
     # Nobody was reminded or told of an escalation: the only message is the referral itself.
@@ -296,7 +297,7 @@ async def test_a_referral_refused_after_the_case_closed_is_recorded_without_a_ch
     assert failed.status is ReferralStatus.DRAFTED and "HTTP 400" in (failed.send_failed or "")
     bundle = await fhir_export(cases.service, cases.principal(PRACTITIONER), closed.case_id)
     [task] = of_type(bundle, Task)
-    assert task.status == "requested" and "not delivered" in task.statusReason.text
+    assert task.status == "draft" and "not delivered" in task.statusReason.text  # the service never got it
 
 
 async def test_a_referral_not_yet_through_gets_a_last_try_at_closure_and_is_recorded_as_sent(
