@@ -26,7 +26,7 @@ from domain.events import ReferralMade
 from domain.fhir_delivery import ReferralDelivery, referral_transaction
 from domain.fhir_terms import FHIR_JSON
 from domain.outcomes import ReferralRequest
-from domain.state import Referral
+from domain.state import Referral, fold
 from store.event_store import EventStore
 from store.notifications import NotificationLog
 from store.sealing import Sealer
@@ -133,15 +133,16 @@ class ReferralActivities:
     async def _delivery(self, input: SendReferralInput, link: str, opened: bool) -> ReferralDelivery:
         """The case as the store holds it (opened, or sealed), and the referral as the workflow asked
         for it (its ReferralMade may not be folded into the stored state yet)."""
-        state = await self._store.case_state(input.case_id)
         events = await self._store.read_stream(input.case_id)
+        state = fold(input.case_id, events)
         key_holder = await self._sealer.keys.person_of(input.case_id)
+        request = input.request
         if opened:
             state = (await self._sealer.open(state, key_holder)).model
+            request = (await self._sealer.open(request, key_holder)).model
         made = next(
             (e for e in events if isinstance(e.event, ReferralMade) and e.event.referral_id == input.referral_id), None
         )
-        request = await self._sealer.open_for_case(input.request, input.case_id) if opened else input.request
         referral = Referral(
             referral_id=input.referral_id,
             request=request,

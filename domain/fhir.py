@@ -16,6 +16,7 @@ so every episode of one person exports the same Patient, and each episode is its
 referring to it. A person's export is one Patient and the episodes the reader may see.
 """
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +31,7 @@ from fhir.resources.R4B.resource import Resource
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 
-from domain.config import PathwayConfig, Service
+from domain.config import PathwayConfig
 from domain.events import (
     CaseOpened,
     ConsentRecorded,
@@ -42,7 +43,7 @@ from domain.events import (
     ReferralMade,
     StoredEvent,
 )
-from domain.fhir_directory import requester, service_id, service_organization
+from domain.fhir_directory import asked, requester
 from domain.fhir_terms import (
     BASE,
     CASE_SYSTEM,
@@ -57,7 +58,6 @@ from domain.fhir_terms import (
     REFERRAL_STATUS_SYSTEM,
     REFERRAL_SYSTEM,
     REFERRAL_TASK_SYSTEM,
-    SERVICE_SYSTEM,
     SERVICE_TYPE_SYSTEM,
     SNOMED,
     STAFF_ROLE_SYSTEM,
@@ -253,10 +253,12 @@ def referral_stories(events: Iterable[EventEnvelope]) -> dict[str, ReferralStory
         event = envelope.event
         if isinstance(event, ReferralMade):
             stories[event.referral_id] = ReferralStory(made_by=envelope.actor.staff_id)
-        elif isinstance(event, ReferralChased | ReferralEscalated):
+        elif isinstance(event, ReferralChased):
             story = stories.get(event.referral_id, ReferralStory())
-            moment = {"chased_at" if isinstance(event, ReferralChased) else "escalated_at": envelope.occurred_at}
-            stories[event.referral_id] = ReferralStory(**{**story.__dict__, **moment})
+            stories[event.referral_id] = dataclasses.replace(story, chased_at=envelope.occurred_at)
+        elif isinstance(event, ReferralEscalated):
+            story = stories.get(event.referral_id, ReferralStory())
+            stories[event.referral_id] = dataclasses.replace(story, escalated_at=envelope.occurred_at)
     return stories
 
 
@@ -446,35 +448,19 @@ def _referral_resources(
     state: CaseState, referral: Referral, story: ReferralStory, person_id: str, config: PathwayConfig
 ) -> list[Resource]:
     asker = requester(config, state.site, story.made_by)
-    service = next((s for s in config.services if s.service_id == referral.request.service_id), None)
+    service = asked(config, referral.request.service_id)
     parties = ReferralParties(
         subject={"reference": patient_url(person_id)},
         requester=asker.reference,
-        performer=performer(referral.request.service_id, service),
+        performer=service.reference,
         episode=urn(uuid_of("episode", state.case_id)),
     )
     return [
         *asker.resources,
-        *([service_organization(service)] if service else []),
-        service_request(referral, parties, snomed_of(service)),
+        *service.resources,
+        service_request(referral, parties, service.snomed),
         referral_task(referral, parties, story),
     ]
-
-
-def performer(directory_id: str | None, service: Service | None) -> dict[str, Any] | None:
-    """The service asked: its Organization in the Bundle, or (gone from the directory) its id."""
-    if service is not None:
-        return {"reference": urn(service_id(service.service_id))}
-    if directory_id:
-        return {"identifier": identifier(SERVICE_SYSTEM, directory_id), "display": directory_id}
-    return None
-
-
-def snomed_of(service: Service | None) -> dict[str, Any] | None:
-    """The directory entry's SNOMED CT concept for the service, as a coding."""
-    if service is None or service.snomed is None:
-        return None
-    return coding(SNOMED, service.snomed.code, service.snomed.display)
 
 
 def _unique(resources: Iterable[Resource]) -> list[Resource]:

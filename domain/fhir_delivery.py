@@ -21,16 +21,8 @@ from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.resource import Resource
 
 from domain.config import PathwayConfig
-from domain.fhir import (
-    ReferralParties,
-    ReferralStory,
-    patient,
-    performer,
-    referral_task,
-    service_request,
-    snomed_of,
-)
-from domain.fhir_directory import requester, service_organization
+from domain.fhir import ReferralParties, ReferralStory, patient, referral_task, service_request
+from domain.fhir_directory import asked, requester
 from domain.fhir_terms import (
     CASE_SYSTEM,
     NHS_NUMBER_SYSTEM,
@@ -94,19 +86,19 @@ def referral_transaction(delivery: ReferralDelivery, config: PathwayConfig) -> B
     sent = referral.model_copy(update={"status": ReferralStatus.SENT})
     person = _patient(delivery)
     asker = requester(config, state.site, delivery.made_by)
-    service = next((s for s in config.services if s.service_id == referral.request.service_id), None)
+    service = asked(config, referral.request.service_id)
     parties = ReferralParties(
         subject={"reference": urn(str(person.id))},
         requester=asker.reference,
-        performer=performer(referral.request.service_id, service),
+        performer=service.reference,
         notes=(f"Read the referral and answer (accept or reject) here: {delivery.link}",),
     )
     resources: list[Resource] = [
-        service_request(sent, parties, snomed_of(service)),
+        service_request(sent, parties, service.snomed),
         referral_task(sent, parties, ReferralStory()),
         person,
         *asker.resources,
-        *([service_organization(service)] if service else []),
+        *service.resources,
     ]
     return Bundle.model_validate(
         {

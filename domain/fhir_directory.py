@@ -27,6 +27,7 @@ from domain.fhir_terms import (
     SDS_USER_SYSTEM,
     SERVICE_SYSTEM,
     SITE_SYSTEM,
+    SNOMED,
     STAFF_ROLE_AT_SITE_SYSTEM,
     STAFF_ROLE_SYSTEM,
     STAFF_SYSTEM,
@@ -64,6 +65,10 @@ def provider(site: SiteConfig) -> Organization:
     )
 
 
+def location_id(site_id: str) -> str:
+    return uuid_of("location", site_id)
+
+
 def site_location(site: SiteConfig) -> Location:
     """Where the service works: the custody suite or court the site is."""
     identifiers = [identifier(SITE_SYSTEM, site.site_id)]
@@ -72,7 +77,7 @@ def site_location(site: SiteConfig) -> Location:
     return Location.model_validate(
         {
             "resourceType": "Location",
-            "id": uuid_of("location", site.site_id),
+            "id": location_id(site.site_id),
             "meta": meta("Location"),
             "identifier": identifiers,
             "status": "active",
@@ -82,7 +87,7 @@ def site_location(site: SiteConfig) -> Location:
     )
 
 
-def service_id(service_id: str) -> str:
+def service_organization_id(service_id: str) -> str:
     return uuid_of("organization", "service", service_id)
 
 
@@ -94,7 +99,7 @@ def service_organization(service: Service) -> Organization:
     return Organization.model_validate(
         {
             "resourceType": "Organization",
-            "id": service_id(service.service_id),
+            "id": service_organization_id(service.service_id),
             "meta": meta("Organization"),
             "identifier": identifiers,
             "active": True,
@@ -146,7 +151,7 @@ def practitioner_role(member: StaffMember, site: SiteConfig) -> PractitionerRole
             "active": True,
             "practitioner": {"reference": urn(practitioner_id(member.staff_id))},
             "organization": {"reference": urn(provider_id(site))},
-            "location": [{"reference": urn(uuid_of("location", site.site_id))}],
+            "location": [{"reference": urn(location_id(site.site_id))}],
             "code": [{"coding": [coding(STAFF_ROLE_SYSTEM, member.role.value, words(member.role.value))]}],
         }
     )
@@ -176,4 +181,27 @@ def requester(config: PathwayConfig, site_id: str, staff_id: str | None) -> Requ
     return Requester(
         {"reference": urn(role_id(member.staff_id, site_id))},
         (*where, practitioner(member), practitioner_role(member, site)),
+    )
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The service a referral asks, as FHIR: a reference, its Organization, and the directory's SNOMED
+    CT concept for it as a coding."""
+
+    reference: dict[str, Any] | None
+    resources: tuple[Resource, ...]
+    snomed: dict[str, Any] | None
+
+
+def asked(config: PathwayConfig, service_id: str | None) -> Asked:
+    """The directory's service `service_id`: its Organization; gone from the directory, a logical
+    reference by its id and nothing more (no service named at all: nothing)."""
+    service = next((s for s in config.services if s.service_id == service_id), None)
+    if service is None:
+        known = {"identifier": identifier(SERVICE_SYSTEM, service_id), "display": service_id} if service_id else None
+        return Asked(known, (), None)
+    snomed = coding(SNOMED, service.snomed.code, service.snomed.display) if service.snomed else None
+    return Asked(
+        {"reference": urn(service_organization_id(service.service_id))}, (service_organization(service),), snomed
     )
