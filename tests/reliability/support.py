@@ -196,12 +196,14 @@ class PatientUser:
                 if done(current):
                     return current
             except RuleViolation as rejection:
-                if rejection.rule == "task_unknown":
+                if rejection.rule in ("task_unknown", "case_catching_up"):
                     # The store shows the task (the user read it there after giving up on the step before)
                     # but the case workflow has not taken in the append that opened it: the append's
                     # result waits for a workflow task (its worker died, the sticky queue timed out), or
                     # arrives in the same workflow task as this command, whose validator runs first.
-                    # The command is refused before it is accepted, leaving no trace: another moment, then.
+                    # The command is refused before it is accepted, leaving no trace; the service says
+                    # so as `case_catching_up` once its own few seconds of trying again have passed
+                    # (a worker killed again meanwhile can take longer). Another moment, then.
                     await self._again(rejection.rule)
                     continue
                 # The task is done already (the closure: the case is closed): an earlier attempt got through.
