@@ -9,9 +9,11 @@ as its events). The case workflow then applies the pathway rules.
 """
 
 import asyncio
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
 
 import structlog
@@ -57,9 +59,11 @@ from workflows.messages import BreakGlassAlert
 from workflows.ui_text import case_details, case_summary
 
 log = structlog.get_logger(__name__)
-# Seconds between tries of a command whose task the workflow has not taken in yet (about 4 s in all:
-# an HTTP request should not wait longer; the answer then says to try again).
-CATCHING_UP_WAITS = (0.25, 0.5, 1.0, 2.0)
+# How long a command is tried again while its case catches up (an HTTP request should not wait longer;
+# the answer then says to try again), and the first wait between tries, doubled each time. A try under
+# way is never cut short: whatever it may yet record must not be lost to the person's own next try.
+CATCHING_UP_SECONDS = 4.0
+FIRST_CATCHING_UP_WAIT = 0.25
 
 Readable = TypeVar("Readable", bound=BaseModel)
 TaskView = Literal["mine", "team", "unassigned", "overdue", "due_today"]
@@ -259,7 +263,9 @@ class CaseService:
             refuse_after_sentence(await self.gateway.state(case_id))
         command = await self._with_person(case_id, command)
         summary, details = case_summary(command), case_details(command)
-        state = await self.gateway.start(case_id, site, await self.sealed(case_id, command), summary, details)
+        sealed = await self.sealed(case_id, command)
+        opening = partial(self.gateway.start, case_id, site, sealed, summary, details)
+        state = await self._while_catching_up(opening, sealed)
         await self.matcher.remember(case_id, command.person)
         if already is not None:  # the same referral again: nothing changed, the case was read
             await self.record(principal, case_id, "read_case", "identification: the referral was already open")
@@ -430,23 +436,39 @@ class CaseService:
             ) from None
 
     async def _send(self, principal: Principal, case_id: str, command: CaseCommand) -> CaseState:
-        """Send the command. A task the store holds but the workflow does not know yet (its append
-        committed, and the worker that made it died before the workflow took in the result: the
-        append's retry brings the workflow up to date) is never called unknown: the command is tried
-        again for a few seconds, then refused as "try again in a moment"."""
-        for wait in CATCHING_UP_WAITS:
+        state = await self._while_catching_up(partial(self.gateway.send, case_id, command), command)
+        return await self.opened(principal, case_id, state)
+
+    async def _while_catching_up(
+        self, send: Callable[[], Awaitable[CaseState]], command: CaseCommand | OpenCase
+    ) -> CaseState:
+        """Send a command, trying again for a few seconds while the case is catching up, then refuse
+        it as "try again in a moment". Catching up is a workflow task that failed before the workflow
+        took the command (nothing was recorded), or a task the store holds but the workflow does not
+        know yet (its append committed, and the worker that made it died before the workflow took in
+        the result: the append's retry brings the workflow up to date): never called unknown."""
+        deadline, wait = time.monotonic() + CATCHING_UP_SECONDS, FIRST_CATCHING_UP_WAIT
+        while True:
             try:
-                return await self.opened(principal, case_id, await self.gateway.send(case_id, command))
+                return await send()
             except RuleViolation as refused:
-                if refused.rule is not Rule.TASK_UNKNOWN or not await self._task_recorded(command):
+                if not await self._catching_up(refused, command):
                     raise
+            if time.monotonic() + wait > deadline:
+                break
             await asyncio.sleep(wait)
+            wait *= 2
         raise RuleViolation(
             Rule.CASE_CATCHING_UP,
-            "the case is still taking in its last change (a worker restarted): try again in a moment",
+            "the case is still taking in its last change (a worker restarted or stalled): try again in a moment",
         )
 
-    async def _task_recorded(self, command: CaseCommand) -> bool:
+    async def _catching_up(self, refused: RuleViolation, command: CaseCommand | OpenCase) -> bool:
+        if refused.rule is Rule.CASE_CATCHING_UP:
+            return True
+        return refused.rule is Rule.TASK_UNKNOWN and await self._task_recorded(command)
+
+    async def _task_recorded(self, command: CaseCommand | OpenCase) -> bool:
         task_id = getattr(command, "task_id", None)
         return isinstance(task_id, str) and await self.gateway.task(task_id) is not None
 

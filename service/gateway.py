@@ -6,12 +6,17 @@ Starting a case uses update-with-start on its id: the first start creates the wo
 the case in one round trip; a repeat finds the running workflow (USE_EXISTING) and its open_case
 handler answers with the existing case. A closed case's workflow cannot be started again
 (REJECT_DUPLICATE), so a repeat after closure answers from the event store.
+
+A command whose workflow task failed before the workflow took it (the worker stalled past the SDK's
+deadlock timeout under load, or died mid-task) comes back from the server as "workflow not ready":
+nothing was recorded, so it is refused as `case_catching_up`, which the service tries again.
 """
 
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
+from temporalio.api.errordetails.v1 import MultiOperationExecutionFailure, WorkflowNotReadyFailure
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -197,9 +202,16 @@ async def _update(handle: WorkflowHandle[CaseWorkflow, CaseResult], command: Cas
 
 
 async def with_rule_violations(call: Awaitable[CaseState]) -> CaseState:
-    """Await a workflow call, turning a refused command into the RuleViolation it was."""
+    """Await a workflow call, turning a refused command into the RuleViolation it was, and one the
+    workflow never took (its task failed first) into "try again"."""
     try:
         return await call
+    except RPCError as error:
+        if not _workflow_not_ready(error):
+            raise
+        raise RuleViolation(
+            Rule.CASE_CATCHING_UP, "the case's worker failed before it took the change: try again in a moment"
+        ) from None
     except WorkflowUpdateFailedError as failure:
         cause = failure.cause
         if not isinstance(cause, ApplicationError):
@@ -209,3 +221,15 @@ async def with_rule_violations(call: Awaitable[CaseState]) -> CaseState:
             raise RuleViolation(named, cause.message) from None
         # A refusal without a rule we know: the command itself did not decode or validate.
         raise RuleViolation(Rule.INVALID_COMMAND, cause.message) from None
+
+
+def _workflow_not_ready(error: RPCError) -> bool:
+    """Whether the server dropped the Update because the workflow task failed, before acceptance
+    (an update-with-start reports it inside the failure of its operations)."""
+    details = list(error.grpc_status.details)
+    operations = MultiOperationExecutionFailure()
+    if details and details[0].Unpack(operations):
+        details = [detail for status in operations.statuses for detail in status.details]
+    return error.status is RPCStatusCode.FAILED_PRECONDITION and any(
+        detail.Is(WorkflowNotReadyFailure.DESCRIPTOR) for detail in details
+    )
