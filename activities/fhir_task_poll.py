@@ -36,7 +36,7 @@ from activities.referrals import NO_REDIRECTS
 from domain.access import service_actor
 from domain.commands import RecordReferralOutcome
 from domain.config import PathwayConfig, Service
-from domain.errors import RuleViolation
+from domain.errors import Rule, RuleViolation
 from domain.fhir_task_updates import read_task, still_answerable
 from domain.fhir_terms import REFERRAL_STATUS_SYSTEM, REFERRAL_TASK_SYSTEM
 from domain.plaintext import check_change
@@ -188,6 +188,8 @@ class FhirTaskPollActivities:
                 check_change(command)
                 await self._gateway.send(ref.case_id, await self._sealer.seal_for_case(command, ref.case_id))
             except RuleViolation as refusal:
+                if refusal.rule is Rule.CASE_CATCHING_UP:  # not refused: the activity's retry sends it again
+                    raise
                 raise _NotTaken("refused", f"{change.status}: {refusal.rule}") from None
             except PersonUnknown:
                 raise _NotTaken("refused", f"{change.status}: the person's data was shredded") from None
