@@ -431,7 +431,8 @@ async def two_year_case(env: WorkflowEnvironment, task_queue: str, config: Pathw
             if how is not None:
                 outcome, actor = how
                 command = CompleteTask(actor=actor, task_id=task.task_id, outcome=outcome)
-                state = await handle.execute_update(CaseWorkflow.complete_task, command)
+                await handle.execute_update(CaseWorkflow.complete_task, command)
+                state = await handle.query(CaseWorkflow.state)
         return state
 
     for _ in range(4):  # consent, screening, assessment, information sharing: each reminded and escalated first
@@ -462,9 +463,10 @@ async def two_year_case(env: WorkflowEnvironment, task_queue: str, config: Pathw
     }
     state = await handle.query(CaseWorkflow.state)
     [task] = [t for t in state.open_tasks if t.kind is TaskKind.REFERRAL_DECISION]
-    state = await handle.execute_update(
+    await handle.execute_update(
         CaseWorkflow.complete_task, CompleteTask(actor=NORTH_PRACTITIONER, task_id=task.task_id, outcome=decision)
     )
+    state = await handle.query(CaseWorkflow.state)
     answered = state.referrals[0].referral_id
     while not (state := await handle.query(CaseWorkflow.state)).referrals[0].sent_at:  # its workflow sends it
         await env.sleep(timedelta(minutes=10))
@@ -485,7 +487,8 @@ async def two_year_case(env: WorkflowEnvironment, task_queue: str, config: Pathw
             closing = CompleteTask(
                 actor=NORTH_PRACTITIONER, task_id=closures[0].task_id, outcome=ADULT_OUTCOMES[TaskKind.CLOSURE]
             )
-            state = await handle.execute_update(CaseWorkflow.complete_task, closing)
+            await handle.execute_update(CaseWorkflow.complete_task, closing)
+            state = await handle.query(CaseWorkflow.state)
     await handle.result()
     return case_id
 

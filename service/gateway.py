@@ -7,11 +7,16 @@ the case in one round trip; a repeat finds the running workflow (USE_EXISTING) a
 handler answers with the existing case. A closed case's workflow cannot be started again
 (REJECT_DUPLICATE), so a repeat after closure answers from the event store.
 
+An Update answers with the case's version only; the state given back is read from the store, which
+the workflow's append has written before the Update answers (`current_state` folds only the events
+new since it last folded the case).
+
 A command whose workflow task failed before the workflow took it (the worker stalled past the SDK's
 deadlock timeout under load, or died mid-task) comes back from the server as "workflow not ready":
 nothing was recorded, so it is refused as `case_catching_up`, which the service tries again.
 """
 
+import contextlib
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
@@ -47,7 +52,7 @@ from store.event_store import EventStore
 from store.records import CaseRecord, TaskRecord
 from workflows.alert_start import start_break_glass_alert
 from workflows.case_workflow import CaseWorkflow
-from workflows.messages import BreakGlassAlert, CaseInput, CaseResult
+from workflows.messages import BreakGlassAlert, CaseInput, CaseResult, CaseVersion
 from workflows.ui_text import PublicText
 
 # A command a person sends to an open case (OpenCase starts one).
@@ -81,7 +86,8 @@ class CaseGateway(Protocol):
         ...
 
     async def send(self, case_id: str, command: CaseCommand) -> CaseState:
-        """Send a command to an open case; the case's new state."""
+        """Send a command to an open case; the case's new state (or a later one, if another command
+        followed at once)."""
         ...
 
     async def alert(self, alert: BreakGlassAlert) -> None:
@@ -122,21 +128,21 @@ class TemporalCaseGateway:
             static_summary=summary,
             static_details=details,
         )
-        try:
-            return await with_rule_violations(
+        with contextlib.suppress(WorkflowAlreadyStartedError):  # closed: its record is in the store
+            await with_rule_violations(
                 self.client.execute_update_with_start_workflow(
                     CaseWorkflow.open_case, command, start_workflow_operation=start
                 )
             )
-        except WorkflowAlreadyStartedError:
-            return await self.store.current_state(case_id)
+        return await self.store.current_state(case_id)
 
     async def send(self, case_id: str, command: CaseCommand) -> CaseState:
         handle: WorkflowHandle[CaseWorkflow, CaseResult] = self.client.get_workflow_handle_for(
             CaseWorkflow.run, case_id
         )
         try:
-            return await with_rule_violations(_update(handle, command))
+            await with_rule_violations(_update(handle, command))
+            return await self.store.current_state(case_id)
         except RPCError as error:
             if error.status is not RPCStatusCode.NOT_FOUND:
                 raise
@@ -168,7 +174,7 @@ class TemporalCaseGateway:
         return await self.store.read_stream(case_id)
 
 
-async def _update(handle: WorkflowHandle[CaseWorkflow, CaseResult], command: CaseCommand) -> CaseState:
+async def _update(handle: WorkflowHandle[CaseWorkflow, CaseResult], command: CaseCommand) -> CaseVersion:
     """The command as its Update."""
     match command:
         case CompleteTask():
@@ -201,7 +207,7 @@ async def _update(handle: WorkflowHandle[CaseWorkflow, CaseResult], command: Cas
             return await handle.execute_update(CaseWorkflow.unlink_person, command)
 
 
-async def with_rule_violations(call: Awaitable[CaseState]) -> CaseState:
+async def with_rule_violations(call: Awaitable[CaseVersion]) -> CaseVersion:
     """Await a workflow call, turning a refused command into the RuleViolation it was, and one the
     workflow never took (its task failed first) into "try again"."""
     try:

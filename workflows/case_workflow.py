@@ -3,7 +3,8 @@
 The workflow is the single writer of its case's event stream. Every command is an Update whose
 validator runs the pure pathway rules, so a refused command never enters the history; the handler
 decides the events again under a lock (commands on one case are serialised), appends them through an
-idempotent activity, applies them and returns the new state.
+idempotent activity, applies them and answers with the case's new version (the service reads the
+case itself from the store: the whole state in every answer was the largest payload in the history).
 """
 
 import asyncio
@@ -80,6 +81,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
         CaseInput,
         CaseResult,
+        CaseVersion,
         CourtReportDelivery,
         CourtReportInput,
         ReferralInput,
@@ -181,10 +183,10 @@ class CaseWorkflow:
         return self._state
 
     @workflow.update
-    async def open_case(self, command: OpenCase) -> CaseState:
+    async def open_case(self, command: OpenCase) -> CaseVersion:
         if not workflow.patched(OPEN_CASE_UNDER_LOCK):  # as the runs started before the patch decided
             if self._state.stage is not None:
-                return self._state
+                return CaseVersion.of(self._state)
             return await self._execute(command)
         # Looked at under the lock: a start that arrives while the first is still writing CaseOpened
         # waits for it, then answers with the case instead of being refused as already open.
@@ -198,7 +200,7 @@ class CaseWorkflow:
                     refuse_after_sentence(self._state)
                 except RuleViolation as violation:
                     raise _rejection(violation) from None
-            return self._state  # the same referral started again: the existing case answers
+            return CaseVersion.of(self._state)  # the same referral started again: the existing case answers
 
     @open_case.validator
     def validate_open_case(self, command: OpenCase) -> None:
@@ -214,7 +216,7 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def complete_task(self, command: CompleteTask) -> CaseState:
+    async def complete_task(self, command: CompleteTask) -> CaseVersion:
         return await self._execute(command)
 
     @complete_task.validator
@@ -222,7 +224,7 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def claim_task(self, command: ClaimTask) -> CaseState:
+    async def claim_task(self, command: ClaimTask) -> CaseVersion:
         return await self._execute(command)
 
     @claim_task.validator
@@ -230,7 +232,7 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def reassign_task(self, command: ReassignTask) -> CaseState:
+    async def reassign_task(self, command: ReassignTask) -> CaseVersion:
         return await self._execute(command)
 
     @reassign_task.validator
@@ -240,7 +242,7 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def share_information(self, command: ShareInformation) -> CaseState:
+    async def share_information(self, command: ShareInformation) -> CaseVersion:
         return await self._execute(command)
 
     @share_information.validator
@@ -248,7 +250,7 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def withdraw_consent(self, command: WithdrawConsent) -> CaseState:
+    async def withdraw_consent(self, command: WithdrawConsent) -> CaseVersion:
         return await self._execute(command)
 
     @withdraw_consent.validator
@@ -256,7 +258,7 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def record_referral_outcome(self, command: RecordReferralOutcome) -> CaseState:
+    async def record_referral_outcome(self, command: RecordReferralOutcome) -> CaseVersion:
         return await self._execute(command)
 
     @record_referral_outcome.validator
@@ -264,7 +266,7 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def request_court_report(self, command: RequestCourtReport) -> CaseState:
+    async def request_court_report(self, command: RequestCourtReport) -> CaseVersion:
         return await self._execute(command)
 
     @request_court_report.validator
@@ -272,7 +274,7 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def close_case(self, command: CloseCase) -> CaseState:
+    async def close_case(self, command: CloseCase) -> CaseVersion:
         return await self._execute(command)
 
     @close_case.validator
@@ -280,7 +282,7 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def record_date_of_birth(self, command: RecordDateOfBirth) -> CaseState:
+    async def record_date_of_birth(self, command: RecordDateOfBirth) -> CaseVersion:
         return await self._execute(command)
 
     @record_date_of_birth.validator
@@ -288,7 +290,7 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def change_cohort(self, command: ChangeCohort) -> CaseState:
+    async def change_cohort(self, command: ChangeCohort) -> CaseVersion:
         return await self._execute(command)
 
     @change_cohort.validator
@@ -296,7 +298,7 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def record_justice_outcome(self, command: RecordJusticeOutcome) -> CaseState:
+    async def record_justice_outcome(self, command: RecordJusticeOutcome) -> CaseVersion:
         return await self._execute(command)
 
     @record_justice_outcome.validator
@@ -304,7 +306,7 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def record_release_date(self, command: RecordReleaseDate) -> CaseState:
+    async def record_release_date(self, command: RecordReleaseDate) -> CaseVersion:
         return await self._execute(command)
 
     @record_release_date.validator
@@ -312,7 +314,7 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def link_person(self, command: LinkPerson) -> CaseState:
+    async def link_person(self, command: LinkPerson) -> CaseVersion:
         return await self._execute(command)
 
     @link_person.validator
@@ -320,7 +322,7 @@ class CaseWorkflow:
         self._validate(command)
 
     @workflow.update
-    async def unlink_person(self, command: UnlinkPerson) -> CaseState:
+    async def unlink_person(self, command: UnlinkPerson) -> CaseVersion:
         return await self._execute(command)
 
     @unlink_person.validator
@@ -338,10 +340,10 @@ class CaseWorkflow:
         except RuleViolation as violation:
             raise _rejection(violation) from None
 
-    async def _execute(self, command: Command) -> CaseState:
+    async def _execute(self, command: Command) -> CaseVersion:
         async with self._lock:
             await self._record_or_reject(command)
-            return self._state
+            return CaseVersion.of(self._state)
 
     async def _record_or_reject(self, command: Command) -> None:
         """Record the command; callers hold the lock."""

@@ -36,6 +36,20 @@ class CaseInput(BaseModel):
     opening: OpenHandedOffEpisode | None = None
 
 
+class CaseVersion(BaseModel):
+    """What a case's Update answers: the case and its version after the command. The service reads
+    the case itself from the store, where `current_state` folds only what is new: the whole state,
+    answered before, was the largest payload in every history (7 KB by closure). Fields it does not
+    name are ignored, so the whole CaseState a worker of before answers parses as this too."""
+
+    case_id: str
+    version: int
+
+    @classmethod
+    def of(cls, state: CaseState) -> "CaseVersion":
+        return cls(case_id=state.case_id, version=state.version)
+
+
 class CaseResult(BaseModel):
     case_id: str
     version: int

@@ -8,8 +8,8 @@ from temporalio.exceptions import ApplicationError
 
 from api.deps import STATUS, status_for
 from domain.errors import Refusal, Rule, RuleViolation
-from domain.state import CaseState
 from service.gateway import with_rule_violations
+from workflows.messages import CaseVersion
 
 
 def test_every_kind_of_refusal_has_its_status_and_so_every_rule_does() -> None:
@@ -39,7 +39,7 @@ def test_a_rule_is_declared_with_the_kind_of_refusal_it_is(rule: Rule, status: i
     assert status_for(rule) == status
 
 
-async def refused_by_workflow(cause: ApplicationError) -> CaseState:
+async def refused_by_workflow(cause: ApplicationError) -> CaseVersion:
     raise WorkflowUpdateFailedError(cause)
 
 

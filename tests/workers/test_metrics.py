@@ -22,6 +22,7 @@ from store.event_store import EventStore
 from tests.cli.support import free_port
 from tests.conftest import TEST_PAYLOAD_KEYS, case_commands, staff_driver, worker_for
 from tests.workflows.conftest import time_skipping_env  # noqa: F401 (a fixture)
+from tests.workflows.direct import changed
 from tests.workflows.journey import JOURNEY, complete, open_case, open_task
 from tests.workflows.support import skip
 from workers.client import data_converter
@@ -141,7 +142,7 @@ async def test_an_overdue_task_counts_as_an_sla_breach(
         handle = await env.client.start_workflow(
             CaseWorkflow.run, CaseInput(case_id=case_id, site=site), id=case_id, task_queue=task_queue
         )
-        state = await handle.execute_update(CaseWorkflow.open_case, open_case("SLA-MET"))
+        state = await changed(handle, CaseWorkflow.open_case, open_case("SLA-MET"))
         open_task(state, TaskKind.CONSENT)
         await skip(env, timedelta(minutes=6))
         assert (await handle.query(CaseWorkflow.state)).overdue

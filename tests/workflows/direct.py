@@ -2,12 +2,13 @@
 the time-skipping server does not support it)."""
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
+from temporalio.workflow import UpdateMethodMultiParam
 
-from domain.commands import CompleteTask, OpenCase
+from domain.commands import Command, CompleteTask, OpenCase
 from domain.config import SiteConfig
 from domain.model import Actor, Role
 from domain.state import CaseState
@@ -15,11 +16,12 @@ from domain.tasks import TaskKind
 from tests.workflows.journey import PRACTITIONER, open_case, open_task
 from workers.settings import SHIPPED_CONFIG, load_config
 from workflows.case_workflow import CaseWorkflow
-from workflows.messages import CaseInput, CaseResult
+from workflows.messages import CaseInput, CaseResult, CaseVersion
 
 SITE = load_config(SHIPPED_CONFIG).site("demo")
 LINK_WORKER = Actor(staff_id="lw-001", role=Role.LINK_WORKER)
 Handle = WorkflowHandle[CaseWorkflow, CaseResult]
+C = TypeVar("C", bound=Command)
 
 
 def time_skipping_input(case_id: str, site: SiteConfig = SITE) -> CaseInput:
@@ -50,8 +52,18 @@ async def start(
     return env.client.get_workflow_handle_for(CaseWorkflow.run, case_id)
 
 
+Update = UpdateMethodMultiParam[[CaseWorkflow, C], CaseVersion]
+
+
+async def changed(handle: Handle, update: Update[C], command: C) -> CaseState:
+    """Send a command as its Update, then the case as the workflow now holds it (an Update answers
+    with the case's version only)."""
+    await handle.execute_update(update, command)
+    return await handle.query(CaseWorkflow.state)
+
+
 async def complete(handle: Handle, kind: TaskKind, outcome: dict[str, Any], actor: Actor = PRACTITIONER) -> CaseState:
     """Complete the case's one open task of `kind`."""
     state = await handle.query(CaseWorkflow.state)
     command = CompleteTask(actor=actor, task_id=open_task(state, kind), outcome=outcome)
-    return await handle.execute_update(CaseWorkflow.complete_task, command)
+    return await changed(handle, CaseWorkflow.complete_task, command)

@@ -25,7 +25,7 @@ from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
-from tests.workflows.direct import SITE, Handle, complete, start
+from tests.workflows.direct import SITE, Handle, changed, complete, start
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
 from tests.workflows.support import skip
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING
@@ -58,7 +58,7 @@ async def test_report_on_time_then_remand_hands_off_to_reconnect(
     async with worker_for(env.client, sqlite_store, task_queue, mailbox.mailer):
         handle = await consented_case(env, task_queue)
         now = await env.get_current_time()
-        state = await handle.execute_update(CaseWorkflow.request_court_report, request(timedelta(hours=3), now))
+        state = await changed(handle, CaseWorkflow.request_court_report, request(timedelta(hours=3), now))
         [report] = state.court_reports
         assert report.hearing_at - report.due_at == timedelta(minutes=SITE.court_report_lead_minutes)
         writing = state.tasks[open_task(state, TaskKind.COURT_REPORT)]
@@ -69,7 +69,7 @@ async def test_report_on_time_then_remand_hands_off_to_reconnect(
         reminder = await mailbox.wait_for_subject(handle.id, "Reminder: court report task due")
         assert reminder["To"]
         done = CompleteTask(actor=PRACTITIONER, task_id=writing.task_id, outcome=REPORT)
-        state = await handle.execute_update(CaseWorkflow.complete_task, done)
+        state = await changed(handle, CaseWorkflow.complete_task, done)
         assert state.court_reports[0].on_time is True
 
         # The report's workflow sends each recipient a link to it, once, and tells the case.
@@ -97,8 +97,10 @@ async def test_report_on_time_then_remand_hands_off_to_reconnect(
         hearing = state.tasks[open_task(state, TaskKind.HEARING_OUTCOME)]
         assert hearing.report_id == report.report_id
         remand = {"result": HearingResult.REMAND_IN_CUSTODY, "hand_off_to_reconnect": True}
-        state = await handle.execute_update(
-            CaseWorkflow.complete_task, CompleteTask(actor=PRACTITIONER, task_id=hearing.task_id, outcome=remand)
+        state = await changed(
+            handle,
+            CaseWorkflow.complete_task,
+            CompleteTask(actor=PRACTITIONER, task_id=hearing.task_id, outcome=remand),
         )
         assert state.handed_off_to == "reconnect"
         assert state.court_reports[0].hearing_result is HearingResult.REMAND_IN_CUSTODY
@@ -160,7 +162,7 @@ async def test_a_missed_report_is_escalated_and_adjournments_bring_another(
     async with worker_for(env.client, sqlite_store, task_queue, mailbox.mailer):
         handle = await consented_case(env, task_queue)
         now = await env.get_current_time()
-        state = await handle.execute_update(CaseWorkflow.request_court_report, request(timedelta(hours=2), now))
+        state = await changed(handle, CaseWorkflow.request_court_report, request(timedelta(hours=2), now))
         writing = state.tasks[open_task(state, TaskKind.COURT_REPORT)]
         assert writing.escalate_at is not None
         await skip(env, writing.escalate_at - now + timedelta(seconds=30))  # due and escalation passed
@@ -174,7 +176,7 @@ async def test_a_missed_report_is_escalated_and_adjournments_bring_another(
         )
         await handle.execute_update(CaseWorkflow.complete_task, command)
         now = await env.get_current_time()
-        state = await handle.execute_update(CaseWorkflow.request_court_report, request(timedelta(days=7), now))
+        state = await changed(handle, CaseWorkflow.request_court_report, request(timedelta(days=7), now))
         assert len(state.court_reports) == 2 and state.court_reports[0].on_time is None
 
         events = len(await sqlite_store.read_stream(handle.id))
@@ -204,9 +206,9 @@ async def test_a_new_identification_is_found_before_sentence_and_refused_after_i
         handle = await start(env, task_queue, open_case(ref))
         await complete(handle, TaskKind.CONSENT, OUTCOMES[TaskKind.CONSENT])
         now = await env.get_current_time()
-        state = await handle.execute_update(CaseWorkflow.request_court_report, request(timedelta(hours=3), now))
+        state = await changed(handle, CaseWorkflow.request_court_report, request(timedelta(hours=3), now))
         await complete(handle, TaskKind.COURT_REPORT, REPORT)
-        again = await handle.execute_update(CaseWorkflow.open_case, open_case(ref))
+        again = await changed(handle, CaseWorkflow.open_case, open_case(ref))
         assert again.case_id == handle.id and again.version > state.version  # before sentence: found
 
         await skip(env, state.court_reports[0].hearing_at - await env.get_current_time() + timedelta(minutes=1))

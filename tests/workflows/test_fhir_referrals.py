@@ -18,7 +18,7 @@ from store.event_store import EventStore
 from tests.conftest import worker_for
 from tests.fhir.validators import assert_valid
 from tests.workflows.conftest import Mailbox
-from tests.workflows.direct import time_skipping_input
+from tests.workflows.direct import changed, time_skipping_input
 from tests.workflows.journey import OUTCOMES, open_case, open_task
 from tests.workflows.support import skip
 from tests.workflows.test_referrals import SITE, complete
@@ -61,7 +61,7 @@ async def test_a_fhir_endpoint_that_refuses_makes_the_referral_send_failed(
             handle = await env.client.start_workflow(
                 CaseWorkflow.run, time_skipping_input(case_id, site), id=case_id, task_queue=task_queue
             )
-            state = await handle.execute_update(CaseWorkflow.open_case, open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
+            state = await changed(handle, CaseWorkflow.open_case, open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
             for kind in (TaskKind.CONSENT, TaskKind.SCREENING, TaskKind.ASSESSMENT, TaskKind.SHARE_INFORMATION):
                 state = await complete(handle, state, kind, OUTCOMES[kind])
             state = await complete(

@@ -19,7 +19,7 @@ from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
-from tests.workflows.direct import LINK_WORKER, Handle, complete, start
+from tests.workflows.direct import LINK_WORKER, Handle, changed, complete, start
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
 from tests.workflows.support import skip
 from workflows.case_workflow import CaseWorkflow
@@ -106,7 +106,7 @@ async def test_link_work_with_missed_contacts_then_follow_ups_then_closure(
         added = [e.event.type for e in (await sqlite_store.read_stream(handle.id))[events_before:]]
         assert added.count("ReferralOutcomeRecorded") == 4
         assert set(added) <= {"ReferralOutcomeRecorded", "TaskCancelled"}  # the answers end the chases
-        state = await handle.execute_update(CaseWorkflow.complete_task, close)
+        state = await changed(handle, CaseWorkflow.complete_task, close)
         assert state.stage is Stage.CLOSED
         assert (await handle.result()).close_reason == "pathway_complete"
         assert (await sqlite_store.verify_chain(handle.id)).ok

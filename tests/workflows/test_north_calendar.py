@@ -25,7 +25,7 @@ from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
-from tests.workflows.direct import Handle, complete, start
+from tests.workflows.direct import Handle, changed, complete, start
 from tests.workflows.journey import BOTH_SITES_PRACTITIONER, OUTCOMES, open_case, open_task
 from tests.workflows.support import skip
 from workers.settings import SHIPPED_CONFIG, load_config
@@ -95,7 +95,7 @@ async def test_a_friday_night_arrival_with_a_monday_hearing_runs_on_norths_worki
             hearing_at=hearing_at,
             recipients=(Recipient.COURT, Recipient.DEFENCE),
         )
-        state = await handle.execute_update(CaseWorkflow.request_court_report, ask)
+        state = await changed(handle, CaseWorkflow.request_court_report, ask)
         [report] = state.court_reports
         assert report.due_at == datetime.combine(monday, time(9), LONDON)  # an hour before the hearing
         assert report.due_at < report.hearing_at
@@ -122,7 +122,7 @@ async def test_a_friday_night_arrival_with_a_monday_hearing_runs_on_norths_worki
         writing = state.tasks[open_task(state, TaskKind.COURT_REPORT)]
         assert writing.due_at == report.due_at and not writing.overdue
         done = CompleteTask(actor=BOTH_SITES_PRACTITIONER, task_id=writing.task_id, outcome=REPORT)
-        state = await handle.execute_update(CaseWorkflow.complete_task, done)
+        state = await changed(handle, CaseWorkflow.complete_task, done)
         assert state.court_reports[0].on_time is True
         delivered = [
             m for m in mailbox.about(handle.id) if m["Subject"].startswith("Liaison and Diversion court report")

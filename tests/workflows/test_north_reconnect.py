@@ -16,7 +16,7 @@ from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
-from tests.workflows.direct import complete, start
+from tests.workflows.direct import changed, complete, start
 from tests.workflows.journey import BOTH_SITES_PRACTITIONER, OUTCOMES, open_case, open_task
 from tests.workflows.test_north_calendar import LONDON, NORTH, REPORT, next_quiet_friday_night, sleep_until
 from workflows.case_workflow import CaseWorkflow
@@ -58,7 +58,7 @@ async def test_a_remand_at_norths_magistrates_court_hands_the_man_on_to_reconnec
         heard = CompleteTask(
             actor=BOTH_SITES_PRACTITIONER, task_id=open_task(state, TaskKind.HEARING_OUTCOME), outcome=remand
         )
-        state = await handle.execute_update(CaseWorkflow.complete_task, heard)
+        state = await changed(handle, CaseWorkflow.complete_task, heard)
         assert state.handed_off_to == "reconnect" and state.justice_outcome is JusticeOutcome.CHARGED_REMANDED
         assert [t.kind for t in state.open_tasks] == [TaskKind.CLOSURE]
 
@@ -83,14 +83,14 @@ async def test_a_remand_at_norths_magistrates_court_hands_the_man_on_to_reconnec
         # episode's closure when six months of support after release are over.
         release_on = monday + timedelta(weeks=4)
         release = RecordReleaseDate(actor=BOTH_SITES_PRACTITIONER, release_on=release_on)
-        linked = await episode.execute_update(CaseWorkflow.record_release_date, release)
+        linked = await changed(episode, CaseWorkflow.record_release_date, release)
         engaging = linked.tasks[open_task(linked, TaskKind.RECONNECT_ENGAGEMENT)]
         [closing] = [t for t in linked.tasks.values() if t.kind is TaskKind.CLOSURE]
         assert closing.opens_at is not None  # six calendar months on, at midnight (exact dates: domain tests)
         ends = closing.opens_at.astimezone(LONDON)
         assert ends.time() == time(0) and 181 <= (ends.date() - release_on).days <= 184
         met = CompleteTask(actor=LINK_WORKER, task_id=engaging.task_id, outcome={"engaged": True})
-        linked = await episode.execute_update(CaseWorkflow.complete_task, met)
+        linked = await changed(episode, CaseWorkflow.complete_task, met)
         assert linked.care_after_custody is not None and linked.care_after_custody.engaged is True
 
         await sleep_until(env, closing.opens_at + timedelta(minutes=1))

@@ -22,7 +22,7 @@ from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
-from tests.workflows.direct import time_skipping_input
+from tests.workflows.direct import changed, time_skipping_input
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
 from tests.workflows.support import skip
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING
@@ -46,7 +46,7 @@ async def to_referral_decision(env: WorkflowEnvironment, task_queue: str) -> Wor
     handle = await env.client.start_workflow(
         CaseWorkflow.run, time_skipping_input(case_id, SITE), id=case_id, task_queue=task_queue
     )
-    state = await handle.execute_update(CaseWorkflow.open_case, open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
+    state = await changed(handle, CaseWorkflow.open_case, open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
     for kind in (TaskKind.CONSENT, TaskKind.SCREENING, TaskKind.ASSESSMENT, TaskKind.SHARE_INFORMATION):
         state = await complete(handle, state, kind, OUTCOMES[kind])
     return handle
@@ -56,7 +56,7 @@ async def complete(
     handle: WorkflowHandle[CaseWorkflow, CaseResult], state: CaseState, kind: TaskKind, outcome: dict[str, Any]
 ) -> CaseState:
     command = CompleteTask(actor=PRACTITIONER, task_id=open_task(state, kind), outcome=outcome)
-    return await handle.execute_update(CaseWorkflow.complete_task, command)
+    return await changed(handle, CaseWorkflow.complete_task, command)
 
 
 async def test_two_referrals_one_answered_one_chased_then_escalated(
@@ -109,7 +109,7 @@ async def test_two_referrals_one_answered_one_chased_then_escalated(
         await handle.execute_update(CaseWorkflow.complete_task, answered)
         for status in (ReferralStatus.ATTENDED, ReferralStatus.ENGAGED):
             step = RecordReferralOutcome(actor=PRACTITIONER, referral_id=mental_health.referral_id, status=status)
-            state = await handle.execute_update(CaseWorkflow.record_referral_outcome, step)
+            state = await changed(handle, CaseWorkflow.record_referral_outcome, step)
         assert [r.status for r in state.referrals] == [ReferralStatus.ENGAGED, ReferralStatus.ACCEPTED]
 
         for referral in (mental_health, housing):
@@ -186,7 +186,7 @@ async def test_a_referral_the_service_refuses_becomes_an_urgent_chase_task(
             handle = await env.client.start_workflow(
                 CaseWorkflow.run, time_skipping_input(case_id, site), id=case_id, task_queue=task_queue
             )
-            state = await handle.execute_update(CaseWorkflow.open_case, open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
+            state = await changed(handle, CaseWorkflow.open_case, open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
             for kind in (TaskKind.CONSENT, TaskKind.SCREENING, TaskKind.ASSESSMENT, TaskKind.SHARE_INFORMATION):
                 state = await complete(handle, state, kind, OUTCOMES[kind])
             state = await complete(

@@ -14,7 +14,7 @@ from store.event_store import EventStore
 from store.notifications import NotificationLog
 from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox, settled_notifications
-from tests.workflows.direct import start
+from tests.workflows.direct import changed, start
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_task
 from tests.workflows.support import skip
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING
@@ -89,7 +89,7 @@ async def test_a_task_done_in_time_sends_nothing(
         state = await handle.query(CaseWorkflow.state)
         for kind in (TaskKind.CONSENT, TaskKind.SCREENING):
             command = CompleteTask(actor=PRACTITIONER, task_id=open_task(state, kind), outcome=OUTCOMES[kind])
-            state = await handle.execute_update(CaseWorkflow.complete_task, command)
+            state = await changed(handle, CaseWorkflow.complete_task, command)
         assessment = state.tasks[open_task(state, TaskKind.ASSESSMENT)]
         assert assessment.remind_at is not None
 
@@ -102,7 +102,7 @@ async def test_a_task_done_in_time_sends_nothing(
             task_id=open_task(state, TaskKind.SHARE_INFORMATION),
             outcome=OUTCOMES[TaskKind.SHARE_INFORMATION],
         )
-        state = await handle.execute_update(CaseWorkflow.complete_task, close)
+        state = await changed(handle, CaseWorkflow.complete_task, close)
 
         # Hours later: the open referral-decision task has been reminded and escalated, but none of the
         # tasks completed in time ever produced a message.

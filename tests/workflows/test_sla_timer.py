@@ -9,7 +9,7 @@ from domain.commands import CompleteTask
 from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
-from tests.workflows.direct import time_skipping_input
+from tests.workflows.direct import changed, time_skipping_input
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
 from tests.workflows.support import skip
 from workers.settings import SHIPPED_CONFIG, load_config
@@ -27,7 +27,7 @@ async def test_an_unscreened_case_becomes_overdue_when_the_sla_passes(
         handle = await env.client.start_workflow(
             CaseWorkflow.run, time_skipping_input(case_id, site), id=case_id, task_queue=task_queue
         )
-        state = await handle.execute_update(CaseWorkflow.open_case, open_case("CUST-SLA"))
+        state = await changed(handle, CaseWorkflow.open_case, open_case("CUST-SLA"))
         consent = state.tasks[open_task(state, TaskKind.CONSENT)]
         assert consent.due_at - state.opened_at == timedelta(minutes=5)  # type: ignore[operator]
 
@@ -48,7 +48,8 @@ async def test_an_unscreened_case_becomes_overdue_when_the_sla_passes(
         assert [t.task_id for t in tasks] == [consent.task_id]
 
         # Consent given late: screening keeps the same (already passed) deadline and is overdue at once.
-        state = await handle.execute_update(
+        state = await changed(
+            handle,
             CaseWorkflow.complete_task,
             CompleteTask(actor=PRACTITIONER, task_id=consent.task_id, outcome=OUTCOMES[TaskKind.CONSENT]),
         )

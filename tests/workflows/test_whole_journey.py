@@ -19,7 +19,7 @@ from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
-from tests.workflows.direct import LINK_WORKER, Handle, complete, start
+from tests.workflows.direct import LINK_WORKER, Handle, changed, complete, start
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case
 from tests.workflows.support import skip
 from workflows.case_workflow import CaseWorkflow
@@ -29,7 +29,7 @@ async def answer(handle: Handle, referral_id: str, *statuses: ReferralStatus) ->
     state = await handle.query(CaseWorkflow.state)
     for status in statuses:
         command = RecordReferralOutcome(actor=LINK_WORKER, referral_id=referral_id, status=status)
-        state = await handle.execute_update(CaseWorkflow.record_referral_outcome, command)
+        state = await changed(handle, CaseWorkflow.record_referral_outcome, command)
     return state
 
 
