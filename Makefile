@@ -48,12 +48,13 @@ pytest: install bytecode $(CHROMIUM)
 test: lint typecheck pytest
 
 # Benchmarks: each starts its own Temporal dev server, prints its figures and appends a row to
-# bench/results/. Never part of `make test`.
+# bench/results/; bench.targets then prints the target table from the latest rows. Never part of `make test`.
 bench: install bytecode
 	$(BIN)/python -m bench.journey_throughput
 	$(BIN)/python -m bench.command_latency
 	$(BIN)/python -m bench.audit_speed
 	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.targets
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
