@@ -10,7 +10,9 @@ case itself from the store: the whole state in every answer was the largest payl
 import asyncio
 import contextlib
 import itertools
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -121,10 +123,22 @@ NOTIFY_RETRY = RetryPolicy(
 OPEN_CASE_UNDER_LOCK = "open-case-under-lock"
 SHORT_RUNS = "continue-as-new-after-run-events"
 RECORD_SENDS_AFTER_CLOSURE = "record-sends-after-closure"
+# Since it, a command that starts or signals child workflows (a referral decision, an answer to a
+# referral, a court report, closure) answers in the workflow task that sends those commands, instead
+# of one workflow task later, once the server has confirmed them: that wait made the referral decision
+# and closure the slowest commands. A signal to a child still waits for that child's start.
+CHILDREN_AFTER_ANSWER = "children-after-answer"
 # (domain/reconnect.py) HAND_OFF_REFERRAL: a hand-off after custody refers the person, opens an adult's
 # linked RECONNECT episode and moves the case on to closure; asked by the rule itself (DecisionContext).
 # REFUSE_AFTER_SENTENCE: a start for the referral of a case that reached sentence is refused.
-PATCHES = (OPEN_CASE_UNDER_LOCK, SHORT_RUNS, RECORD_SENDS_AFTER_CLOSURE, HAND_OFF_REFERRAL, REFUSE_AFTER_SENTENCE)
+PATCHES = (
+    OPEN_CASE_UNDER_LOCK,
+    SHORT_RUNS,
+    RECORD_SENDS_AFTER_CLOSURE,
+    HAND_OFF_REFERRAL,
+    REFUSE_AFTER_SENTENCE,
+    CHILDREN_AFTER_ANSWER,
+)
 
 # The first answer to a referral: after it there is nothing to chase.
 ANSWERS = (ReferralStatus.ACCEPTED, ReferralStatus.REJECTED, ReferralStatus.DECLINED_BY_PERSON)
@@ -143,7 +157,10 @@ class CaseWorkflow:
         self._site = input.site
         self._state = input.snapshot or empty_state(input.case_id)
         self._lock = asyncio.Lock()
-        self._notifying: list[asyncio.Task[None]] = []
+        # Work set going by recorded events that nothing waits for (notifications; since
+        # CHILDREN_AFTER_ANSWER, child workflows' starts and signals), and the starts by workflow id.
+        self._background: list[asyncio.Task[object]] = []
+        self._starting: dict[str, asyncio.Task[object]] = {}
         self._short_runs = False  # set by run(): whether this run may continue as new at its events limit
         self._run_events_limit = input.run_events_limit
         # Referrals whose send ended with nothing to record (called off when the case closed, or their
@@ -441,26 +458,39 @@ class CaseWorkflow:
         for envelope in envelopes:
             event = envelope.event
             if isinstance(event, ReminderSent | TaskEscalated):
-                self._notifying.append(asyncio.create_task(self._notify(envelope)))
+                self._background.append(asyncio.create_task(self._notify(envelope)))
             elif isinstance(event, ReferralMade):
-                await self._start_referral(event)
+                child = referral_workflow_id(self._state.case_id, event.referral_id)
+                await self._child_work(self._start_referral(event), starts=child)
             elif isinstance(event, ReferralOutcomeRecorded) and event.status in ANSWERS:
-                await self._stop_chasing(event.referral_id)
+                await self._child_work(self._stop_chasing(event.referral_id))
             elif isinstance(event, CourtReportRequested):
-                await self._start_court_report(event)
+                child = court_report_workflow_id(self._state.case_id, event.report_id)
+                await self._child_work(self._start_court_report(event), starts=child)
             elif isinstance(event, LinkedEpisodeOpened):
                 await self._start_linked_episode(event, envelopes)
             elif isinstance(event, CourtReportSubmitted):
-                await self._signal_child(court_report_workflow_id(self._state.case_id, event.report_id), "submitted")
+                child = court_report_workflow_id(self._state.case_id, event.report_id)
+                await self._child_work(self._signal_child(child, "submitted"))
             elif isinstance(event, CaseClosed):
                 for waiting in self._state.referrals:
-                    if waiting.awaiting_answer and not await self._stop_chasing(waiting.referral_id):
-                        self._sends_settled.add(waiting.referral_id)  # gone: it will report nothing
+                    if waiting.awaiting_answer:
+                        await self._child_work(self._stop_chasing_or_settle(waiting.referral_id))
                 for report in self._state.court_reports:
                     if report.submitted_at is None and report.hearing_at > workflow.now():
-                        await self._signal_child(
-                            court_report_workflow_id(self._state.case_id, report.report_id), "cancel"
-                        )
+                        child = court_report_workflow_id(self._state.case_id, report.report_id)
+                        await self._child_work(self._signal_child(child, "cancel"))
+
+    async def _child_work(self, work: Coroutine[Any, Any, object], starts: str | None = None) -> None:
+        """Start (the workflow `starts`) or signal a child workflow: since CHILDREN_AFTER_ANSWER set
+        going, its command sent with this workflow task, not awaited."""
+        if not workflow.patched(CHILDREN_AFTER_ANSWER):
+            await work
+            return
+        going = asyncio.create_task(work)
+        self._background.append(going)
+        if starts is not None:
+            self._starting[starts] = going
 
     @workflow.signal(name=CASE_DELIVERY_SIGNAL)
     async def court_report_delivered(self, delivery: CourtReportDelivery) -> None:
@@ -563,8 +593,14 @@ class CaseWorkflow:
     async def _stop_chasing(self, referral_id: str) -> bool:
         return await self._signal_child(referral_workflow_id(self._state.case_id, referral_id), "stop_chasing")
 
+    async def _stop_chasing_or_settle(self, referral_id: str) -> None:
+        if not await self._stop_chasing(referral_id):
+            self._sends_settled.add(referral_id)  # gone: it will report nothing
+
     async def _signal_child(self, workflow_id: str, signal: str) -> bool:
-        """Whether the child got the signal."""
+        """Whether the child got the signal (once it has started, if its start is under way)."""
+        if (starting := self._starting.get(workflow_id)) is not None:
+            await starting
         try:
             await workflow.get_external_workflow_handle(workflow_id).signal(signal)
         except FailureError:
@@ -638,10 +674,14 @@ class CaseWorkflow:
             workflow.logger.warning("notification failed", extra={"case_id": self._state.case_id})
 
     async def _all_finished(self) -> None:
-        """Before the run ends or continues as new: no update handler or notification still running."""
+        """Before the run ends or continues as new: no update handler or work set going still running;
+        work that failed (a child that could not be started) fails the workflow task, as it did when
+        its Update awaited it."""
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and all(task.done() for task in self._notifying)
+            lambda: workflow.all_handlers_finished() and all(task.done() for task in self._background)
         )
+        for task in self._background:
+            task.result()
 
     def _new_id(self) -> str:
         return str(workflow.uuid4())

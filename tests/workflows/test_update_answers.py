@@ -12,7 +12,7 @@ from temporalio.api.enums.v1 import EventType
 
 from domain.tasks import TaskKind
 from service.staff import StaffCommands
-from tests.workflows.journey import complete, open_case
+from tests.workflows.journey import JOURNEY, complete, open_case
 from workflows.messages import CaseVersion
 
 
@@ -44,3 +44,31 @@ async def test_a_whole_state_answered_by_a_worker_of_before_parses_as_the_versio
     [understood] = await converter.decode([old_answer], [CaseVersion])
 
     assert understood == CaseVersion(case_id=state.case_id, version=state.version)
+
+
+async def test_every_command_of_the_journey_answers_in_the_workflow_task_after_its_append(
+    cases: StaffCommands,
+) -> None:
+    """The referral decision and closure were the slowest commands: each waited a workflow task more,
+    for the server to confirm the referral's workflow had started (or, at closure, had been told to
+    stop chasing)."""
+    state = await cases.start_case(open_case(f"ANSWER-{uuid.uuid4().hex[:8]}"))
+    for kind in JOURNEY:
+        state = await complete(cases, state, kind)
+    handle = cases.client.get_workflow_handle(state.case_id)
+    await handle.result()
+
+    accepted_at: dict[str, int] = {}
+    tasks_taken: dict[str, int] = {}
+    events = list((await handle.fetch_history()).events)
+    for at, e in enumerate(events):
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            accepted_at[e.workflow_execution_update_accepted_event_attributes.accepted_request.meta.update_id] = at
+        elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+            update_id = e.workflow_execution_update_completed_event_attributes.meta.update_id
+            between = events[accepted_at[update_id] : at]
+            tasks_taken[update_id] = sum(
+                1 for b in between if b.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+            )
+    assert len(tasks_taken) == 1 + len(JOURNEY)
+    assert set(tasks_taken.values()) == {1}, tasks_taken
