@@ -9,6 +9,9 @@ it altered when a checkpoint given recorded that row's hash. The checkpoint is o
 database, or copies kept outside it (store/delivered_checkpoints.py): a file, a delivered email, or
 a directory of delivered files, all of which are read (each recorded the rows new since the one
 before it).
+`verify --since-checkpoint` is the frequent check of a large store: only what is new since the
+newest stored checkpoint, held to its heads (store/record_verification.py `verify_since`); the rows
+before the heads are left to the checkpoint's heads and a periodic `--all`.
 It changes nothing: the store is opened read-only (the database itself refuses writes) and never
 migrated, and no access is logged.
 
