@@ -9,7 +9,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, func, or_, select, union
+from sqlalchemy import ColumnElement, Table, func, select, text, union
 from sqlalchemy.engine import Result, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -189,12 +189,13 @@ async def _rows_from(
     found: RowsByCase = {}
     case_ids = sorted(from_seqs)
     for start in range(0, len(case_ids), HEADS_PER_QUERY):
-        ranges = [
-            and_(table.c.case_id == case_id, table.c.seq >= from_seqs[case_id])
-            for case_id in case_ids[start : start + HEADS_PER_QUERY]
-        ]
-        query = select(*(columns or table.c)).where(or_(*ranges)).order_by(table.c.case_id, table.c.seq)
-        found |= _grouped(await conn.execute(query))
+        batch = case_ids[start : start + HEADS_PER_QUERY]
+        # Written as text: built and compiled as expressions, 200 ranges cost SQLAlchemy 27 ms a statement.
+        ranges = text(" OR ".join(f"(case_id = :c{n} AND seq >= :s{n})" for n in range(len(batch))))
+        values: dict[str, str | int] = {f"c{n}": case_id for n, case_id in enumerate(batch)}
+        values |= {f"s{n}": from_seqs[case_id] for n, case_id in enumerate(batch)}
+        query = select(*(columns or table.c)).where(ranges).order_by(table.c.case_id, table.c.seq)
+        found |= _grouped(await conn.execute(query, values))
     return found
 
 
