@@ -18,6 +18,9 @@ Then it times:
 - verify: every stream's hash chain and sequence, each event's columns against its hashed body, and
   the projections against a fresh fold, as `pathway audit verify --all` does (in process, and the
   CLI itself end to end);
+- verify since the latest checkpoint: a checkpoint, 1% more events (new cases, as filled), the next
+  checkpoint, 1% more again; then `pathway audit verify --since-checkpoint` (issue 21: under 1 s),
+  in process and the CLI end to end (and the CLI's process start alone, for comparison);
 - rebuild: `EventStore.rebuild_projections` (what `pathway audit rebuild-projections` runs) over
   every case, checked to give back the same rows;
 - replay: every history on the dev server fetched and replayed against the current workflow code,
@@ -41,6 +44,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -75,9 +79,11 @@ from domain.stream import apply_all, envelop
 from domain.tasks import TaskKind, parse_outcome
 from service.replay import WorkflowCode, listed_histories, replay_histories, runs_first_to_last
 from service.staff import StaffCommands
+from store.checkpoints import Checkpoint, Checkpoints, PublicKey, SigningKey
 from store.event_store import EventStore
 from store.keyring import KeyRing
 from store.person_keys import PersonKeys
+from store.record_verification import Verification, verify_since
 from store.sealing import seal_leaf
 from workers.binaries import installed_binary
 from workers.client import data_converter
@@ -152,6 +158,54 @@ async def verify_all(store: EventStore) -> tuple[int, list[str]]:
     return events, failed
 
 
+@dataclass(frozen=True)
+class SinceTimed:
+    new_events: int
+    seconds: float  # in process: the latest checkpoint read, then `verify_since`
+    cli_seconds: float  # `pathway audit verify --since-checkpoint`, process start included
+    cli_start_seconds: float  # `pathway audit verify --help`: the process start alone
+    heads: int  # stream heads the checkpoint signed
+    recorded: int  # event hashes it recorded (those new since the checkpoint before it)
+
+
+async def since_checkpoint(
+    store: EventStore, cases: StaffCommands, first: int, new_cases: int, env: dict[str, str]
+) -> SinceTimed:
+    """`verify --since-checkpoint` as an hourly check meets it: a checkpoint, `new_cases` more cases,
+    the next checkpoint (which records their events' hashes, as the schedule's do), and `new_cases`
+    more, which is what is timed. Both checkpoints are made by `pathway audit checkpoint` (each
+    verifies the whole store first); the new cases (numbered from `first`) are new journeys, written
+    as `fill_store` writes them."""
+
+    async def add(start: int) -> int:
+        return await fill_store(store, cases.sealer.keys, cases.config, cases.case_id_key, start, new_cases)
+
+    for start in (first, first + new_cases):
+        await run_cli("audit", "checkpoint", "--as", "au-001", env=env)
+        added = await add(start)
+    folder = Path(env["PATHWAY_DATA_DIR"])
+    key = SigningKey.parse((folder / "checkpoint.key").read_text()).public
+    reader = EventStore.connect(f"sqlite+aiosqlite:///{folder / 'pathway.db'}", read_only=True)
+    try:
+        (verification, checkpoint), seconds = await timed(verify_since_latest(reader, key))
+    finally:
+        await reader.close()
+    assert verification.ok, verification.summary()
+    assert verification.since is not None and verification.since.new_events == added
+    cli_seconds = await run_cli("audit", "verify", "--since-checkpoint", "--as", "au-001", env=env)
+    # What of the CLI's time is the process starting (Python, its imports, the command's parsing).
+    start_seconds = await run_cli("audit", "verify", "--help", env=env)
+    recorded = sum(len(run.hashes) for run in checkpoint.body.events)
+    return SinceTimed(added, seconds, cli_seconds, start_seconds, len(checkpoint.body.streams), recorded)
+
+
+async def verify_since_latest(store: EventStore, key: PublicKey) -> tuple[Verification, Checkpoint]:
+    """What `pathway audit verify --since-checkpoint` does: the latest stored checkpoint, then `verify_since`."""
+    checkpoint = await Checkpoints(store.engine).latest()
+    assert checkpoint is not None
+    return await verify_since(store, checkpoint, key), checkpoint
+
+
 async def fetched(histories: list[WorkflowHistory]) -> AsyncIterator[WorkflowHistory]:
     for history in histories:
         yield history
@@ -179,6 +233,8 @@ async def run_cli(*args: str, env: dict[str, str]) -> float:
 
 
 VERIFY_TARGET = 20_000  # events per second, `audit verify --all` on SQLite (issue 9)
+SINCE_TARGET_S = 1.0  # `audit verify --since-checkpoint` with 1% of the events new (issue 21)
+NEW_SHARE = 0.01  # the events added after the latest checkpoint, as a share of the store's
 REPLAY_TARGET_MS = 100  # per history, "well under" for a two-year case (issue 9)
 
 
@@ -212,6 +268,8 @@ async def main(count: int, journeys: int, concurrency: int, repeats: int) -> Non
         verify_cli_s = await run_cli("audit", "verify", "--all", "--as", "au-001", env=stack.cli_env)
         rebuilt, rebuild_s = await timed(stack.store.rebuild_projections())
         assert rebuilt.cases == count and not rebuilt.changed, f"the rebuild changed {rebuilt.changed[:5]}"
+        new_cases = max(1, round(events * NEW_SHARE * (count - journeys) / filled))  # a filled case's 22 events each
+        since = await since_checkpoint(stack.store, cases, count - journeys, new_cases, stack.cli_env)
 
         code = WorkflowCode(WORKFLOWS, data_converter(stack.payload_keys))
         query = f"TaskQueue = '{stack.task_queue}'"
@@ -264,6 +322,10 @@ async def main(count: int, journeys: int, concurrency: int, repeats: int) -> Non
         "verify_cli_s": round(verify_cli_s, 2),
         "verify_cli_events_per_s": round(events / verify_cli_s),
         "rebuild_s": round(rebuild_s, 2),
+        "since_checkpoint_new_events": since.new_events,
+        "since_checkpoint_s": round(since.seconds, 3),
+        "since_checkpoint_cli_s": round(since.cli_seconds, 2),
+        "cli_start_s": round(since.cli_start_seconds, 2),
         "rebuild_tasks": rebuilt.tasks,
         "histories": runs,
         "history_events": history_events,
@@ -295,6 +357,18 @@ async def main(count: int, journeys: int, concurrency: int, repeats: int) -> Non
             f"{events / verify_cli_s:,.0f} events/s",
             f">= {VERIFY_TARGET:,}/s",
             events / verify_cli_s >= VERIFY_TARGET,
+        ),
+        (
+            "verify --since-checkpoint",
+            f"{since.seconds:.2f} s",
+            f"< {SINCE_TARGET_S} s",
+            since.seconds < SINCE_TARGET_S,
+        ),
+        (
+            "  the same, CLI end to end",
+            f"{since.cli_seconds:.2f} s",
+            f"< {SINCE_TARGET_S} s",
+            since.cli_seconds < SINCE_TARGET_S,
         ),
         ("rebuild-projections", f"{rebuild_s:.1f} s", "-", None),
         ("replay --all (fetch + replay)", f"{history_events / fetch_replay_s:,.0f} events/s", "-", None),
@@ -330,6 +404,11 @@ async def main(count: int, journeys: int, concurrency: int, repeats: int) -> Non
     for figure, measured, target, met in rows:
         print(f"{figure:<32} {measured:>18}  {target:<14} {'-' if met is None else ('yes' if met else 'NO')}")
     print(f"(the CLIs end to end: verify {verify_cli_s:.2f} s, replay {replay_cli_s:.2f} s)")
+    print(
+        f"(verify --since-checkpoint: {since.new_events} new events after the latest checkpoint, which recorded "
+        f"{since.recorded} events' hashes and {since.heads} stream heads; the CLI's process start alone, "
+        f"`pathway audit verify --help`: {since.cli_start_seconds:.2f} s)"
+    )
     print(f"row written to {write_row('audit_speed', figures)}")
 
 

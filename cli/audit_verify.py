@@ -9,6 +9,9 @@ it altered when a checkpoint given recorded that row's hash. The checkpoint is o
 database, or copies kept outside it (store/delivered_checkpoints.py): a file, a delivered email, or
 a directory of delivered files, all of which are read (each recorded the rows new since the one
 before it).
+`verify --since-checkpoint` is the frequent check of a large store: only what is new since the
+newest stored checkpoint, held to its heads (store/record_verification.py `verify_since`); the rows
+before the heads are left to the checkpoint's heads and a periodic `--all`.
 It changes nothing: the store is opened read-only (the database itself refuses writes) and never
 migrated, and no access is logged.
 
@@ -18,6 +21,7 @@ case ids, seqs, event ids and what is wrong, never personal data.
 """
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
@@ -44,6 +48,7 @@ from store.record_verification import (
     chains_signed,
     sign_verified,
     verify_record,
+    verify_since,
 )
 from workers.client import connect_store
 from workers.settings import ConfigError, Settings
@@ -76,6 +81,22 @@ def verify(
             help="Also hold the streams to the newest stored checkpoint (it names an altered event it recorded).",
         ),
     ] = False,
+    since_checkpoint: Annotated[
+        bool,
+        typer.Option(
+            "--since-checkpoint",
+            help=(
+                "Instead of --all: only what is new since the newest stored checkpoint, so that a frequent check of "
+                "a large store costs what was added since. Checks the checkpoint's signature; that every stream "
+                "and access log still holds the head it signed (the row at that seq has that hash); every event "
+                "and access row after those heads (hash, link from the head's hash, seq, columns against the "
+                "body; a stream or log begun since, whole); and the projections of each case with new events "
+                "against a fresh fold (its stream is read whole for that). Does NOT check the rows before the "
+                "heads (the signed heads and a periodic --all cover them), nor the projections of cases with no "
+                "new events: run --all as well, less often."
+            ),
+        ),
+    ] = False,
     public_key: Annotated[
         str | None,
         typer.Option(
@@ -85,13 +106,17 @@ def verify(
     as_json: JsonFlag = False,
 ) -> None:
     """Recompute hash chains and sequences, compare projections with a fresh fold of the events, and
-    check the streams against a signed checkpoint. Exits 1 naming the case, seq and problem of each
-    failure; changes nothing."""
-    if (case_id is None) == (not all_cases):
+    check the streams against a signed checkpoint; or, with --since-checkpoint, only what is new
+    since the newest stored one. Exits 1 naming the case, seq and problem of each failure; changes
+    nothing."""
+    if since_checkpoint:
+        if case_id is not None or all_cases or checkpoint_file is not None or latest_checkpoint:
+            usage_error("--since-checkpoint checks every case against the newest stored checkpoint: give it alone")
+    elif (case_id is None) == (not all_cases):
         usage_error("give one case id or --all")
     if checkpoint_file is not None and latest_checkpoint:
         usage_error("give --checkpoint FILE or --latest-checkpoint, not both")
-    with_checkpoint = checkpoint_file is not None or latest_checkpoint
+    with_checkpoint = checkpoint_file is not None or latest_checkpoint or since_checkpoint
     if public_key is not None and not with_checkpoint:
         usage_error("--public-key checks a checkpoint: give --checkpoint FILE or --latest-checkpoint too")
     settings = settings_from(ctx)
@@ -107,14 +132,18 @@ def verify(
             checkpoints: Iterable[Checkpoint] = ()
             if delivered is not None and checkpoint_file is not None:
                 checkpoints = _checkpoints_of(delivered, checkpoint_file)
-            if latest_checkpoint:
+            if latest_checkpoint or since_checkpoint:
                 stored = await _stored_checkpoint(store)
                 if stored is None:
                     end(ExitStatus.NOT_FOUND, "there is no stored checkpoint; make one with `pathway audit checkpoint`")
                 checkpoints, expected_key = (stored,), _expected_key(settings, public_key)
             try:
                 with progress("cases verified") as shown:
-                    verification = await verify_record(store, case_id, checkpoints, expected_key, shown.tick)
+                    if since_checkpoint:
+                        [newest] = checkpoints
+                        verification = await verify_since(store, newest, expected_key, shown.tick)
+                    else:
+                        verification = await verify_record(store, case_id, checkpoints, expected_key, shown.tick)
             except UnknownCase as unknown:
                 end(ExitStatus.NOT_FOUND, str(unknown), Rule.CASE_UNKNOWN)
         _report(verification, as_json, delivered)
@@ -263,6 +292,8 @@ def _report(verification: Verification, as_json: bool, delivered: Delivered | No
                 f"{held.signed}, key {held.key_fingerprint}: {held.problem or 'the signature holds'}"
             )
             typer.echo(terminal_safe(line))
+    if verification.since is not None:
+        typer.echo(f"since that checkpoint: {verification.since.checked}")
     # Ids and problems come from the database under test: whoever altered it must not be able to
     # hide a finding behind a terminal escape sequence.
     for result in verification.cases:
@@ -312,7 +343,7 @@ def _as_json(verification: Verification, delivered: Delivered | None) -> dict[st
         for result in verification.cases
     ]
     passed_over = [] if delivered is None else [{"file": str(path), "why": why} for path, why in delivered.passed_over]
-    return {
+    report = {
         "ok": verification.ok,
         # The newest checkpoint, as before directories were read whole; every one is in "checkpoints".
         "checkpoint": held_to[-1] if held_to else None,
@@ -320,3 +351,6 @@ def _as_json(verification: Verification, delivered: Delivered | None) -> dict[st
         "checkpoints": held_to,
         "passed_over": passed_over,
     }
+    if verification.since is not None:
+        report["since_checkpoint"] = dataclasses.asdict(verification.since)
+    return report

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from domain.access import change_access
 from domain.commands import Command
 from store import schema
-from store.chain_check import BodyReader, ChainKind, chain_head, first_bad_row
+from store.chain_check import START, BodyReader, ChainKind, Link, chain_head, first_bad_row
 from store.hashing import canonical_json, chain_hash
 
 # The id of a change's access row is derived from its first event's id (uuid5 in this namespace).
@@ -162,9 +162,10 @@ class AccessLog:
             return [AccessRecord.model_validate(row._mapping) for row in await conn.execute(query)]
 
 
-def check_access_log(case_id: str, rows: list[Any]) -> AccessChainReport:
-    """Check one case's access log (every column of its rows, in seq order), as the events are checked."""
-    found = first_bad_row(ACCESS_CHAIN, case_id, rows, [])
+def check_access_log(case_id: str, rows: list[Any], after: Link = START) -> AccessChainReport:
+    """Check one case's access log (every column of its rows, in seq order), as the events are
+    checked: the whole log, or its rows after a head a checkpoint signed (`after`)."""
+    found = first_bad_row(ACCESS_CHAIN, case_id, rows, [], after)
     if found is None:
         return AccessChainReport(case_id, len(rows), ok=True)
     row, problem = found

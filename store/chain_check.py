@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -62,6 +62,17 @@ class ChainKind(Generic[Parsed]):
 
     def moved(self, claimed_case: object, claimed_seq: object) -> str:
         return f"moved: by its hashed body this is seq {claimed_seq} of {self.chain} {claimed_case}"
+
+
+class Link(NamedTuple):
+    """Where a chain's check starts: the seq of the row before the first row checked, and the hash
+    that row must link to."""
+
+    seq: int
+    hash: str
+
+
+START = Link(0, GENESIS_HASH)  # the whole chain
 
 
 @dataclass(frozen=True)
@@ -145,10 +156,11 @@ async def chain_head(conn: AsyncConnection, table: Table, case_id: str) -> tuple
 
 
 def first_bad_row(
-    kind: ChainKind[Parsed], case_id: str, rows: Sequence[Any], parsed: list[Parsed]
+    kind: ChainKind[Parsed], case_id: str, rows: Sequence[Any], parsed: list[Parsed], after: Link = START
 ) -> tuple[Any, str] | None:
     """The first row (in seq order) that does not fit the chain, and what happened to it; each body
-    that fits is appended to `parsed`. Columns are read by position (a row's attributes cost more,
+    that fits is appended to `parsed`. `rows` are the chain's rows after `after` (from its start, or
+    from a head a checkpoint signed). Columns are read by position (a row's attributes cost more,
     and this runs for every row of every verification)."""
     if not rows:
         return None
@@ -157,13 +169,13 @@ def first_bad_row(
         itemgetter(fields.index(name)) for name in ("seq", "prev_hash", "body", "hash")
     )
     read = kind.reader(fields)
-    prev_hash = GENESIS_HASH
-    for expected_seq, row in enumerate(rows, start=1):
+    prev_hash = after.hash
+    for expected_seq, row in enumerate(rows, start=after.seq + 1):
         if seq_of(row) != expected_seq:
             return row, f"sequence gap: expected seq {expected_seq}, found {row.seq}"
         body_text, digest = body_of(row), hash_of(row)
         if prev_hash_of(row) != prev_hash or chain_hash(prev_hash, body_text) != digest:
-            return _broken(kind, case_id, rows, row, prev_hash)
+            return _broken(kind, case_id, rows, row, prev_hash, after.seq)
         body = read(body_text, row)
         if isinstance(body, str):
             return row, body
@@ -172,12 +184,15 @@ def first_bad_row(
     return None
 
 
-def _broken(kind: ChainKind[Any], case_id: str, rows: Sequence[Any], row: Any, prev_hash: str) -> tuple[Any, str]:
+def _broken(
+    kind: ChainKind[Any], case_id: str, rows: Sequence[Any], row: Any, prev_hash: str, start: int
+) -> tuple[Any, str]:
     """What happened at the first row whose link or hash is wrong. Its hashed body says where it was
     written, and the other rows' links say what follows what: together they tell the kinds of
-    tampering apart. Every row before `row` fits the chain, so seq n is at position n - 1."""
+    tampering apart. Every row before `row` fits the chain, so seq n is at position n - start - 1
+    (`rows` begin after seq `start`)."""
     if chain_hash(row.prev_hash, row.body) == row.hash:  # the row is as written, but not where it was written
-        misplaced = _misplaced(kind, case_id, rows, row)
+        misplaced = _misplaced(kind, case_id, rows, row, start)
         if misplaced is not None:
             return misplaced
     linked_past = next((other.seq for other in rows if other.seq > row.seq and other.prev_hash == prev_hash), None)
@@ -195,7 +210,7 @@ def _broken(kind: ChainKind[Any], case_id: str, rows: Sequence[Any], row: Any, p
     return row, f"{kind.altered}, and its prev_hash does not match the {kind.row} before it"
 
 
-def _misplaced(kind: ChainKind[Any], case_id: str, rows: Sequence[Any], row: Any) -> tuple[Any, str] | None:
+def _misplaced(kind: ChainKind[Any], case_id: str, rows: Sequence[Any], row: Any, start: int) -> tuple[Any, str] | None:
     """An intact row in the wrong place: moved from another case's chain, copied, reordered,
     renumbered after a deletion, or found after rows inserted before it."""
     claimed = _lenient_body(row)
@@ -216,7 +231,7 @@ def _misplaced(kind: ChainKind[Any], case_id: str, rows: Sequence[Any], row: Any
             f"{linked}; the {kind.rows} were reordered"
         )
     if linked is not None and linked < row.seq - 1:
-        return rows[linked], _inserted(kind, linked + 1, row.seq - 1)
+        return rows[linked - start], _inserted(kind, linked + 1, row.seq - 1)
     if isinstance(claimed_seq, int) and claimed_seq > row.seq and linked is None:
         return row, (
             f"by its hashed body this is seq {claimed_seq}: {claimed_seq - row.seq} {kind.row}(s) before it were "

@@ -54,6 +54,8 @@ class EventStore:
         self.verify_access = verifier.verify_access
         self.projection_differences = verifier.projection_differences
         self.check_cases = verifier.check_cases
+        self.since_heads = verifier.since_heads
+        self.check_since = verifier.check_since
         self.recorded_case_ids = verifier.recorded_case_ids
         self.rebuild_projections = self._projector.rebuild
 

@@ -18,7 +18,7 @@ from cli.exits import ExitStatus
 from domain.config import CheckpointsConfig
 from domain.tasks import TaskKind
 from store.chain_check import ALTERED
-from store.checkpoints import Checkpoint, SigningKey, StreamHead
+from store.checkpoints import Checkpoint, Checkpoints, SigningKey, StreamHead
 from store.delivered_checkpoints import file_name, write_new
 from store.event_store import EventStore
 from store.notifications import NotificationLog
@@ -358,3 +358,66 @@ async def test_a_rewrite_several_checkpoints_back_is_named_from_the_directory_of
             "problem": altered(SCREENING_SEQ, screening.hash, first),
         }
     ]
+
+
+async def test_since_checkpoint_checks_only_what_is_new_and_names_what_was_altered(filled: Filled) -> None:
+    """The hourly check of tests/security/README.md: an event altered after the latest checkpoint,
+    and a head it signed rewritten with every hash after the change recomputed, are both named;
+    the case with nothing new is held to its head only."""
+    verify = ("verify", "--since-checkpoint", *AUDITOR)
+    no_checkpoint, with_all = await asyncio.gather(
+        filled.run(*verify), filled.run("verify", "--all", "--since-checkpoint", *AUDITOR)
+    )
+    no_stored = "there is no stored checkpoint; make one with `pathway audit checkpoint`"
+    assert refused(no_checkpoint, no_stored, ExitStatus.NOT_FOUND)
+    assert refused(with_all, "--since-checkpoint checks every case against the newest stored checkpoint: give it alone")
+    assert (await filled.run("checkpoint", *AUDITOR)).status == 0
+    key = SigningKey.parse((filled.data_dir / "checkpoint.key").read_text())
+    await filled.other.claim(TaskKind.CONSENT)
+    other, claim_seq = filled.other.case_id, 4
+    new_events = len(filled.other.envelopes) - 3
+
+    ok, as_json = await asyncio.gather(
+        filled.run(*verify), filled.run(*verify, "--json", "--public-key", key.public.text)
+    )
+
+    assert ok.status == 0, ok.stdout + ok.stderr
+    assert "2 stream(s), key" in ok.stdout and "the signature holds" in ok.stdout
+    assert (
+        f"since that checkpoint: held 2 stream head(s) and 0 access-log head(s) to it; checked {new_events} new "
+        "event(s) and 0 new access row(s) after them"
+    ) in ok.stdout
+    assert f"{other}  {len(filled.other.envelopes)} events  ok" in ok.stdout and "1 of 1 case(s) verified" in ok.stdout
+    assert filled.case.case_id not in ok.stdout
+    report = as_json.json()
+    assert report["ok"] is True and [case["case_id"] for case in report["cases"]] == [other]
+    assert report["since_checkpoint"] == {
+        "stream_heads": 2,
+        "access_heads": 0,
+        "new_events": new_events,
+        "new_access_rows": 0,
+    }
+
+    claim = await event_row(filled.store, other, claim_seq)
+    await tamper(
+        filled.store,
+        "UPDATE events SET body = REPLACE(body, 'prac-1', 'prac-6') WHERE case_id = :c AND seq = :s",
+        c=other,
+        s=claim_seq,
+    )
+    screening = await event_row(filled.store, filled.case.case_id, SCREENING_SEQ)
+    await rewrite(
+        filled.store, filled.case.case_id, SCREENING_SEQ, '"urgency":"urgent"', '"urgency":"routine"', rehash_to=EVENTS
+    )
+    before = await dump(filled.store)
+
+    caught = await filled.run(*verify)
+
+    assert caught.status == 1
+    assert f"{other} seq {claim_seq} (event {claim.event_id}): chain: {ALTERED}" in caught.stdout
+    checkpoint = await Checkpoints(filled.store.engine).latest()
+    assert checkpoint is not None
+    rewritten = f"{filled.case.case_id} seq {SCREENING_SEQ} (event {screening.event_id}): checkpoint: "
+    assert rewritten + altered(SCREENING_SEQ, screening.hash, checkpoint) in caught.stdout
+    assert caught.stderr.startswith("error: 2 of 2 case(s) failed verification, first ")
+    assert await dump(filled.store) == before
