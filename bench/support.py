@@ -260,6 +260,9 @@ def print_table(rows: Sequence[Comparison]) -> None:
 # --- A production worker in its own process (for its resident memory) ------------------------------
 
 PATHWAY_CLI = str(Path(sys.executable).parent / "pathway")
+# This checkout, first on the worker's path: a virtualenv installed (editable) from another checkout
+# would otherwise run that checkout's code in the worker, not the code being measured.
+CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -314,6 +317,7 @@ async def worker_process(stack: PathwayStack, **extra: str) -> AsyncIterator[Wor
         "PATHWAY_HEALTH_PORT": str(port),
         "PATHWAY_GRACEFUL_SHUTDOWN_SECONDS": "5",
         "PATHWAY_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(CHECKOUT), os.environ.get("PYTHONPATH")])),
     }
     if stack.mailer is not None:
         environment |= {"PATHWAY_SMTP_HOST": stack.mailer.host, "PATHWAY_SMTP_PORT": str(stack.mailer.port)}
