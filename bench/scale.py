@@ -33,7 +33,6 @@ appends a row to bench/results/scale.csv.
 
 import argparse
 import asyncio
-import dataclasses
 import functools
 import re
 import time
@@ -48,6 +47,7 @@ from bench.support import (
     PRACTITIONER,
     STANDARD_OUTCOMES,
     Memory,
+    PatientCommands,
     WorkerProcess,
     in_parallel,
     opening,
@@ -73,8 +73,8 @@ MS = 1000
 
 
 @dataclass
-class TimedCommands(StaffCommands):
-    """StaffCommands that time every task completion (the journey's code is reused unchanged)."""
+class TimedCommands(PatientCommands):
+    """Patient StaffCommands that time every task completion (the journey's code is reused unchanged)."""
 
     samples: list[float] = field(default_factory=list)
 
@@ -84,13 +84,6 @@ class TimedCommands(StaffCommands):
             return await super().complete_task(task_id, outcome, actor)
         finally:
             self.samples.append(time.perf_counter() - started)
-
-
-def timed(cases: StaffCommands, config: PathwayConfig) -> TimedCommands:
-    """`cases` timed, opening cases with `config`'s sites (the service hands a site's configuration to
-    each case it starts)."""
-    pathway = dataclasses.replace(cases.pathway, cases=dataclasses.replace(cases.service, config=config))
-    return TimedCommands(pathway, cases.client, cases.task_queue)
 
 
 TIMINGS = ("screening_sla_minutes", "task_sla_minutes", "reminder_before_minutes", "escalate_after_minutes")
@@ -218,7 +211,7 @@ async def main(
         sla = config.site("demo").screening_sla_minutes[Setting.CUSTODY]
         timings = "the shipped demo site's" if demo_timings else "SiteConfig's defaults, not the demo site's minutes"
         print(f"custody screening due {sla} minutes after opening ({timings})", flush=True)
-        cases = timed(stack.cases, config)
+        cases = TimedCommands.of(stack.cases, config)
         opened = 0
         for level in levels:
             step = level - opened
@@ -259,7 +252,7 @@ async def main(
                 )
             )
     wall_s = time.perf_counter() - started_run
-    report(results, idle, concurrency, max_cached, wall_s)
+    report(results, idle, concurrency, max_cached, wall_s, cases.catching_up)
 
 
 async def _journey(cases: StaffCommands, level: int, number: int) -> None:
@@ -270,13 +263,15 @@ def number(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-def report(results: Sequence[Level], idle: Memory, concurrency: int, max_cached: int, wall_s: float) -> None:
+def report(
+    results: Sequence[Level], idle: Memory, concurrency: int, max_cached: int, wall_s: float, catching_up: int
+) -> None:
     opened = sum(level.opened for level in results)
     open_s = sum(level.open_s for level in results)
     print(
         f"\nopened {opened:,} cases in {open_s:.1f}s: {opened / open_s:.1f} cases/s ({concurrency} at a time); "
         f"worker {idle.rss / MIB:.0f} MiB resident before the first case, caching at most {max_cached:,} "
-        f"workflows; whole run {wall_s:.0f}s\n"
+        f"workflows; whole run {wall_s:.0f}s; {catching_up} commands refused as case_catching_up and tried again\n"
     )
     header = (
         f"{'open cases':>10} {'opened/s':>9} {'RSS MiB':>8} {'peak MiB':>9} {'cached':>7} {'evicted':>8} "
@@ -349,6 +344,7 @@ def report(results: Sequence[Level], idle: Memory, concurrency: int, max_cached:
         "target_open": TARGET_OPEN,
         "target_rss_mib_below": TARGET_RSS // MIB,
         "wall_s": round(wall_s),
+        "catching_up_retries": catching_up,
         "met": met,
     }
     print(f"\nrow written to {write_row('scale', figures)}")

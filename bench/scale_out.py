@@ -31,6 +31,7 @@ from sqlalchemy import text
 from bench.journey_throughput import journey
 from bench.support import (
     PathwayStack,
+    PatientCommands,
     WorkerProcess,
     child_pids,
     in_parallel,
@@ -86,6 +87,7 @@ class Phase:
     database: float
     machine: float
     load: float  # the 1-minute load average at the phase's end
+    catching_up: int  # commands refused as case_catching_up and tried again
 
     @property
     def journeys_per_s(self) -> float:
@@ -103,9 +105,10 @@ class Phase:
 async def timed_phase(
     stack: PathwayStack, workers: Sequence[WorkerProcess], count: int, concurrency: int, first: int
 ) -> Phase:
+    cases = PatientCommands.of(stack.cases)
     before = await cpu_now(stack, workers)
     started = time.perf_counter()
-    await in_parallel(count, concurrency, lambda number: journey(stack.cases, first + number, prefix="SCALEOUT"))
+    await in_parallel(count, concurrency, lambda number: journey(cases, first + number, prefix="SCALEOUT"))
     seconds = time.perf_counter() - started
     after = await cpu_now(stack, workers)
     return Phase(
@@ -117,17 +120,20 @@ async def timed_phase(
         database=sum(used - before.database.get(pid, 0.0) for pid, used in after.database.items()),
         machine=after.machine - before.machine,
         load=os.getloadavg()[0],
+        catching_up=cases.catching_up,
     )
 
 
 async def phase(
     stack: PathwayStack, workers: Sequence[WorkerProcess], count: int, concurrency: int, warm_up: int, first: int
 ) -> Phase:
-    await in_parallel(warm_up, concurrency, lambda number: journey(stack.cases, first + number, prefix="WARMUP"))
+    warming = PatientCommands.of(stack.cases)
+    await in_parallel(warm_up, concurrency, lambda number: journey(warming, first + number, prefix="WARMUP"))
     measured = await timed_phase(stack, workers, count, concurrency, first)
     print(
         f"{len(workers)} worker(s): {count} journeys in {measured.seconds:.1f}s, "
-        f"{measured.journeys_per_s:.2f} journeys/s (load average {measured.load:.1f})",
+        f"{measured.journeys_per_s:.2f} journeys/s (load average {measured.load:.1f}; "
+        f"{measured.catching_up} commands refused as case_catching_up and tried again)",
         flush=True,
     )
     return measured
@@ -193,6 +199,7 @@ def report(one: Phase, two: Phase, count: int, concurrency: int) -> None:
             f"others_cpu_ms_per_journey_{name}": round(phase_.per_journey_ms(phase_.others), 1),
             f"machine_busy_cpus_{name}": round(phase_.machine / phase_.seconds, 2),
             f"load_average_{name}": round(phase_.load, 1),
+            f"catching_up_retries_{name}": phase_.catching_up,
         }
     figures |= {"target_ratio_at_least": TARGET_RATIO, "met": met}
     print(f"\nrow written to {write_row('scale_out', figures)}")

@@ -4,6 +4,7 @@ import asyncio
 import base64
 import contextlib
 import csv
+import dataclasses
 import math
 import os
 import platform
@@ -18,7 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 from aiosmtpd.controller import Controller
@@ -33,7 +34,10 @@ from temporalio.testing import WorkflowEnvironment
 from activities.mailer import SmtpMailer
 from cli.demo import ADULT_OUTCOMES, JOURNEY
 from domain.commands import OpenCase
+from domain.config import PathwayConfig
+from domain.errors import Rule, RuleViolation
 from domain.model import Actor, AgeBand, Person, ReferralSource, Role, Setting
+from domain.state import CaseState
 from domain.tasks import TaskKind
 from service.staff import StaffCommands
 from store.event_store import EventStore
@@ -112,6 +116,44 @@ def opening(number: int, prefix: str = "BENCH") -> OpenCase:
         age_band=AgeBand.ADULT,
         person=Person(name=f"Bench Person {number}", date_of_birth="1985-06-01"),
     )
+
+
+@dataclass
+class PatientCommands(StaffCommands):
+    """StaffCommands that, like a member of staff, try a start or a completion again after the
+    service's `case_catching_up` (the case's worker has not taken its last change yet: on a machine
+    loaded far past its CPUs, longer than the service's own few seconds of retrying). A refused
+    command was not taken, so trying it again is safe; `catching_up` counts the refusals."""
+
+    catching_up: int = 0
+    pause_s: float = 1.0
+    attempts: int = 30
+
+    @classmethod
+    def of(cls, cases: StaffCommands, config: PathwayConfig | None = None) -> Self:
+        """`cases` made patient; with `config`, opening cases with its sites (the service hands a
+        site's configuration to each case it starts)."""
+        pathway = cases.pathway
+        if config is not None:
+            pathway = dataclasses.replace(pathway, cases=dataclasses.replace(cases.service, config=config))
+        return cls(pathway, cases.client, cases.task_queue)
+
+    async def _patiently(self, command: Callable[[], Awaitable[CaseState]]) -> CaseState:
+        for _ in range(self.attempts - 1):
+            try:
+                return await command()
+            except RuleViolation as refusal:
+                if refusal.rule is not Rule.CASE_CATCHING_UP:
+                    raise
+                self.catching_up += 1
+                await asyncio.sleep(self.pause_s)
+        return await command()
+
+    async def start_case(self, command: OpenCase) -> CaseState:
+        return await self._patiently(lambda: super(PatientCommands, self).start_case(command))
+
+    async def complete_task(self, task_id: str, outcome: dict[str, Any], actor: Actor) -> CaseState:
+        return await self._patiently(lambda: super(PatientCommands, self).complete_task(task_id, outcome, actor))
 
 
 @dataclass
