@@ -13,7 +13,7 @@ phase starts with a few untimed journeys, so that every worker has loaded and wa
 
 Where the CPU goes during each timed phase, from /proc: each worker process, the dev server, this
 process (the clients, the service and its store reads), the PostgreSQL backends serving the
-database (those open at the phase's end: a connection opened and closed during it is not counted),
+database (sampled four times a second: a connection opened and closed between two samples is missed),
 and the machine as a whole; what the machine spent beyond these is other work on the machine. The
 target (issue 21): two workers at least 1.6 times the journeys per second of one. Appends a row to
 bench/results/scale_out.csv.
@@ -21,6 +21,7 @@ bench/results/scale_out.csv.
 
 import argparse
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import Sequence
@@ -50,13 +51,12 @@ MS = 1000
 
 @dataclass(frozen=True)
 class Cpu:
-    """CPU seconds used so far: each worker's, the dev server's, this process's, each PostgreSQL
-    backend's of the benchmark's database, and the whole machine's busy time."""
+    """CPU seconds used so far: each worker's, the dev server's, this process's and the whole
+    machine's busy time."""
 
     workers: tuple[float, ...]
     server: float
     client: float
-    database: dict[int, float]
     machine: float
 
 
@@ -66,13 +66,37 @@ async def database_backends(stack: PathwayStack) -> list[int]:
         return [int(pid) for pid in found.scalars()]
 
 
+class BackendCpu:
+    """CPU used by the PostgreSQL backends of the benchmark's database, read from /proc every
+    `every_s` while a phase runs: under load the pools open and close connections (those beyond a
+    pool's size close when returned), and a backend's CPU can be read only while it lives. One that
+    lives less than a sampling interval is missed: the figure is a floor."""
+
+    def __init__(self, stack: PathwayStack, every_s: float = 0.25) -> None:
+        self.stack = stack
+        self.every_s = every_s
+        self.used: dict[int, float] = {}  # by backend pid: the most CPU seen
+
+    async def sample(self) -> None:
+        for pid in await database_backends(self.stack):
+            self.used[pid] = max(self.used.get(pid, 0.0), process_cpu_seconds(pid))
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.every_s)
+            await self.sample()
+
+    @staticmethod
+    def since(before: dict[int, float], after: dict[int, float]) -> float:
+        return sum(used - before.get(pid, 0.0) for pid, used in after.items())
+
+
 async def cpu_now(stack: PathwayStack, workers: Sequence[WorkerProcess]) -> Cpu:
     worker_pids = {worker.pid for worker in workers}
     return Cpu(
         workers=tuple(process_cpu_seconds(worker.pid) for worker in workers),
         server=sum(process_cpu_seconds(pid) for pid in child_pids() if pid not in worker_pids),
         client=process_cpu_seconds(os.getpid()),
-        database={pid: process_cpu_seconds(pid) for pid in await database_backends(stack)},
         machine=machine_busy_seconds(),
     )
 
@@ -106,18 +130,28 @@ async def timed_phase(
     stack: PathwayStack, workers: Sequence[WorkerProcess], count: int, concurrency: int, first: int
 ) -> Phase:
     cases = PatientCommands.of(stack.cases)
+    backends = BackendCpu(stack)
+    await backends.sample()
+    backends_before = dict(backends.used)
+    sampling = asyncio.create_task(backends.run())
     before = await cpu_now(stack, workers)
     started = time.perf_counter()
-    await in_parallel(count, concurrency, lambda number: journey(cases, first + number, prefix="SCALEOUT"))
+    try:
+        await in_parallel(count, concurrency, lambda number: journey(cases, first + number, prefix="SCALEOUT"))
+    finally:
+        sampling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampling
     seconds = time.perf_counter() - started
     after = await cpu_now(stack, workers)
+    await backends.sample()
     return Phase(
         journeys=count,
         seconds=seconds,
         workers=tuple(end - start for start, end in zip(before.workers, after.workers, strict=True)),
         server=after.server - before.server,
         client=after.client - before.client,
-        database=sum(used - before.database.get(pid, 0.0) for pid, used in after.database.items()),
+        database=BackendCpu.since(backends_before, backends.used),
         machine=after.machine - before.machine,
         load=os.getloadavg()[0],
         catching_up=cases.catching_up,
@@ -173,7 +207,7 @@ def report(one: Phase, two: Phase, count: int, concurrency: int) -> None:
         )
     print(
         "\nserver: the Temporal dev server; client: this process (StaffCommands, the service, its store reads);"
-        "\npostgres: the backends of the benchmark's database; others: the rest of the machine's busy time"
+        "\npostgres: the backends of the benchmark's database (a floor); others: the rest of the machine's busy time"
         "\n(other work beside the benchmark); machine busy: CPUs busy on average during the phase."
     )
     print(
