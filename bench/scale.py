@@ -251,6 +251,15 @@ async def main(
                     cold_samples,
                 )
             )
+            # Each level's probe as it ends, so that a run stopped short still says what it measured.
+            done = results[-1]
+            print(
+                f"{level:>7,} open: {done.journeys_per_s:.2f} journeys/s, task p50/p99 "
+                f"{done.ms(task_samples, 0.5):.0f}/{done.ms(task_samples, 0.99):.0f} ms, cold p50/p99 "
+                f"{done.ms(cold_samples, 0.5):.0f}/{done.ms(cold_samples, 0.99):.0f} ms; worker peak "
+                f"{done.memory_after.peak / MIB:.0f} MiB",
+                flush=True,
+            )
     wall_s = time.perf_counter() - started_run
     report(results, idle, concurrency, max_cached, wall_s, cases.catching_up)
 
