@@ -30,7 +30,7 @@ SHIPPED_CONFIG = Path(__file__).parent / "pathway.toml"
 
 # The worker's workflow cache (PATHWAY_MAX_CACHED_WORKFLOWS). The worker's memory follows the cases it
 # caches (about 0.4 MiB each), hardly the cases open: caching 1,000 it held under 600 MiB with 1,000 to
-# 35,770 open cases, growing under 1 KB per open case (bench/README.md, "Scale"), which leaves 40% of
+# 40,000 open cases, growing under 1 KB per open case (bench/README.md, "Scale"), which leaves 40% of
 # the 1 GiB limit for bursts at 40,000 open; 1,500 would leave 20%. More would not spare many replays:
 # an evicted case replays only its current run, at its next command, and among 40,000 open cases most
 # are idle for days, evicted at any of these sizes.
