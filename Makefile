@@ -53,6 +53,7 @@ bench: install bytecode
 	$(BIN)/python -m bench.journey_throughput
 	$(BIN)/python -m bench.command_latency
 	$(BIN)/python -m bench.audit_speed
+	$(BIN)/python -m bench.scale_out
 	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.targets
 

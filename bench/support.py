@@ -4,6 +4,7 @@ import asyncio
 import base64
 import contextlib
 import csv
+import dataclasses
 import math
 import os
 import platform
@@ -18,19 +19,25 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import Envelope, Session
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.mailer import SmtpMailer
 from cli.demo import ADULT_OUTCOMES, JOURNEY
 from domain.commands import OpenCase
+from domain.config import PathwayConfig
+from domain.errors import Rule, RuleViolation
 from domain.model import Actor, AgeBand, Person, ReferralSource, Role, Setting
+from domain.state import CaseState
 from domain.tasks import TaskKind
 from service.staff import StaffCommands
 from store.event_store import EventStore
@@ -112,6 +119,44 @@ def opening(number: int, prefix: str = "BENCH") -> OpenCase:
 
 
 @dataclass
+class PatientCommands(StaffCommands):
+    """StaffCommands that, like a member of staff, try a start or a completion again after the
+    service's `case_catching_up` (the case's worker has not taken its last change yet: on a machine
+    loaded far past its CPUs, longer than the service's own few seconds of retrying). A refused
+    command was not taken, so trying it again is safe; `catching_up` counts the refusals."""
+
+    catching_up: int = 0
+    pause_s: float = 1.0
+    attempts: int = 30
+
+    @classmethod
+    def of(cls, cases: StaffCommands, config: PathwayConfig | None = None) -> Self:
+        """`cases` made patient; with `config`, opening cases with its sites (the service hands a
+        site's configuration to each case it starts)."""
+        pathway = cases.pathway
+        if config is not None:
+            pathway = dataclasses.replace(pathway, cases=dataclasses.replace(cases.service, config=config))
+        return cls(pathway, cases.client, cases.task_queue)
+
+    async def _patiently(self, command: Callable[[], Awaitable[CaseState]]) -> CaseState:
+        for _ in range(self.attempts - 1):
+            try:
+                return await command()
+            except RuleViolation as refusal:
+                if refusal.rule is not Rule.CASE_CATCHING_UP:
+                    raise
+                self.catching_up += 1
+                await asyncio.sleep(self.pause_s)
+        return await command()
+
+    async def start_case(self, command: OpenCase) -> CaseState:
+        return await self._patiently(lambda: super(PatientCommands, self).start_case(command))
+
+    async def complete_task(self, task_id: str, outcome: dict[str, Any], actor: Actor) -> CaseState:
+        return await self._patiently(lambda: super(PatientCommands, self).complete_task(task_id, outcome, actor))
+
+
+@dataclass
 class PathwayStack:
     """A dev server, a store in a temporary folder, a production worker on its own task queue and
     the StaffCommands that drive it, as `pathway dev` has them (payload codec included)."""
@@ -140,28 +185,31 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def pathway_stack(in_process_worker: bool = True) -> AsyncIterator[PathwayStack]:
+async def pathway_stack(in_process_worker: bool = True, store_url: str | None = None) -> AsyncIterator[PathwayStack]:
     """Without `in_process_worker`, nothing runs the case task queue: start a `pathway worker`
-    process on it (`worker_process`)."""
+    process on it (`worker_process`). The store is a new SQLite file unless `store_url` names an
+    empty database (`postgres_database`), which the stack migrates and its worker processes use too."""
     smtp_port = free_port()
     mail = Controller(MailSink(), hostname="127.0.0.1", port=smtp_port)
     mail.start()
     try:
         mailer = SmtpMailer("127.0.0.1", smtp_port, "pathway@bench.invalid")
-        async with _pathway_stack(mailer, in_process_worker) as stack:
+        async with _pathway_stack(mailer, in_process_worker, store_url) as stack:
             yield stack
     finally:
         mail.stop()
 
 
 @asynccontextmanager
-async def _pathway_stack(mailer: SmtpMailer, in_process_worker: bool = True) -> AsyncIterator[PathwayStack]:
+async def _pathway_stack(
+    mailer: SmtpMailer, in_process_worker: bool = True, store_url: str | None = None
+) -> AsyncIterator[PathwayStack]:
     payload_keys, payload_text = new_key_ring("bench-payload")
     master_keys, master_text = new_key_ring("bench-master")
     env = await start_temporal(payload_keys)
     try:
         with tempfile.TemporaryDirectory() as folder:
-            store = EventStore.connect(f"sqlite+aiosqlite:///{Path(folder) / 'pathway.db'}")
+            store = EventStore.connect(store_url or f"sqlite+aiosqlite:///{Path(folder) / 'pathway.db'}")
             await store.migrate()
             task_queue = f"bench-{uuid.uuid4()}"
             config = load_config(SHIPPED_CONFIG)
@@ -189,11 +237,35 @@ async def _pathway_stack(mailer: SmtpMailer, in_process_worker: bool = True) -> 
                         "PATHWAY_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
                         "PATHWAY_TASK_QUEUE": task_queue,
                     }
+                    if store_url is not None:
+                        cli_env["PATHWAY_DATABASE_URL"] = store_url
                     yield PathwayStack(env, store, cases, task_queue, payload_keys, cli_env, mailer)
             finally:
                 await store.close()
     finally:
         await env.shutdown()
+
+
+@asynccontextmanager
+async def postgres_database(server_url: str, prefix: str) -> AsyncIterator[str]:
+    """A new, empty database `PREFIX_<random>` on the PostgreSQL server of `server_url` (the URL of a
+    database there whose user may create databases), dropped at the end, connections and all; yields
+    its SQLAlchemy URL (asyncpg)."""
+    server = make_url(server_url)
+    if server.drivername == "postgresql":
+        server = server.set(drivername="postgresql+asyncpg")
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
 
 
 async def plain_client(env: WorkflowEnvironment) -> Client:
@@ -260,6 +332,37 @@ def print_table(rows: Sequence[Comparison]) -> None:
 # --- A production worker in its own process (for its resident memory) ------------------------------
 
 PATHWAY_CLI = str(Path(sys.executable).parent / "pathway")
+# This checkout, first on the worker's path: a virtualenv installed (editable) from another checkout
+# would otherwise run that checkout's code in the worker, not the code being measured.
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far, from /proc/PID/stat (0 if it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_pids() -> list[int]:
+    """This process's child processes (the dev server, `pathway worker` processes), from /proc."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:  # gone since listed
+            continue
+        if parent == os.getpid():
+            found.append(int(pid))
+    return found
+
+
+def machine_busy_seconds() -> float:
+    """CPU time every CPU of the machine has spent busy so far (not idle or waiting on I/O), from /proc/stat."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -314,6 +417,7 @@ async def worker_process(stack: PathwayStack, **extra: str) -> AsyncIterator[Wor
         "PATHWAY_HEALTH_PORT": str(port),
         "PATHWAY_GRACEFUL_SHUTDOWN_SECONDS": "5",
         "PATHWAY_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(CHECKOUT), os.environ.get("PYTHONPATH")])),
     }
     if stack.mailer is not None:
         environment |= {"PATHWAY_SMTP_HOST": stack.mailer.host, "PATHWAY_SMTP_PORT": str(stack.mailer.port)}

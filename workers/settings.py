@@ -28,6 +28,17 @@ from store.sqlite import private_directory, private_file
 
 SHIPPED_CONFIG = Path(__file__).parent / "pathway.toml"
 
+# The worker's workflow cache (PATHWAY_MAX_CACHED_WORKFLOWS). The worker's memory follows the cases it
+# caches (about 0.4 MiB each), hardly the cases open: caching 1,000 it held under 600 MiB with 1,000 to
+# 40,000 open cases, growing under 1 KB per open case (bench/README.md, "Scale"), which leaves 40% of
+# the 1 GiB limit for bursts at 40,000 open; 1,500 would leave 20%. More would not spare many replays:
+# an evicted case replays only its current run, at its next command, and among 40,000 open cases most
+# are idle for days, evicted at any of these sizes.
+DEFAULT_MAX_CACHED_WORKFLOWS = 1000
+# Every workflow task needs its workflow in the cache: below the worker's 100 workflow task slots
+# (the SDK's default), the cache rather than the slots would bound the tasks in flight.
+MIN_CACHED_WORKFLOWS = 100
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PATHWAY_")
@@ -99,6 +110,9 @@ class Settings(BaseSettings):
     # On SIGTERM/SIGINT, how long in-flight activities get to finish before they are cancelled (and
     # retried elsewhere); keep it below the orchestrator's kill deadline.
     graceful_shutdown_seconds: float = Field(default=30.0, ge=0)
+    # How many workflows the worker keeps in memory (the SDK's sticky cache); see
+    # DEFAULT_MAX_CACHED_WORKFLOWS for why this many.
+    max_cached_workflows: int = Field(default=DEFAULT_MAX_CACHED_WORKFLOWS, ge=MIN_CACHED_WORKFLOWS)
 
     # --- A real Temporal cluster or Temporal Cloud, the store's pool, and a config profile ----------
     # (deploy/OPERATIONS.md). TLS is on when PATHWAY_TEMPORAL_TLS is true, or unset and any of the

@@ -30,7 +30,7 @@ from workers.client import connect, connect_store, worker_client
 from workers.health import Readiness, health_app, health_server
 from workers.logging import configure_logging
 from workers.metrics import StoreGauges, exporter_text, free_loopback_address, metrics_runtime
-from workers.settings import Settings
+from workers.settings import DEFAULT_MAX_CACHED_WORKFLOWS, Settings
 from workflows.registry import WORKFLOWS
 
 log = structlog.get_logger(__name__)
@@ -46,6 +46,7 @@ def build_worker(
     master_keys: KeyRing,
     graceful_shutdown: timedelta = timedelta(0),
     checkpoint_signer: CheckpointSigner | None = None,
+    max_cached_workflows: int = DEFAULT_MAX_CACHED_WORKFLOWS,
 ) -> Worker:
     """The worker with every workflow and activity. Without `checkpoint_signer` a scheduled
     checkpoint fails at once, saying why (tests and benchmarks that make none)."""
@@ -76,6 +77,7 @@ def build_worker(
         ],
         # On shutdown, in-flight activities get this long to finish before they are cancelled.
         graceful_shutdown_timeout=graceful_shutdown,
+        max_cached_workflows=max_cached_workflows,
     )
 
 
@@ -116,6 +118,7 @@ def worker_from_settings(client: Client, store: EventStore, settings: Settings) 
         timedelta(seconds=settings.graceful_shutdown_seconds),
         # The key `pathway audit checkpoint` signs with: a worker without it stops at start, naming it.
         CheckpointSigner(settings.checkpoint_signing_key, checkpoint_directory(settings)),
+        settings.max_cached_workflows,
     )
 
 
