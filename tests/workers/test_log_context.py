@@ -223,12 +223,15 @@ async def test_replaying_a_journey_writes_no_workflow_lines(
     [referral] = state.referrals
     client = logged_cases.client
     # The case finishes once the referral's send has settled (it may still be recording that after the
-    # journey's last command): a live activity's line must not fall in the replay's window.
+    # journey's last command), and the referral once it has handled the closure's "stop chasing" (the
+    # case need not wait for that): a live line must not fall in the replay's window.
+    referral_id = referral_workflow_id(state.case_id, referral.referral_id)
     async with asyncio.timeout(60):
         await client.get_workflow_handle(state.case_id).result()
+        await client.get_workflow_handle(referral_id).result()
     histories = [
         await client.get_workflow_handle(state.case_id).fetch_history(),
-        await client.get_workflow_handle(referral_workflow_id(state.case_id, referral.referral_id)).fetch_history(),
+        await client.get_workflow_handle(referral_id).fetch_history(),
     ]
     replayer = Replayer(
         workflows=WORKFLOWS, data_converter=data_converter(TEST_PAYLOAD_KEYS), interceptors=[LogEveryStep()]
