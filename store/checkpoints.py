@@ -32,6 +32,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
@@ -291,31 +292,50 @@ class Recorded:
     access_logs: dict[str, ChainRecord] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, checkpoints: Iterable[Checkpoint]) -> "Recorded":
+    def of(
+        cls,
+        checkpoints: Iterable[Checkpoint],
+        streams_of: AbstractSet[str] | None = None,
+        access_logs_of: AbstractSet[str] | None = None,
+    ) -> "Recorded":
+        """What `checkpoints` recorded; of the streams of `streams_of` and the access logs of
+        `access_logs_of` only, when given (a check that needs a few chains of a checkpoint of every
+        case's head need not index them all)."""
         recorded = cls()
         for checkpoint in checkpoints:
-            recorded.add(checkpoint)
+            recorded.add(checkpoint, streams_of, access_logs_of)
         return recorded
 
-    def add(self, checkpoint: Checkpoint) -> None:
+    def add(
+        self,
+        checkpoint: Checkpoint,
+        streams_of: AbstractSet[str] | None = None,
+        access_logs_of: AbstractSet[str] | None = None,
+    ) -> None:
         """Add what one more checkpoint recorded. Added oldest first, the first hash recorded at each
         seq is kept: the row as it was written. (A later checkpoint that recorded another hash there
         was signed over a rewrite; the row is then named against the first.) Only what a checkpoint
         recorded is kept, not the document, and a head signed again and again is kept once."""
         body = checkpoint.body
-        _record(self.streams, body.checkpoint_id, body.events, body.streams)
-        _record(self.access_logs, body.checkpoint_id, body.access_rows, body.access_logs)
+        _record(self.streams, body.checkpoint_id, body.events, body.streams, streams_of)
+        _record(self.access_logs, body.checkpoint_id, body.access_rows, body.access_logs, access_logs_of)
 
 
 def _record(
-    chains: dict[str, ChainRecord], checkpoint_id: str, runs: Iterable[StreamHashes], heads: Iterable[StreamHead]
+    chains: dict[str, ChainRecord],
+    checkpoint_id: str,
+    runs: Iterable[StreamHashes],
+    heads: Iterable[StreamHead],
+    cases: AbstractSet[str] | None,
 ) -> None:
     for run in runs:
-        chain = chains.setdefault(run.case_id, {})
-        for seq, digest in enumerate(run.hashes, start=run.first_seq):
-            chain.setdefault(seq, RecordedHash(digest, checkpoint_id))
+        if cases is None or run.case_id in cases:
+            chain = chains.setdefault(run.case_id, {})
+            for seq, digest in enumerate(run.hashes, start=run.first_seq):
+                chain.setdefault(seq, RecordedHash(digest, checkpoint_id))
     for head in heads:
-        chains.setdefault(head.case_id, {}).setdefault(head.seq, RecordedHash(head.hash, checkpoint_id))
+        if cases is None or head.case_id in cases:
+            chains.setdefault(head.case_id, {}).setdefault(head.seq, RecordedHash(head.hash, checkpoint_id))
 
 
 @dataclass(frozen=True)

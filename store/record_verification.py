@@ -231,7 +231,9 @@ async def verify_since(
     body = checkpoint.body
     events, access = await store.since_heads(_links(body.streams), _links(body.access_logs))
     # Heads under a signature that does not hold prove nothing either way.
-    recorded = Recorded.of([checkpoint] if problem is None else [])
+    recorded = Recorded.of(
+        [checkpoint] if problem is None else [], streams_of=set(events.unlike), access_logs_of=set(access.unlike)
+    )
     streams_unlike = set(events.unlike) & recorded.streams.keys()
     logs_unlike = set(access.unlike) & recorded.access_logs.keys()
     whole = events.after.keys() | streams_unlike
