@@ -230,12 +230,12 @@ async def verify_since(
     problem = NO_KEY if expected_key is None else checkpoint.signature_problem(expected_key)
     body = checkpoint.body
     events, access = await store.since_heads(_links(body.streams), _links(body.access_logs))
+    unlike_streams, unlike_logs = set(events.unlike), set(access.unlike)
     # Heads under a signature that does not hold prove nothing either way.
-    recorded = Recorded.of(
-        [checkpoint] if problem is None else [], streams_of=set(events.unlike), access_logs_of=set(access.unlike)
-    )
-    streams_unlike = set(events.unlike) & recorded.streams.keys()
-    logs_unlike = set(access.unlike) & recorded.access_logs.keys()
+    trusted = [checkpoint] if problem is None else []
+    recorded = Recorded.of(trusted, streams_of=unlike_streams, access_logs_of=unlike_logs)
+    streams_unlike = unlike_streams & recorded.streams.keys()
+    logs_unlike = unlike_logs & recorded.access_logs.keys()
     whole = events.after.keys() | streams_unlike
     access_after = access.after | dict.fromkeys(logs_unlike, START)
     results, new_events, new_access_rows = [], 0, 0
