@@ -1,11 +1,13 @@
 """Helpers shared by the workflow tests: runs of a workflow id, and checks of a case's stored stream."""
 
+import asyncio
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.testservice.v1 import SleepRequest
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from domain.state import CaseState, fold
@@ -16,6 +18,19 @@ from workflows.search_attributes import ALL_KEYS, desired
 # machine: a skip fires every timer it passes and waits for the work they start (workflow tasks, sends
 # to the test mail server) before it answers.
 SKIP_DEADLINE = timedelta(minutes=5)
+
+
+async def until_closed(client: Client, workflow_id: str, deadline: timedelta = SKIP_DEADLINE) -> None:
+    """Wait in real time, time skipping still locked, until `workflow_id` has closed. Before a skip,
+    so that a workflow ending on a signal has committed the task that cancels its timers: the
+    time-skipping server refuses a task that cancels a timer which fired while the task was with the
+    worker (temporalio/sdk-java#3088), and the run is then stranded. (`result()` would unlock time
+    skipping while it waits, and so invite that very race.)"""
+    give_up = time.monotonic() + deadline.total_seconds()
+    while (await client.get_workflow_handle(workflow_id).describe()).status is WorkflowExecutionStatus.RUNNING:
+        if time.monotonic() > give_up:
+            raise TimeoutError(f"{workflow_id} still running after {deadline}")
+        await asyncio.sleep(0.05)
 
 
 async def skip(env: WorkflowEnvironment, duration: timedelta) -> None:

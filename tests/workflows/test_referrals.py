@@ -24,7 +24,7 @@ from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
 from tests.workflows.direct import changed, time_skipping_input
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
-from tests.workflows.support import skip
+from tests.workflows.support import skip, until_closed
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING
 from workers.settings import SHIPPED_CONFIG, load_config
 from workflows.case_workflow import CaseWorkflow
@@ -87,6 +87,8 @@ async def test_two_referrals_one_answered_one_chased_then_escalated(
             actor=PRACTITIONER, referral_id=mental_health.referral_id, status=ReferralStatus.ACCEPTED
         )
         await handle.execute_update(CaseWorkflow.record_referral_outcome, accept)
+        # The answer stops its referral's chasing, which ends that workflow and its chase timer.
+        await until_closed(env.client, referral_workflow_id(handle.id, mental_health.referral_id))
         await skip(env, timedelta(minutes=7))
         state = await handle.query(CaseWorkflow.state)
         chase = state.tasks[open_task(state, TaskKind.CHASE_REFERRAL)]
