@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.commands import CompleteTask, RecordReferralOutcome
-from domain.config import Service
+from domain.config import Service, SiteConfig
 from domain.outcomes import ReferralStatus, ServiceType
 from domain.state import CaseState
 from domain.tasks import TaskKind
@@ -32,6 +32,13 @@ from workflows.messages import CaseResult
 from workflows.referral_workflow import ReferralWorkflow, referral_workflow_id
 
 SITE = load_config(SHIPPED_CONFIG).site("demo")
+# The demo site's chase task falls due 5 minutes after it opens and is escalated a minute later: at
+# the very minute its referral's own escalation falls due (12 minutes after the send), a few
+# milliseconds apart. Then the case's task that records the referral's escalation cancels an SLA timer
+# that, on a busy machine, has fired while that task was with the worker; the time-skipping server
+# refuses such a task and strands the case (temporalio/sdk-java#3088; a real server buffers the
+# firing). Due after 4 minutes here, the chase task is escalated a minute before its referral.
+CHASE_SITE = SITE.model_copy(update={"task_sla_minutes": {**SITE.task_sla_minutes, TaskKind.CHASE_REFERRAL: 4}})
 LINK_WORKER = load_config(SHIPPED_CONFIG).staff_member("lw-001")
 TWO_REFERRALS = {
     "referrals": [
@@ -41,10 +48,12 @@ TWO_REFERRALS = {
 }
 
 
-async def to_referral_decision(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle[CaseWorkflow, CaseResult]:
+async def to_referral_decision(
+    env: WorkflowEnvironment, task_queue: str, site: SiteConfig = SITE
+) -> WorkflowHandle[CaseWorkflow, CaseResult]:
     case_id = f"case-{uuid.uuid4()}"
     handle = await env.client.start_workflow(
-        CaseWorkflow.run, time_skipping_input(case_id, SITE), id=case_id, task_queue=task_queue
+        CaseWorkflow.run, time_skipping_input(case_id, site), id=case_id, task_queue=task_queue
     )
     state = await changed(handle, CaseWorkflow.open_case, open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
     for kind in (TaskKind.CONSENT, TaskKind.SCREENING, TaskKind.ASSESSMENT, TaskKind.SHARE_INFORMATION):
@@ -65,7 +74,7 @@ async def test_two_referrals_one_answered_one_chased_then_escalated(
     env = time_skipping_env
     task_queue = f"referrals-{uuid.uuid4()}"
     async with worker_for(env.client, sqlite_store, task_queue, mailbox.mailer):
-        handle = await to_referral_decision(env, task_queue)
+        handle = await to_referral_decision(env, task_queue, CHASE_SITE)
         state = await complete(
             handle, await handle.query(CaseWorkflow.state), TaskKind.REFERRAL_DECISION, TWO_REFERRALS
         )
