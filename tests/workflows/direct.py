@@ -19,6 +19,13 @@ from workflows.case_workflow import CaseWorkflow
 from workflows.messages import CaseInput, CaseResult, CaseVersion
 
 SITE = load_config(SHIPPED_CONFIG).site("demo")
+# The demo site's chase task falls due 5 minutes after it opens and is escalated a minute later: at
+# the very minute its referral's own escalation falls due (12 minutes after the send), a few
+# milliseconds apart. Then the case's task that records the referral's escalation cancels an SLA timer
+# that, on a busy machine, has fired while that task was with the worker; the time-skipping server
+# refuses such a task and strands the case (temporalio/sdk-java#3088; a real server buffers the
+# firing). Due after 4 minutes on this site, the chase task is escalated a minute before its referral.
+CHASE_SITE = SITE.model_copy(update={"task_sla_minutes": {**SITE.task_sla_minutes, TaskKind.CHASE_REFERRAL: 4}})
 LINK_WORKER = Actor(staff_id="lw-001", role=Role.LINK_WORKER)
 Handle = WorkflowHandle[CaseWorkflow, CaseResult]
 C = TypeVar("C", bound=Command)

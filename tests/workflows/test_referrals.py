@@ -22,7 +22,7 @@ from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
-from tests.workflows.direct import changed, time_skipping_input
+from tests.workflows.direct import CHASE_SITE, changed, time_skipping_input
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case, open_task
 from tests.workflows.support import skip, until_closed
 from tests.workflows.test_golden_histories import HISTORIES, RECORDING
@@ -32,13 +32,6 @@ from workflows.messages import CaseResult
 from workflows.referral_workflow import ReferralWorkflow, referral_workflow_id
 
 SITE = load_config(SHIPPED_CONFIG).site("demo")
-# The demo site's chase task falls due 5 minutes after it opens and is escalated a minute later: at
-# the very minute its referral's own escalation falls due (12 minutes after the send), a few
-# milliseconds apart. Then the case's task that records the referral's escalation cancels an SLA timer
-# that, on a busy machine, has fired while that task was with the worker; the time-skipping server
-# refuses such a task and strands the case (temporalio/sdk-java#3088; a real server buffers the
-# firing). Due after 4 minutes here, the chase task is escalated a minute before its referral.
-CHASE_SITE = SITE.model_copy(update={"task_sla_minutes": {**SITE.task_sla_minutes, TaskKind.CHASE_REFERRAL: 4}})
 LINK_WORKER = load_config(SHIPPED_CONFIG).staff_member("lw-001")
 TWO_REFERRALS = {
     "referrals": [

@@ -19,7 +19,7 @@ from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
-from tests.workflows.direct import LINK_WORKER, Handle, changed, complete, start
+from tests.workflows.direct import CHASE_SITE, LINK_WORKER, Handle, changed, complete, start
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case
 from tests.workflows.support import skip
 from workflows.case_workflow import CaseWorkflow
@@ -39,7 +39,7 @@ async def test_custody_to_closure_over_weeks(
     env = time_skipping_env
     task_queue = f"journey-{uuid.uuid4()}"
     async with worker_for(env.client, sqlite_store, task_queue, mailbox.mailer):
-        handle = await start(env, task_queue, open_case(f"CUST-{uuid.uuid4().hex[:6]}"))
+        handle = await start(env, task_queue, open_case(f"CUST-{uuid.uuid4().hex[:6]}"), CHASE_SITE)
         for kind in (TaskKind.CONSENT, TaskKind.SCREENING, TaskKind.ASSESSMENT, TaskKind.SHARE_INFORMATION):
             await complete(handle, kind, OUTCOMES[kind])
 
@@ -69,7 +69,7 @@ async def test_custody_to_closure_over_weeks(
         await skip(env, timedelta(minutes=1))
         await answer(handle, mental_health, ReferralStatus.ACCEPTED)
         await complete(handle, TaskKind.CONTACT, {"attendance": "did_not_attend"}, LINK_WORKER)
-        await skip(env, timedelta(minutes=12))  # housing: chased at 6, escalated at 12
+        await skip(env, timedelta(minutes=12))  # housing: chased at 6 (its task escalated at 11), escalated at 12
         escalation = await mailbox.wait_for_subject(handle.id, "Escalation: chase referral task")
         assert escalation["To"] == "tl-001@demo.pathway.test"
         await complete(
