@@ -1,7 +1,10 @@
 """Driving a CaseWorkflow directly by its handle, as the time-skipping tests do (no update-with-start:
 the time-skipping server does not support it)."""
 
+import asyncio
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from temporalio.client import WorkflowHandle
@@ -74,3 +77,16 @@ async def complete(handle: Handle, kind: TaskKind, outcome: dict[str, Any], acto
     state = await handle.query(CaseWorkflow.state)
     command = CompleteTask(actor=actor, task_id=open_task(state, kind), outcome=outcome)
     return await changed(handle, CaseWorkflow.complete_task, command)
+
+
+async def until_state(handle: Handle, holds: Callable[[CaseState], object], seconds: float = 60) -> CaseState:
+    """Query the case (in real time: a query does not let the time-skipping server skip) until its
+    state `holds`. Before a command that must not arrive in the same workflow task as a signal the case
+    is still taking in: the time-skipping server can record such a task's Update as if it came after
+    the signal when the worker took it first, and the history then fails to replay."""
+    give_up = time.monotonic() + seconds
+    while not holds(state := await handle.query(CaseWorkflow.state)):
+        if time.monotonic() > give_up:
+            raise TimeoutError(f"case {handle.id} did not reach the state awaited in {seconds} s")
+        await asyncio.sleep(0.05)
+    return state

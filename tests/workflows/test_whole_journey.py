@@ -19,7 +19,7 @@ from domain.tasks import TaskKind
 from store.event_store import EventStore
 from tests.conftest import worker_for
 from tests.workflows.conftest import Mailbox
-from tests.workflows.direct import CHASE_SITE, LINK_WORKER, Handle, changed, complete, start
+from tests.workflows.direct import CHASE_SITE, LINK_WORKER, Handle, changed, complete, start, until_state
 from tests.workflows.journey import OUTCOMES, PRACTITIONER, open_case
 from tests.workflows.support import skip
 from workflows.case_workflow import CaseWorkflow
@@ -54,6 +54,8 @@ async def test_custody_to_closure_over_weeks(
         await handle.execute_update(CaseWorkflow.request_court_report, bail)
         report = {"presenting_needs": "Depression, alcohol", "risk": "medium", "recommendations": "Bail with support"}
         await complete(handle, TaskKind.COURT_REPORT, report)
+        # Its delivery comes back as a signal from the report's workflow: taken in before the next command.
+        await until_state(handle, lambda case: case.court_reports[0].delivered_to)
 
         decision = {
             "referrals": [
