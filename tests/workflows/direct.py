@@ -2,7 +2,6 @@
 the time-skipping server does not support it)."""
 
 import asyncio
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -84,9 +83,7 @@ async def until_state(handle: Handle, holds: Callable[[CaseState], object], seco
     state `holds`. Before a command that must not arrive in the same workflow task as a signal the case
     is still taking in: the time-skipping server can record such a task's Update as if it came after
     the signal when the worker took it first, and the history then fails to replay."""
-    give_up = time.monotonic() + seconds
-    while not holds(state := await handle.query(CaseWorkflow.state)):
-        if time.monotonic() > give_up:
-            raise TimeoutError(f"case {handle.id} did not reach the state awaited in {seconds} s")
-        await asyncio.sleep(0.05)
+    async with asyncio.timeout(seconds):
+        while not holds(state := await handle.query(CaseWorkflow.state)):
+            await asyncio.sleep(0.05)
     return state

@@ -1,7 +1,6 @@
 """Helpers shared by the workflow tests: runs of a workflow id, and checks of a case's stored stream."""
 
 import asyncio
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,11 +25,10 @@ async def until_closed(client: Client, workflow_id: str, deadline: timedelta = S
     time-skipping server refuses a task that cancels a timer which fired while the task was with the
     worker (temporalio/sdk-java#3088), and the run is then stranded. (`result()` would unlock time
     skipping while it waits, and so invite that very race.)"""
-    give_up = time.monotonic() + deadline.total_seconds()
-    while (await client.get_workflow_handle(workflow_id).describe()).status is WorkflowExecutionStatus.RUNNING:
-        if time.monotonic() > give_up:
-            raise TimeoutError(f"{workflow_id} still running after {deadline}")
-        await asyncio.sleep(0.05)
+    handle = client.get_workflow_handle(workflow_id)
+    async with asyncio.timeout(deadline.total_seconds()):
+        while (await handle.describe()).status is WorkflowExecutionStatus.RUNNING:
+            await asyncio.sleep(0.05)
 
 
 async def skip(env: WorkflowEnvironment, duration: timedelta) -> None:
