@@ -131,10 +131,10 @@ class Recorder:
             kept = empty_state(case_id)
         if kept.version == version:
             return kept
-        return apply_all(kept, await self._read(conn, case_id, after=kept.version))
+        return apply_all(kept, await self.read(conn, case_id, after=kept.version))
 
-    async def _read(self, conn: AsyncConnection, case_id: str, after: int = 0) -> list[StoredEvent]:
-        """The stream's events after seq `after`, in order."""
+    async def read(self, conn: AsyncConnection, case_id: str, after: int = 0) -> list[StoredEvent]:
+        """The stream's events after seq `after`, in order, as `conn` sees them."""
         result = await conn.execute(
             select(schema.events.c.body, schema.events.c.prev_hash, schema.events.c.hash)
             .where(schema.events.c.case_id == case_id, schema.events.c.seq > after)
@@ -144,7 +144,7 @@ class Recorder:
 
     async def read_stream(self, case_id: str) -> list[StoredEvent]:
         async with self.engine.connect() as conn:
-            return await self._read(conn, case_id)
+            return await self.read(conn, case_id)
 
     async def case_state(self, case_id: str) -> CaseState:
         """The case as a fresh fold of every stored event (what audits and checks need)."""

@@ -3,6 +3,7 @@ access log's chain (store/access_log.py) and its projections against a fold of i
 (store/projection_check.py), for one case or, a batch at a time, for many; or only what is new
 since the heads a checkpoint signed (`since_heads`, `check_since`). Reads only."""
 
+import contextlib
 import functools
 from collections.abc import AsyncIterator, Mapping, Sequence, Set
 from dataclasses import dataclass
@@ -71,11 +72,11 @@ class Verifier:
 
     async def projection_differences(self, case_id: str) -> list[str]:
         """Where the stored projections differ from a fresh fold of the events (empty when they agree)."""
-        state = await self._recorder.case_state(case_id)
-        async with self.engine.connect() as conn:
+        async with one_snapshot(self.engine) as conn:
+            events = await self._recorder.read(conn, case_id)
             case_rows = await _rows_of_case(conn, schema.cases, case_id)
             task_rows = await _rows_of_case(conn, schema.tasks, case_id, *TASK_ORDER)
-        return projection_check.differences(state, case_rows, task_rows)
+        return projection_check.differences(fold(case_id, events), case_rows, task_rows)
 
     async def check_cases(self, case_ids: Sequence[str]) -> AsyncIterator[CaseCheck]:
         """`verify_chain`, `verify_access` and, for each stream that verifies, `projection_differences`,
@@ -83,7 +84,7 @@ class Verifier:
         at a time, each table in one query, and folds the bodies the chain check parsed. Reads only."""
         for start in range(0, len(case_ids), CASES_PER_READ):
             batch = list(case_ids[start : start + CASES_PER_READ])
-            async with self.engine.connect() as conn:
+            async with one_snapshot(self.engine) as conn:
                 events = await _rows_by_case(conn, schema.events, batch, schema.events.c.seq)
                 cases = await _rows_by_case(conn, schema.cases, batch)
                 tasks = await _rows_by_case(conn, schema.tasks, batch, *TASK_ORDER)
@@ -116,7 +117,7 @@ class Verifier:
             batch = list(case_ids[start : start + CASES_PER_READ])
             whole = [case_id for case_id in batch if case_id in streams_whole]
             logs = {case_id: access_after[case_id] for case_id in batch if case_id in access_after}
-            async with self.engine.connect() as conn:
+            async with one_snapshot(self.engine) as conn:
                 events = await _rows_by_case(conn, schema.events, whole, schema.events.c.seq)
                 cases = await _rows_by_case(conn, schema.cases, whole)
                 tasks = await _rows_by_case(conn, schema.tasks, whole, *TASK_ORDER)
@@ -142,6 +143,22 @@ class Verifier:
         )
         async with self.engine.connect() as conn:
             return sorted(row.case_id for row in await conn.execute(query))
+
+
+@contextlib.asynccontextmanager
+async def one_snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection whose reads all see the database as it stood at the first of them. A case's
+    events and the rows projected from them are read by separate statements while appends go on
+    (from other processes, too): read each in its own snapshot, an append committed between them
+    would show as projections that differ from the events."""
+    async with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # The driver begins a transaction only before a write; a read transaction is one snapshot.
+            await conn.exec_driver_sql("BEGIN")
+        else:
+            # PostgreSQL's default, READ COMMITTED, takes a new snapshot for every statement.
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+        yield conn
 
 
 async def _since(conn: AsyncConnection, table: Table, heads: Mapping[str, Link]) -> SinceHeads:

@@ -66,7 +66,8 @@ async def assert_stream_whole(store: EventStore, case_id: str, task_completions:
     assert len({e.event_id for e in events}) == len(events), f"duplicate event ids in {case_id}"
     report = await store.verify_chain(case_id)
     assert report.ok, report
-    assert await store.projection_differences(case_id) == []
+    differences = await store.projection_differences(case_id)
+    assert differences == [], differences
     record = await store.get_case(case_id)
     assert record is not None
     if closed:

@@ -1,22 +1,24 @@
 """The cases and tasks projections: written with every append, equal to a fresh fold, queryable."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, insert, update
+from sqlalchemy import Table, delete, insert, update
 
-from domain.commands import CloseCase
+from domain.commands import ClaimTask, CloseCase
 from domain.model import Cohort, Setting, Stage
 from domain.outcomes import ClosureOutcome, ClosureReason
 from domain.state import fold
 from domain.tasks import TaskKind, TaskStatus
-from store import schema
+from store import schema, verifier
 from store.event_store import EventStore
 from store.projections import case_record, task_records
 from store.records import CaseRecord, TaskRecord
 from tests.store.support import (
     CONSENT_GIVEN,
     NORTH,
+    PRACTITIONER,
     SCREENING,
     SOUTH,
     TEAM_LEAD,
@@ -293,3 +295,54 @@ async def test_closing_early_cancels_the_open_tasks_in_the_projection(store: Eve
     assert (cancelled.task_id, cancelled.closed_at, cancelled.closed_by) == (screening_task, case.now, None)
     assert await store.list_tasks(case_id=case.case_id) == []
     assert [c.case_id for c in await store.list_cases(stage="closed")] == [case.case_id]
+
+
+async def differences_of_one(store: EventStore, case_id: str) -> list[str]:
+    """As `pathway audit show` and the tests' checks read them."""
+    return await store.projection_differences(case_id)
+
+
+async def differences_in_a_batch(store: EventStore, case_id: str) -> list[str]:
+    """As `pathway audit verify --all` reads them."""
+    [checked] = [check async for check in store.check_cases([case_id])]
+    assert checked.chain.ok, checked.chain
+    return checked.projection_differences
+
+
+# Each way of checking a case's projections, with the reader of rows it calls for the cases row.
+CHECKS: dict[str, tuple[str, Callable[[EventStore, str], Awaitable[list[str]]]]] = {
+    "one case": ("_rows_of_case", differences_of_one),
+    "a batch of cases": ("_rows_by_case", differences_in_a_batch),
+}
+
+
+@pytest.mark.parametrize("check", CHECKS)
+async def test_an_append_committed_while_a_case_is_verified_is_no_difference(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch, check: str
+) -> None:
+    """Verification reads a case's events, then the rows projected from them. Another process's append
+    committing in between (a live system's worker) must not show as projections that lie: both are
+    read as they stood together."""
+    case = StoreCase(store)
+    await case.open()
+    batch = case.envelopes_for(ClaimTask(actor=PRACTITIONER, task_id=case.task(TaskKind.CONSENT).task_id))
+    worker = EventStore.connect(store.engine.url.render_as_string(hide_password=False))
+    reader_name, differences_of = CHECKS[check]
+    read_rows = getattr(verifier, reader_name)
+    appended: list[int] = []
+
+    async def append_before_the_cases_row(conn: Any, table: Table, *args: Any) -> Any:
+        if table is schema.cases and not appended:  # the events are read: another process appends
+            appended.append(await worker.append(case.case_id, batch))
+        return await read_rows(conn, table, *args)
+
+    monkeypatch.setattr(verifier, reader_name, append_before_the_cases_row)
+    try:
+        assert await differences_of(store, case.case_id) == []
+    finally:
+        await worker.close()
+    assert appended == [batch[-1].seq]
+
+    record = await store.get_case(case.case_id)
+    assert record is not None and record.version == batch[-1].seq  # the append is there to be seen now
+    assert await differences_of(store, case.case_id) == []
