@@ -10,15 +10,17 @@ the check and the change). Listings come in pages (api/pagination.py)."""
 from datetime import datetime
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import TypeAdapter
 
 from api.deps import ExpectedVersionDep, PrincipalDep, Services, ServicesDep, set_etag
 from api.pagination import DEFAULT_LIMIT, Cursor, Direction, Limit, Pages
 from api.problems import REFUSALS
 from api.schemas import (
+    BREAK_GLASS_REASON,
     ChangeCohortBody,
     CompleteTaskBody,
+    FindCaseBody,
     ReassignTaskBody,
     RecordDateOfBirthBody,
     RecordJusticeOutcomeBody,
@@ -55,10 +57,11 @@ from store.records import CaseRecord, TaskRecord
 
 router = APIRouter(prefix="/api", responses=REFUSALS)
 
-# Its bounds are the service's (domain/access.py); this cap only keeps a query string short.
-BreakGlassReason = Annotated[
-    str | None, Query(max_length=2000, description="Needed to read a case outside your sites (10 to 500 characters)")
-]
+BreakGlassReason = Annotated[str | None, Query(max_length=2000, description=BREAK_GLASS_REASON)]
+REFERENCE_IN_URL = (
+    "find a case by reference with POST, the site and reference in a JSON body: "
+    "a reference in a URL is kept in browser histories and access logs"
+)
 INBOX_PAGES = Pages(inbox_order, TypeAdapter(tuple[Direction, tuple[bool, int, datetime, str]]))
 INDEX_PAGES = Pages(index_order, TypeAdapter(tuple[Direction, tuple[datetime, str]]))
 State = TypeVar("State", bound=CaseState)
@@ -155,18 +158,20 @@ async def list_cases(
     return INDEX_PAGES.page(await services.pathway.cases.cases(principal), cursor, limit, request, response)
 
 
-@router.get("/cases/by-reference", summary="Find a case by site and custody or court reference")
-async def find_case(
-    response: Response,
-    principal: PrincipalDep,
-    services: ServicesDep,
-    site: Annotated[str, Query(max_length=40)],
-    ref: Annotated[str, Query(max_length=64)],
-    break_glass_reason: BreakGlassReason = None,
-) -> CaseView:
-    view = await services.pathway.cases.find_case(principal, site, ref, break_glass_reason)
+@router.post("/cases/by-reference", summary="Find a case by site and custody or court reference")
+async def find_case(body: FindCaseBody, response: Response, principal: PrincipalDep, services: ServicesDep) -> CaseView:
+    """The reference is in the body, never the URL; 404 alike for a reference that is not there and one
+    outside your sites (without a break-glass reason)."""
+    view = await services.pathway.cases.find_case(principal, body.site, body.ref, body.break_glass_reason)
     _tagged(response, view.state)
     return view
+
+
+@router.get("/cases/by-reference", include_in_schema=False)
+async def refuse_reference_in_url() -> None:
+    """Refused, so that a client still sending the reference in the query string learns to post it
+    (rather than finding "by-reference" read as a case id)."""
+    raise HTTPException(405, REFERENCE_IN_URL, headers={"Allow": "POST"})
 
 
 @router.get("/cases/{case_id}", summary="A case's summary and timeline (ETag: its version)")

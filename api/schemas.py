@@ -8,6 +8,9 @@ from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fiel
 from domain.model import AgeBand, Cohort, Person, ReferralSource, Setting, Sex
 from domain.outcomes import CourtReportPurpose, JusticeOutcome, Recipient, ReferralStatus
 
+# Its bounds are the service's (domain/access.py); the cap here only bounds what is read.
+BREAK_GLASS_REASON = "Needed to read a case outside your sites (10 to 500 characters)"
+
 
 class CompleteTaskBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -19,6 +22,17 @@ class ReassignTaskBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     assignee: str = Field(min_length=1, max_length=64, description="Staff id of the person who takes the task")
+
+
+class FindCaseBody(BaseModel):
+    """A custody or court reference, sent in the body: in a URL it would be kept in browser histories
+    and in the access logs of every proxy between the client and Pathway."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    site: str = Field(min_length=1, max_length=40)
+    ref: str = Field(min_length=1, max_length=64, description="The custody or court reference")
+    break_glass_reason: str | None = Field(default=None, max_length=2000, description=BREAK_GLASS_REASON)
 
 
 class StartCaseBody(BaseModel):

@@ -5,7 +5,7 @@ id with role team_lead claimed a task; an auditor with a practitioner claim wrot
 worker claiming `demo` read a demo case) and took tokens with no `exp` or an 11-year life.
 F10 (before): signing out left the token working (as a cookie and as a bearer token); the cookie had
 no Secure flag behind TLS; answers carried no Cache-Control: no-store, CSP or framing refusal.
-F11 (before): GET /api/cases/by-reference put the case id of any site's reference in its 404.
+F11 (before): the API's find-by-reference put the case id of any site's reference in its 404.
 """
 
 import dataclasses
@@ -127,8 +127,8 @@ async def test_a_reference_outside_your_sites_never_reveals_its_case_id(
     opening = open_case(reference, site="north").model_copy(update={"actor": cases.actor("pr-002")})
     state = await cases.start_case(opening)
     demo_only = token("pr-001", Role.PRACTITIONER)
-    answer = await api.get("/api/cases/by-reference", params={"site": "north", "ref": reference}, headers=demo_only)
+    answer = await api.post("/api/cases/by-reference", json={"site": "north", "ref": reference}, headers=demo_only)
     assert answer.status_code == 404
     assert state.case_id not in answer.text and state.case_id.removeprefix("case-") not in answer.text
-    unknown = await api.get("/api/cases/by-reference", params={"site": "north", "ref": "NONE/1"}, headers=demo_only)
+    unknown = await api.post("/api/cases/by-reference", json={"site": "north", "ref": "NONE/1"}, headers=demo_only)
     assert unknown.status_code == 404 and unknown.json()["detail"] == answer.json()["detail"]  # the same answer
