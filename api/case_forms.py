@@ -1,20 +1,32 @@
-"""The forms on a case page: what `pathway case referral`, `pathway case court-report` and `pathway case
-close` do, and the hearing outcome `pathway task complete` records, built from the same commands and
-outcome models, so the same rules refuse the same input. Each form is offered only to the roles the
+"""The forms on a case page: what `pathway case referral`, `pathway case court-report`, `pathway case
+justice-outcome`, `cohort`, `release-date` and `close` do, and the hearing outcome
+`pathway task complete` records, built from the same commands and outcome models, so the same rules
+refuse the same input. Each form is offered only to the roles the
 access matrix lets use it (domain/access.py); the service checks again whatever is posted."""
 
 from dataclasses import dataclass
 
 from api.forms import FormProblems, Group, Question, form_for, local_time, relabelled, with_choices, words
 from domain.access import Action, allowed, may_work_on
-from domain.commands import CloseCase, LinkPerson, RecordReferralOutcome, RequestCourtReport, UnlinkPerson
+from domain.commands import (
+    ChangeCohort,
+    CloseCase,
+    LinkPerson,
+    RecordJusticeOutcome,
+    RecordReferralOutcome,
+    RecordReleaseDate,
+    RequestCourtReport,
+    UnlinkPerson,
+)
 from domain.errors import Rule, RuleViolation
-from domain.model import Role
+from domain.model import Actor, Role
 from domain.outcomes import HearingOutcome
 from domain.state import CaseState
 from domain.tasks import TaskKind
 
-ACTING = frozenset({"actor"})  # filled in from the signed-in person, never asked
+# A case page's forms never ask who acts (the signed-in person) or the case version the asker last saw:
+# the case moves on by itself (timers, sends) between a page's load and its post.
+NOT_ASKED = frozenset({"actor", "expected_version"})
 HEARING_TASK = "task_id"  # the hearing form's own question: which hearing (its outcome task)
 
 # The question a refusal is about, where it is about one answer: the message goes beside it.
@@ -32,8 +44,18 @@ RULE_FIELDS: dict[Rule, str] = {
     Rule.TASK_NOT_OPEN: HEARING_TASK,
     Rule.PERSON_UNKNOWN: "person_id",
     Rule.ALREADY_THAT_PERSON: "person_id",
+    Rule.JUSTICE_OUTCOME_UNCHANGED: "outcome",
+    Rule.COHORT_UNCHANGED: "member",
+    Rule.RELEASE_BEFORE_EPISODE: "release_on",
 }
+ON_OR_OFF = (("true", "Put them on the cohort's pathway"), ("false", "Take them off it"))
+RELEASE_HINT = "When they leave (or left) custody: it schedules engagement and the end of support"
 PERSON_ID_HINT = "Starts person-: the case page of another of their episodes shows it"
+
+
+def not_asked(actor: Actor) -> dict[str, object]:
+    """The values of what the forms do not ask."""
+    return {"actor": actor, "expected_version": None}
 
 
 @dataclass(frozen=True)
@@ -57,7 +79,7 @@ def case_forms(state: CaseState, role: Role) -> list[CaseForm]:
     forms: list[CaseForm] = []
     if state.referrals and allowed(role, Action.RECORD_REFERRAL_OUTCOME):
         referrals = [(r.referral_id, f"{words(r.request.service)} ({words(r.status)})") for r in state.referrals]
-        items = with_choices(form_for(RecordReferralOutcome, ACTING), "referral_id", referrals, label="Referral")
+        items = with_choices(form_for(RecordReferralOutcome, NOT_ASKED), "referral_id", referrals, label="Referral")
         forms.append(CaseForm("referral-outcome", "Record a referral's outcome", "Record the outcome", items))
     hearings = hearing_choices(state, role)
     if hearings:
@@ -65,20 +87,38 @@ def case_forms(state: CaseState, role: Role) -> list[CaseForm]:
         items = [which, *form_for(HearingOutcome)]
         forms.append(CaseForm("hearing-outcome", "Record a hearing's outcome", "Record the outcome", items))
     if allowed(role, Action.REQUEST_COURT_REPORT):
-        items = form_for(RequestCourtReport, ACTING)
+        items = form_for(RequestCourtReport, NOT_ASKED)
         forms.append(CaseForm("court-report", "Request a court report", "Request the report", items))
+    forms.extend(learnt_forms(state, role))
     if allowed(role, Action.CLOSE_CASE):
-        forms.append(CaseForm("close", "Close the case", "Close the case", form_for(CloseCase, ACTING)))
+        forms.append(CaseForm("close", "Close the case", "Close the case", form_for(CloseCase, NOT_ASKED)))
     return [*forms, *person]
+
+
+def learnt_forms(state: CaseState, role: Role) -> list[CaseForm]:
+    """What the case learns as it goes, for this role to record: a justice outcome, a cohort and the
+    release date (on a RECONNECT episode). (The date of birth has its own form, shown while the age
+    is not verified: api/templates/case.html.)"""
+    forms: list[CaseForm] = []
+    if allowed(role, Action.RECORD_JUSTICE_OUTCOME):
+        items = relabelled(form_for(RecordJusticeOutcome, NOT_ASKED), "outcome", "Justice outcome")
+        forms.append(CaseForm("justice-outcome", "Record a justice outcome", "Record the justice outcome", items))
+    if allowed(role, Action.CHANGE_COHORT):
+        items = with_choices(form_for(ChangeCohort, NOT_ASKED), "member", ON_OR_OFF, label="On or off the pathway")
+        forms.append(CaseForm("cohort", "Change a cohort", "Change the cohort", relabelled(items, "reason", "Why?")))
+    if state.care_after_custody is not None and allowed(role, Action.RECORD_RELEASE_DATE):
+        items = relabelled(form_for(RecordReleaseDate, NOT_ASKED), "release_on", "Release date", RELEASE_HINT)
+        forms.append(CaseForm("release-date", "Record the release date", "Record the release date", items))
+    return forms
 
 
 def person_form(state: CaseState) -> CaseForm:
     """Undo the link of an episode linked to a person seen before; else link it to one (`pathway
     person unlink` and `pathway person link`)."""
     if state.person_id != state.own_person_id:
-        items = relabelled(form_for(UnlinkPerson, ACTING), "reason", "Why is the link wrong?")
+        items = relabelled(form_for(UnlinkPerson, NOT_ASKED), "reason", "Why is the link wrong?")
         return CaseForm("unlink-person", "Unlink from the person seen before", "Unlink", items)
-    items = relabelled(form_for(LinkPerson, ACTING), "person_id", "Person ID", PERSON_ID_HINT)
+    items = relabelled(form_for(LinkPerson, NOT_ASKED), "person_id", "Person ID", PERSON_ID_HINT)
     items = relabelled(items, "basis", "How do you know it is the same person?", "")
     return CaseForm("link-person", "Link to a person seen before", "Link to the person", items)
 

@@ -8,12 +8,21 @@ from typing import TypeVar
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.case_forms import ACTING, HEARING_TASK, case_forms, refusal_problems
+from api.case_forms import HEARING_TASK, case_forms, not_asked, refusal_problems
 from api.deps import ServicesDep, status_for
 from api.forms import FormInvalid, FormProblems, outcome_from_form
 from api.web import SignedIn, SignedInDep, answers, case_view_page, posted_form, redirect
 from domain.access import Principal
-from domain.commands import CloseCase, LinkPerson, RecordReferralOutcome, RequestCourtReport, UnlinkPerson
+from domain.commands import (
+    ChangeCohort,
+    CloseCase,
+    LinkPerson,
+    RecordJusticeOutcome,
+    RecordReferralOutcome,
+    RecordReleaseDate,
+    RequestCourtReport,
+    UnlinkPerson,
+)
 from domain.errors import RuleViolation
 from domain.outcomes import HearingOutcome
 from domain.state import CaseState
@@ -34,6 +43,23 @@ async def record_referral_outcome(request: Request, case_id: str, user: SignedIn
 @router.post("/cases/{case_id}/court-report")
 async def request_court_report(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> Response:
     return await _change(request, case_id, user, found, "court-report", RequestCourtReport, "Court report requested")
+
+
+@router.post("/cases/{case_id}/justice-outcome")
+async def record_justice_outcome(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> Response:
+    recorded = "Justice outcome recorded"
+    return await _change(request, case_id, user, found, "justice-outcome", RecordJusticeOutcome, recorded)
+
+
+@router.post("/cases/{case_id}/cohort")
+async def change_cohort(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> Response:
+    return await _change(request, case_id, user, found, "cohort", ChangeCohort, "Cohort changed")
+
+
+@router.post("/cases/{case_id}/release-date")
+async def record_release_date(request: Request, case_id: str, user: SignedInDep, found: ServicesDep) -> Response:
+    recorded = "Release date recorded"
+    return await _change(request, case_id, user, found, "release-date", RecordReleaseDate, recorded)
 
 
 @router.post("/cases/{case_id}/close")
@@ -91,7 +117,7 @@ async def _change(
     `through` the service call that makes it (CaseService.change_case unless another says more)."""
 
     async def send(values: Answers) -> str:
-        fixed = dict.fromkeys(ACTING, user.principal.actor)
+        fixed = not_asked(user.principal.actor)
         change = command(**outcome_from_form(command, values, fixed))
         if through is None:
             await found.pathway.cases.change_case(user.principal, case_id, change)

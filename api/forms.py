@@ -21,7 +21,7 @@ from domain.errors import plain_message
 from domain.personal import Personal
 from domain.timeline import UK, in_uk
 
-Widget = Literal["text", "textarea", "number", "datetime", "radios", "select", "checkboxes", "lines", "pairs"]
+Widget = Literal["text", "textarea", "number", "date", "datetime", "radios", "select", "checkboxes", "lines", "pairs"]
 ROWS_FOR_LISTS = 3  # rows offered for a list of things, since there is no JavaScript to add more
 LONG_TEXT = 500  # longer allowed text gets a text area
 MOST_RADIOS = 5  # more options than this become a drop-down
@@ -224,6 +224,8 @@ def _question(name: str, info: FieldInfo, annotation: Any, optional: bool) -> Qu
         return Question(widget="number", required=required, **common)
     if annotation in (datetime, AwareDatetime):  # a time typed in the form is UK time (in_uk)
         return Question(widget="datetime", required=required, **common)
+    if annotation is date or any(isinstance(m, Personal) and m.is_date for m in info.metadata):
+        return Question(widget="date", required=required, **common)
     widget = "textarea" if max_length is not None and max_length > LONG_TEXT else "text"
     return Question(widget=widget, required=required, max_length=max_length, **common)
 
@@ -328,6 +330,8 @@ def _message(problem: Any, question: Question | None, label: str) -> str:
         return f"{label} must be {context.get('le')} or less"
     if kind == "string_pattern_mismatch":
         return f"{label} is not in the correct format"
+    if kind.startswith("date_"):
+        return f"Enter {label.lower()} as a date"
     if kind in ("enum", "literal_error") and choose:
         return f"Choose {label.lower()} from the list"
     message = plain_message(problem)

@@ -270,6 +270,49 @@ async def test_a_court_report_and_its_hearings_outcome_from_the_case_page(
     assert (await cases.store.case_state(state.case_id)).court_reports[0].hearing_result == "bail"
 
 
+async def test_what_a_case_learns_is_recorded_from_its_page(api: httpx.AsyncClient, cases: StaffCommands) -> None:
+    """A justice outcome and a cohort, each refused with its reason beside the question (the case
+    unchanged), then recorded; a release date only on a RECONNECT episode; and the date of birth, whose
+    form shows while the age is not verified."""
+    state = await cases.start_case(open_case(reference()))
+    csrf = await signed_in(api, "pr-001")
+    page = await api.get(f"/cases/{state.case_id}")
+    for slug in ("justice-outcome", "cohort", "date-of-birth"):
+        assert f'action="/cases/{state.case_id}/{slug}"' in page.text, slug
+    assert "/release-date" not in page.text and "Expected version" not in page.text
+
+    async def version() -> int:
+        return (await cases.store.case_state(state.case_id)).version
+
+    before = await version()
+    url = f"/cases/{state.case_id}"
+    unchosen = await api.post(f"{url}/justice-outcome", data={"csrf": csrf, "outcome": ""})
+    assert unchosen.status_code == 422 and 'id="outcome-error"' in unchosen.text
+    reasonless = {"csrf": csrf, "cohort": "veteran", "member": "true", "reason": ""}
+    refused = await api.post(f"{url}/cohort", data=reasonless)
+    assert refused.status_code == 422 and 'id="reason-error"' in refused.text
+    off_already = await api.post(f"{url}/cohort", data={**reasonless, "member": "false", "reason": "not one"})
+    assert off_already.status_code == 409 and 'id="member-error"' in off_already.text
+    unborn = await api.post(f"{url}/date-of-birth", data={"csrf": csrf, "date_of_birth": "2090-01-01"})
+    assert unborn.status_code == 422 and "date of birth" in unborn.text.lower()
+    released = await api.post(f"{url}/release-date", data={"csrf": csrf, "release_on": "2027-03-01"})
+    assert released.status_code == 409 and "is not a RECONNECT episode" in released.text
+    assert await version() == before
+
+    charged = await api.post(f"{url}/justice-outcome", data={"csrf": csrf, "outcome": "charged_bailed"})
+    assert charged.status_code == 303
+    again = await api.post(f"{url}/justice-outcome", data={"csrf": csrf, "outcome": "charged_bailed"})
+    assert again.status_code == 409 and 'id="outcome-error"' in again.text
+    veteran = await api.post(f"{url}/cohort", data={**reasonless, "reason": "served in the army"})
+    assert veteran.status_code == 303
+    born = await api.post(f"{url}/date-of-birth", data={"csrf": csrf, "date_of_birth": "1990-05-01"})
+    assert born.status_code == 303
+    after = await cases.store.case_state(state.case_id)
+    assert (after.justice_outcome, after.cohorts, after.age_verified) == ("charged_bailed", ("veteran",), True)
+    page = await api.get(born.headers["location"])
+    assert "Date of birth recorded" in page.text
+
+
 # 4. A contact offers the goals its link work set
 
 

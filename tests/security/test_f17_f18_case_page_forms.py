@@ -23,6 +23,9 @@ FORMS = {
     "court-report": {"purpose": "bail_or_remand", "hearing_at": "2099-01-01T10:00", "recipients": "court"},
     "referral-outcome": {"referral_id": "any", "status": "accepted"},
     "hearing-outcome": {"task_id": "any", "result": "bail"},
+    "justice-outcome": {"outcome": "caution"},
+    "cohort": {"cohort": "veteran", "member": "true", "reason": "served in the army"},
+    "release-date": {"release_on": "2099-01-01"},
 }
 
 
