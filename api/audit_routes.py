@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from api.deps import PrincipalDep, ServicesDep
 from api.documents import export_html, timeline_html
 from api.problems import REFUSALS
+from api.schemas import ExportBody
 from service.audit import CaseExport, CaseTimeline, Integrity, PersonTimeline
 from service.replay import ReplayOutcome
 
@@ -17,7 +18,6 @@ router = APIRouter(prefix="/api/audit", responses=REFUSALS, tags=["audit"])
 AsOf = Annotated[
     datetime | None, Query(description="The record as it was known at this time, with its zone (ISO 8601)")
 ]
-Purpose = Annotated[str, Query(min_length=3, max_length=200, description="Why: e.g. subject access request")]
 
 
 @router.get("/cases/{case_id}/timeline", summary="A case's events in order, and its state (as of a moment)")
@@ -56,18 +56,20 @@ async def replay(case_id: str, principal: PrincipalDep, services: ServicesDep) -
     return await services.pathway.audit.replay(principal, case_id)
 
 
-@router.get("/cases/{case_id}/export", summary="The whole record, for a subject access request or a court")
-async def export(case_id: str, purpose: Purpose, principal: PrincipalDep, services: ServicesDep) -> CaseExport:
-    return await services.pathway.audit.export(principal, case_id, purpose)
+@router.post("/cases/{case_id}/export", summary="The whole record, for a subject access request or a court")
+async def export(case_id: str, body: ExportBody, principal: PrincipalDep, services: ServicesDep) -> CaseExport:
+    """The purpose is posted, never put in the URL (a GET is refused, 405, before anything is read); the
+    export is recorded in the access log with it."""
+    return await services.pathway.audit.export(principal, case_id, body.purpose)
 
 
-@router.get(
+@router.post(
     "/cases/{case_id}/export.html",
     summary="The whole record as a document",
     response_class=HTMLResponse,
     responses=REFUSALS,
 )
 async def export_document(
-    case_id: str, purpose: Purpose, principal: PrincipalDep, services: ServicesDep
+    case_id: str, body: ExportBody, principal: PrincipalDep, services: ServicesDep
 ) -> HTMLResponse:
-    return HTMLResponse(export_html(await services.pathway.audit.export(principal, case_id, purpose)))
+    return HTMLResponse(export_html(await services.pathway.audit.export(principal, case_id, body.purpose)))

@@ -17,7 +17,7 @@ from api.deps import ExpectedVersionDep, PrincipalDep, Services, ServicesDep, se
 from api.pagination import DEFAULT_LIMIT, Cursor, Direction, Limit, Pages
 from api.problems import REFUSALS
 from api.schemas import (
-    BREAK_GLASS_REASON,
+    BreakGlassBody,
     ChangeCohortBody,
     CompleteTaskBody,
     FindCaseBody,
@@ -57,7 +57,10 @@ from store.records import CaseRecord, TaskRecord
 
 router = APIRouter(prefix="/api", responses=REFUSALS)
 
-BreakGlassReason = Annotated[str | None, Query(max_length=2000, description=BREAK_GLASS_REASON)]
+BREAK_GLASS_IN_URL = (
+    'post a break-glass reason to /api/cases/{case_id}/break-glass, {"reason": ...}: what is written '
+    "about a person is never put in a URL, where browser histories and access logs would keep it"
+)
 REFERENCE_IN_URL = (
     "find a case by reference with POST, the site and reference in a JSON body: "
     "a reference in a URL is kept in browser histories and access logs"
@@ -180,9 +183,25 @@ async def read_case(
     response: Response,
     principal: PrincipalDep,
     services: ServicesDep,
-    break_glass_reason: BreakGlassReason = None,
+    reason_in_url: Annotated[str | None, Query(alias="break_glass_reason", include_in_schema=False)] = None,
 ) -> CaseView:
-    view = await services.pathway.cases.read_case(principal, case_id, break_glass_reason)
+    """A case outside your sites is read with `POST /api/cases/{case_id}/break-glass`."""
+    if reason_in_url is not None:
+        raise HTTPException(400, BREAK_GLASS_IN_URL)
+    view = await services.pathway.cases.read_case(principal, case_id)
+    _tagged(response, view.state)
+    return view
+
+
+@router.post(
+    "/cases/{case_id}/break-glass",
+    summary="Read a case outside your sites, saying why (recorded, and the site's team leads are alerted)",
+)
+async def break_glass(
+    case_id: str, body: BreakGlassBody, response: Response, principal: PrincipalDep, services: ServicesDep
+) -> CaseView:
+    """The reason is posted, never put in the URL. A case in your sites is read as `GET` reads it."""
+    view = await services.pathway.cases.read_case(principal, case_id, body.reason)
     _tagged(response, view.state)
     return view
 

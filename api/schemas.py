@@ -35,6 +35,23 @@ class FindCaseBody(BaseModel):
     break_glass_reason: str | None = Field(default=None, max_length=2000, description=BREAK_GLASS_REASON)
 
 
+class ExportBody(BaseModel):
+    """Why a record is exported: sealed in the access log, since it may say who the person is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str = Field(min_length=3, max_length=200, description="Why: e.g. subject access request")
+
+
+class BreakGlassBody(BaseModel):
+    """Why you read a case outside your sites: sealed in the access log, and the site's team leads are
+    alerted (without it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(max_length=2000, description=BREAK_GLASS_REASON)
+
+
 class StartCaseBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

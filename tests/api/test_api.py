@@ -107,8 +107,8 @@ async def test_roles_and_sites_are_enforced_and_every_access_is_recorded(
 
     read = await api.get(f"/api/cases/{case_id}", headers=LINK_WORKER)
     assert read.status_code == 200 and read.json()["timeline"][0]["event"]["type"] == "CaseOpened"
-    glass = await api.get(
-        f"/api/cases/{case_id}", params={"break_glass_reason": "person transferred to our custody suite"},
+    glass = await api.post(
+        f"/api/cases/{case_id}/break-glass", json={"reason": "person transferred to our custody suite"},
         headers=NORTH_PRACTITIONER,
     )  # fmt: skip
     assert glass.status_code == 200

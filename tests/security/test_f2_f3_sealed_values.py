@@ -132,7 +132,7 @@ async def test_no_read_of_a_stored_value_that_does_not_open_fails(api: httpx.Asy
         "page": await api.get(f"/cases/{case_id}", headers=DEMO),
         "timeline": await api.get(f"/api/audit/cases/{case_id}/timeline", headers=AUDITOR),
         "timeline document": await api.get(f"/api/audit/cases/{case_id}/timeline.html", headers=AUDITOR),
-        "export": await api.get(f"/api/audit/cases/{case_id}/export", params={"purpose": "F3 test"}, headers=AUDITOR),
+        "export": await api.post(f"/api/audit/cases/{case_id}/export", json={"purpose": "F3 test"}, headers=AUDITOR),
     }
     for what, answer in reads.items():
         assert answer.status_code == 200, f"{what}: {answer.status_code} {answer.text[:200]}"
