@@ -1,8 +1,8 @@
-"""The forms on a case page: what `pathway case referral`, `pathway case court-report`, `pathway case
-justice-outcome`, `cohort`, `release-date` and `close` do, and the hearing outcome
-`pathway task complete` records, built from the same commands and outcome models, so the same rules
-refuse the same input. Each form is offered only to the roles the
-access matrix lets use it (domain/access.py); the service checks again whatever is posted."""
+"""The forms on a case page: what `pathway case referral`, `court-report`, `justice-outcome`,
+`cohort`, `release-date` and `close` do, and the hearing outcome `pathway task complete` records,
+built from the same commands and outcome models, so the same rules refuse the same input. Each form
+is offered only to the roles the access matrix lets use it (domain/access.py); the service checks
+again whatever is posted."""
 
 from dataclasses import dataclass
 
