@@ -3,7 +3,6 @@
 import asyncio
 from typing import Any
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -99,10 +98,10 @@ async def test_a_second_store_on_the_same_database_migrates_as_a_no_op(store: Ev
     assert await second.read_stream(case.case_id) == await store.read_stream(case.case_id)
 
 
-@pytest.mark.parametrize("backend", ["postgres"])  # replicas share PostgreSQL; SQLite serves one process
 async def test_replicas_starting_together_migrate_once(fresh_url: str) -> None:
-    """Four processes' stores migrate a new database at the same moment: all succeed, and the
-    database ends at head with the tables made once."""
+    """Four processes' stores migrate a new database at the same moment (replicas on PostgreSQL; CLI
+    commands, the API and a worker on one SQLite file): all succeed, and the database ends at head
+    with the tables made once."""
     stores = [EventStore.connect(fresh_url) for _ in range(4)]
     try:
         await asyncio.gather(*(store.migrate() for store in stores))
