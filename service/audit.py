@@ -23,6 +23,10 @@ from service.people import Episode, People, episode_of
 from service.replay import ReplayInputError, ReplayOutcome, WorkflowCode, case_histories, replay_histories
 from workflows.registry import WORKFLOWS
 
+# How often an export reads a changing case before it gives up (each read takes milliseconds; a case
+# changes a few times a day).
+WHOLE_RECORD_READS = 5
+
 
 class CaseTimeline(BaseModel):
     case_id: str
@@ -133,9 +137,9 @@ class Audit:
         if not 3 <= len(purpose) <= 200:
             raise RuleViolation(Rule.INVALID_INPUT, "give the purpose of the export (e.g. subject access request)")
         await self.cases.in_scope(principal, case_id)
-        record = await self._read(principal, case_id)
         # Recorded before the access log is read, so the export lists itself.
         await self.cases.record(principal, case_id, "export", purpose, written=True)
+        record, access_log, integrity = await self._whole_record(principal, case_id)
         return CaseExport(
             case_id=case_id,
             generated_at=datetime.now(UTC),
@@ -143,8 +147,8 @@ class Audit:
             purpose=purpose,
             state=record.state,
             timeline=[timeline_entry(event) for event in record.events],
-            access_log=await self.cases.access_entries(principal, case_id),
-            integrity=await self._integrity(case_id),
+            access_log=access_log,
+            integrity=integrity,
         )
 
     async def verify(self, principal: Principal, case_id: str) -> Integrity:
@@ -186,6 +190,21 @@ class Audit:
             known, state = known_at(case_id, events, as_of)
             record = _Record(state=state, events=known)
         return await self.cases.opened(principal, case_id, record)
+
+    async def _whole_record(self, principal: Principal, case_id: str) -> tuple[_Record, list[AccessEntry], Integrity]:
+        """The record, its access log and their integrity, read again until they agree. A live case
+        changes while it is read (a timer's event, someone else's read): an export whose integrity
+        counted more events or access rows than it holds would read as a record with parts missing.
+        Both only grow, so equal counts are the same rows."""
+        for _ in range(WHOLE_RECORD_READS):
+            record = await self._read(principal, case_id)
+            access_log = await self.cases.access_entries(principal, case_id)
+            integrity = await self._integrity(case_id)
+            if integrity.events == len(record.events) and integrity.access_log.rows == len(access_log):
+                return record, access_log, integrity
+        raise RuleViolation(
+            Rule.CASE_CATCHING_UP, f"case {case_id} changed each time it was read for the export: try again in a moment"
+        )
 
     async def _integrity(self, case_id: str) -> Integrity:
         store = self.cases.gateway.store

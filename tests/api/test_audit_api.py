@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
+import pytest
 from markupsafe import escape
 from sqlalchemy import text
 
 from domain.model import Person, Role
 from domain.tasks import TaskKind
 from domain.timeline import UK
+from service.audit import Audit
+from service.identity import principal_for_staff
 from service.staff import StaffCommands
 from store.access_log import AccessLog
 from store.hashing import canonical_json
@@ -163,6 +166,34 @@ async def test_an_auditor_verifies_and_exports_the_record(api: httpx.AsyncClient
     assert str(escape(NAME)) in body and SCRIPT not in body and "<script" not in body
     logged = await cases.access_log(case.case_id)
     assert [(r.action, r.purpose) for r in logged][-1] == ("export", purpose)
+
+
+async def test_an_export_holds_what_its_integrity_counts_while_the_case_is_read(
+    api: httpx.AsyncClient, cases: StaffCommands, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live case is read by others and changed by timers while it is exported: the export's
+    timeline and access log are the very rows its integrity counted, never fewer."""
+    case = await a_case(cases)
+    practitioner = principal_for_staff(cases.config, "pr-001")
+    counted = Audit._integrity
+    read_between: list[str] = []
+
+    async def someone_reads_first(audit: Audit, case_id: str) -> object:
+        if not read_between:  # between the export's read of the access log and its integrity check
+            await cases.service.read_case(practitioner, case_id)
+            read_between.append(case_id)
+        return await counted(audit, case_id)
+
+    monkeypatch.setattr(Audit, "_integrity", someone_reads_first)
+    exported = await api.post(
+        f"/api/audit/cases/{case.case_id}/export", json={"purpose": "court order"}, headers=AUDITOR
+    )
+    assert exported.status_code == 200, exported.text
+    export = exported.json()
+    assert read_between == [case.case_id]
+    assert export["integrity"]["access_log"]["rows"] == len(export["access_log"])
+    assert export["integrity"]["events"] == len(export["timeline"])
+    assert ("pr-001", "read_case") in [(row["staff_id"], row["action"]) for row in export["access_log"]]
 
 
 async def test_the_audit_routes_refuse_others(api: httpx.AsyncClient, cases: StaffCommands) -> None:
