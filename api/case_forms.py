@@ -54,8 +54,8 @@ PERSON_ID_HINT = "Starts person-: the case page of another of their episodes sho
 
 
 def not_asked(actor: Actor) -> dict[str, object]:
-    """The values of what the forms do not ask."""
-    return {"actor": actor, "expected_version": None}
+    """The values of what the forms do not ask: `actor` acts; the rest are left unset."""
+    return {**dict.fromkeys(NOT_ASKED), "actor": actor}
 
 
 @dataclass(frozen=True)
